@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Concord: an append-only, tamper-evident event record for regional partnerships.
+//
+// The target graph is the architecture (docs/architecture.md):
+//   ConcordCore      events, ordering, canonical encoding, hashing, signing, the store protocol (no I/O)
+//   CSQLite          the system libsqlite3
+//   ConcordSQLite    the SQLite event store over a thin wrapper of the C API
+//   concord          the command-line tool, the only place concrete pieces are wired together
+let package = Package(
+    name: "concord",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "concord", targets: ["concord"]),
+        .library(name: "ConcordCore", targets: ["ConcordCore"]),
+        .library(name: "ConcordSQLite", targets: ["ConcordSQLite"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "ConcordCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
+        .target(
+            name: "ConcordSQLite",
+            dependencies: [
+                "ConcordCore",
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "concord",
+            dependencies: [
+                "ConcordCore",
+                "ConcordSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ConcordCoreTests",
+            dependencies: ["ConcordCore"]
+        ),
+        .testTarget(
+            name: "ConcordSQLiteTests",
+            dependencies: ["ConcordCore", "ConcordSQLite", "CSQLite"]
+        ),
+        .testTarget(
+            name: "ConcordEndToEndTests",
+            dependencies: ["ConcordCore", "ConcordSQLite", "concord"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,52 @@
+/// The one error type Concord's libraries throw.
+///
+/// Every error carries a stable `code` (scripts and tests match on it), a message a person can act
+/// on, and the underlying cause when there is one. The message never needs the cause to make sense.
+public struct ConcordError: Error, Sendable, CustomStringConvertible {
+    /// Stable, machine-readable error codes. Their raw values are part of the CLI's documented output.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// Input that is not valid JSON, or JSON of the wrong shape.
+        public static let invalidJSON = Code(rawValue: "invalid-json")
+        /// An argument or field that breaks a rule (a stream id with spaces, a negative version…).
+        public static let invalidArgument = Code(rawValue: "invalid-argument")
+        /// A value larger than Concord accepts.
+        public static let tooLarge = Code(rawValue: "too-large")
+        /// Optimistic concurrency: the stream is not at the version the writer expected.
+        public static let wrongExpectedVersion = Code(rawValue: "wrong-expected-version")
+        /// No store at the given path.
+        public static let storeNotFound = Code(rawValue: "store-not-found")
+        /// `init` on a path that already holds a store.
+        public static let storeExists = Code(rawValue: "store-exists")
+        /// The file exists but is not a Concord store (another SQLite file, or not SQLite at all).
+        public static let notAConcordStore = Code(rawValue: "not-a-concord-store")
+        /// The store was written by a newer Concord whose migrations this build does not know.
+        public static let storeTooNew = Code(rawValue: "store-too-new")
+        /// The SQLite layer failed (I/O error, disk full, locked for too long…).
+        public static let storage = Code(rawValue: "storage")
+        /// The node's key file is missing, unreadable, malformed or too widely readable.
+        public static let nodeKey = Code(rawValue: "node-key")
+        /// Stored data failed verification.
+        public static let verificationFailed = Code(rawValue: "verification-failed")
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        if let cause {
+            return "\(message) (\(code); caused by: \(cause))"
+        }
+        return "\(message) (\(code))"
+    }
+}

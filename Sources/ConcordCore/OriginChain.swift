@@ -1,0 +1,51 @@
+/// Extends one origin's hash chain with new events and seals its head.
+///
+/// The store keeps the chain's state; this type holds the rules, so every store (SQLite now,
+/// PostgreSQL later) chains and seals in exactly the same way.
+public struct OriginChain: Sendable {
+    public let key: NodeKey
+    public let origin: OriginID
+    public private(set) var lastSeq: UInt64
+    public private(set) var lastHash: EventHash
+
+    /// - Parameters:
+    ///   - lastSeq: the origin's highest stored seq, 0 when it has none.
+    ///   - lastHash: that event's hash, `EventHash.genesis` when it has none.
+    public init(key: NodeKey, lastSeq: UInt64, lastHash: EventHash) {
+        self.key = key
+        self.origin = key.origin
+        self.lastSeq = lastSeq
+        self.lastHash = lastHash
+    }
+
+    /// The next event of this origin, hashed and linked to the previous one.
+    public mutating func append(
+        _ draft: EventDraft, hlc: HLCTimestamp, recordedAt: Int64, prev: [EventID]
+    ) -> Event {
+        var event = Event(
+            id: EventID(origin: origin, seq: lastSeq + 1),
+            stream: draft.stream,
+            type: draft.type,
+            schemaVersion: draft.schemaVersion,
+            hlc: hlc,
+            recordedAt: recordedAt,
+            occurredAt: draft.occurredAt,
+            actor: draft.actor,
+            causationID: draft.causationID,
+            correlationID: draft.correlationID,
+            prev: prev.sorted(),
+            payload: draft.payload,
+            prevHash: lastHash,
+            hash: EventHash.genesis
+        )
+        event.hash = event.computeHash()
+        lastSeq = event.seq
+        lastHash = event.hash
+        return event
+    }
+
+    /// A signature over the current head, covering every event of the origin so far.
+    public func sealHead() -> Seal {
+        key.seal(seq: lastSeq, hash: lastHash)
+    }
+}

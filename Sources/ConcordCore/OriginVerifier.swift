@@ -1,0 +1,96 @@
+/// Checks one origin's events and seals, fed in seq order. A pure state machine: no I/O, so every
+/// rule is tested directly and every store verifies alike.
+///
+/// Rules: each event's stored hash equals the hash of its canonical bytes; its `prevHash` equals
+/// the previous event's hash; seqs run 1, 2, 3… with no gap; local positions increase with seq;
+/// every seal's signature verifies with the origin's key and matches the event it names; the last
+/// event is covered by a seal; no seal names an event beyond the last.
+public struct OriginVerifier: Sendable {
+    public let origin: OriginID
+    private let key: OriginKey?
+    private var sealsBySeq: [UInt64: Seal]
+    private let highestSeal: UInt64
+    private var expectedSeq: UInt64 = 1
+    private var previousHash: EventHash? = .genesis
+    private var previousPosition: Int64 = .min
+    public private(set) var faults: [VerificationFault] = []
+    public private(set) var eventsChecked: UInt64 = 0
+    public private(set) var sealsChecked: UInt64 = 0
+
+    public init(origin: OriginID, key: OriginKey?, seals: [Seal]) {
+        self.origin = origin
+        self.key = key
+        self.sealsBySeq = [:]
+        for seal in seals { sealsBySeq[seal.seq] = seal }
+        self.highestSeal = seals.map(\.seq).max() ?? 0
+        if let key {
+            if !key.keyMatchesOrigin {
+                fault(0, .keyMismatch, "the recorded public key does not hash to this origin id")
+            }
+        } else {
+            fault(0, .unknownOrigin, "no public key is recorded for this origin")
+        }
+    }
+
+    private mutating func fault(_ seq: UInt64, _ kind: VerificationFault.Kind, _ detail: String) {
+        faults.append(VerificationFault(origin: origin, seq: seq, kind: kind, detail: detail))
+    }
+
+    /// Checks the next stored event of this origin (events must come in seq order).
+    public mutating func check(_ stored: StoredEvent) {
+        let event = stored.event
+        eventsChecked += 1
+        if event.seq != expectedSeq {
+            if event.seq > expectedSeq {
+                let missing = expectedSeq == event.seq - 1 ? "\(expectedSeq)" : "\(expectedSeq)…\(event.seq - 1)"
+                fault(expectedSeq, .missingEvent, "seq \(missing) absent before seq \(event.seq): events were deleted")
+            } else {
+                fault(event.seq, .outOfOrder, "seq \(event.seq) appears again after seq \(expectedSeq - 1)")
+            }
+            // The link to an unknown predecessor cannot be judged; the next event starts afresh.
+            previousHash = nil
+        }
+        if stored.position <= previousPosition {
+            fault(event.seq, .outOfOrder, "stored at position \(stored.position), before the origin's previous event: events were swapped or moved")
+        }
+        let recomputed = event.computeHash()
+        if recomputed != event.hash {
+            fault(event.seq, .hashMismatch, "the event's content no longer hashes to its stored hash: it was changed after it was written")
+        }
+        if let previousHash, event.prevHash != previousHash {
+            fault(event.seq, .chainBroken, "prev_hash does not match the hash of seq \(event.seq - 1)")
+        }
+        if let seal = sealsBySeq.removeValue(forKey: event.seq) {
+            checkSeal(seal, against: event.hash)
+        }
+        expectedSeq = event.seq + 1
+        previousHash = event.hash
+        previousPosition = stored.position
+    }
+
+    private mutating func checkSeal(_ seal: Seal, against hash: EventHash?) {
+        sealsChecked += 1
+        if let hash, seal.hash != hash {
+            fault(seal.seq, .sealMismatch, "the seal signs a different hash than the stored event's")
+        }
+        if let key, !key.verify(seal) {
+            fault(seal.seq, .badSignature, "the seal's signature does not verify with the origin's key")
+        }
+    }
+
+    /// Finishes the origin: seals beyond the last event, events after the last seal.
+    public mutating func finish() -> [VerificationFault] {
+        let lastSeq = expectedSeq - 1
+        for seal in sealsBySeq.values.sorted(by: { $0.seq < $1.seq }) {
+            if seal.seq > lastSeq {
+                fault(seal.seq, .truncated, "a seal covers seq \(seal.seq) but the log ends at seq \(lastSeq): events were removed from the tail")
+            }
+            checkSeal(seal, against: nil)
+        }
+        sealsBySeq.removeAll()
+        if highestSeal < lastSeq {
+            fault(highestSeal + 1, .unsealed, "seq \(highestSeal + 1)…\(lastSeq) are covered by no seal")
+        }
+        return faults.sorted { ($0.seq, $0.kind.rawValue) < ($1.seq, $1.kind.rawValue) }
+    }
+}

@@ -1,0 +1,107 @@
+/// One named schema change. The list in `SQLiteEventStore.migrations` is append-only: a migration
+/// is never edited or removed once it has shipped, so every store's history replays the same way.
+package struct Migration: Sendable {
+    package let name: String
+    package let sql: String
+}
+
+extension SQLiteEventStore {
+    /// Identifies a Concord store in the SQLite header (`PRAGMA application_id`): "Conc".
+    package static let applicationID: Int32 = 0x436F_6E63
+
+    package static let migrations: [Migration] = [
+        Migration(name: "0001-event-log", sql: """
+            CREATE TABLE node (
+                id          INTEGER PRIMARY KEY CHECK (id = 1),
+                name        TEXT    NOT NULL,
+                origin      TEXT    NOT NULL,
+                file_device INTEGER NOT NULL,
+                file_inode  INTEGER NOT NULL,
+                created_at  INTEGER NOT NULL
+            );
+
+            CREATE TABLE origins (
+                origin     TEXT    PRIMARY KEY,
+                public_key BLOB    NOT NULL,
+                first_seen INTEGER NOT NULL
+            ) WITHOUT ROWID;
+
+            CREATE TABLE incarnations (
+                origin     TEXT    PRIMARY KEY,
+                node_name  TEXT    NOT NULL,
+                started_at INTEGER NOT NULL,
+                reason     TEXT    NOT NULL
+            ) WITHOUT ROWID;
+
+            CREATE TABLE events (
+                position       INTEGER PRIMARY KEY,
+                origin         TEXT    NOT NULL,
+                seq            INTEGER NOT NULL,
+                stream         TEXT    NOT NULL,
+                stream_version INTEGER NOT NULL,
+                type           TEXT    NOT NULL,
+                schema_version INTEGER NOT NULL,
+                hlc            INTEGER NOT NULL,
+                recorded_at    INTEGER NOT NULL,
+                occurred_at    INTEGER NOT NULL,
+                stored_at      INTEGER NOT NULL,
+                actor          TEXT    NOT NULL,
+                causation_id   TEXT,
+                correlation_id TEXT,
+                prev           TEXT    NOT NULL,
+                data           TEXT    NOT NULL,
+                prev_hash      BLOB    NOT NULL,
+                hash           BLOB    NOT NULL
+            );
+            CREATE UNIQUE INDEX events_by_origin ON events (origin, seq);
+            CREATE UNIQUE INDEX events_by_stream ON events (stream, stream_version);
+            CREATE INDEX events_by_hlc ON events (hlc, origin, seq);
+
+            CREATE TABLE seals (
+                origin    TEXT    NOT NULL,
+                seq       INTEGER NOT NULL,
+                hash      BLOB    NOT NULL,
+                signature BLOB    NOT NULL,
+                sealed_at INTEGER NOT NULL,
+                PRIMARY KEY (origin, seq)
+            ) WITHOUT ROWID;
+
+            -- Derived from events (the heads of each stream), kept for cheap appends.
+            CREATE TABLE stream_heads (
+                stream TEXT    NOT NULL,
+                origin TEXT    NOT NULL,
+                seq    INTEGER NOT NULL,
+                PRIMARY KEY (stream, origin, seq)
+            ) WITHOUT ROWID;
+
+            -- The storage itself refuses to rewrite history, whoever asks.
+            CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'concord: events are append-only; UPDATE is refused'); END;
+            CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'concord: events are append-only; DELETE is refused'); END;
+            -- INSERT OR REPLACE deletes without firing delete triggers; refuse the insert instead.
+            -- A new event must also continue its origin's run with no gap.
+            CREATE TRIGGER events_refuse_replace_or_gap BEFORE INSERT ON events
+            BEGIN
+                SELECT RAISE(ABORT, 'concord: an event with this origin and seq is already stored')
+                WHERE EXISTS (SELECT 1 FROM events WHERE origin = NEW.origin AND seq = NEW.seq);
+                SELECT RAISE(ABORT, 'concord: an event with this position is already stored')
+                WHERE NEW.position IS NOT NULL AND EXISTS (SELECT 1 FROM events WHERE position = NEW.position);
+                SELECT RAISE(ABORT, 'concord: origin sequence gap; the previous seq is not stored')
+                WHERE NEW.seq <> 1 AND NOT EXISTS (SELECT 1 FROM events WHERE origin = NEW.origin AND seq = NEW.seq - 1);
+            END;
+            CREATE TRIGGER seals_refuse_update BEFORE UPDATE ON seals
+            BEGIN SELECT RAISE(ABORT, 'concord: seals are append-only; UPDATE is refused'); END;
+            CREATE TRIGGER seals_refuse_delete BEFORE DELETE ON seals
+            BEGIN SELECT RAISE(ABORT, 'concord: seals are append-only; DELETE is refused'); END;
+            CREATE TRIGGER origins_refuse_update BEFORE UPDATE ON origins
+            BEGIN SELECT RAISE(ABORT, 'concord: origin keys are append-only; UPDATE is refused'); END;
+            CREATE TRIGGER origins_refuse_delete BEFORE DELETE ON origins
+            BEGIN SELECT RAISE(ABORT, 'concord: origin keys are append-only; DELETE is refused'); END;
+            CREATE TRIGGER incarnations_refuse_update BEFORE UPDATE ON incarnations
+            BEGIN SELECT RAISE(ABORT, 'concord: incarnations are append-only; UPDATE is refused'); END;
+            CREATE TRIGGER incarnations_refuse_delete BEFORE DELETE ON incarnations
+            BEGIN SELECT RAISE(ABORT, 'concord: incarnations are append-only; DELETE is refused'); END;
+            """),
+    ]
+}

@@ -1,0 +1,161 @@
+import CSQLite
+import ConcordCore
+import Logging
+
+/// The event log in one SQLite file (WAL mode), the embedded default: one file a node, readable
+/// with any SQLite tool. Tables, triggers and encodings are in docs/storage-format.md.
+///
+/// Thread-safe: one connection behind a mutex. Several processes may open the same file; SQLite's
+/// locking serialises their writes and every append re-reads the chain head inside its transaction.
+public final class SQLiteEventStore: EventStore {
+    public struct Options: Sendable {
+        /// How hard a commit is pushed to disk before `append` returns.
+        public enum Durability: String, Sendable, CaseIterable {
+            /// `synchronous=FULL`: a commit survives power loss as well as a killed process.
+            case full
+            /// `synchronous=NORMAL`: survives a killed process; the last commits may be lost on power loss.
+            case normal
+        }
+
+        public var durability: Durability
+        /// How long to wait for another process's write lock before failing.
+        public var busyTimeoutMillis: Int32
+
+        public init(durability: Durability = .full, busyTimeoutMillis: Int32 = 5000) {
+            self.durability = durability
+            self.busyTimeoutMillis = busyTimeoutMillis
+        }
+    }
+
+    public let path: String
+    public let options: Options
+    package let logger: Logger
+    package let state: ConnectionLock<State>
+
+    package struct State {
+        package let connection: SQLiteConnection
+        /// The verified signing key of the current incarnation, once checked in this process.
+        var writerKey: NodeKey?
+    }
+
+    private init(path: String, connection: SQLiteConnection, options: Options, logger: Logger) {
+        self.path = path
+        self.options = options
+        self.logger = logger
+        self.state = ConnectionLock(State(connection: connection, writerKey: nil))
+    }
+
+    // MARK: Creating and opening
+
+    /// Creates a new store and the node's first incarnation (origin and key pair).
+    ///
+    /// Writes `path` (mode 0600) and `path.key` (mode 0600). Fails if `path` exists.
+    public static func create(
+        at path: String, nodeName: String, options: Options = Options(), logger: Logger
+    ) throws -> SQLiteEventStore {
+        try Identifier.validate(nodeName, what: "node name", maxLength: 100)
+        let keyPath = NodeKeyFile.path(forStore: path)
+        if FileSystem.exists(path) {
+            throw ConcordError(.storeExists, "a store already exists at \(path); use it, or choose another --store path")
+        }
+        try FileSystem.createPrivateFile(path)
+        do {
+            let connection = try storage("create the store at \(path)") {
+                try SQLiteConnection(path: path, flags: [.readWrite])
+            }
+            try storage("initialise the store at \(path)") {
+                try connection.execute("PRAGMA journal_mode=WAL")
+                try connection.execute("PRAGMA application_id=\(applicationID)")
+            }
+            try configure(connection, options: options)
+            try migrate(connection, path: path)
+            let key = NodeKey()
+            let identity = FileSystem.identity(of: path) ?? (0, 0)
+            let now = Timestamp.nowMillis()
+            try NodeKeyFile.write(key, nodeName: nodeName, to: keyPath)
+            try storage("record the node in \(path)") {
+                try connection.transaction {
+                    try connection.prepare("INSERT INTO node (id, name, origin, file_device, file_inode, created_at) VALUES (1, ?, ?, ?, ?, ?)")
+                        .run([.text(nodeName), .text(key.origin.hex), .integer(identity.device), .integer(identity.inode), .integer(now)])
+                    try recordIncarnation(connection, key: key, nodeName: nodeName, reason: "created", at: now)
+                }
+            }
+            FileSystem.syncDirectory(containing: path)
+            logger.info("created store", metadata: ["path": "\(path)", "node": "\(nodeName)", "origin": "\(key.origin)"])
+            return SQLiteEventStore(path: path, connection: connection, options: options, logger: logger)
+        } catch {
+            for file in [path, path + "-wal", path + "-shm", keyPath] { FileSystem.remove(file) }
+            throw error
+        }
+    }
+
+    /// Opens an existing store, applying any migrations this build adds.
+    public static func open(at path: String, options: Options = Options(), logger: Logger) throws -> SQLiteEventStore {
+        guard FileSystem.exists(path) else {
+            throw ConcordError(.storeNotFound, "no store at \(path); create one with: concord init --node NAME --store \(path)")
+        }
+        guard let header = FileSystem.header(of: path, count: 16) else {
+            throw ConcordError(.storage, "cannot read \(path)")
+        }
+        guard header.count == 16, header.elementsEqual("SQLite format 3\0".utf8) else {
+            throw ConcordError(.notAConcordStore, "\(path) is not a Concord store (it is not an SQLite database)")
+        }
+        let connection = try storage("open \(path)") {
+            try SQLiteConnection(path: path, flags: [.readWrite])
+        }
+        let application = try storage("read \(path)") { try connection.scalarInt("PRAGMA application_id") ?? 0 }
+        guard application == Int64(applicationID) else {
+            throw ConcordError(.notAConcordStore, "\(path) is an SQLite database but not a Concord store (application id \(application))")
+        }
+        try configure(connection, options: options)
+        try migrate(connection, path: path)
+        return SQLiteEventStore(path: path, connection: connection, options: options, logger: logger)
+    }
+
+    private static func configure(_ connection: SQLiteConnection, options: Options) throws {
+        try storage("configure the connection") {
+            try connection.execute("PRAGMA busy_timeout=\(options.busyTimeoutMillis)")
+            try connection.execute("PRAGMA synchronous=\(options.durability == .full ? "FULL" : "NORMAL")")
+            try connection.execute("PRAGMA foreign_keys=OFF")
+        }
+    }
+
+    /// Applies, in order and each in its own transaction, the migrations the store has not seen.
+    private static func migrate(_ connection: SQLiteConnection, path: String) throws {
+        try storage("migrate \(path)") {
+            try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            var applied = Set<String>()
+            let statement = try connection.prepare("SELECT name FROM schema_migrations")
+            while try statement.step() { applied.insert(statement.text(0)) }
+            let known = Set(migrations.map(\.name))
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw ConcordError(.storeTooNew, "\(path) was written by a newer Concord (migration \(unknown)); upgrade concord to open it")
+            }
+            for migration in migrations where !applied.contains(migration.name) {
+                try connection.transaction {
+                    try connection.execute(migration.sql)
+                    try connection.prepare("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)")
+                        .run([.text(migration.name), .integer(Timestamp.nowMillis())])
+                }
+            }
+        }
+    }
+
+    /// Runs SQLite work, turning its errors into `ConcordError.storage` with what was being done.
+    package static func storage<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ConcordError {
+            throw error
+        } catch let error as SQLiteError {
+            throw ConcordError(.storage, "could not \(what): \(error.message)", cause: error)
+        }
+    }
+
+    package func withConnection<T>(_ what: String, _ body: (inout State) throws -> T) throws -> T {
+        try state.withLock { state in
+            defer { state.connection.resetBusyStatements() }
+            return try Self.storage(what) { try body(&state) }
+        }
+    }
+}

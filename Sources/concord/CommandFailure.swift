@@ -1,0 +1,45 @@
+import ArgumentParser
+import ConcordCore
+import Foundation
+
+/// Turns Concord's errors into one line on standard error and a documented exit code.
+enum CommandFailure {
+    static func exitCode(for code: ConcordError.Code) -> Int32 {
+        switch code {
+        case .verificationFailed: 1
+        case .invalidJSON, .invalidArgument, .tooLarge: 65
+        case .storeNotFound, .notAConcordStore: 66
+        case .storeExists: 73
+        case .storage: 74
+        case .wrongExpectedVersion: 75
+        case .nodeKey: 77
+        case .storeTooNew: 78
+        default: 1
+        }
+    }
+
+    /// Runs a command body; a `ConcordError` becomes `concord: MESSAGE` and its exit code.
+    static func reporting<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ConcordError {
+            printError(error.message)
+            throw ExitCode(exitCode(for: error.code))
+        }
+    }
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("concord: \(message)\n".utf8))
+    }
+}
+
+/// Who is recording: `--actor`, else $CONCORD_ACTOR, else the operating-system user.
+enum Actor {
+    static func resolve(_ explicit: String?) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        let environment = ProcessInfo.processInfo.environment
+        if let actor = environment["CONCORD_ACTOR"], !actor.isEmpty { return actor }
+        if let user = environment["USER"], !user.isEmpty { return user }
+        return NSUserName().isEmpty ? "unknown" : NSUserName()
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import ConcordSQLite
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create this node's store, its origin and its signing key.",
+        discussion: """
+            Creates the store file (mode 0600) and the node's Ed25519 key in STORE.key (mode 0600).
+            The key's public half is recorded in the store; the origin id every event of this node
+            carries is derived from it. Keep the key file private and do not copy it with the store:
+            a copied or restored store starts a new origin when it next writes (docs/storage-format.md).
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(name: .long, help: ArgumentHelp("A short name for this node, such as west-yorkshire or national-hub.", valueName: "name"))
+    var node: String
+
+    func run() async throws {
+        try CommandFailure.reporting {
+            let store = try SQLiteEventStore.create(
+                at: storeOptions.storePath, nodeName: node, options: storeOptions.storeOptions, logger: storeOptions.logger
+            )
+            let info = try store.nodeInfo()
+            print("Created node '\(info.name)' in \(store.path)")
+            print("origin  \(info.origin)")
+            print("key     \(store.path).key (keep it private)")
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import ConcordCore
+import ConcordSQLite
+
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Show the events this node holds, in the order it stored them.",
+        discussion: """
+            The table shows each event's position, when it was recorded, its id (origin:seq, the
+            origin shortened), stream, type, actor and data. With --json every event is printed in
+            full, one JSON object per line (docs/storage-format.md lists the fields).
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(name: .long, help: ArgumentHelp("Show only the last N events.", valueName: "n"))
+    var limit: Int?
+
+    @Flag(name: .long, help: "One JSON object per event and line (NDJSON), with hashes.")
+    var json = false
+
+    func run() async throws {
+        try CommandFailure.reporting {
+            if let limit, limit < 1 { throw ConcordError(.invalidArgument, "--limit must be 1 or more") }
+            let store = try storeOptions.openStore()
+            var table = TextTable("POS", "RECORDED", "EVENT", "STREAM", "TYPE", "ACTOR", "DATA")
+            func emit(_ stored: StoredEvent) {
+                if json {
+                    print(stored.jsonLine)
+                } else {
+                    let event = stored.event
+                    table.add(
+                        String(stored.position), Timestamp.iso8601(millis: event.recordedAt),
+                        "\(event.origin.short):\(event.seq)", event.stream.rawValue, event.type.rawValue,
+                        event.actor, event.payload.count > 60 ? String(event.payload.prefix(59)) + "…" : event.payload
+                    )
+                }
+            }
+            if let limit {
+                try store.readLogTail(limit: limit).forEach(emit)
+            } else {
+                var after: Int64 = 0
+                while true {
+                    let batch = try store.readLog(afterPosition: after, limit: 1000)
+                    batch.forEach(emit)
+                    guard let last = batch.last else { break }
+                    after = last.position
+                }
+            }
+            if !json {
+                print(table.rows.isEmpty ? "No events yet." : table.render())
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import ConcordCore
+import ConcordSQLite
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the node, its origin, what it holds and whether it may write.",
+        discussion: """
+            The version vector lists, for every origin this node holds events of, the highest seq
+            it holds: what a peer compares to find what it is missing. If the store file was copied
+            or restored, or its key file is missing, status says so: the next write will start a
+            new origin rather than reuse the old one's seqs.
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(name: .long, help: "Print the status as one JSON document.")
+    var json = false
+
+    func run() async throws {
+        try CommandFailure.reporting {
+            let store = try storeOptions.openStore()
+            let node = try store.nodeInfo()
+            let vector = try store.versionVector()
+            let events = try store.eventCount()
+            let streams = try store.streamCount()
+            let incarnations = try store.incarnations()
+            let identity = try store.identityStatus()
+            let writable: String
+            switch identity {
+            case .current: writable = "yes, as origin \(node.origin.short)"
+            case .willStartNewIncarnation(let reason): writable = "the next write starts a new origin: \(reason)"
+            }
+            if json {
+                var document = JSONObjectWriter()
+                document.field("node", node.name)
+                document.field("origin", node.origin.hex)
+                document.field("store", store.path)
+                document.field("events", events)
+                document.field("streams", streams)
+                var vectorJSON = JSONObjectWriter()
+                for entry in vector.sorted { vectorJSON.field(entry.origin.hex, entry.seq) }
+                document.field("versionVector", rawJSON: vectorJSON.finish())
+                let incarnationJSON = incarnations.map { incarnation -> String in
+                    var object = JSONObjectWriter()
+                    object.field("origin", incarnation.origin.hex)
+                    object.field("startedAt", Timestamp.iso8601(millis: incarnation.startedAt))
+                    object.field("reason", incarnation.reason)
+                    return object.finish()
+                }
+                document.field("incarnations", rawJSON: "[" + incarnationJSON.joined(separator: ",") + "]")
+                switch identity {
+                case .current: document.field("nextWriteStartsNewOrigin", false)
+                case .willStartNewIncarnation(let reason):
+                    document.field("nextWriteStartsNewOrigin", true)
+                    document.field("newOriginReason", reason)
+                }
+                document.field("durability", storeOptions.durability.rawValue)
+                print(document.finish())
+            } else {
+                print("node        \(node.name)")
+                print("origin      \(node.origin)")
+                print("store       \(store.path)")
+                print("created     \(Timestamp.iso8601(millis: node.createdAt))")
+                print("events      \(events) in \(streams) stream(s)")
+                print("writable    \(writable)")
+                print("durability  \(storeOptions.durability.rawValue)")
+                print("")
+                var table = TextTable("ORIGIN", "HIGHEST SEQ", "")
+                let own = Set(incarnations.map(\.origin))
+                for entry in vector.sorted {
+                    table.add(entry.origin.hex, String(entry.seq), own.contains(entry.origin) ? "(this node)" : "")
+                }
+                print(vector.entries.isEmpty ? "version vector: empty" : "version vector:\n" + table.render())
+                if incarnations.count > 1 {
+                    print("\nincarnations:")
+                    for incarnation in incarnations {
+                        print("  \(incarnation.origin.short)  since \(Timestamp.iso8601(millis: incarnation.startedAt))  \(incarnation.reason)")
+                    }
+                }
+            }
+        }
+    }
+}

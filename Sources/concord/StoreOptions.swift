@@ -1,0 +1,53 @@
+import ArgumentParser
+import ConcordSQLite
+import Foundation
+import Logging
+
+/// `--store` and its relatives, shared by every command that opens a store.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The node's store file.",
+            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. The node's private key is kept beside it in PATH.key.",
+            valueName: "path"
+        )
+    )
+    var store: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How hard each commit is pushed to disk: full (survives power loss) or normal (survives a killed process).",
+            valueName: "level"
+        )
+    )
+    var durability: SQLiteEventStore.Options.Durability = .full
+
+    @Option(name: .long, help: ArgumentHelp("Diagnostics on standard error: error, warning, info or debug.", valueName: "level"))
+    var logLevel: Logger.Level = .warning
+
+    var storePath: String {
+        if let store { return store }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["CONCORD_STORE"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return "concord.sqlite"
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "concord") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    var storeOptions: SQLiteEventStore.Options { .init(durability: durability) }
+
+    func openStore() throws -> SQLiteEventStore {
+        try SQLiteEventStore.open(at: storePath, options: storeOptions, logger: logger)
+    }
+}
+
+extension SQLiteEventStore.Options.Durability: ExpressibleByArgument {}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
