@@ -50,17 +50,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers shared by the test targets (temporary directories, running the built binary).
+        .target(
+            name: "ConcordTestSupport",
+            dependencies: [
+                "ConcordCore",
+                "ConcordSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ConcordCoreTests",
             dependencies: ["ConcordCore"]
         ),
         .testTarget(
             name: "ConcordSQLiteTests",
-            dependencies: ["ConcordCore", "ConcordSQLite", "CSQLite"]
+            dependencies: ["ConcordCore", "ConcordSQLite", "CSQLite", "ConcordTestSupport"]
         ),
         .testTarget(
             name: "ConcordEndToEndTests",
-            dependencies: ["ConcordCore", "ConcordSQLite", "concord"]
+            dependencies: ["ConcordCore", "ConcordSQLite", "ConcordTestSupport", "concord"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -91,6 +91,6 @@ public struct OriginVerifier: Sendable {
         if highestSeal < lastSeq {
             fault(highestSeal + 1, .unsealed, "seq \(highestSeal + 1)…\(lastSeq) are covered by no seal")
         }
-        return faults.sorted { ($0.seq, $0.kind.rawValue) < ($1.seq, $1.kind.rawValue) }
+        return faults.sorted { ($0.seq, $0.kind.rank) < ($1.seq, $1.kind.rank) }
     }
 }

@@ -21,6 +21,10 @@ public struct VerificationFault: Sendable, Hashable, CustomStringConvertible {
         case unknownOrigin = "unknown-origin"
         /// The recorded public key does not hash to the origin id.
         case keyMismatch = "key-mismatch"
+
+        /// At one seq, the fault that explains the others comes first (a changed event before the
+        /// broken link that follows from it).
+        var rank: Int { Kind.allCases.firstIndex(of: self)! }
     }
 
     public var origin: OriginID
