@@ -7,14 +7,12 @@ struct AppendCommand: AsyncParsableCommand {
         commandName: "append",
         abstract: "Record one event on a stream.",
         discussion: """
-            Streams are named category:id, for example case:WY-2016-0012 or meeting:NATN-2016-03.
-            The data is a JSON object; it is stored in canonical form (keys sorted, no spaces).
+            Streams are named category:id, for example case:WY-2016-0012 or meeting:NATN-2016-03. The data is a JSON object; it is stored in canonical form (keys sorted, no spaces).
 
               concord append case:WY-2016-0012 case.opened --data '{"title":"Car wash labour","region":"West Yorkshire"}'
               concord append case:WY-2016-0012 case.status-changed --data '{"status":"charged"}' --expected-version 1
 
-            With --expected-version N the event is stored only if the stream holds exactly N events
-            (0 for a new stream); otherwise nothing is stored and the exit code is 75.
+            With --expected-version N the event is stored only if the stream holds exactly N events (0 for a new stream); otherwise nothing is stored and the exit code is 75.
             """
     )
 

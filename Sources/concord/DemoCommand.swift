@@ -9,13 +9,7 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Build a realistic multi-region record, verify it, and show tampering being caught.",
         discussion: """
-            Creates four nodes in DIR (a new temporary directory by default): a national hub holding
-            the network's first meeting (Home Office, London, March 2016: its terms of reference and
-            decisions, and the actions that followed) and three regional nodes holding a few hundred
-            cases between them. Every event is hashed, chained and signed as it is recorded. The demo
-            then shows the log, verifies every node, and finally edits one decision in a copy of the
-            hub's file with plain SQL, as an insider with file access might, and shows verify naming
-            the fault. The stores stay in DIR for you to explore with concord or sqlite3.
+            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them. Every event is hashed, chained and signed as it is recorded. The demo then shows the log, verifies every node, and finally edits one decision in a copy of the hub's file with plain SQL, as an insider with file access might, and shows verify naming the fault. The stores stay in DIR for you to explore with concord or sqlite3.
             """
     )
 

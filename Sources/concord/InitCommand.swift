@@ -6,10 +6,7 @@ struct InitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create this node's store, its origin and its signing key.",
         discussion: """
-            Creates the store file (mode 0600) and the node's Ed25519 key in STORE.key (mode 0600).
-            The key's public half is recorded in the store; the origin id every event of this node
-            carries is derived from it. Keep the key file private and do not copy it with the store:
-            a copied or restored store starts a new origin when it next writes (docs/storage-format.md).
+            Creates the store file (mode 0600) and the node's Ed25519 key in STORE.key (mode 0600). The key's public half is recorded in the store; the origin id every event of this node carries is derived from it. Keep the key file private and do not copy it with the store: a copied or restored store starts a new origin when it next writes (docs/storage-format.md).
             """
     )
 

@@ -7,9 +7,7 @@ struct LogCommand: AsyncParsableCommand {
         commandName: "log",
         abstract: "Show the events this node holds, in the order it stored them.",
         discussion: """
-            The table shows each event's position, when it was recorded, its id (origin:seq, the
-            origin shortened), stream, type, actor and data. With --json every event is printed in
-            full, one JSON object per line (docs/storage-format.md lists the fields).
+            The table shows each event's position, when it was recorded, its id (origin:seq, the origin shortened), stream, type, actor and data. With --json every event is printed in full, one JSON object per line (docs/storage-format.md lists the fields).
             """
     )
 

@@ -7,10 +7,7 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show the node, its origin, what it holds and whether it may write.",
         discussion: """
-            The version vector lists, for every origin this node holds events of, the highest seq
-            it holds: what a peer compares to find what it is missing. If the store file was copied
-            or restored, or its key file is missing, status says so: the next write will start a
-            new origin rather than reuse the old one's seqs.
+            The version vector lists, for every origin this node holds events of, the highest seq it holds: what a peer compares to find what it is missing. If the store file was copied or restored, or its key file is missing, status says so: the next write will start a new origin rather than reuse the old one's seqs.
             """
     )
 

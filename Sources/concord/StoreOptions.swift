@@ -24,7 +24,7 @@ struct StoreOptions: ParsableArguments {
     )
     var durability: SQLiteEventStore.Options.Durability = .full
 
-    @Option(name: .long, help: ArgumentHelp("Diagnostics on standard error: error, warning, info or debug.", valueName: "level"))
+    @Option(name: .long, help: ArgumentHelp("How much to report on standard error (warning by default; info and debug say more).", valueName: "level"))
     var logLevel: Logger.Level = .warning
 
     var storePath: String {

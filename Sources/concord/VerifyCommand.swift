@@ -7,15 +7,11 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Check every event's hash, every chain link and every signature.",
         discussion: """
-            Recomputes each event's hash from its content, checks that each origin's events form an
-            unbroken chain 1, 2, 3… in the order they were stored, that every seal's signature
-            verifies with the origin's public key, and that the newest events are sealed. Also runs
-            SQLite's integrity check.
+            Recomputes each event's hash from its content, checks that each origin's events form an unbroken chain 1, 2, 3… in the order they were stored, that every seal's signature verifies with the origin's public key, and that the newest events are sealed. Also runs SQLite's integrity check.
 
             Exits 0 when all holds. Otherwise prints the first fault as
               FAULT origin ORIGIN seq N: KIND (what it means)
-            followed by the rest, and exits 1. Kinds: hash-mismatch, chain-broken, missing-event,
-            out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch.
+            followed by the rest, and exits 1. Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch.
             """
     )
 
