@@ -7,7 +7,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public let path: String
 
     public init(_ label: String = "test") throws {
-        var template = Array((NSTemporaryDirectory() + "/concord-\(label)-XXXXXX").utf8CString)
+        var template = Array(((NSTemporaryDirectory() as NSString).appendingPathComponent("concord-\(label)-XXXXXX").utf8CString))
         guard let made = mkdtemp(&template) else {
             throw CocoaError(.fileWriteUnknown)
         }

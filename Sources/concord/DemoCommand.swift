@@ -87,7 +87,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             return dir
         }
-        var template = Array((NSTemporaryDirectory() + "/concord-demo-XXXXXX").utf8CString)
+        var template = Array(((NSTemporaryDirectory() as NSString).appendingPathComponent("concord-demo-XXXXXX").utf8CString))
         guard let made = mkdtemp(&template) else {
             throw ConcordError(.storage, "cannot create a temporary directory for the demo")
         }
