@@ -3,24 +3,34 @@ import Crypto
 /// The Ed25519 signing key of one node incarnation. Its public key determines the origin id.
 public struct NodeKey: Sendable {
     private let privateKey: Curve25519.Signing.PrivateKey
+    /// Derived once: every seal needs them.
+    public let publicKey: [UInt8]
+    public let origin: OriginID
 
     /// A new random key, for a new incarnation.
     public init() {
-        privateKey = Curve25519.Signing.PrivateKey()
+        self.init(privateKey: Curve25519.Signing.PrivateKey())
     }
 
     /// Restores a key from its 32 raw private bytes.
     public init(rawPrivateKey: [UInt8]) throws {
         do {
-            privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: rawPrivateKey)
+            self.init(privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: rawPrivateKey))
         } catch {
             throw ConcordError(.nodeKey, "the node's private key is not a valid Ed25519 key", cause: error)
         }
     }
 
+    private init(privateKey: Curve25519.Signing.PrivateKey) {
+        self.privateKey = privateKey
+        self.publicKey = Array(privateKey.publicKey.rawRepresentation)
+        self.origin = OriginID(publicKey: publicKey)
+    }
+
     public var rawPrivateKey: [UInt8] { Array(privateKey.rawRepresentation) }
-    public var publicKey: [UInt8] { Array(privateKey.publicKey.rawRepresentation) }
-    public var origin: OriginID { OriginID(publicKey: publicKey) }
+
+    /// The public half, for verifying this key's seals.
+    public var originKey: OriginKey { OriginKey(origin: origin, publicKey: publicKey) }
 
     public func sign(_ message: [UInt8]) -> [UInt8] {
         // Signing only fails if the platform's random source fails; nothing sensible follows from that.
@@ -38,18 +48,29 @@ public struct NodeKey: Sendable {
 public struct OriginKey: Sendable, Hashable {
     public let origin: OriginID
     public let publicKey: [UInt8]
+    /// Parsed once; nil when the bytes are not a valid Ed25519 public key (every signature then fails).
+    private let verifyingKey: Curve25519.Signing.PublicKey?
 
     public init(origin: OriginID, publicKey: [UInt8]) {
         self.origin = origin
         self.publicKey = publicKey
+        self.verifyingKey = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)
+    }
+
+    public static func == (lhs: OriginKey, rhs: OriginKey) -> Bool {
+        lhs.origin == rhs.origin && lhs.publicKey == rhs.publicKey
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(origin)
+        hasher.combine(publicKey)
     }
 
     /// True when the public key is the one the origin id was derived from.
     public var keyMatchesOrigin: Bool { OriginID(publicKey: publicKey) == origin }
 
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
-        return key.isValidSignature(signature, for: message)
+        verifyingKey?.isValidSignature(signature, for: message) ?? false
     }
 
     public func verify(_ seal: Seal) -> Bool {

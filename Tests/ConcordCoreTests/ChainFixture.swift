@@ -20,7 +20,7 @@ struct ChainFixture {
         }
     }
 
-    var originKey: OriginKey { OriginKey(origin: key.origin, publicKey: key.publicKey) }
+    var originKey: OriginKey { key.originKey }
 
     func verify(events: [StoredEvent]? = nil, seals: [Seal]? = nil, key: OriginKey? = nil) -> [VerificationFault] {
         var verifier = OriginVerifier(origin: self.key.origin, key: key ?? originKey, seals: seals ?? self.seals)
