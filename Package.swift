@@ -28,6 +28,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "ConcordDomain",
+            dependencies: ["ConcordCore"]
+        ),
+        .target(
+            name: "ConcordProjections",
+            dependencies: ["ConcordCore", "ConcordDomain"]
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -37,6 +45,8 @@ let package = Package(
             name: "ConcordSQLite",
             dependencies: [
                 "ConcordCore",
+                "ConcordDomain",
+                "ConcordProjections",
                 "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -45,6 +55,8 @@ let package = Package(
             name: "concord",
             dependencies: [
                 "ConcordCore",
+                "ConcordDomain",
+                "ConcordProjections",
                 "ConcordSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,6 +74,14 @@ let package = Package(
         .testTarget(
             name: "ConcordCoreTests",
             dependencies: ["ConcordCore"]
+        ),
+        .testTarget(
+            name: "ConcordDomainTests",
+            dependencies: ["ConcordCore", "ConcordDomain"]
+        ),
+        .testTarget(
+            name: "ConcordProjectionsTests",
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections"]
         ),
         .testTarget(
             name: "ConcordSQLiteTests",

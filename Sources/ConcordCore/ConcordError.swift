@@ -29,6 +29,15 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         public static let storage = Code(rawValue: "storage")
         /// The node's key file is missing, unreadable, malformed or too widely readable.
         public static let nodeKey = Code(rawValue: "node-key")
+        /// A case, meeting, action or decision id that this node does not hold.
+        public static let unknownID = Code(rawValue: "unknown-id")
+        /// A command that the record's current state does not allow (completing a cancelled action…).
+        public static let ruleViolation = Code(rawValue: "rule-violation")
+        /// An event or seal from elsewhere that does not verify: wrong hash, broken chain, gap, bad
+        /// signature, unknown key.
+        public static let invalidEvent = Code(rawValue: "invalid-event")
+        /// A different event for an `(origin, seq)` this node already holds.
+        public static let fork = Code(rawValue: "fork")
         /// Stored data failed verification.
         public static let verificationFailed = Code(rawValue: "verification-failed")
     }

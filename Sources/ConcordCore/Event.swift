@@ -83,3 +83,13 @@ public struct Event: Sendable, Hashable {
         EventHash.sha256(canonicalBytes)
     }
 }
+
+extension Event {
+    /// The total order projections fold in: `(hlc, origin, seq)`. Identical on every node and
+    /// consistent with causality.
+    public static func projectionOrder(_ lhs: Event, _ rhs: Event) -> Bool {
+        if lhs.hlc != rhs.hlc { return lhs.hlc < rhs.hlc }
+        if lhs.origin != rhs.origin { return lhs.origin < rhs.origin }
+        return lhs.seq < rhs.seq
+    }
+}

@@ -21,3 +21,18 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
     public var hex: String { Hex.encode(bytes) }
     public var description: String { hex }
 }
+
+/// SHA-256 over data fed in pieces, for digests of more than fits comfortably in one buffer.
+public struct IncrementalSHA256: Sendable {
+    private var hasher = SHA256()
+
+    public init() {}
+
+    public mutating func update(_ bytes: [UInt8]) {
+        hasher.update(data: bytes)
+    }
+
+    public consuming func finalize() -> EventHash {
+        EventHash(bytes: Array(hasher.finalize()))
+    }
+}

@@ -103,5 +103,15 @@ extension SQLiteEventStore {
             CREATE TRIGGER incarnations_refuse_delete BEFORE DELETE ON incarnations
             BEGIN SELECT RAISE(ABORT, 'concord: incarnations are append-only; DELETE is refused'); END;
             """),
+        Migration(name: "0002-projection-state", sql: """
+            -- Where the read models stand. The read-model tables themselves are rebuilt from the log
+            -- whenever the projection version changes, so they are not created by migrations.
+            CREATE TABLE projection_state (
+                name       TEXT    PRIMARY KEY,
+                version    INTEGER NOT NULL,
+                position   INTEGER NOT NULL,
+                rebuilt_at INTEGER NOT NULL
+            );
+            """),
     ]
 }

@@ -21,6 +21,8 @@ package final class SQLiteStatement {
         sqlite3_finalize(handle)
     }
 
+    var handleForExtensions: OpaquePointer { handle }
+
     package func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
@@ -102,5 +104,22 @@ package final class SQLiteStatement {
         guard let pointer = sqlite3_column_blob(handle, column) else { return [] }
         let count = Int(sqlite3_column_bytes(handle, column))
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+}
+
+extension SQLiteStatement {
+    package enum ColumnType { case null, integer, text }
+
+    /// Blobs and floats do not occur in read models; they read as text.
+    package func columnType(_ column: Int32) -> ColumnType {
+        switch sqlite3_column_type(handleForExtensions, column) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .integer
+        default: .text
+        }
+    }
+
+    package var columnNames: [String] {
+        (0..<sqlite3_column_count(handleForExtensions)).map { String(cString: sqlite3_column_name(handleForExtensions, $0)) }
     }
 }

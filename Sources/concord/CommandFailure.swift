@@ -7,8 +7,11 @@ enum CommandFailure {
     static func exitCode(for code: ConcordError.Code) -> Int32 {
         switch code {
         case .verificationFailed: 1
-        case .invalidJSON, .invalidArgument, .tooLarge: 65
+        case .invalidJSON, .invalidArgument, .tooLarge, .invalidEvent: 65
+        case .fork: 70
         case .storeNotFound, .notAConcordStore: 66
+        case .unknownID: 67
+        case .ruleViolation: 68
         case .storeExists: 73
         case .storage: 74
         case .wrongExpectedVersion: 75

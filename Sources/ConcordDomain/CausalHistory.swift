@@ -1,0 +1,84 @@
+import ConcordCore
+
+/// Which events of one stream each event had seen when it was written, from the `prev` links.
+///
+/// Folding in `(hlc, origin, seq)` order meets every event after its ancestors (a writer's clock
+/// is past every stamp it has seen), so each event's ancestry is complete when it is added,
+/// except for ancestors this node does not hold yet; those still count by their id.
+public struct CausalHistory: Sendable {
+    private var ancestors: [EventID: Set<EventID>] = [:]
+
+    public init() {}
+
+    public mutating func add(_ event: Event) {
+        var seen = Set<EventID>()
+        for parent in event.prev {
+            seen.insert(parent)
+            if let grand = ancestors[parent] { seen.formUnion(grand) }
+        }
+        ancestors[event.id] = seen
+    }
+
+    /// True when `earlier` is in the causal past of `later`. An origin's own earlier events always
+    /// are: a node sees everything it wrote before.
+    public func happenedBefore(_ earlier: EventID, _ later: EventID) -> Bool {
+        if earlier.origin == later.origin { return earlier.seq < later.seq }
+        return ancestors[later]?.contains(earlier) ?? false
+    }
+}
+
+/// A single-value field (a status, an owner, a due date) under concurrent edits.
+///
+/// Keeps the writes no later write has seen (the frontier). One value on the frontier: settled.
+/// Several different values: a conflict, listed until a write that has seen them all settles it.
+/// Meanwhile the field shows a deterministic winner chosen by the field's own rule, never by
+/// whose clock ran later.
+public struct ConflictRegister: Sendable, Hashable {
+    public struct Write: Sendable, Hashable {
+        public var event: EventID
+        public var value: String
+    }
+
+    public private(set) var frontier: [Write] = []
+
+    public init() {}
+
+    public mutating func write(_ value: String, by event: EventID, history: CausalHistory) {
+        frontier.removeAll { history.happenedBefore($0.event, event) }
+        frontier.append(Write(event: event, value: value))
+    }
+
+    public var isSet: Bool { !frontier.isEmpty }
+
+    /// Distinct values written concurrently, sorted; more than one means a conflict.
+    public var candidates: [String] { Array(Set(frontier.map(\.value))).sorted() }
+
+    public var isConflicted: Bool { candidates.count > 1 }
+
+    /// The value shown: the only one, or the winner by `rule` among the candidates.
+    public func value(winner rule: ([String]) -> String = ConflictRegister.smallest) -> String? {
+        let values = candidates
+        guard !values.isEmpty else { return nil }
+        return values.count == 1 ? values[0] : rule(values)
+    }
+
+    /// The default rule: the value whose UTF-8 bytes sort first. Arbitrary but the same on every node.
+    public static func smallest(_ values: [String]) -> String {
+        values.min { $0.utf8.lexicographicallyPrecedes($1.utf8) }!
+    }
+}
+
+/// A field whose concurrent writes disagree, as listed in the `conflicts` read model.
+public struct FieldConflict: Sendable, Hashable {
+    public var field: String
+    /// The competing writes, ordered by event id.
+    public var writes: [ConflictRegister.Write]
+    public var chosen: String
+
+    init?(field: String, register: ConflictRegister, chosen: String?) {
+        guard register.isConflicted, let chosen else { return nil }
+        self.field = field
+        self.writes = register.frontier.sorted { $0.event < $1.event }
+        self.chosen = chosen
+    }
+}

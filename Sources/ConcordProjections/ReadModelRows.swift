@@ -1,0 +1,88 @@
+import ConcordCore
+import ConcordDomain
+
+/// The read-model rows one stream contributes, table by table.
+public struct ReadModelRows: Sendable, Hashable {
+    public var tables: [String: [[SQLValue]]] = [:]
+
+    public init() {}
+
+    mutating func add(_ table: String, _ row: [SQLValue]) {
+        tables[table, default: []].append(row)
+    }
+
+    public var rowCount: Int { tables.values.reduce(0) { $0 + $1.count } }
+
+    /// The rows of a stream's record. Pure: the same events give the same rows on every node.
+    public static func rows(stream: StreamID, record: StreamRecord?) -> ReadModelRows {
+        var rows = ReadModelRows()
+        guard let record else { return rows }
+        let streamValue = SQLValue.text(stream.rawValue)
+        func time(_ millis: Int64?) -> SQLValue { millis.map { .text(Timestamp.iso8601(millis: $0)) } ?? .null }
+        func id(_ event: EventID?) -> SQLValue { SQLValue(event?.description) }
+        var conflicts: [FieldConflict] = []
+        switch record {
+        case .case(let c):
+            guard let opened = c.opened else { break }
+            rows.add("cases", [
+                .text(c.id), streamValue, SQLValue(c.reference), SQLValue(c.title), SQLValue(c.region), SQLValue(c.category),
+                SQLValue(c.status?.rawValue), SQLValue(c.owner), SQLValue(c.outcome), time(opened.occurredAt), .text(opened.actor),
+                id(opened.event), time(c.closed?.occurredAt), time(c.lastOccurredAt), .integer(Int64(c.notes.count)),
+                .integer(Int64(c.links.count)),
+            ])
+            for note in c.notes {
+                rows.add("case_notes", [.text(c.id), id(note.provenance.event), streamValue, time(note.provenance.occurredAt), .text(note.provenance.actor), .text(note.text)])
+            }
+            for link in c.links {
+                rows.add("case_links", [.text(c.id), .text(link.otherCase), streamValue, SQLValue(link.relation), time(link.provenance.occurredAt), .text(link.provenance.actor), id(link.provenance.event)])
+            }
+            conflicts = c.conflicts
+        case .meeting(let m):
+            guard let scheduled = m.scheduled else { break }
+            rows.add("meetings", [
+                .text(m.id), streamValue, SQLValue(m.title), SQLValue(m.at), SQLValue(m.location), SQLValue(m.host), SQLValue(m.status),
+                SQLValue(m.minutes), SQLValue(m.cancelReason), .text(scheduled.actor), id(scheduled.event),
+                .integer(Int64(m.attendees.count)), .integer(Int64(m.decisions.count)),
+            ])
+            for attendee in m.attendees.values.sorted(by: { $0.name < $1.name }) {
+                rows.add("attendees", [.text(m.id), .text(attendee.name), streamValue, SQLValue(attendee.role), SQLValue(attendee.organisation)])
+            }
+            for (index, item) in m.agenda.enumerated() {
+                rows.add("agenda_items", [.text(m.id), .integer(Int64(index + 1)), streamValue, .text(item.title), .text(item.provenance.actor), id(item.provenance.event)])
+            }
+            for decision in m.decisions.values.sorted(by: { $0.id < $1.id }) {
+                rows.add("decisions", [
+                    .text(m.id), .text(decision.id), streamValue, SQLValue(m.decisionText(decision.id)), SQLValue(decision.proposedBy),
+                    time(decision.provenance.occurredAt), .text(decision.provenance.actor), .text(decision.provenance.event.origin.hex),
+                    id(decision.provenance.event),
+                ])
+            }
+            conflicts = m.conflicts
+        case .action(let a):
+            guard let raised = a.raised else { break }
+            rows.add("actions", [
+                .text(a.id), streamValue, SQLValue(a.title), SQLValue(a.owner), SQLValue(a.due), SQLValue(a.status?.rawValue),
+                SQLValue(a.decisionID), SQLValue(a.caseID), SQLValue(a.outcome), time(raised.occurredAt), .text(raised.actor),
+                time(a.finished?.occurredAt), .integer(Int64(a.progress.count)),
+            ])
+            for entry in a.progress {
+                rows.add("action_progress", [.text(a.id), id(entry.provenance.event), streamValue, time(entry.provenance.occurredAt), .text(entry.provenance.actor), .text(entry.note)])
+            }
+            conflicts = a.conflicts
+        }
+        for conflict in conflicts {
+            var candidates = [UInt8]()
+            candidates.append(UInt8(ascii: "["))
+            for (index, write) in conflict.writes.enumerated() {
+                if index > 0 { candidates.append(UInt8(ascii: ",")) }
+                var object = JSONObjectWriter()
+                object.field("event", write.event.description)
+                object.field("value", write.value)
+                candidates.append(contentsOf: object.finish().utf8)
+            }
+            candidates.append(UInt8(ascii: "]"))
+            rows.add("conflicts", [streamValue, .text(conflict.field), .text(conflict.chosen), .text(String(decoding: candidates, as: UTF8.self))])
+        }
+        return rows
+    }
+}

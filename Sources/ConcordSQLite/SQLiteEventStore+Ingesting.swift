@@ -1,0 +1,176 @@
+import ConcordCore
+
+/// Events written elsewhere, with the seals and keys that vouch for them.
+public struct IngestBatch: Sendable {
+    public var keys: [OriginKey]
+    public var events: [Event]
+    public var seals: [Seal]
+
+    public init(keys: [OriginKey] = [], events: [Event] = [], seals: [Seal] = []) {
+        self.keys = keys
+        self.events = events
+        self.seals = seals
+    }
+}
+
+public struct IngestResult: Sendable, Equatable {
+    /// Events stored by this call.
+    public var inserted: Int
+    /// Events this node already held, byte for byte.
+    public var alreadyHeld: Int
+}
+
+extension SQLiteEventStore {
+    /// Stores events of any origin after verifying them, all or nothing, in one transaction.
+    ///
+    /// For each origin: its key must hash to the origin id; events this node already holds must
+    /// be identical (a different event for a held `(origin, seq)` is a fork, refused); new events
+    /// must continue the stored chain with no gap, each hash must match its content and link to
+    /// the previous one, and the last new event must be covered by a seal in the batch whose
+    /// signature verifies. Every seal in the batch for a new event is verified too.
+    @discardableResult
+    public func ingest(_ batch: IngestBatch) throws -> IngestResult {
+        try withConnection("store \(batch.events.count) event(s)") { state in
+            let connection = state.connection
+            return try connection.transaction {
+                var keys: [OriginID: OriginKey] = [:]
+                for key in try Self.storedKeys(connection) { keys[key.origin] = key }
+                var newKeys: [OriginKey] = []
+                for key in batch.keys where keys[key.origin] == nil {
+                    guard key.keyMatchesOrigin else {
+                        throw ConcordError(.invalidEvent, "the public key offered for origin \(key.origin) does not hash to that origin")
+                    }
+                    keys[key.origin] = key
+                    newKeys.append(key)
+                }
+                var sealsByOrigin: [OriginID: [UInt64: Seal]] = [:]
+                for seal in batch.seals { sealsByOrigin[seal.origin, default: [:]][seal.seq] = seal }
+
+                var toInsert: [Event] = []
+                var alreadyHeld = 0
+                var sealsToStore: [Seal] = []
+                let byOrigin = Dictionary(grouping: batch.events, by: \.origin)
+                for origin in byOrigin.keys.sorted() {
+                    guard let key = keys[origin] else {
+                        throw ConcordError(.invalidEvent, "no public key for origin \(origin); the batch must carry it")
+                    }
+                    let events = byOrigin[origin]!.sorted { $0.seq < $1.seq }
+                    let head = try Self.originHead(connection, origin)
+                    var lastSeq = head.seq
+                    var lastHash = head.hash
+                    var newSeqs: [UInt64] = []
+                    for event in events {
+                        if event.seq <= head.seq {
+                            guard let held = try Self.storedHash(connection, event.id) else { continue }
+                            guard held == event.hash, event.computeHash() == held else {
+                                throw ConcordError(.fork, "fork: this node holds a different event \(event.id); the offered one is refused")
+                            }
+                            alreadyHeld += 1
+                            continue
+                        }
+                        guard event.seq == lastSeq + 1 else {
+                            throw ConcordError(.invalidEvent, "gap in origin \(origin): seq \(event.seq) offered after seq \(lastSeq)")
+                        }
+                        guard event.computeHash() == event.hash else {
+                            throw ConcordError(.invalidEvent, "event \(event.id) does not match its hash: its content was altered")
+                        }
+                        guard event.prevHash == lastHash else {
+                            throw ConcordError(.invalidEvent, "event \(event.id) does not link to the hash of seq \(lastSeq)")
+                        }
+                        toInsert.append(event)
+                        newSeqs.append(event.seq)
+                        lastSeq = event.seq
+                        lastHash = event.hash
+                    }
+                    guard !newSeqs.isEmpty else { continue }
+                    let hashes = Dictionary(uniqueKeysWithValues: toInsert.suffix(newSeqs.count).map { ($0.seq, $0.hash) })
+                    guard let covering = sealsByOrigin[origin]?[lastSeq] else {
+                        throw ConcordError(.invalidEvent, "no seal covers origin \(origin) up to seq \(lastSeq); unsigned events are refused")
+                    }
+                    for seq in newSeqs {
+                        guard let seal = sealsByOrigin[origin]?[seq] else { continue }
+                        guard seal.hash == hashes[seq], key.verify(seal) else {
+                            throw ConcordError(.invalidEvent, "the seal of event \(origin):\(seq) does not verify with the origin's key")
+                        }
+                        sealsToStore.append(seal)
+                    }
+                    _ = covering
+                }
+
+                let now = Timestamp.nowMillis()
+                for key in newKeys {
+                    try connection.cached("INSERT INTO origins (origin, public_key, first_seen) VALUES (?, ?, ?)")
+                        .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
+                }
+                let insert = try connection.cached(Self.insertEventSQL)
+                for event in toInsert {
+                    let version = try Self.streamVersion(connection, event.stream) + 1
+                    try Self.bindInsert(insert, event, streamVersion: version, storedAt: now)
+                    insert.reset()
+                    try Self.moveHeads(connection, for: event)
+                }
+                for seal in sealsToStore {
+                    try connection.cached("INSERT OR IGNORE INTO seals (origin, seq, hash, signature, sealed_at) VALUES (?, ?, ?, ?, ?)")
+                        .run([.text(seal.origin.hex), .integer(Int64(seal.seq)), .blob(seal.hash.bytes), .blob(seal.signature), .integer(now)])
+                }
+                return IngestResult(inserted: toInsert.count, alreadyHeld: alreadyHeld)
+            }
+        }
+    }
+
+    /// Everything this node holds, in the exchange order: keys, then each origin's events by seq
+    /// with each seal after the event it covers.
+    public func exportBatches(batchSize: Int = 10_000, _ body: (IngestBatch) throws -> Void) throws {
+        try body(IngestBatch(keys: try originKeys()))
+        for origin in try eventOrigins() {
+            let seals = try self.seals(of: origin)
+            var after: UInt64 = 0
+            while true {
+                let events = try readOrigin(origin, afterSeq: after, limit: batchSize).map(\.event)
+                guard let last = events.last else { break }
+                let covered = seals.filter { $0.seq > after && $0.seq <= last.seq }
+                try body(IngestBatch(events: events, seals: covered))
+                after = last.seq
+            }
+        }
+    }
+
+    static func storedKeys(_ connection: SQLiteConnection) throws -> [OriginKey] {
+        let statement = try connection.cached("SELECT origin, public_key FROM origins")
+        var keys: [OriginKey] = []
+        while try statement.step() { keys.append(OriginKey(origin: OriginID(unchecked: statement.text(0)), publicKey: statement.blob(1))) }
+        return keys
+    }
+
+    static func originHead(_ connection: SQLiteConnection, _ origin: OriginID) throws -> (seq: UInt64, hash: EventHash) {
+        let statement = try connection.cached("SELECT seq, hash FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
+        try statement.bind(1, origin.hex)
+        guard try statement.step() else { return (0, .genesis) }
+        return (UInt64(statement.int64(0)), EventHash(bytes: statement.blob(1)))
+    }
+
+    static func storedHash(_ connection: SQLiteConnection, _ id: EventID) throws -> EventHash? {
+        let statement = try connection.cached("SELECT hash FROM events WHERE origin = ? AND seq = ?")
+        try statement.bind([.text(id.origin.hex), .integer(Int64(id.seq))])
+        guard try statement.step() else { return nil }
+        return EventHash(bytes: statement.blob(0))
+    }
+
+    /// A foreign event supersedes the heads it names; it becomes a head itself unless a stored
+    /// event of the stream already names it (it arrived after its successor).
+    static func moveHeads(_ connection: SQLiteConnection, for event: Event) throws {
+        let delete = try connection.cached("DELETE FROM stream_heads WHERE stream = ? AND origin = ? AND seq = ?")
+        for parent in event.prev {
+            try delete.run([.text(event.stream.rawValue), .text(parent.origin.hex), .integer(Int64(parent.seq))])
+            delete.reset()
+        }
+        let superseded = try connection.scalarInt(
+            "SELECT 1 FROM events WHERE stream = ? AND instr(' ' || prev || ' ', ?) > 0 LIMIT 1",
+            [.text(event.stream.rawValue), .text(" \(event.id) ")]
+        )
+        if superseded == nil {
+            try connection.cached("INSERT OR IGNORE INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)")
+                .run([.text(event.stream.rawValue), .text(event.origin.hex), .integer(Int64(event.seq))])
+        }
+    }
+}

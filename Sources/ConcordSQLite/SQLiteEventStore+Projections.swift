@@ -1,0 +1,282 @@
+import ConcordCore
+import ConcordDomain
+import ConcordProjections
+
+/// Which read models to look at.
+public enum ReadModelView: Sendable, Equatable {
+    /// The live tables, caught up with the log.
+    case live
+    /// As they stood when this node had stored everything it stored up to this time (ms).
+    case asOf(Int64)
+    /// Folding only the events that happened in the world (occurred-at) by this time (ms).
+    case validAt(Int64)
+}
+
+/// Where the projections stand.
+public struct ProjectionStatus: Sendable {
+    public var version: Int?
+    public var currentVersion: Int
+    public var position: Int64
+    public var logPosition: Int64
+    public var rebuiltAt: Int64?
+    public var isCurrent: Bool { version == currentVersion && position == logPosition }
+}
+
+extension SQLiteEventStore {
+    static let projectionName = "read-models"
+
+    /// Brings the live read models up to the end of the log: refolds every stream that gained
+    /// events since the checkpoint, in one transaction with the new checkpoint. Rebuilds instead
+    /// when the projection version changed. Returns the number of streams refolded.
+    @discardableResult
+    public func catchUpProjections() throws -> Int {
+        try withConnection("update the read models") { state in
+            let connection = state.connection
+            return try connection.transaction {
+                let (version, position) = try Self.projectionCheckpoint(connection)
+                guard version == ReadModelSchema.version else {
+                    return try Self.rebuild(connection)
+                }
+                let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
+                guard end > position else { return 0 }
+                let touched = try connection.prepare("SELECT DISTINCT stream FROM events WHERE position > ?")
+                try touched.bind(1, position)
+                var streams: [String] = []
+                while try touched.step() { streams.append(touched.text(0)) }
+                let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
+                for stream in streams {
+                    let events = try Self.events(connection, where: "stream = ?", [.text(stream)])
+                    try writer.replace(stream: StreamID(unchecked: stream), events: events)
+                }
+                try Self.saveCheckpoint(connection, position: end)
+                return streams.count
+            }
+        }
+    }
+
+    /// Rebuilds every read model from the log into side tables and swaps them in, atomically:
+    /// readers see the old tables until the new ones are complete. Returns the streams folded.
+    @discardableResult
+    public func rebuildProjections() throws -> Int {
+        try withConnection("rebuild the read models") { state in
+            try state.connection.transaction { try Self.rebuild(state.connection) }
+        }
+    }
+
+    public func projectionStatus() throws -> ProjectionStatus {
+        try withConnection("read the projection state") { state in
+            let statement = try state.connection.cached("SELECT version, position, rebuilt_at FROM projection_state WHERE name = ?")
+            try statement.bind(1, Self.projectionName)
+            let end = try state.connection.scalarInt("SELECT max(position) FROM events") ?? 0
+            guard try statement.step() else {
+                return ProjectionStatus(version: nil, currentVersion: ReadModelSchema.version, position: 0, logPosition: end, rebuiltAt: nil)
+            }
+            return ProjectionStatus(
+                version: Int(statement.int64(0)), currentVersion: ReadModelSchema.version,
+                position: statement.int64(1), logPosition: end, rebuiltAt: statement.int64(2)
+            )
+        }
+    }
+
+    /// The digest over every read-model table in the given view.
+    public func readModelDigest(_ view: ReadModelView = .live) throws -> String {
+        if view == .live { try catchUpProjections() }
+        return try withReadModels(view) { connection, schema in
+            var digest = ReadModelDigest()
+            for table in ReadModelSchema.tables {
+                let statement = try connection.prepare("SELECT \(table.columnNames.joined(separator: ", ")) FROM \(schema).\(table.name)")
+                var rows: [[SQLValue]] = []
+                while try statement.step() { rows.append(Self.row(statement, count: table.columns.count)) }
+                digest.add(table: table, rows: rows)
+            }
+            return digest.finish()
+        }
+    }
+
+    /// Runs a read-only query against the read models of a view. The SQL names tables through
+    /// `{schema}`, which is replaced by the schema holding the view's tables.
+    public func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue] = []) throws -> (columns: [String], rows: [[SQLValue]]) {
+        if view == .live { try catchUpProjections() }
+        return try withReadModels(view) { connection, schema in
+            let statement = try connection.prepare(sql.replacingSchema(with: schema))
+            try statement.bind(bindings.map(\.sqliteValue))
+            let columns = statement.columnNames
+            var rows: [[SQLValue]] = []
+            while try statement.step() { rows.append(Self.row(statement, count: columns.count)) }
+            return (columns, rows)
+        }
+    }
+
+    /// A domain stream's record, folded from the events this node holds (or held at `view`).
+    public func record(of stream: StreamID, _ view: ReadModelView = .live) throws -> StreamRecord? {
+        let events = try withConnection("read stream \(stream)") { state -> [Event] in
+            switch view {
+            case .live: try Self.events(state.connection, where: "stream = ?", [.text(stream.rawValue)])
+            case .asOf(let time): try Self.events(state.connection, where: "stream = ? AND stored_at <= ?", [.text(stream.rawValue), .integer(time)])
+            case .validAt(let time): try Self.events(state.connection, where: "stream = ? AND occurred_at <= ?", [.text(stream.rawValue), .integer(time)])
+            }
+        }
+        return StreamFolder.fold(stream, events: events)
+    }
+
+    // MARK: Internals
+
+    private func withReadModels<T>(_ view: ReadModelView, _ body: (SQLiteConnection, String) throws -> T) throws -> T {
+        try withConnection("read the read models") { state in
+            let connection = state.connection
+            switch view {
+            case .live:
+                return try body(connection, "main")
+            case .asOf(let time), .validAt(let time):
+                // Fold the events known by then into an in-memory schema and query that.
+                let column = view == .asOf(time) ? "stored_at" : "occurred_at"
+                try connection.execute("ATTACH DATABASE ':memory:' AS replay")
+                defer {
+                    connection.resetBusyStatements()
+                    try? connection.execute("DETACH DATABASE replay")
+                }
+                for table in ReadModelSchema.tables { try connection.execute(table.createSQL(schema: "replay")) }
+                for view in ReadModelSchema.viewsSQL(schema: "replay") { try connection.execute(view) }
+                do {
+                    let writer = try ReadModelWriter(connection, schema: "replay", suffix: "")
+                    try Self.foldAll(connection, where: "\(column) <= ?", [.integer(time)], into: writer)
+                }
+                return try body(connection, "replay")
+            }
+        }
+    }
+
+    static func projectionCheckpoint(_ connection: SQLiteConnection) throws -> (version: Int?, position: Int64) {
+        let statement = try connection.cached("SELECT version, position FROM projection_state WHERE name = ?")
+        try statement.bind(1, projectionName)
+        guard try statement.step() else { return (nil, 0) }
+        return (Int(statement.int64(0)), statement.int64(1))
+    }
+
+    static func saveCheckpoint(_ connection: SQLiteConnection, position: Int64, rebuilt: Bool = false) throws {
+        if rebuilt {
+            try connection.cached("INSERT OR REPLACE INTO projection_state (name, version, position, rebuilt_at) VALUES (?, ?, ?, ?)")
+                .run([.text(projectionName), .integer(Int64(ReadModelSchema.version)), .integer(position), .integer(Timestamp.nowMillis())])
+        } else {
+            try connection.cached("UPDATE projection_state SET position = ? WHERE name = ?").run([.integer(position), .text(projectionName)])
+        }
+    }
+
+    /// Folds every stream into `__rebuild` tables, then swaps them in place of the live ones.
+    static func rebuild(_ connection: SQLiteConnection) throws -> Int {
+        let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
+        for table in ReadModelSchema.tables {
+            try connection.execute("DROP TABLE IF EXISTS main.\(table.name)__rebuild")
+            try connection.execute(table.createSQL(schema: "main", suffix: "__rebuild"))
+        }
+        let writer = try ReadModelWriter(connection, schema: "main", suffix: "__rebuild")
+        let streams = try foldAll(connection, where: "1", [], into: writer)
+        for view in ReadModelSchema.viewNames { try connection.execute("DROP VIEW IF EXISTS main.\(view)") }
+        for table in ReadModelSchema.tables {
+            try connection.execute("DROP TABLE IF EXISTS main.\(table.name)")
+            try connection.execute("ALTER TABLE main.\(table.name)__rebuild RENAME TO \(table.name)")
+            try connection.execute("CREATE INDEX main.\(table.name)_by_stream ON \(table.name) (stream)")
+        }
+        for view in ReadModelSchema.viewsSQL() { try connection.execute(view) }
+        try saveCheckpoint(connection, position: end, rebuilt: true)
+        return streams
+    }
+
+    /// Folds every stream whose events match the filter, writing each stream's rows.
+    @discardableResult
+    static func foldAll(_ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], into writer: ReadModelWriter) throws -> Int {
+        let statement = try connection.prepare("SELECT \(eventColumns) FROM events WHERE \(filter) ORDER BY stream")
+        try statement.bind(bindings)
+        var current: String?
+        var batch: [Event] = []
+        var streams = 0
+        func flush() throws {
+            guard let stream = current else { return }
+            try writer.insert(stream: StreamID(unchecked: stream), events: batch)
+            streams += 1
+            batch.removeAll(keepingCapacity: true)
+        }
+        while try statement.step() {
+            let event = decodeEvent(statement).event
+            if event.stream.rawValue != current {
+                try flush()
+                current = event.stream.rawValue
+            }
+            batch.append(event)
+        }
+        try flush()
+        return streams
+    }
+
+    static func events(_ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue]) throws -> [Event] {
+        let statement = try connection.prepare("SELECT \(eventColumns) FROM events WHERE \(filter)")
+        try statement.bind(bindings)
+        var events: [Event] = []
+        while try statement.step() { events.append(decodeEvent(statement).event) }
+        return events
+    }
+
+    static func row(_ statement: SQLiteStatement, count: Int) -> [SQLValue] {
+        (0..<Int32(count)).map { column in
+            switch statement.columnType(column) {
+            case .null: .null
+            case .integer: .integer(statement.int64(column))
+            case .text: .text(statement.text(column))
+            }
+        }
+    }
+}
+
+/// Writes streams' read-model rows into one set of tables.
+final class ReadModelWriter {
+    private let connection: SQLiteConnection
+    private var inserts: [String: SQLiteStatement] = [:]
+    private var deletes: [String: SQLiteStatement] = [:]
+
+    init(_ connection: SQLiteConnection, schema: String, suffix: String) throws {
+        self.connection = connection
+        for table in ReadModelSchema.tables {
+            let placeholders = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
+            inserts[table.name] = try connection.prepare("INSERT INTO \(schema).\(table.name)\(suffix) VALUES (\(placeholders))")
+            deletes[table.name] = try connection.prepare("DELETE FROM \(schema).\(table.name)\(suffix) WHERE stream = ?")
+        }
+    }
+
+    /// Adds a stream's rows (the stream has none yet).
+    func insert(stream: StreamID, events: [Event]) throws {
+        let rows = ReadModelRows.rows(stream: stream, record: StreamFolder.fold(stream, events: events))
+        for (table, tableRows) in rows.tables {
+            let statement = inserts[table]!
+            for row in tableRows {
+                statement.reset()
+                try statement.bind(row.map(\.sqliteValue))
+                try statement.step()
+            }
+        }
+    }
+
+    /// Replaces a stream's rows with a fresh fold of all its events.
+    func replace(stream: StreamID, events: [Event]) throws {
+        for statement in deletes.values {
+            statement.reset()
+            try statement.run([.text(stream.rawValue)])
+        }
+        try insert(stream: stream, events: events)
+    }
+}
+
+extension SQLValue {
+    var sqliteValue: SQLiteValue {
+        switch self {
+        case .null: .null
+        case .integer(let value): .integer(value)
+        case .text(let value): .text(value)
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingSchema(with schema: String) -> String {
+        replacing("{schema}", with: schema)
+    }
+}
