@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordSQLiteTests",
-            dependencies: ["ConcordCore", "ConcordSQLite", "CSQLite", "ConcordTestSupport"]
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "CSQLite", "ConcordTestSupport"]
         ),
         .testTarget(
             name: "ConcordEndToEndTests",

@@ -7,6 +7,12 @@ public enum StreamRecord: Sendable, Hashable {
     case action(ActionRecord)
 }
 
+extension StreamRecord {
+    public var caseRecord: CaseRecord? { if case .case(let record) = self { record } else { nil } }
+    public var meetingRecord: MeetingRecord? { if case .meeting(let record) = self { record } else { nil } }
+    public var actionRecord: ActionRecord? { if case .action(let record) = self { record } else { nil } }
+}
+
 /// Folds one stream's events into its record: deterministically, in `(hlc, origin, seq)` order,
 /// whatever order the events arrived in, so every node holding the same events gets the same record.
 public enum StreamFolder {

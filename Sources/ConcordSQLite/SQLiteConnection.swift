@@ -66,6 +66,7 @@ package final class SQLiteConnection {
     package func scalarInt(_ sql: String, _ bindings: [SQLiteValue] = []) throws -> Int64? {
         let statement = try cached(sql)
         try statement.bind(bindings)
+        defer { statement.reset() }
         guard try statement.step(), !statement.isNull(0) else { return nil }
         return statement.int64(0)
     }

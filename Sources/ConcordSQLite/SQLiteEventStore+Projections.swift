@@ -2,27 +2,7 @@ import ConcordCore
 import ConcordDomain
 import ConcordProjections
 
-/// Which read models to look at.
-public enum ReadModelView: Sendable, Equatable {
-    /// The live tables, caught up with the log.
-    case live
-    /// As they stood when this node had stored everything it stored up to this time (ms).
-    case asOf(Int64)
-    /// Folding only the events that happened in the world (occurred-at) by this time (ms).
-    case validAt(Int64)
-}
-
-/// Where the projections stand.
-public struct ProjectionStatus: Sendable {
-    public var version: Int?
-    public var currentVersion: Int
-    public var position: Int64
-    public var logPosition: Int64
-    public var rebuiltAt: Int64?
-    public var isCurrent: Bool { version == currentVersion && position == logPosition }
-}
-
-extension SQLiteEventStore {
+extension SQLiteEventStore: ReadModelStore {
     static let projectionName = "read-models"
 
     /// Brings the live read models up to the end of the log: refolds every stream that gained
@@ -164,6 +144,8 @@ extension SQLiteEventStore {
 
     /// Folds every stream into `__rebuild` tables, then swaps them in place of the live ones.
     static func rebuild(_ connection: SQLiteConnection) throws -> Int {
+        // A statement left part-way through its rows would make DROP TABLE fail as "locked".
+        connection.resetBusyStatements()
         let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
         for table in ReadModelSchema.tables {
             try connection.execute("DROP TABLE IF EXISTS main.\(table.name)__rebuild")

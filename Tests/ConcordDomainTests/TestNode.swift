@@ -47,8 +47,3 @@ struct FixedLookup: DomainLookup {
     func caseExists(_ caseID: String) throws -> Bool { cases.contains(caseID) }
 }
 
-extension StreamRecord {
-    var caseRecord: CaseRecord? { if case .case(let record) = self { record } else { nil } }
-    var meetingRecord: MeetingRecord? { if case .meeting(let record) = self { record } else { nil } }
-    var actionRecord: ActionRecord? { if case .action(let record) = self { record } else { nil } }
-}
