@@ -63,6 +63,25 @@ extension SQLiteEventStore {
         )
     }
 
+    /// The log in position order, narrowed to one stream, type or origin (an origin's first hex
+    /// digits are enough). `newestFirst` reads backwards from the end (for the last N).
+    public func readLog(
+        afterPosition: Int64, limit: Int, stream: String?, type: String?, origin: String?, newestFirst: Bool = false
+    ) throws -> [StoredEvent] {
+        var conditions = ["position > ?"]
+        var bindings: [SQLiteValue] = [.integer(afterPosition)]
+        if let stream { conditions.append("stream = ?"); bindings.append(.text(stream)) }
+        if let type { conditions.append("type = ?"); bindings.append(.text(type)) }
+        if let origin { conditions.append("origin >= ? AND origin < ?"); bindings += [.text(origin), .text(origin + "g")] }
+        bindings.append(.integer(Int64(limit)))
+        let events = try query(
+            "read the log",
+            "SELECT \(Self.eventColumns) FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY position \(newestFirst ? "DESC" : "") LIMIT ?",
+            bindings
+        )
+        return newestFirst ? events.reversed() : events
+    }
+
     public func readLog(afterPosition: Int64, limit: Int) throws -> [StoredEvent] {
         try query(
             "read the log",
@@ -172,6 +191,15 @@ extension SQLiteEventStore {
         }
         try withConnection("copy the store to \(destination)") { state in
             try state.connection.prepare("VACUUM INTO ?").run([.text(destination)])
+        }
+    }
+}
+
+extension SQLiteEventStore {
+    /// When this node stored the event at `position` (local time, ms).
+    public func storedAt(position: Int64) throws -> Int64 {
+        try withConnection("read the log") { state in
+            try state.connection.scalarInt("SELECT stored_at FROM events WHERE position = ?", [.integer(position)]) ?? .max
         }
     }
 }

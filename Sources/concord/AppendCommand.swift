@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConcordCore
+import ConcordDomain
 import ConcordSQLite
 
 struct AppendCommand: AsyncParsableCommand {
@@ -61,12 +62,17 @@ struct AppendCommand: AsyncParsableCommand {
                 causationID: causationId,
                 correlationID: correlationId
             )
+            // Domain event types on domain streams must carry data the projections can read.
+            if StreamKind.parse(draft.stream) != nil, DomainEvent.knownTypes.contains(type) {
+                _ = try DomainEvent.decode(type: type, schemaVersion: schemaVersion, data: JSONValue(parsing: draft.payload))
+            }
             if let expectedVersion, expectedVersion < 0 {
                 throw ConcordError(.invalidArgument, "--expected-version must be 0 or more")
             }
             let store = try storeOptions.openStore()
             let expecting: [StreamID: ExpectedVersion] = expectedVersion.map { [draft.stream: .exactly($0)] } ?? [:]
             let result = try store.append([draft], expecting: expecting)
+            try store.catchUpProjections()
             let stored = result.events[0]
             if json {
                 print(stored.jsonLine)

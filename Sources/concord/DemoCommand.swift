@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConcordCore
+import ConcordProjections
 import ConcordSQLite
 import Foundation
 import Logging
@@ -9,7 +10,7 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Build a realistic multi-region record, verify it, and show tampering being caught.",
         discussion: """
-            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them. Every event is hashed, chained and signed as it is recorded. The demo then shows the log, verifies every node, and finally edits one decision in a copy of the hub's file with plain SQL, as an insider with file access might, and shows verify naming the fault. The stores stay in DIR for you to explore with concord or sqlite3.
+            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them, each recorded through the domain's rules and hashed, chained and signed. The regions then exchange their records through the hub (verified export and import), and the demo shows the read models as plain SQL, a decision trail, an as-of replay, identical digests on all four nodes, verification, and finally a copy of the hub's file edited with plain SQL, as an insider with file access might, caught by verify. The stores stay in DIR for you to explore with concord or sqlite3.
             """
     )
 
@@ -22,34 +23,65 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandFailure.reportingAsync {
             let directory = try prepareDirectory()
-            print("Concord demo: a regional partnership's record, in \(directory)\n")
+            print("Concord demo: a regional partnership's record, in \(directory)")
             var logger = Logger(label: "concord-demo") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = .warning
+            func path(_ node: String) -> String { "\(directory)/\(node).sqlite" }
 
-            let hubPath = "\(directory)/national-hub.sqlite"
-            let hub = try SQLiteEventStore.create(at: hubPath, nodeName: "national-hub", logger: logger)
-            let hubCount = try record(DemoScenario.hubRecord(), into: hub)
-            print("national-hub         \(hubCount) events: the first national meeting, its decisions and actions")
+            section("1. Each node records its own work, offline from the others")
+            let hub = try SQLiteEventStore.create(at: path("national-hub"), nodeName: "national-hub", logger: logger)
+            let hubRecord = DemoScenario.hubRecord()
+            let completions = hubRecord.suffix(3)
+            try record(Array(hubRecord.dropLast(3)), into: hub)
+            // A moment to replay later: the meeting is recorded, no action is finished yet.
+            let moment = Timestamp.nowMillis()
+            while Timestamp.nowMillis() <= moment {}
+            try record(Array(completions), into: hub)
+            print("national-hub         \(try hub.eventCount()) events: the first national meeting (Home Office, March 2016), its 4 decisions and 3 actions")
+            var stores = [hub]
             for (index, region) in DemoScenario.regions.enumerated() {
-                let store = try SQLiteEventStore.create(at: "\(directory)/\(region.node).sqlite", nodeName: region.node, logger: logger)
-                let count = try record(DemoScenario.regionRecord(region, cases: cases, seed: UInt64(2016 + index)), into: store)
-                print("\(region.node.padding(toLength: 20, withPad: " ", startingAt: 0)) \(count) events: \(cases) cases in \(region.name)")
+                let store = try SQLiteEventStore.create(at: path(region.node), nodeName: region.node, logger: logger)
+                try record(DemoScenario.regionRecord(region, cases: cases, seed: UInt64(2016 + index)), into: store)
+                print("\(region.node.padding(toLength: 20, withPad: " ", startingAt: 0)) \(try store.eventCount()) events: \(cases) cases in \(region.name)")
+                stores.append(store)
             }
 
-            section("The hub's log (latest 12 events): concord log --store \(hubPath) --limit 12")
-            try await run(LogCommand.self, ["--store", hubPath, "--limit", "12"])
-
-            section("Node status: concord status --store \(hubPath)")
-            try await run(StatusCommand.self, ["--store", hubPath])
-
-            section("Every node verifies: concord verify --store FILE")
-            for node in ["national-hub"] + DemoScenario.regions.map(\.node) {
-                print("\(node): ", terminator: "")
-                try await run(VerifyCommand.self, ["--store", "\(directory)/\(node).sqlite"])
+            section("2. The regions send their records to the hub, and the hub relays everything back")
+            print("(concord export, then concord import on the other node: every event is verified before it is stored)")
+            for store in stores.dropFirst() { try exchange(from: store, to: hub) }
+            for store in stores.dropFirst() { try exchange(from: hub, to: store) }
+            for (store, name) in zip(stores, ["national-hub"] + DemoScenario.regions.map(\.node)) {
+                print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) now holds \(try store.eventCount()) events from \(try store.versionVector().entries.count) origins")
             }
 
-            section("An insider edits decision NATN-2016-03-D3 in a copy of the hub's file")
-            let tamperedPath = "\(directory)/national-hub-tampered.sqlite"
+            section("3. The read models are plain SQL tables: cases by region, on the hub")
+            let sql = "SELECT region, count(*) AS cases, sum(status = 'charged') AS charged, sum(status = 'closed' AND outcome = 'convicted') AS convicted, sum(status = 'closed' AND outcome <> 'convicted') AS closed_nfa FROM cases GROUP BY region ORDER BY region"
+            print("sqlite3 \(path("national-hub")) \"\(sql)\"\n")
+            let byRegion = try hub.queryReadModels(.live, sql: sql.replacingOccurrences(of: "FROM cases", with: "FROM {schema}.cases"), [])
+            RowPrinter.print(columns: byRegion.columns, rows: byRegion.rows, json: false, empty: "")
+
+            section("4. The decision trail: concord trail NATN-2016-03-D2")
+            try await run(TrailCommand.self, ["--store", path("national-hub"), "NATN-2016-03-D2"])
+
+            section("5. Replay: the actions as the hub had recorded them before any was finished")
+            print("concord query actions --as-of \(Timestamp.iso8601(millis: moment))\n")
+            try await run(QueryCommand.self, ["--store", path("national-hub"), "actions", "--as-of", Timestamp.iso8601(millis: moment)])
+            print("\nand now: concord query actions\n")
+            try await run(QueryCommand.self, ["--store", path("national-hub"), "actions"])
+
+            section("6. Every node holds the same events, so every node has the same read models")
+            for (store, name) in zip(stores, ["national-hub"] + DemoScenario.regions.map(\.node)) {
+                print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) digest \(try store.readModelDigest(.live))")
+            }
+
+            section("7. Every node verifies: concord verify")
+            for name in ["national-hub"] + DemoScenario.regions.map(\.node) {
+                print("\(name): ", terminator: "")
+                try await run(VerifyCommand.self, ["--store", path(name)])
+            }
+
+            section("8. An insider edits decision NATN-2016-03-D3 in a copy of the hub's file")
+            let tamperedPath = path("national-hub-tampered")
             try hub.backup(to: tamperedPath)
             try tamper(tamperedPath)
             print("UPDATE events SET data = replace(data, 'mandatory', 'optional') ... (after dropping the append-only trigger)")
@@ -61,7 +93,7 @@ struct DemoCommand: AsyncParsableCommand {
             } catch let exit as ExitCode where exit.rawValue == 1 {
                 print("\nThe edit is caught: the event no longer matches its hash, which the next event and the node's signature commit to.")
             }
-            print("\nDone. Explore: concord log --store \(directory)/west-yorkshire.sqlite | head")
+            print("\nDone. Explore: concord query cases --store \(path("west-yorkshire")) --status charged")
         }
     }
 
@@ -94,15 +126,22 @@ struct DemoCommand: AsyncParsableCommand {
         return String(cString: made)
     }
 
-    private func record(_ entries: [DemoScenario.Entry], into store: SQLiteEventStore) throws -> Int {
+    private func record(_ entries: [DemoScenario.Entry], into store: SQLiteEventStore) throws {
+        let recorder = DomainRecorder(store: store)
         for entry in entries {
-            let draft = try EventDraft(
-                stream: StreamID(entry.stream), type: EventType(entry.type), data: entry.data,
-                actor: entry.actor, occurredAt: Timestamp.parse(entry.occurredAt)
-            )
-            try store.append([draft])
+            let context = DomainRecorder<SQLiteEventStore>.Context(actor: entry.actor, occurredAt: try Timestamp.parse(entry.occurredAt))
+            switch entry.step {
+            case .meeting(let id, let command): try recorder.run(command, meetingID: id, context)
+            case .case(let id, let command): try recorder.run(command, caseID: id, context)
+            case .action(let id, let command): try recorder.run(command, actionID: id, context)
+            }
         }
-        return entries.count
+    }
+
+    /// What concord export and concord import do, in process.
+    private func exchange(from source: SQLiteEventStore, to target: SQLiteEventStore) throws {
+        try source.exportBatches { batch in try target.ingest(batch) }
+        try target.catchUpProjections()
     }
 
     /// What an insider with write access to the file could do: drop the guard and edit a row.

@@ -16,6 +16,15 @@ struct LogCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Show only the last N events.", valueName: "n"))
     var limit: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Only this stream, such as case:WY-2016-0012.", valueName: "stream"))
+    var stream: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only events of this type, such as meeting.decision-recorded.", valueName: "type"))
+    var type: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only events of this origin (its first hex digits are enough).", valueName: "origin"))
+    var origin: String?
+
     @Flag(name: .long, help: "One JSON object per event and line (NDJSON), with hashes.")
     var json = false
 
@@ -36,12 +45,15 @@ struct LogCommand: AsyncParsableCommand {
                     )
                 }
             }
+            if let origin, origin.isEmpty || !origin.allSatisfy(\.isHexDigit) || origin != origin.lowercased() {
+                throw ConcordError(.invalidArgument, "--origin takes lowercase hex digits, such as 1f2e3d4c")
+            }
             if let limit {
-                try store.readLogTail(limit: limit).forEach(emit)
+                try store.readLog(afterPosition: 0, limit: limit, stream: stream, type: type, origin: origin, newestFirst: true).forEach(emit)
             } else {
                 var after: Int64 = 0
                 while true {
-                    let batch = try store.readLog(afterPosition: after, limit: 1000)
+                    let batch = try store.readLog(afterPosition: after, limit: 1000, stream: stream, type: type, origin: origin)
                     batch.forEach(emit)
                     guard let last = batch.last else { break }
                     after = last.position

@@ -1,9 +1,15 @@
 /// Left-aligned columns for output a person reads.
+import Foundation
+
 struct TextTable {
     var headers: [String]
     var rows: [[String]] = []
 
     init(_ headers: String...) {
+        self.headers = headers
+    }
+
+    init(headers: [String]) {
         self.headers = headers
     }
 

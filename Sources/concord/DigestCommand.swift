@@ -1,0 +1,62 @@
+import ArgumentParser
+import ConcordCore
+import ConcordProjections
+import ConcordSQLite
+
+struct DigestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "digest",
+        abstract: "Print one hash over all read models.",
+        discussion: "Two nodes holding the same events print the same digest, whatever order the events reached them in. With --as-of, the digest of the read models as they stood then."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var viewOptions: ViewOptions
+
+    func run() async throws {
+        try CommandFailure.reporting {
+            let view = try viewOptions.view()
+            print(try storeOptions.openStore().readModelDigest(view))
+        }
+    }
+}
+
+struct ProjectionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projections",
+        abstract: "See where the read models stand, or rebuild them from the log.",
+        subcommands: [Status.self, Rebuild.self]
+    )
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the read models' version and position against the log.")
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try CommandFailure.reporting {
+                let status = try storeOptions.openStore().projectionStatus()
+                print("version   \(status.version.map(String.init) ?? "none") (this build: \(status.currentVersion))")
+                print("position  \(status.position) of \(status.logPosition)")
+                if let rebuilt = status.rebuiltAt { print("rebuilt   \(Timestamp.iso8601(millis: rebuilt))") }
+                print("state     \(status.isCurrent ? "current" : "behind: the next read or write catches up (or run concord projections rebuild)")")
+            }
+        }
+    }
+
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild every read model from the log.",
+            discussion: "Builds new tables beside the live ones and swaps them in, in one transaction: readers see the old tables until the new ones are complete."
+        )
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try CommandFailure.reporting {
+                let store = try storeOptions.openStore()
+                let started = Timestamp.nowMillis()
+                let streams = try store.rebuildProjections()
+                print("Rebuilt the read models from \(streams) stream(s) in \(Timestamp.nowMillis() - started) ms")
+            }
+        }
+    }
+}
