@@ -34,9 +34,9 @@ struct BadInputTests {
     func invalidDataIsRefusedAndTheStoreIsUnchanged(data: String, message: String) throws {
         let store = directory.file("node.sqlite")
         try concord.run(["init", "--node", "wy", "--store", store])
-        try concord.run(["append", "case:A", "case.opened", "--data", "{}", "--store", store])
+        try concord.run(["append", "notes:A", "note.added", "--data", "{}", "--store", store])
         let before = try concord.run(["log", "--json", "--store", store]).stdout
-        let result = try concord.run(["append", "case:A", "case.note-added", "--data", data, "--store", store])
+        let result = try concord.run(["append", "notes:A", "note.added", "--data", data, "--store", store])
         expectOneLineError(result, exit: 65, mentioning: message)
         #expect(try concord.run(["log", "--json", "--store", store]).stdout == before)
     }
@@ -78,7 +78,7 @@ struct BadInputTests {
     @Test func initOverAnExistingStoreIsRefused() throws {
         let store = directory.file("node.sqlite")
         try concord.run(["init", "--node", "wy", "--store", store])
-        try concord.run(["append", "case:A", "case.opened", "--data", "{}", "--store", store])
+        try concord.run(["append", "notes:A", "note.added", "--data", "{}", "--store", store])
         let before = try concord.run(["log", "--json", "--store", store]).stdout
         let result = try concord.run(["init", "--node", "other", "--store", store])
         expectOneLineError(result, exit: 73, mentioning: "already exists")

@@ -24,7 +24,7 @@ struct CommandLineTests {
         try initialised()
         let opened = try concord.run([
             "append", "case:WY-2016-0012", "case.opened", "--store", store,
-            "--data", #"{"title":"Car wash labour","region":"West Yorkshire"}"#,
+            "--data", #"{"reference":"WY-2016-0012","title":"Car wash labour","region":"West Yorkshire"}"#,
             "--actor", "analyst@wy", "--occurred-at", "2016-03-01T09:00:00Z",
         ])
         #expect(opened.status == 0, "\(opened.stderr)")
@@ -44,7 +44,7 @@ struct CommandLineTests {
         #expect(first["seq"] == .number("1"))
         #expect(first["actor"] == .string("analyst@wy"))
         #expect(first["occurredAt"] == .string("2016-03-01T09:00:00.000Z"))
-        #expect(first["data"] == (try JSONValue(parsing: #"{"region":"West Yorkshire","title":"Car wash labour"}"#)))
+        #expect(first["data"] == (try JSONValue(parsing: #"{"reference":"WY-2016-0012","region":"West Yorkshire","title":"Car wash labour"}"#)))
         #expect(try JSONValue(parsing: lines[1])["actor"] == .string("officer@wy"))
 
         let table = try concord.run(["log", "--store", store])
@@ -77,10 +77,10 @@ struct CommandLineTests {
 
     @Test func aStaleExpectedVersionExits75AndStoresNothing() throws {
         try initialised()
-        try concord.run(["append", "case:A", "case.opened", "--data", "{}", "--store", store])
-        let stale = try concord.run(["append", "case:A", "case.note-added", "--data", "{}", "--expected-version", "0", "--store", store])
+        try concord.run(["append", "notes:A", "note.added", "--data", "{}", "--store", store])
+        let stale = try concord.run(["append", "notes:A", "note.added", "--data", "{}", "--expected-version", "0", "--store", store])
         #expect(stale.status == 75)
-        #expect(stale.stderr.contains("stream case:A is at version 1, but version 0 (a new stream) was expected") || stale.stderr.contains("is at version 1"))
+        #expect(stale.stderr.contains("stream notes:A is at version 1, but version 0 (a new stream) was expected") || stale.stderr.contains("is at version 1"))
         #expect(try eventCount() == 1)
     }
 

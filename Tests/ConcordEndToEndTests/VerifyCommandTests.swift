@@ -11,7 +11,7 @@ struct VerifyCommandTests {
         let store = directory.file("node.sqlite")
         try concord.run(["init", "--node", "hub", "--store", store])
         for index in 1...4 {
-            try concord.run(["append", "meeting:NATN-2016-03", "meeting.decision-recorded", "--data", #"{"text":"decision \#(index)"}"#, "--store", store])
+            try concord.run(["append", "minutes:NATN-2016-03", "minutes.paragraph-added", "--data", #"{"text":"decision \#(index)"}"#, "--store", store])
         }
         let origin = try JSONValue(parsing: try concord.run(["status", "--json", "--store", store]).stdout)["origin"]?.stringValue ?? ""
         do {
