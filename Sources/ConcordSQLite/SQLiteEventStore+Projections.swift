@@ -38,8 +38,14 @@ extension SQLiteEventStore: ReadModelStore {
     /// readers see the old tables until the new ones are complete. Returns the streams folded.
     @discardableResult
     public func rebuildProjections() throws -> Int {
+        try rebuildProjections(progress: nil)
+    }
+
+    /// Rebuilds, reporting `(streams folded, streams in all)` as it goes.
+    @discardableResult
+    public func rebuildProjections(progress: ((Int, Int) -> Void)?) throws -> Int {
         try withConnection("rebuild the read models") { state in
-            try state.connection.transaction { try Self.rebuild(state.connection) }
+            try state.connection.transaction { try Self.rebuild(state.connection, progress: progress) }
         }
     }
 
@@ -143,7 +149,7 @@ extension SQLiteEventStore: ReadModelStore {
     }
 
     /// Folds every stream into `__rebuild` tables, then swaps them in place of the live ones.
-    static func rebuild(_ connection: SQLiteConnection) throws -> Int {
+    static func rebuild(_ connection: SQLiteConnection, progress: ((Int, Int) -> Void)? = nil) throws -> Int {
         // A statement left part-way through its rows would make DROP TABLE fail as "locked".
         connection.resetBusyStatements()
         let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
@@ -152,7 +158,8 @@ extension SQLiteEventStore: ReadModelStore {
             try connection.execute(table.createSQL(schema: "main", suffix: "__rebuild"))
         }
         let writer = try ReadModelWriter(connection, schema: "main", suffix: "__rebuild")
-        let streams = try foldAll(connection, where: "1", [], into: writer)
+        let total = progress == nil ? 0 : Int(try connection.scalarInt("SELECT count(*) FROM (SELECT DISTINCT stream FROM events)") ?? 0)
+        let streams = try foldAll(connection, where: "1", [], into: writer) { folded in progress?(folded, total) }
         for view in ReadModelSchema.viewNames { try connection.execute("DROP VIEW IF EXISTS main.\(view)") }
         for table in ReadModelSchema.tables {
             try connection.execute("DROP TABLE IF EXISTS main.\(table.name)")
@@ -166,7 +173,10 @@ extension SQLiteEventStore: ReadModelStore {
 
     /// Folds every stream whose events match the filter, writing each stream's rows.
     @discardableResult
-    static func foldAll(_ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], into writer: ReadModelWriter) throws -> Int {
+    static func foldAll(
+        _ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], into writer: ReadModelWriter,
+        folded: ((Int) -> Void)? = nil
+    ) throws -> Int {
         let statement = try connection.prepare("SELECT \(eventColumns) FROM events WHERE \(filter) ORDER BY stream")
         try statement.bind(bindings)
         var current: String?
@@ -176,6 +186,7 @@ extension SQLiteEventStore: ReadModelStore {
             guard let stream = current else { return }
             try writer.insert(stream: StreamID(unchecked: stream), events: batch)
             streams += 1
+            if streams % 500 == 0 { folded?(streams) }
             batch.removeAll(keepingCapacity: true)
         }
         while try statement.step() {

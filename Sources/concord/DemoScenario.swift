@@ -81,7 +81,7 @@ struct DemoScenario {
 
     /// A seeded spread of cases for one region: opened, assigned, moved through statuses, some closed.
     static func regionRecord(_ region: Region, cases: Int, seed: UInt64) -> [Entry] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         let categories = ["labour exploitation", "sexual exploitation", "criminal exploitation", "domestic servitude"]
         let settings = [
             "car wash", "nail bar", "building site", "cannabis farm", "takeaway", "private household",
@@ -124,18 +124,5 @@ struct DemoScenario {
             }
         }
         return entries
-    }
-}
-
-/// A small, fast, seeded generator: the demo's record is the same on every run.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

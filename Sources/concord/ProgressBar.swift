@@ -8,7 +8,7 @@ import Darwin
 /// output stays exactly the command's output.
 struct ProgressBar {
     private let label: String
-    private let total: Int
+    let total: Int
     private let enabled: Bool
     private var lastDrawn = -1
 

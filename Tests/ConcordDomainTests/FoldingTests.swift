@@ -60,7 +60,7 @@ struct FoldingTests {
         try node.record(stream, .caseOpened(reference: "R", title: "T", region: "R", category: nil))
         for index in 0..<12 { try node.record(stream, .caseNoteAdded(note: "note \(index)")) }
         try node.record(stream, .caseOwnerAssigned(owner: "DS Patel"))
-        var generator = SeededGenerator(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let expected = StreamFolder.fold(stream, events: node.held)
         for _ in 0..<20 {
             #expect(StreamFolder.fold(stream, events: node.held.shuffled(using: &generator)) == expected)
@@ -86,18 +86,5 @@ struct FoldingTests {
         #expect(decoded == .caseOpened(reference: "WY-7", title: "Nail bar", region: "West Yorkshire", category: "labour exploitation"))
         #expect(DomainEvent.caseOpened(reference: "", title: "", region: "", category: nil).schemaVersion == 2)
         #expect(try DomainEvent.decode(type: "case.opened", schemaVersion: 3, data: v1) == nil)
-    }
-}
-
-/// A deterministic generator so a failing shuffle reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -69,7 +69,7 @@ struct ConvergenceTests {
         let nodes = try Self.divergentNodes(in: directory)
         let all = try Self.everything(nodes)
         var reference: String?
-        var generator = SeededGenerator(seed: 2016)
+        var generator = SeededRandom(seed: 2016)
         for round in 0..<12 {
             let target = try StoreFixtures.createStore(in: directory, name: "order\(round).sqlite", node: "replica")
             // Interleave origins at random, in random chunk sizes; each origin stays in seq order.
@@ -89,17 +89,5 @@ struct ConvergenceTests {
         }
         for node in nodes { for target in nodes where target !== node { try Self.copyAll(from: node, to: target) } }
         #expect(try nodes[0].readModelDigest(.live) == reference)
-    }
-}
-
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -98,3 +98,41 @@ struct ProjectionTests {
         #expect(actions.rows == [[.text("open")]])
     }
 }
+
+/// Each read-model table, row by row, from one small history.
+struct ReadModelTableTests {
+    @Test func everyTableHoldsWhatTheEventsSay() throws {
+        let directory = try TemporaryDirectory("tables")
+        let store = try StoreFixtures.createStore(in: directory)
+        let recorder = DomainRecorder(store: store)
+        let day = DomainRecorder<SQLiteEventStore>.Context(actor: "sec", occurredAt: try Timestamp.parse("2016-03-09T10:00:00Z"))
+        try recorder.run(.schedule(title: "First", at: Timestamp.parse("2016-03-09T10:30:00Z"), location: "London", host: "HO"), meetingID: "M1", day)
+        try recorder.run(.attend(name: "Chair", role: "chair", organisation: "WY"), meetingID: "M1", day)
+        try recorder.run(.agenda(title: "Terms"), meetingID: "M1", day)
+        try recorder.run(.agenda(title: "Training"), meetingID: "M1", day)
+        try recorder.run(.decide(decisionID: "D1", text: "Agreed", proposedBy: "Chair"), meetingID: "M1", day)
+        try recorder.run(.minutes(summary: "Short"), meetingID: "M1", day)
+        try recorder.run(.open(title: "Car wash", region: "WY", category: "labour exploitation", reference: "REF-1"), caseID: "C1", day)
+        try recorder.run(.note("Seen"), caseID: "C1", day)
+        try recorder.run(.link(otherCase: "GM-1", relation: "same suspects"), caseID: "C1", day)
+        try recorder.run(.raise(title: "Report", owner: "Leads", due: "2016-06-30", decisionID: "D1", caseID: "C1"), actionID: "A1", day)
+        try recorder.run(.progress(note: "Half done"), actionID: "A1", day)
+        try recorder.run(.changeDue("2016-07-31"), actionID: "A1", day)
+        try recorder.run(.reassign(owner: "Hub"), actionID: "A1", day)
+        func rows(_ sql: String) throws -> [[SQLValue]] { try store.queryReadModels(.live, sql: sql, []).rows }
+        let at = SQLValue.text("2016-03-09T10:00:00.000Z")
+        #expect(try rows("SELECT title, at, location, host, status, minutes, attendee_count, decision_count FROM {schema}.meetings") ==
+            [[.text("First"), .text("2016-03-09T10:30:00.000Z"), .text("London"), .text("HO"), .text("scheduled"), .text("Short"), .integer(1), .integer(1)]])
+        #expect(try rows("SELECT name, role, organisation FROM {schema}.attendees") == [[.text("Chair"), .text("chair"), .text("WY")]])
+        #expect(try rows("SELECT item_no, title FROM {schema}.agenda_items ORDER BY item_no") == [[.integer(1), .text("Terms")], [.integer(2), .text("Training")]])
+        #expect(try rows("SELECT decision_id, text, proposed_by, decided_at, recorded_by FROM {schema}.decisions") == [[.text("D1"), .text("Agreed"), .text("Chair"), at, .text("sec")]])
+        #expect(try rows("SELECT reference, status, note_count, link_count FROM {schema}.cases") == [[.text("REF-1"), .text("open"), .integer(1), .integer(1)]])
+        #expect(try rows("SELECT note, actor FROM {schema}.case_notes") == [[.text("Seen"), .text("sec")]])
+        #expect(try rows("SELECT other_case_id, relation FROM {schema}.case_links") == [[.text("GM-1"), .text("same suspects")]])
+        #expect(try rows("SELECT owner, due_date, status, decision_id, case_id, progress_count FROM {schema}.actions") ==
+            [[.text("Hub"), .text("2016-07-31"), .text("open"), .text("D1"), .text("C1"), .integer(1)]])
+        #expect(try rows("SELECT note FROM {schema}.action_progress") == [[.text("Half done")]])
+        #expect(try rows("SELECT count(*) FROM {schema}.conflicts") == [[.integer(0)]])
+        #expect(try rows("SELECT action_id FROM {schema}.overdue_actions") == [[.text("A1")]])
+    }
+}
