@@ -28,7 +28,10 @@ struct ShowCommand: AsyncParsableCommand {
             var events = try store.readStream(stream, afterVersion: 0, limit: Int.max)
             switch view {
             case .live: break
-            case .asOf(let time): events = events.filter { stored in try! storedAt(store, stored) <= time }
+            case .asOf(let time):
+                var known: [StoredEvent] = []
+                for stored in events where try store.storedAt(position: stored.position) <= time { known.append(stored) }
+                events = known
             case .validAt(let time): events = events.filter { $0.event.occurredAt <= time }
             }
             guard !events.isEmpty else {
@@ -75,9 +78,5 @@ struct ShowCommand: AsyncParsableCommand {
             }
             print(table.render())
         }
-    }
-
-    private func storedAt(_ store: SQLiteEventStore, _ stored: StoredEvent) throws -> Int64 {
-        try store.storedAt(position: stored.position)
     }
 }

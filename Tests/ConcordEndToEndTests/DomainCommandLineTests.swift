@@ -64,6 +64,14 @@ struct DomainCommandLineTests {
         guard case .array(let events)? = show["events"] else { Issue.record("no events in show --json"); return }
         #expect(events.count == 5)
         #expect(try ok(["projections", "status"]).contains("current"))
+        let caseLog = try ok(["log", "--stream", "case:WY-2016-0012", "--json"]).split(separator: "\n")
+        #expect(caseLog.count == 5)
+        let decisions = try ok(["log", "--type", "meeting.decision-recorded", "--json"]).split(separator: "\n")
+        #expect(decisions.count == 1)
+        let origin = try #require(try JSONValue(parsing: String(decisions[0]))["origin"]?.stringValue)
+        #expect(try ok(["log", "--origin", String(origin.prefix(8)), "--json"]).split(separator: "\n").count == 12)
+        #expect(try ok(["log", "--origin", "00000000", "--json"]).isEmpty)
+        #expect(try ok(["log", "--stream", "case:WY-2016-0012", "--limit", "2", "--json"]).split(separator: "\n").count == 2)
     }
 
     @Test func asOfAndDigestReplayTheRecordAsItStood() throws {
