@@ -20,6 +20,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -35,6 +40,44 @@ let package = Package(
         .target(
             name: "ConcordProjections",
             dependencies: ["ConcordCore", "ConcordDomain"]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
+        // Streaming gzip/deflate with limits, over the system zlib.
+        .target(
+            name: "ConcordZlib",
+            dependencies: ["CZlib", "ConcordCore"]
+        ),
+        // The sync protocol: wire formats, limits and the session state machines. No I/O.
+        .target(
+            name: "ConcordSyncProtocol",
+            dependencies: ["ConcordCore"]
+        ),
+        .target(
+            name: "ConcordServer",
+            dependencies: [
+                "ConcordCore",
+                "ConcordSyncProtocol",
+                "ConcordZlib",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "ConcordClient",
+            dependencies: [
+                "ConcordCore",
+                "ConcordSyncProtocol",
+                "ConcordZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .systemLibrary(
             name: "CSQLite",
@@ -58,8 +101,13 @@ let package = Package(
                 "ConcordDomain",
                 "ConcordProjections",
                 "ConcordSQLite",
+                "ConcordSyncProtocol",
+                "ConcordServer",
+                "ConcordClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Helpers shared by the test targets (temporary directories, running the built binary).
@@ -82,6 +130,14 @@ let package = Package(
         .testTarget(
             name: "ConcordProjectionsTests",
             dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections"]
+        ),
+        .testTarget(
+            name: "ConcordZlibTests",
+            dependencies: ["ConcordZlib", "ConcordCore"]
+        ),
+        .testTarget(
+            name: "ConcordSyncProtocolTests",
+            dependencies: ["ConcordSyncProtocol", "ConcordCore"]
         ),
         .testTarget(
             name: "ConcordSQLiteTests",

@@ -36,6 +36,13 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         /// An event or seal from elsewhere that does not verify: wrong hash, broken chain, gap, bad
         /// signature, unknown key.
         public static let invalidEvent = Code(rawValue: "invalid-event")
+        /// A compressed body that is truncated, corrupt or in an encoding Concord does not speak.
+        public static let invalidEncoding = Code(rawValue: "invalid-encoding")
+        /// A peer without a valid token, or with a token that does not allow the request.
+        public static let unauthorized = Code(rawValue: "unauthorized")
+        public static let forbidden = Code(rawValue: "forbidden")
+        /// A peer that could not be reached or answered with an error.
+        public static let peer = Code(rawValue: "peer")
         /// A different event for an `(origin, seq)` this node already holds.
         public static let fork = Code(rawValue: "fork")
         /// Stored data failed verification.

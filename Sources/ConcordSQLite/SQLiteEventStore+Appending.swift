@@ -40,6 +40,11 @@ extension SQLiteEventStore {
                     // A local append has seen every head, so it becomes the stream's only head.
                     stream.heads = [event.id]
                     streams[draft.stream] = stream
+                    // Large commits are sealed every `sealInterval` events too, so sync can send
+                    // them in verifiable batches that end on a seal.
+                    if stored.count % Self.sealInterval == 0, stored.count < drafts.count {
+                        try Self.insertSeal(connection, chain.sealHead(), at: now)
+                    }
                 }
                 let deleteHeads = try connection.cached("DELETE FROM stream_heads WHERE stream = ?")
                 let insertHead = try connection.cached("INSERT INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)")
@@ -52,11 +57,19 @@ extension SQLiteEventStore {
                     }
                 }
                 let seal = chain.sealHead()
-                try connection.cached("INSERT INTO seals (origin, seq, hash, signature, sealed_at) VALUES (?, ?, ?, ?, ?)")
-                    .run([.text(seal.origin.hex), .integer(Int64(seal.seq)), .blob(seal.hash.bytes), .blob(seal.signature), .integer(now)])
+                try Self.insertSeal(connection, seal, at: now)
                 return AppendResult(events: stored, seal: seal)
             }
         }
+    }
+
+    /// A commit longer than this is sealed every this many events as well as at its end.
+    public static let sealInterval = 1000
+
+    static func insertSeal(_ connection: SQLiteConnection, _ seal: Seal, at now: Int64) throws {
+        let statement = try connection.cached("INSERT OR IGNORE INTO seals (origin, seq, hash, signature, sealed_at) VALUES (?, ?, ?, ?, ?)")
+        try statement.run([.text(seal.origin.hex), .integer(Int64(seal.seq)), .blob(seal.hash.bytes), .blob(seal.signature), .integer(now)])
+        statement.reset()
     }
 
     private static func describe(_ expected: ExpectedVersion) -> String {

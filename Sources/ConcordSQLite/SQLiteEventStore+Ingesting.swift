@@ -1,25 +1,5 @@
 import ConcordCore
 
-/// Events written elsewhere, with the seals and keys that vouch for them.
-public struct IngestBatch: Sendable {
-    public var keys: [OriginKey]
-    public var events: [Event]
-    public var seals: [Seal]
-
-    public init(keys: [OriginKey] = [], events: [Event] = [], seals: [Seal] = []) {
-        self.keys = keys
-        self.events = events
-        self.seals = seals
-    }
-}
-
-public struct IngestResult: Sendable, Equatable {
-    /// Events stored by this call.
-    public var inserted: Int
-    /// Events this node already held, byte for byte.
-    public var alreadyHeld: Int
-}
-
 extension SQLiteEventStore {
     /// Stores events of any origin after verifying them, all or nothing, in one transaction.
     ///
@@ -84,7 +64,7 @@ extension SQLiteEventStore {
                     }
                     guard !newSeqs.isEmpty else { continue }
                     let hashes = Dictionary(uniqueKeysWithValues: toInsert.suffix(newSeqs.count).map { ($0.seq, $0.hash) })
-                    guard let covering = sealsByOrigin[origin]?[lastSeq] else {
+                    guard sealsByOrigin[origin]?[lastSeq] != nil else {
                         throw ConcordError(.invalidEvent, "no seal covers origin \(origin) up to seq \(lastSeq); unsigned events are refused")
                     }
                     for seq in newSeqs {
@@ -94,7 +74,6 @@ extension SQLiteEventStore {
                         }
                         sealsToStore.append(seal)
                     }
-                    _ = covering
                 }
 
                 let now = Timestamp.nowMillis()
@@ -109,10 +88,7 @@ extension SQLiteEventStore {
                     insert.reset()
                     try Self.moveHeads(connection, for: event)
                 }
-                for seal in sealsToStore {
-                    try connection.cached("INSERT OR IGNORE INTO seals (origin, seq, hash, signature, sealed_at) VALUES (?, ?, ?, ?, ?)")
-                        .run([.text(seal.origin.hex), .integer(Int64(seal.seq)), .blob(seal.hash.bytes), .blob(seal.signature), .integer(now)])
-                }
+                for seal in sealsToStore { try Self.insertSeal(connection, seal, at: now) }
                 return IngestResult(inserted: toInsert.count, alreadyHeld: alreadyHeld)
             }
         }

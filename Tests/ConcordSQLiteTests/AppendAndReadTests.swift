@@ -52,6 +52,14 @@ struct AppendAndReadTests {
         #expect(try store.streamVersion(of: StreamID("case:GM-1")) == 13)
     }
 
+    @Test func aLongCommitIsSealedEveryThousandEventsAndAtItsEnd() throws {
+        let directory = try TemporaryDirectory()
+        let store = try StoreFixtures.createStore(in: directory)
+        try store.append((1...2500).map { try StoreFixtures.draft("case:bulk-\($0 % 50)") })
+        #expect(try store.seals(of: store.origin).map(\.seq) == [1000, 2000, 2500])
+        #expect(try LogVerifier.verify(store).isValid)
+    }
+
     @Test func readsByStreamOriginAndPositionPage() throws {
         let directory = try TemporaryDirectory()
         let store = try StoreFixtures.createStore(in: directory)

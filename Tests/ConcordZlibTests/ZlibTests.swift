@@ -1,0 +1,82 @@
+import ConcordCore
+import ConcordZlib
+import Foundation
+import Testing
+
+struct ZlibTests {
+    let text = Array(String(repeating: #"{"stream":"case:WY-2016-0012","type":"case.note-added","data":{"note":"seen"}}"# + "\n", count: 500).utf8)
+
+    @Test(arguments: CompressionFormat.allCases)
+    func roundTripsWholeAndInPieces(format: CompressionFormat) throws {
+        let compressed = Zlib.compress(text, format: format)
+        #expect(compressed.count < text.count / 4)
+        #expect(try Zlib.decompress(compressed, format: format) == text)
+        // Fed one small piece at a time, as a network delivers it.
+        let inflater = Inflater(format: format)
+        var output: [UInt8] = []
+        var index = 0
+        while index < compressed.count {
+            try inflater.feed(Array(compressed[index..<min(index + 7, compressed.count)])) { output += $0 }
+            index += 7
+        }
+        try inflater.finish()
+        #expect(output == text)
+    }
+
+    @Test func gzipFromTheStandardToolIsAccepted() throws {
+        // `printf 'hello concord\n' | gzip -9n`, as the gzip command writes it.
+        let fromGzip: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x57, 0x48, 0xce,
+                                 0xcf, 0x4b, 0xce, 0x2f, 0x4a, 0xe1, 0x02, 0x00, 0x88, 0x9d, 0xea, 0xb2, 0x0e, 0x00, 0x00, 0x00]
+        #expect(try Zlib.decompress(fromGzip, format: .gzip) == Array("hello concord\n".utf8))
+    }
+
+    @Test func rawDeflateIsAcceptedAsDeflate() throws {
+        // Raw deflate (no zlib header) of "hello concord\n", which some clients send as deflate.
+        let raw: [UInt8] = [0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x57, 0x48, 0xce, 0xcf, 0x4b, 0xce, 0x2f, 0x4a, 0xe1, 0x02, 0x00]
+        #expect(try Zlib.decompress(raw, format: .deflate) == Array("hello concord\n".utf8))
+    }
+
+    @Test(arguments: CompressionFormat.allCases)
+    func aTruncatedBodyIsRefused(format: CompressionFormat) {
+        let compressed = Zlib.compress(text, format: format)
+        let error = #expect(throws: ConcordError.self) { try Zlib.decompress(Array(compressed.prefix(compressed.count / 2)), format: format) }
+        #expect(error?.code == .invalidEncoding)
+        #expect(error?.message.contains("truncated") == true)
+    }
+
+    @Test func aBombIsStoppedAtTheOutputLimitWithoutInflatingIt() {
+        let zeros = [UInt8](repeating: 0, count: 50 << 20)
+        let bomb = Zlib.compress(zeros, format: .gzip, level: 9)
+        #expect(bomb.count < 100_000)
+        let inflater = Inflater(format: .gzip, limits: InflateLimits(maxOutputBytes: 4 << 20, maxRatio: 10_000))
+        var received = 0
+        let error = #expect(throws: ConcordError.self) { try inflater.feed(bomb) { received += $0.count } }
+        #expect(error?.code == .tooLarge)
+        #expect(received <= 4 << 20)
+    }
+
+    @Test func anExtremeRatioIsStoppedEvenUnderTheSizeLimit() {
+        let zeros = [UInt8](repeating: 0, count: 8 << 20)
+        let bomb = Zlib.compress(zeros, format: .gzip, level: 9)
+        let error = #expect(throws: ConcordError.self) {
+            try Zlib.decompress(bomb, format: .gzip, limits: InflateLimits(maxOutputBytes: 64 << 20, maxRatio: 100, ratioFloorBytes: 1 << 20))
+        }
+        #expect(error?.message.contains("times its compressed size") == true)
+    }
+
+    @Test func garbageAndTrailingDataAreRefused() {
+        #expect(throws: ConcordError.self) { try Zlib.decompress(Array("not compressed at all".utf8), format: .gzip) }
+        let twice = Zlib.compress(text, format: .gzip) + Array("junk".utf8)
+        let error = #expect(throws: ConcordError.self) { try Zlib.decompress(twice, format: .gzip) }
+        #expect(error?.message.contains("after the end") == true)
+    }
+
+    @Test func contentEncodingNames() throws {
+        #expect(try CompressionFormat.fromContentEncoding("gzip") == .gzip)
+        #expect(try CompressionFormat.fromContentEncoding(" Deflate ") == .deflate)
+        #expect(try CompressionFormat.fromContentEncoding(nil) == nil)
+        #expect(try CompressionFormat.fromContentEncoding("identity") == nil)
+        let error = #expect(throws: ConcordError.self) { try CompressionFormat.fromContentEncoding("br") }
+        #expect(error?.code == .invalidEncoding)
+    }
+}
