@@ -38,6 +38,8 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         public static let invalidEvent = Code(rawValue: "invalid-event")
         /// A compressed body that is truncated, corrupt or in an encoding Concord does not speak.
         public static let invalidEncoding = Code(rawValue: "invalid-encoding")
+        /// A content encoding Concord does not speak (HTTP 415).
+        public static let unsupportedEncoding = Code(rawValue: "unsupported-encoding")
         /// A peer without a valid token, or with a token that does not allow the request.
         public static let unauthorized = Code(rawValue: "unauthorized")
         public static let forbidden = Code(rawValue: "forbidden")

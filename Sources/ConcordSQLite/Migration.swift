@@ -113,5 +113,38 @@ extension SQLiteEventStore {
                 rebuilt_at INTEGER NOT NULL
             );
             """),
+        Migration(name: "0003-peers-tokens-forks", sql: """
+            -- Bearer tokens peers present to this node's server; only their SHA-256 is kept.
+            CREATE TABLE peer_tokens (
+                name       TEXT    PRIMARY KEY,
+                token_hash BLOB    NOT NULL UNIQUE,
+                read_only  INTEGER NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            -- Peers this node syncs with, and the token it presents to each.
+            CREATE TABLE peers (
+                name        TEXT    PRIMARY KEY,
+                url         TEXT    NOT NULL,
+                token       TEXT    NOT NULL,
+                added_at    INTEGER NOT NULL,
+                last_sync   INTEGER,
+                last_vector TEXT
+            );
+            -- Evidence of forks: an offered event that differs from the one held for its (origin, seq).
+            CREATE TABLE forks (
+                origin       TEXT    NOT NULL,
+                seq          INTEGER NOT NULL,
+                held_hash    BLOB    NOT NULL,
+                offered_hash BLOB    NOT NULL,
+                offered      TEXT    NOT NULL,
+                source       TEXT    NOT NULL,
+                detected_at  INTEGER NOT NULL,
+                PRIMARY KEY (origin, seq, offered_hash)
+            ) WITHOUT ROWID;
+            CREATE TRIGGER forks_refuse_update BEFORE UPDATE ON forks
+            BEGIN SELECT RAISE(ABORT, 'concord: fork evidence is append-only; UPDATE is refused'); END;
+            CREATE TRIGGER forks_refuse_delete BEFORE DELETE ON forks
+            BEGIN SELECT RAISE(ABORT, 'concord: fork evidence is append-only; DELETE is refused'); END;
+            """),
     ]
 }

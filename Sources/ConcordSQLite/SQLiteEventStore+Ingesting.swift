@@ -9,7 +9,47 @@ extension SQLiteEventStore {
     /// the previous one, and the last new event must be covered by a seal in the batch whose
     /// signature verifies. Every seal in the batch for a new event is verified too.
     @discardableResult
-    public func ingest(_ batch: IngestBatch) throws -> IngestResult {
+    public func ingest(_ batch: IngestBatch, source: String = "import") throws -> IngestResult {
+        do {
+            return try ingestVerified(batch)
+        } catch let fork as ForkDetected {
+            try recordFork(fork, source: source)
+            throw ConcordError(
+                .fork,
+                "fork: origin \(fork.offered.origin) seq \(fork.offered.seq) is held here with another hash; the offered event is refused and kept as evidence (concord status)"
+            )
+        }
+    }
+
+    /// A different event offered for a held `(origin, seq)`.
+    struct ForkDetected: Error {
+        var offered: Event
+        var heldHash: EventHash
+    }
+
+    private func recordFork(_ fork: ForkDetected, source: String) throws {
+        try withConnection("record fork evidence") { state in
+            try state.connection.cached("INSERT OR IGNORE INTO forks (origin, seq, held_hash, offered_hash, offered, source, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .run([
+                    .text(fork.offered.origin.hex), .integer(Int64(fork.offered.seq)), .blob(fork.heldHash.bytes),
+                    .blob(fork.offered.hash.bytes), .text(fork.offered.exchangeJSON), .text(source), .integer(Timestamp.nowMillis()),
+                ])
+        }
+    }
+
+    /// Fork evidence this node has kept: `(origin, seq, source, detected at)`.
+    public func forks() throws -> [(event: EventID, source: String, detectedAt: Int64)] {
+        try withConnection("read fork evidence") { state in
+            let statement = try state.connection.prepare("SELECT origin, seq, source, detected_at FROM forks ORDER BY origin, seq")
+            var result: [(EventID, String, Int64)] = []
+            while try statement.step() {
+                result.append((EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(statement.int64(1))), statement.text(2), statement.int64(3)))
+            }
+            return result
+        }
+    }
+
+    private func ingestVerified(_ batch: IngestBatch) throws -> IngestResult {
         try withConnection("store \(batch.events.count) event(s)") { state in
             let connection = state.connection
             return try connection.transaction {
@@ -42,8 +82,12 @@ extension SQLiteEventStore {
                     for event in events {
                         if event.seq <= head.seq {
                             guard let held = try Self.storedHash(connection, event.id) else { continue }
-                            guard held == event.hash, event.computeHash() == held else {
-                                throw ConcordError(.fork, "fork: this node holds a different event \(event.id); the offered one is refused")
+                            guard held == event.hash else {
+                                // Only a correctly hashed and signed offer is evidence of a fork; anything else is just bad input.
+                                guard event.computeHash() == event.hash else {
+                                    throw ConcordError(.invalidEvent, "event \(event.id) does not match its hash: its content was altered")
+                                }
+                                throw ForkDetected(offered: event, heldHash: held)
                             }
                             alreadyHeld += 1
                             continue
@@ -92,6 +136,33 @@ extension SQLiteEventStore {
                 return IngestResult(inserted: toInsert.count, alreadyHeld: alreadyHeld)
             }
         }
+    }
+
+    /// The events a peer with vector `have` lacks, at most about `maxEvents`, in `(origin, seq)`
+    /// order, with the keys and seals that verify them. Each origin's run ends on a sealed seq so
+    /// the peer can verify it. `more` says whether anything is still missing after this batch.
+    public func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool) {
+        let local = try versionVector()
+        var batch = IngestBatch()
+        var budget = max(maxEvents, 1)
+        var more = false
+        let keys = Dictionary(uniqueKeysWithValues: try originKeys().map { ($0.origin, $0) })
+        for (origin, highest) in local.sorted where have[origin] < highest {
+            guard budget > 0 else { more = true; break }
+            let after = have[origin]
+            let seals = try self.seals(of: origin).filter { $0.seq > after }
+            // The furthest seal within budget; if the next seal lies beyond it, that one (a
+            // commit sealed less often than the budget must still travel whole).
+            guard let end = seals.last(where: { $0.seq <= after + UInt64(budget) })?.seq ?? seals.first?.seq else { continue }
+            let events = try readOrigin(origin, afterSeq: after, limit: Int(end - after)).map(\.event)
+            guard !events.isEmpty else { continue }
+            if let key = keys[origin] { batch.keys.append(key) }
+            batch.events += events
+            batch.seals += seals.filter { $0.seq <= end }
+            budget -= events.count
+            if end < highest { more = true }
+        }
+        return (batch, more)
     }
 
     /// Everything this node holds, in the exchange order: keys, then each origin's events by seq

@@ -155,6 +155,7 @@ public enum SyncWire {
         case .forbidden: 403
         case .tooLarge: 413
         case .invalidEncoding: 400
+        case .unsupportedEncoding: 415
         case .fork: 409
         case .invalidJSON, .invalidArgument, .invalidEvent: 422
         default: 500

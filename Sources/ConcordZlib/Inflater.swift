@@ -16,7 +16,7 @@ public enum CompressionFormat: String, Sendable, CaseIterable {
         switch value {
         case "gzip", "x-gzip": return .gzip
         case "deflate": return .deflate
-        default: throw ConcordError(.invalidEncoding, "content encoding '\(value.prefix(40))' is not supported; use gzip, deflate or none")
+        default: throw ConcordError(.unsupportedEncoding, "content encoding '\(value.prefix(40))' is not supported; use gzip, deflate or none")
         }
     }
 }

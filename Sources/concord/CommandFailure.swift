@@ -9,6 +9,7 @@ enum CommandFailure {
         case .verificationFailed: 1
         case .invalidJSON, .invalidArgument, .tooLarge, .invalidEvent: 65
         case .fork: 70
+        case .peer, .unauthorized, .forbidden: 69
         case .storeNotFound, .notAConcordStore: 66
         case .unknownID: 67
         case .ruleViolation: 68

@@ -77,6 +77,6 @@ struct ZlibTests {
         #expect(try CompressionFormat.fromContentEncoding(nil) == nil)
         #expect(try CompressionFormat.fromContentEncoding("identity") == nil)
         let error = #expect(throws: ConcordError.self) { try CompressionFormat.fromContentEncoding("br") }
-        #expect(error?.code == .invalidEncoding)
+        #expect(error?.code == .unsupportedEncoding)
     }
 }

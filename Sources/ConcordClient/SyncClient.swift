@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import ConcordCore
+import ConcordSyncProtocol
+import ConcordZlib
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Talks to a peer's sync API (docs/sync-protocol.md) over AsyncHTTPClient.
+public struct SyncClient: Sendable {
+    public let baseURL: String
+    let token: String
+    let httpClient: HTTPClient
+    let limits: SyncLimits
+    let timeout: TimeAmount
+
+    /// - Parameter httpClient: must not decompress bodies itself: the client inflates them
+    ///   within its own limits. `withSyncClient` makes one and always shuts it down.
+    public init(baseURL: String, token: String, httpClient: HTTPClient, limits: SyncLimits = SyncLimits(), timeout: TimeAmount = .seconds(120)) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+        self.httpClient = httpClient
+        self.limits = limits
+        self.timeout = timeout
+    }
+
+    /// Runs `body` with a client for one peer, shutting its connections down afterwards,
+    /// whether `body` returns or throws.
+    public static func withSyncClient<T: Sendable>(
+        baseURL: String, token: String, limits: SyncLimits = SyncLimits(), _ body: (SyncClient) async throws -> T
+    ) async throws -> T {
+        // Decompression off: responses are inflated here, within the sync limits.
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
+        let result: T
+        do {
+            result = try await body(SyncClient(baseURL: baseURL, token: token, httpClient: http, limits: limits))
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+        return result
+    }
+
+    public func vector() async throws -> (node: String, vector: VersionVector) {
+        let body = try await send(method: .GET, path: "/v1/vector", body: nil)
+        return try SyncWire.decodeVectorDocument(String(decoding: body, as: UTF8.self))
+    }
+
+    /// Pulls one batch; the response is inflated and parsed as it streams in, within limits.
+    public func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) {
+        var reader = BatchReader(limits: limits)
+        try await send(method: .POST, path: "/v1/pull", body: Array(pull.json.utf8), timeout: timeout + .seconds(Int64(pull.waitSeconds))) { chunk in
+            try reader.feed(chunk)
+        }
+        let batch = try reader.finish()
+        guard let end = reader.end else {
+            throw ConcordError(.peer, "the peer's pull response ended early (no end line): the connection was cut")
+        }
+        return (batch, end)
+    }
+
+    /// Pushes one batch, gzipped.
+    public func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
+        let body = Zlib.compress(Array(BatchWriter.lines(batch).utf8), format: .gzip)
+        let response = try await send(method: .POST, path: "/v1/push", body: body, contentEncoding: "gzip")
+        return try SyncWire.PushResult(json: String(decoding: response, as: UTF8.self))
+    }
+
+    // MARK: HTTP
+
+    private func send(method: HTTPMethod, path: String, body: [UInt8]?, contentEncoding: String? = nil) async throws -> [UInt8] {
+        var collected: [UInt8] = []
+        try await send(method: method, path: path, body: body, contentEncoding: contentEncoding, timeout: timeout) { chunk in
+            collected += chunk
+            guard collected.count <= limits.maxInflatedBytes else { throw ConcordError(.tooLarge, "the peer's response is too large") }
+        }
+        return collected
+    }
+
+    private func send(
+        method: HTTPMethod, path: String, body: [UInt8]?, contentEncoding: String? = nil, timeout: TimeAmount,
+        _ consume: ([UInt8]) throws -> Void
+    ) async throws {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept-Encoding", value: "gzip")
+        if let body {
+            request.headers.add(name: "Content-Type", value: path.hasSuffix("push") ? SyncWire.ndjsonContentType : SyncWire.jsonContentType)
+            if let contentEncoding { request.headers.add(name: "Content-Encoding", value: contentEncoding) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(request, timeout: timeout)
+        } catch {
+            throw ConcordError(.peer, "cannot reach \(baseURL): \(error)", cause: error)
+        }
+        let format: CompressionFormat?
+        do {
+            format = try CompressionFormat.fromContentEncoding(response.headers.first(name: "Content-Encoding"))
+        } catch {
+            throw ConcordError(.peer, "\(baseURL) answered in an unknown content encoding", cause: error)
+        }
+        let inflater = format.map { Inflater(format: $0, limits: InflateLimits(maxOutputBytes: limits.maxInflatedBytes, maxRatio: limits.maxInflateRatio, ratioFloorBytes: limits.ratioFloorBytes)) }
+        guard response.status == .ok else {
+            var text: [UInt8] = []
+            for try await buffer in response.body where text.count < 64 * 1024 { text += buffer.readableBytesView }
+            if let inflater { var inflated: [UInt8] = []; try? inflater.feed(text) { inflated += $0 }; text = inflated }
+            let message = (try? JSONValue(parsing: String(decoding: text, as: UTF8.self)))?["error"]?["message"]?.stringValue
+            throw ConcordError(.peer, "\(baseURL)\(path) answered \(response.status.code): \(message ?? String(decoding: text.prefix(200), as: UTF8.self))")
+        }
+        do {
+            for try await buffer in response.body {
+                let bytes = Array(buffer.readableBytesView)
+                if let inflater { try inflater.feed(bytes) { try consume(Array($0)) } } else { try consume(bytes) }
+            }
+            try inflater?.finish()
+        } catch let error as ConcordError {
+            throw error
+        } catch {
+            throw ConcordError(.peer, "the connection to \(baseURL) was cut while reading its answer: \(error)", cause: error)
+        }
+    }
+}
