@@ -1,0 +1,99 @@
+import ConcordCore
+import ConcordTestSupport
+import Foundation
+import Testing
+
+/// Real `concord serve` and `concord sync` processes on loopback: a hub and two regions.
+struct SyncEndToEndTests {
+    let concord: ConcordExecutable
+    let directory: TemporaryDirectory
+
+    init() throws {
+        concord = try ConcordExecutable.locate()
+        directory = try TemporaryDirectory("sync")
+    }
+
+    @discardableResult
+    func ok(_ node: String, _ arguments: [String]) throws -> String {
+        let result = try concord.run(arguments + ["--store", directory.file("\(node).sqlite")], environment: ["CONCORD_ACTOR": "officer@\(node)"])
+        #expect(result.status == 0, "\(node) \(arguments): \(result.stderr)")
+        return result.stdout
+    }
+
+    func token(_ peer: String, readOnly: Bool = false) throws -> String {
+        let output = try ok("hub", ["token", "issue", peer] + (readOnly ? ["--read-only"] : []))
+        return String(output.split(separator: "\n").last ?? "")
+    }
+
+    @Test func offlineRegionsConvergeThroughTheHubWithTheConflictListedEverywhere() throws {
+        for node in ["hub", "wy", "gm"] { try ok(node, ["init", "--node", node]) }
+        let wyToken = try token("wy")
+        let gmToken = try token("gm")
+        let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
+        defer { server.stop() }
+        try ok("wy", ["peer", "add", "hub", server.url, "--token", wyToken])
+        try ok("gm", ["peer", "add", "hub", server.url, "--token", gmToken])
+
+        // A shared case reaches both regions.
+        try ok("wy", ["case", "open", "WM-2016-0042", "--title", "County lines", "--region", "West Midlands"])
+        try ok("wy", ["sync", "hub"])
+        try ok("gm", ["sync", "hub"])
+
+        // Offline, each region records its own work and both change the shared case.
+        try ok("wy", ["case", "status", "WM-2016-0042", "charged"])
+        try ok("gm", ["case", "status", "WM-2016-0042", "referred"])
+        for index in 1...20 {
+            try ok("wy", ["case", "note", "WM-2016-0042", "WY note \(index)"])
+        }
+        try ok("gm", ["case", "open", "GM-2016-0101", "--title", "Nail bar", "--region", "Greater Manchester"])
+        try ok("gm", ["meeting", "schedule", "GM-M1", "--title", "Regional meeting", "--at", "2016-04-01T10:00Z", "--location", "Manchester"])
+
+        // Back online: through the hub in both directions.
+        let first = try ok("wy", ["sync", "hub"])
+        #expect(first.contains("pushed 21"), "\(first)")
+        try ok("gm", ["sync", "hub"])
+        try ok("wy", ["sync", "hub"])
+
+        let digests = try ["hub", "wy", "gm"].map { try ok($0, ["digest"]) }
+        #expect(Set(digests).count == 1, "digests differ: \(digests)")
+        for node in ["hub", "wy", "gm"] {
+            let conflicts = try ok(node, ["query", "conflicts", "--json"]).split(separator: "\n")
+            #expect(conflicts.count == 1, "\(node): \(conflicts)")
+            let conflict = try JSONValue(parsing: String(conflicts.first ?? ""))
+            #expect(conflict["stream"] == .string("case:WM-2016-0042") && conflict["field"] == .string("status") && conflict["chosen"] == .string("charged"))
+            #expect(try concord.run(["verify", "--store", directory.file("\(node).sqlite")]).status == 0)
+        }
+
+        // Nothing new: a second sync transfers nothing.
+        let again = try ok("wy", ["sync", "hub"])
+        #expect(again.contains("pulled 0 new event(s), pushed 0, 0 already held, in 1 request(s)"), "\(again)")
+
+        // Someone settles the conflict; it disappears everywhere after sync.
+        try ok("gm", ["case", "status", "WM-2016-0042", "convicted"])
+        try ok("gm", ["sync", "hub"])
+        try ok("wy", ["sync", "hub"])
+        for node in ["hub", "wy", "gm"] {
+            #expect(try ok(node, ["query", "conflicts", "--json"]).isEmpty)
+        }
+        let list = try ok("wy", ["peer", "list", "--json"])
+        let peer = try JSONValue(parsing: String(list.split(separator: "\n").first ?? ""))
+        #expect(peer["peerLacks"] == .number("0") && peer["weLack"] == .number("0"))
+    }
+
+    @Test func aReadOnlyPeerMayPullButNotPush() throws {
+        for node in ["hub", "auditor"] { try ok(node, ["init", "--node", node]) }
+        try ok("hub", ["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"])
+        let readOnly = try token("auditor", readOnly: true)
+        let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
+        defer { server.stop() }
+        try ok("auditor", ["case", "open", "AU-1", "--title", "Own note", "--region", "Audit"])
+        let result = try concord.run(["sync", server.url, "--token", readOnly, "--store", directory.file("auditor.sqlite")])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("403") && result.stderr.contains("read-only"), "\(result.stderr)")
+        // The pull half of that sync went through before the push was refused.
+        #expect(try ok("auditor", ["status", "--json"]).contains("\"events\":2"))
+        let pulled = try ok("auditor", ["sync", server.url, "--token", readOnly, "--direction", "pull"])
+        #expect(pulled.contains("pulled 0 new event(s), pushed 0"))
+        #expect(try ok("hub", ["status", "--json"]).contains("\"events\":1"))
+    }
+}
