@@ -147,7 +147,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordEndToEndTests",
-            dependencies: ["ConcordCore", "ConcordSQLite", "ConcordTestSupport", "concord"]
+            dependencies: [
+                "ConcordCore", "ConcordSQLite", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "concord",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

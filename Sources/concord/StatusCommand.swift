@@ -25,6 +25,7 @@ struct StatusCommand: AsyncParsableCommand {
             let streams = try store.streamCount()
             let incarnations = try store.incarnations()
             let identity = try store.identityStatus()
+            let forks = try store.forks()
             let writable: String
             switch identity {
             case .current: writable = "yes, as origin \(node.origin.short)"
@@ -55,6 +56,7 @@ struct StatusCommand: AsyncParsableCommand {
                     document.field("newOriginReason", reason)
                 }
                 document.field("durability", storeOptions.durability.rawValue)
+                document.field("forks", forks.count)
                 print(document.finish())
             } else {
                 print("node        \(node.name)")
@@ -71,6 +73,12 @@ struct StatusCommand: AsyncParsableCommand {
                     table.add(entry.origin.hex, String(entry.seq), own.contains(entry.origin) ? "(this node)" : "")
                 }
                 print(vector.entries.isEmpty ? "version vector: empty" : "version vector:\n" + table.render())
+                if !forks.isEmpty {
+                    print("\nFORK EVIDENCE: \(forks.count) event(s) were offered that differ from events held for the same origin and seq:")
+                    for fork in forks {
+                        print("  \(fork.event) offered by \(fork.source) at \(Timestamp.iso8601(millis: fork.detectedAt))")
+                    }
+                }
                 if incarnations.count > 1 {
                     print("\nincarnations:")
                     for incarnation in incarnations {

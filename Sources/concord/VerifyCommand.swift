@@ -11,7 +11,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
             Exits 0 when all holds. Otherwise prints the first fault as
               FAULT origin ORIGIN seq N: KIND (what it means)
-            followed by the rest, and exits 1. Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch.
+            followed by the rest, and exits 1. When the log is sound but fork evidence is kept (another event was offered for a held origin and seq, signed by its key: a cloned node or a stolen key), it prints FORK lines and exits 3. Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch.
             """
     )
 
@@ -25,6 +25,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let store = try storeOptions.openStore()
             let integrity = try store.integrityCheck()
             let report = try LogVerifier.verify(store)
+            let forks = try store.forks()
             if json {
                 var document = JSONObjectWriter()
                 document.field("valid", report.isValid && integrity == "ok")
@@ -41,11 +42,15 @@ struct VerifyCommand: AsyncParsableCommand {
                     return object.finish()
                 }
                 document.field("faults", rawJSON: "[" + faults.joined(separator: ",") + "]")
+                document.field("forks", strings: forks.map { "\($0.event)" })
                 print(document.finish())
             } else {
                 if integrity != "ok" { print("FAULT sqlite integrity check: \(integrity)") }
                 for fault in report.faults {
                     print("FAULT origin \(fault.origin) seq \(fault.seq): \(fault.kind.rawValue) (\(fault.detail))")
+                }
+                for fork in forks {
+                    print("FORK origin \(fork.event.origin) seq \(fork.event.seq): a different, validly signed event was offered by \(fork.source) at \(Timestamp.iso8601(millis: fork.detectedAt)); it was refused and kept as evidence")
                 }
                 if report.isValid && integrity == "ok" {
                     print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s) verified")
@@ -54,6 +59,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             }
             if !report.isValid || integrity != "ok" { throw ExitCode(1) }
+            if !forks.isEmpty { throw ExitCode(3) }
         }
     }
 }

@@ -1,0 +1,195 @@
+import AsyncHTTPClient
+import ConcordCore
+@testable import ConcordSQLite
+import ConcordSyncProtocol
+import ConcordTestSupport
+import ConcordZlib
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// Every limit and check of the sync API against a real `concord serve`: each bad request gets
+/// its status code and a JSON error, the server goes on answering, and nothing stored changes.
+@Suite(.serialized)
+final class HostileSyncInputTests {
+    let concord: ConcordExecutable
+    let directory: TemporaryDirectory
+    let server: ServerProcess
+    let http: HTTPClient
+    let token: String
+    let readOnlyToken: String
+    let regionKey: NodeKey
+    /// A good batch from another node: keys, 6 events, seals (its last line is a seal).
+    let goodLines: [String]
+
+    init() throws {
+        concord = try ConcordExecutable.locate()
+        directory = try TemporaryDirectory("hostile")
+        let hub = directory.file("hub.sqlite")
+        let region = directory.file("region.sqlite")
+        _ = try concord.run(["init", "--node", "hub", "--store", hub])
+        _ = try concord.run(["init", "--node", "region", "--store", region])
+        _ = try concord.run(["case", "open", "HUB-1", "--title", "Held by the hub", "--region", "National", "--store", hub])
+        for index in 1...6 {
+            _ = try concord.run(["append", "notes:region", "note.added", "--data", #"{"n":\#(index)}"#, "--store", region])
+        }
+        let export = directory.file("region.ndjson")
+        _ = try concord.run(["export", "--out", export, "--store", region])
+        goodLines = try String(contentsOfFile: export, encoding: .utf8).split(separator: "\n").map(String.init)
+        regionKey = try #require(try NodeKeyFile.read(at: region + ".key"))
+        token = String(try concord.run(["token", "issue", "region", "--store", hub]).stdout.split(separator: "\n").last ?? "")
+        readOnlyToken = String(try concord.run(["token", "issue", "auditor", "--read-only", "--store", hub]).stdout.split(separator: "\n").last ?? "")
+        server = try ServerProcess(concord, store: hub, extraArguments: ["--max-batch-events", "10", "--max-body-bytes", "\(2 << 20)", "--max-inflated-bytes", "\(4 << 20)"])
+        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
+    }
+
+    deinit {
+        server.stop()
+        try? http.syncShutdown()
+    }
+
+    func send(_ path: String, _ body: [UInt8]?, token: String?, encoding: String? = nil, method: HTTPMethod = .POST) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: server.url + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let encoding { request.headers.add(name: "Content-Encoding", value: encoding) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        var text = ""
+        for try await chunk in response.body { text += String(buffer: chunk) }
+        return (Int(response.status.code), text)
+    }
+
+    func hubState() throws -> String {
+        let hub = directory.file("hub.sqlite")
+        return try concord.run(["digest", "--store", hub]).stdout + (try concord.run(["log", "--json", "--store", hub]).stdout)
+    }
+
+    /// Sends a bad request and checks the refusal, that the server still answers, and that nothing changed.
+    func expectRefused(path: String = "/v1/push", _ body: [UInt8]?, token: String??, encoding: String? = nil, status: Int, code: String, mentioning text: String) async throws {
+        let before = try hubState()
+        let (got, answer) = try await send(path, body, token: token ?? self.token, encoding: encoding)
+        #expect(got == status, "expected \(status) for \(code), got \(got): \(answer)")
+        let error = try? JSONValue(parsing: answer)
+        #expect(error?["error"]?["code"] == .string(code), "\(answer)")
+        #expect(error?["error"]?["message"]?.stringValue?.contains(text) == true, "\(answer)")
+        let (health, _) = try await send("/health", nil, token: nil, method: .GET)
+        #expect(health == 200)
+        #expect(try hubState() == before)
+    }
+
+    func body(_ lines: [String]) -> [UInt8] { Array((lines.joined(separator: "\n") + "\n").utf8) }
+
+    /// The event lines with one changed.
+    func mutated(_ index: Int, _ change: (inout String) -> Void) -> [String] {
+        var lines = goodLines
+        let eventIndexes = lines.indices.filter { lines[$0].contains("\"kind\":\"event\"") }
+        change(&lines[eventIndexes[index]])
+        return lines
+    }
+
+    @Test func aGoodPushIsAcceptedOnceThenHeld() async throws {
+        let (status, answer) = try await send("/v1/push", Zlib.compress(body(goodLines), format: .gzip), token: token, encoding: "gzip")
+        #expect(status == 200, "\(answer)")
+        #expect(try SyncWire.PushResult(json: answer).accepted == 6)
+        let (again, replayed) = try await send("/v1/push", body(goodLines), token: token)
+        #expect(again == 200)
+        #expect(try SyncWire.PushResult(json: replayed) == SyncWire.PushResult(accepted: 0, alreadyHeld: 6, vector: SyncWire.PushResult(json: answer).vector))
+    }
+
+    @Test func authentication() async throws {
+        try await expectRefused(body(goodLines), token: .some(nil), status: 401, code: "unauthorized", mentioning: "no token")
+        try await expectRefused(body(goodLines), token: "concord_not-a-real-token", status: 401, code: "unauthorized", mentioning: "not one this node issued")
+        try await expectRefused(body(goodLines), token: readOnlyToken, status: 403, code: "forbidden", mentioning: "read-only")
+        try await expectRefused(path: "/v1/pull", Array(#"{"have":{}}"#.utf8), token: .some(nil), status: 401, code: "unauthorized", mentioning: "no token")
+    }
+
+    @Test func encodings() async throws {
+        let gz = Zlib.compress(body(goodLines), format: .gzip)
+        try await expectRefused(gz, token: token, encoding: "br", status: 415, code: "unsupported-encoding", mentioning: "br")
+        try await expectRefused(Array(gz.prefix(gz.count / 2)), token: token, encoding: "gzip", status: 400, code: "invalid-encoding", mentioning: "truncated")
+        try await expectRefused(Array("plainly not gzip".utf8), token: token, encoding: "gzip", status: 400, code: "invalid-encoding", mentioning: "corrupt")
+        let bomb = Zlib.compress([UInt8](repeating: 0x20, count: 40 << 20), format: .gzip, level: 9)
+        #expect(bomb.count < 100_000)
+        try await expectRefused(bomb, token: token, encoding: "gzip", status: 413, code: "too-large", mentioning: "inflates")
+        let deflated = Zlib.compress(body(goodLines), format: .deflate)
+        let (status, _) = try await send("/v1/push", deflated, token: token, encoding: "deflate")
+        #expect(status == 200)
+    }
+
+    @Test func sizeLimits() async throws {
+        try await expectRefused([UInt8](repeating: 0x0a, count: 3 << 20), token: token, status: 413, code: "too-large", mentioning: "larger than 2097152 bytes")
+        let longLine = #"{"kind":"event","x":""# + String(repeating: "a", count: (1 << 20) + 20_000) + "\"}"
+        try await expectRefused(body([longLine]), token: token, status: 413, code: "too-large", mentioning: "longer than")
+        // 12 events where 10 are allowed: another node's log with 12 events.
+        let region2 = directory.file("region2.sqlite")
+        _ = try concord.run(["init", "--node", "region2", "--store", region2])
+        _ = try concord.run(["import", "--new", "-", "--store", region2], stdin: (1...12).map { #"{"stream":"notes:x","type":"note","data":{"n":\#($0)}}"# }.joined(separator: "\n"))
+        let export = directory.file("region2.ndjson")
+        _ = try concord.run(["export", "--out", export, "--store", region2])
+        let twelve = try String(contentsOfFile: export, encoding: .utf8)
+        try await expectRefused(Array(twelve.utf8), token: token, status: 413, code: "too-large", mentioning: "more than 10 events")
+    }
+
+    @Test func malformedInput() async throws {
+        try await expectRefused(Array("{not json\n".utf8), token: token, status: 422, code: "invalid-json", mentioning: "line 1")
+        try await expectRefused(body(mutated(0) { $0 = $0.replacing("\"seq\":1", with: "\"seq\":\"one\"") }), token: token, status: 422, code: "invalid-json", mentioning: "\"seq\" must be an integer")
+        try await expectRefused(body(goodLines + [#"{"kind":"mystery"}"#]), token: token, status: 422, code: "invalid-json", mentioning: "\"kind\" must be")
+        try await expectRefused(body(["[1,2,3]"]), token: token, status: 422, code: "invalid-json", mentioning: "line 1")
+        try await expectRefused(body([#"{"kind":"event","kind":"seal"}"#]), token: token, status: 422, code: "invalid-json", mentioning: "duplicate key")
+        try await expectRefused(body([String(repeating: "[", count: 200)]), token: token, status: 422, code: "invalid-json", mentioning: "nested deeper")
+        try await expectRefused(path: "/v1/pull", Array(#"{"have":{"x":1}}"#.utf8), token: token, status: 422, code: "invalid-argument", mentioning: "origin id")
+    }
+
+    @Test func eventsThatDoNotVerify() async throws {
+        try await expectRefused(body(mutated(2) { $0 = $0.replacing("\"n\":3", with: "\"n\":33") }), token: token, status: 422, code: "invalid-event", mentioning: "does not match its hash")
+        var gap = goodLines
+        gap.removeAll { $0.contains("\"kind\":\"event\"") && $0.contains("\"seq\":2,") }
+        try await expectRefused(body(gap), token: token, status: 422, code: "invalid-event", mentioning: "gap")
+        // A seal signed by another key.
+        let stranger = NodeKey()
+        let forgedSeals = goodLines.map { line -> String in
+            guard line.contains("\"kind\":\"seal\""), let seal = try? Seal(exchange: JSONValue(parsing: line)) else { return line }
+            var forged = seal
+            forged.signature = stranger.sign(seal.signedBytes)
+            return forged.exchangeJSON
+        }
+        try await expectRefused(body(forgedSeals), token: token, status: 422, code: "invalid-event", mentioning: "does not verify")
+        // Events with no seal at all.
+        try await expectRefused(body(goodLines.filter { !$0.contains("\"kind\":\"seal\"") }), token: token, status: 422, code: "invalid-event", mentioning: "no seal covers")
+        // A pinned origin (its key hashes to its id) claimed with another key.
+        let impostor = OriginKey(origin: regionKey.origin, publicKey: stranger.publicKey).exchangeJSON
+        try await expectRefused(body([impostor] + goodLines.filter { !$0.contains("\"kind\":\"origin\"") }), token: token, status: 422, code: "invalid-event", mentioning: "does not hash to that origin")
+    }
+
+    @Test func aForkIsRefusedAndKeptAsEvidence() async throws {
+        let (status, _) = try await send("/v1/push", body(goodLines), token: token)
+        #expect(status == 200)
+        // The region's own key signs a different first event: two events claim (origin, 1).
+        var chain = OriginChain(key: regionKey, lastSeq: 0, lastHash: .genesis)
+        let draft = try EventDraft(stream: StreamID("notes:region"), type: EventType("note.added"), data: .object(["n": .number("999")]), actor: "x", occurredAt: 0)
+        let forked = chain.append(draft, hlc: HLCTimestamp(wallMillis: 1), recordedAt: 0, prev: [])
+        let batch = BatchWriter.lines(IngestBatch(keys: [regionKey.originKey], events: [forked], seals: [chain.sealHead()]))
+        try await expectRefused(Array(batch.utf8), token: token, status: 409, code: "fork", mentioning: "fork")
+        let status2 = try concord.run(["status", "--json", "--store", directory.file("hub.sqlite")]).stdout
+        #expect(status2.contains("\"forks\":1"), "\(status2)")
+        let verify = try concord.run(["verify", "--store", directory.file("hub.sqlite")])
+        #expect(verify.stdout.contains("FORK origin \(regionKey.origin) seq 1"), "\(verify.stdout)")
+    }
+
+    @Test func curlStyleCompressedPullsWork() async throws {
+        var request = HTTPClientRequest(url: server.url + "/v1/pull")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept-Encoding", value: "gzip, deflate")
+        request.body = .bytes(ByteBuffer(string: #"{"have":{}}"#))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        #expect(response.headers.first(name: "Content-Encoding") == "gzip")
+        var compressed: [UInt8] = []
+        for try await chunk in response.body { compressed += chunk.readableBytesView }
+        let text = String(decoding: try Zlib.decompress(compressed, format: .gzip), as: UTF8.self)
+        #expect(text.contains("\"stream\":\"case:HUB-1\""))
+        #expect(text.hasSuffix("\n") && text.split(separator: "\n").last?.contains("\"kind\":\"end\"") == true)
+    }
+}
