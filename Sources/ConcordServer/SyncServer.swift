@@ -27,6 +27,11 @@ public struct SyncServer: Sendable {
         }
     }
 
+    /// Every route the server answers, as documented in docs/openapi.yaml (a test holds them equal).
+    public static let routes: [(method: String, path: String)] = [
+        ("GET", "/health"), ("GET", "/metrics"), ("GET", "/v1/vector"), ("POST", "/v1/pull"), ("POST", "/v1/push"),
+    ]
+
     let backend: any SyncBackend
     let configuration: Configuration
     let logger: Logger
