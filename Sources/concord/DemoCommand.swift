@@ -1,5 +1,7 @@
 import ArgumentParser
+import ConcordClient
 import ConcordCore
+import ConcordDomain
 import ConcordProjections
 import ConcordSQLite
 import Foundation
@@ -10,7 +12,7 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Build a realistic multi-region record, verify it, and show tampering being caught.",
         discussion: """
-            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them, each recorded through the domain's rules and hashed, chained and signed. The regions then exchange their records through the hub (verified export and import), and the demo shows the read models as plain SQL, a decision trail, an as-of replay, identical digests on all four nodes, verification, and finally a copy of the hub's file edited with plain SQL, as an insider with file access might, caught by verify. The stores stay in DIR for you to explore with concord or sqlite3.
+            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them, each recorded through the domain's rules and hashed, chained and signed. The hub then serves over HTTP (a real concord serve process on 127.0.0.1) and each region syncs with it, compressed and verified; two regions change one case while apart, and the conflict shows on every node until one of them settles it. The demo then shows the read models as plain SQL, a decision trail, an as-of replay, identical digests on all four nodes, verification, and finally a copy of the hub's file edited with plain SQL, as an insider with file access might, caught by verify. The stores stay in DIR for you to explore with concord or sqlite3.
             """
     )
 
@@ -46,13 +48,51 @@ struct DemoCommand: AsyncParsableCommand {
                 stores.append(store)
             }
 
-            section("2. The regions send their records to the hub, and the hub relays everything back")
-            print("(concord export, then concord import on the other node: every event is verified before it is stored)")
-            for store in stores.dropFirst() { try exchange(from: store, to: hub) }
-            for store in stores.dropFirst() { try exchange(from: hub, to: store) }
-            for (store, name) in zip(stores, ["national-hub"] + DemoScenario.regions.map(\.node)) {
-                print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) now holds \(try store.eventCount()) events from \(try store.versionVector().entries.count) origins")
+            section("2. The hub serves over HTTP; each region syncs with it when it comes online")
+            let names = ["national-hub"] + DemoScenario.regions.map(\.node)
+            var tokens: [String: String] = [:]
+            for region in DemoScenario.regions { tokens[region.node] = try hub.issueToken(peer: region.node, readOnly: false) }
+            let server = try HubProcess(store: path("national-hub"))
+            defer { server.stop() }
+            print("concord serve --store \(path("national-hub")) --listen 127.0.0.1:0   # \(server.url)\n")
+            func syncRound(_ label: String, quiet: Bool = false) async throws {
+                for (region, store) in zip(DemoScenario.regions, stores.dropFirst()) {
+                    let summary = try await SyncClient.withSyncClient(baseURL: server.url, token: tokens[region.node]!) { client in
+                        try await SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: "national-hub", logger: logger).run()
+                    }
+                    if !quiet { print("\(label) \(region.node.padding(toLength: 20, withPad: " ", startingAt: 0)) pulled \(summary.pulled), pushed \(summary.pushed)") }
+                }
             }
+            // Two rounds: the first carries each region's work to the hub, the second carries
+            // what later regions sent back out to the earlier ones.
+            try await syncRound("sync")
+            try await syncRound("sync")
+            for (store, name) in zip(stores, names) {
+                print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) holds \(try store.eventCount()) events from \(try store.versionVector().entries.count) origins")
+            }
+
+            section("2b. Offline, two regions change the same case; sync shows the conflict everywhere")
+            let shared = "GM-2016-0500"
+            let officer = { (name: String) in DomainRecorder<SQLiteEventStore>.Context(actor: name, occurredAt: Timestamp.nowMillis()) }
+            let manchester = DomainRecorder(store: stores[2])
+            let yorkshire = DomainRecorder(store: stores[1])
+            try manchester.run(.open(title: "Organised labour exploitation across the Pennines", region: "Greater Manchester", category: "labour exploitation", reference: nil), caseID: shared, officer("DI Okafor, Greater Manchester"))
+            try await syncRound("sync", quiet: true)
+            try await syncRound("sync", quiet: true)
+            print("on west-yorkshire:      concord case status \(shared) referred")
+            print("on greater-manchester:  concord case status \(shared) charged      (neither has seen the other)")
+            try yorkshire.run(.changeStatus(.referred), caseID: shared, officer("DS Walsh, West Yorkshire"))
+            try manchester.run(.changeStatus(.charged), caseID: shared, officer("DI Okafor, Greater Manchester"))
+            try await syncRound("sync", quiet: true)
+            try await syncRound("sync", quiet: true)
+            print("\nconcord query conflicts   (the same on every node; the case shows the furthest status meanwhile)\n")
+            try await run(QueryCommand.self, ["--store", path("west-midlands"), "conflicts"])
+            print("\nGreater Manchester, having seen both, settles it: concord case close \(shared) --outcome convicted")
+            try manchester.run(.close(outcome: "convicted"), caseID: shared, officer("DI Okafor, Greater Manchester"))
+            try await syncRound("sync", quiet: true)
+            try await syncRound("sync", quiet: true)
+            let remaining = try stores.map { try $0.queryReadModels(.live, sql: "SELECT count(*) FROM {schema}.conflicts", []).rows[0][0].description }
+            print("conflicts left on each node after sync: \(remaining.joined(separator: ", "))")
 
             section("3. The read models are plain SQL tables: cases by region, on the hub")
             let sql = "SELECT region, count(*) AS cases, sum(status = 'charged') AS charged, sum(status = 'closed' AND outcome = 'convicted') AS convicted, sum(status = 'closed' AND outcome <> 'convicted') AS closed_nfa FROM cases GROUP BY region ORDER BY region"
@@ -70,7 +110,7 @@ struct DemoCommand: AsyncParsableCommand {
             try await run(QueryCommand.self, ["--store", path("national-hub"), "actions"])
 
             section("6. Every node holds the same events, so every node has the same read models")
-            for (store, name) in zip(stores, ["national-hub"] + DemoScenario.regions.map(\.node)) {
+            for (store, name) in zip(stores, names) {
                 print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) digest \(try store.readModelDigest(.live))")
             }
 
@@ -138,12 +178,6 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    /// What concord export and concord import do, in process.
-    private func exchange(from source: SQLiteEventStore, to target: SQLiteEventStore) throws {
-        try source.exportBatches { batch in try target.ingest(batch) }
-        try target.catchUpProjections()
-    }
-
     /// What an insider with write access to the file could do: drop the guard and edit a row.
     private func tamper(_ path: String) throws {
         let connection = try SQLiteConnection(path: path, flags: [.readWrite])
@@ -163,5 +197,37 @@ extension CommandFailure {
             printError(error.description)
             throw ExitCode(74)
         }
+    }
+}
+
+/// The hub as a real `concord serve` process on loopback, started from this same binary.
+final class HubProcess {
+    let url: String
+    private let process = Process()
+
+    init(store: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        process.arguments = ["serve", "--store", store, "--listen", "127.0.0.1:0"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first, line.hasPrefix("listening on ") else {
+            process.terminate()
+            throw ConcordError(.storage, "the hub's server did not start")
+        }
+        url = String(line.dropFirst("listening on ".count))
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
     }
 }
