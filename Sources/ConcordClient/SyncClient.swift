@@ -5,6 +5,7 @@ import ConcordZlib
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Talks to a peer's sync API (docs/sync-protocol.md) over AsyncHTTPClient.
 public struct SyncClient: Sendable {
@@ -26,11 +27,24 @@ public struct SyncClient: Sendable {
 
     /// Runs `body` with a client for one peer, shutting its connections down afterwards,
     /// whether `body` returns or throws.
+    /// - Parameter caCertificatePath: a PEM file of certificates to trust for https peers (such as
+    ///   a partnership's own CA or a self-signed certificate); the system's roots otherwise.
     public static func withSyncClient<T: Sendable>(
-        baseURL: String, token: String, limits: SyncLimits = SyncLimits(), _ body: (SyncClient) async throws -> T
+        baseURL: String, token: String, limits: SyncLimits = SyncLimits(), caCertificatePath: String? = nil,
+        _ body: (SyncClient) async throws -> T
     ) async throws -> T {
         // Decompression off: responses are inflated here, within the sync limits.
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
+        var configuration = HTTPClient.Configuration(decompression: .disabled)
+        if let caCertificatePath {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caCertificatePath))
+            } catch {
+                throw ConcordError(.invalidArgument, "cannot read the CA certificate \(caCertificatePath): \(error)", cause: error)
+            }
+            configuration.tlsConfiguration = tls
+        }
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         let result: T
         do {
             result = try await body(SyncClient(baseURL: baseURL, token: token, httpClient: http, limits: limits))

@@ -23,6 +23,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "The token the peer issued to this node (needed with a URL).") var token: String?
     @Flag(help: "Keep going: long-poll the peer for new events and push local ones, until interrupted.") var follow = false
     @Option(help: "both (default), pull or push.") var direction: String = "both"
+    @Option(help: ArgumentHelp("For an https peer: trust the certificates in this PEM file (its own or its CA's) instead of the system's roots.", valueName: "file")) var caCert: String?
 
     func run() async throws {
         try await CommandFailure.reportingAsync {
@@ -31,7 +32,7 @@ struct SyncCommand: AsyncParsableCommand {
             }
             let store = try storeOptions.openStore()
             let (name, url, token) = try resolvePeer(store)
-            try await SyncClient.withSyncClient(baseURL: url, token: token) { client in
+            try await SyncClient.withSyncClient(baseURL: url, token: token, caCertificatePath: caCert) { client in
             let driver = SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: name, logger: storeOptions.logger)
             var round = 0
             repeat {

@@ -96,6 +96,9 @@ final class HostileSyncInputTests {
         let (again, replayed) = try await send("/v1/push", body(goodLines), token: token)
         #expect(again == 200)
         #expect(try SyncWire.PushResult(json: replayed) == SyncWire.PushResult(accepted: 0, alreadyHeld: 6, vector: SyncWire.PushResult(json: answer).vector))
+        let (_, metrics) = try await send("/metrics", nil, token: nil, method: .GET)
+        #expect(metrics.contains("concord_events_accepted_total 6"), "\(metrics)")
+        #expect(metrics.contains("concord_bytes_in_total"))
     }
 
     @Test func authentication() async throws {

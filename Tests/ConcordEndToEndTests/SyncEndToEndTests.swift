@@ -97,3 +97,40 @@ struct SyncEndToEndTests {
         #expect(try ok("hub", ["status", "--json"]).contains("\"events\":1"))
     }
 }
+
+/// `concord serve` with TLS, and a client that trusts the server's certificate file.
+struct TLSSyncTests {
+    @Test func syncRunsOverTLSWithATrustedCertificateAndNotWithout() throws {
+        let concord = try ConcordExecutable.locate()
+        let directory = try TemporaryDirectory("tls")
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", directory.file("key.pem"), "-out", directory.file("cert.pem"),
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        openssl.standardOutput = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+
+        let hub = directory.file("hub.sqlite")
+        let region = directory.file("region.sqlite")
+        _ = try concord.run(["init", "--node", "hub", "--store", hub])
+        _ = try concord.run(["init", "--node", "region", "--store", region])
+        _ = try concord.run(["case", "open", "WY-1", "--title", "Over TLS", "--region", "WY", "--store", hub])
+        let token = String(try concord.run(["token", "issue", "region", "--store", hub]).stdout.split(separator: "\n").last ?? "")
+        let server = try ServerProcess(concord, store: hub, extraArguments: ["--tls-cert", directory.file("cert.pem"), "--tls-key", directory.file("key.pem")])
+        defer { server.stop() }
+        #expect(server.url.hasPrefix("https://127.0.0.1:"))
+
+        let untrusted = try concord.run(["sync", server.url, "--token", token, "--store", region])
+        #expect(untrusted.status == 69, "\(untrusted.stdout)")
+        let trusted = try concord.run(["sync", server.url, "--token", token, "--ca-cert", directory.file("cert.pem"), "--store", region])
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        #expect(trusted.stdout.contains("pulled 1 new event(s)"))
+    }
+}
+
