@@ -88,11 +88,6 @@ package enum NodeKeyFile {
     }
 }
 
-extension Substring {
-    fileprivate var trimmingSpaces: String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed())
-    }
-}
 
 /// Small POSIX file helpers the store needs.
 package enum FileSystem {

@@ -154,11 +154,6 @@ struct SyncHandlers: Sendable {
     }
 }
 
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
-    }
-}
 
 extension Timer {
     /// Records the time since `start` on the continuous clock.

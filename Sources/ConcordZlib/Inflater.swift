@@ -128,8 +128,3 @@ public final class Inflater {
     }
 }
 
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
-    }
-}
