@@ -21,6 +21,9 @@ public struct SyncDriver: Sendable {
     public func run(mode: SyncSession.Mode = .pullThenPush, maxEvents: Int = 5000, waitSeconds: Int = 0) async throws -> SyncSession.Summary {
         var session = SyncSession(mode: mode, maxEvents: maxEvents)
         var action = session.start(local: try local.versionVector())
+        // The read models catch up once the peer has nothing more to send, not after each batch;
+        // if the sync fails part-way, the next read catches them up instead.
+        var unfolded = false
         while true {
             switch action {
             case .pull(var request):
@@ -28,6 +31,11 @@ public struct SyncDriver: Sendable {
                 let (batch, end) = try await client.pull(request)
                 let result = batch.events.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try local.ingest(batch, from: peerName)
                 logger.info("pulled", metadata: ["peer": "\(peerName)", "received": "\(batch.events.count)", "new": "\(result.inserted)"])
+                unfolded = unfolded || result.inserted > 0
+                if unfolded, !end.more {
+                    try local.catchUpReadModels()
+                    unfolded = false
+                }
                 action = session.pulled(received: batch.events.count, inserted: result.inserted, more: end.more, remote: end.vector, local: try local.versionVector())
             case .fetchRemoteVector:
                 action = session.receivedRemoteVector(try await client.vector().vector, local: try local.versionVector())

@@ -146,5 +146,29 @@ extension SQLiteEventStore {
             CREATE TRIGGER forks_refuse_delete BEFORE DELETE ON forks
             BEGIN SELECT RAISE(ABORT, 'concord: fork evidence is append-only; DELETE is refused'); END;
             """),
+        Migration(name: "0004-awaited-parents", sql: """
+            -- Events named in a stored event's prev list but not held yet (they arrive out of order
+            -- through sync). When one arrives it must not become a stream head: a stored event
+            -- already succeeds it. Derived from events; kept so ingest need not scan prev lists.
+            CREATE TABLE awaited_parents (
+                origin TEXT    NOT NULL,
+                seq    INTEGER NOT NULL,
+                stream TEXT    NOT NULL,
+                PRIMARY KEY (origin, seq)
+            ) WITHOUT ROWID;
+            WITH RECURSIVE split(stream, rest, item) AS (
+                SELECT stream, prev || ' ', '' FROM events WHERE prev <> ''
+                UNION ALL
+                SELECT stream, substr(rest, instr(rest, ' ') + 1), substr(rest, 1, instr(rest, ' ') - 1)
+                FROM split WHERE rest <> ''
+            ),
+            named(stream, origin, seq) AS (
+                SELECT stream, substr(item, 1, instr(item, ':') - 1), CAST(substr(item, instr(item, ':') + 1) AS INTEGER)
+                FROM split WHERE item <> ''
+            )
+            INSERT OR IGNORE INTO awaited_parents (origin, seq, stream)
+            SELECT origin, seq, stream FROM named
+            WHERE NOT EXISTS (SELECT 1 FROM events WHERE events.origin = named.origin AND events.seq = named.seq);
+            """),
     ]
 }

@@ -126,11 +126,12 @@ extension SQLiteEventStore {
                         .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
                 }
                 let insert = try connection.cached(Self.insertEventSQL)
+                var heads = HeadMover(connection)
                 for event in toInsert {
                     let version = try Self.streamVersion(connection, event.stream) + 1
                     try Self.bindInsert(insert, event, streamVersion: version, storedAt: now)
                     insert.reset()
-                    try Self.moveHeads(connection, for: event)
+                    try heads.moveHeads(for: event)
                 }
                 for seal in sealsToStore { try Self.insertSeal(connection, seal, at: now) }
                 return IngestResult(inserted: toInsert.count, alreadyHeld: alreadyHeld)
@@ -203,21 +204,45 @@ extension SQLiteEventStore {
         return EventHash(bytes: statement.blob(0))
     }
 
-    /// A foreign event supersedes the heads it names; it becomes a head itself unless a stored
-    /// event of the stream already names it (it arrived after its successor).
-    static func moveHeads(_ connection: SQLiteConnection, for event: Event) throws {
-        let delete = try connection.cached("DELETE FROM stream_heads WHERE stream = ? AND origin = ? AND seq = ?")
+}
+
+/// Keeps `stream_heads` right as foreign events arrive, in any order, with index lookups only.
+///
+/// A foreign event supersedes the heads it names. It becomes a head itself unless a stored event
+/// already names it (it arrived after its successor): such parents are recorded in
+/// `awaited_parents` when their successor is stored, so the check is one primary-key lookup.
+struct HeadMover {
+    private let connection: SQLiteConnection
+    /// The highest seq held per origin (origins are gap-free, so every lower seq is held too).
+    private var heldThrough: [OriginID: UInt64] = [:]
+
+    init(_ connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    mutating func moveHeads(for event: Event) throws {
+        let stream = SQLiteValue.text(event.stream.rawValue)
         for parent in event.prev {
-            try delete.run([.text(event.stream.rawValue), .text(parent.origin.hex), .integer(Int64(parent.seq))])
-            delete.reset()
+            if try isHeld(parent) {
+                try connection.cached("DELETE FROM stream_heads WHERE stream = ? AND origin = ? AND seq = ?")
+                    .run([stream, .text(parent.origin.hex), .integer(Int64(parent.seq))])
+            } else {
+                try connection.cached("INSERT OR IGNORE INTO awaited_parents (origin, seq, stream) VALUES (?, ?, ?)")
+                    .run([.text(parent.origin.hex), .integer(Int64(parent.seq)), stream])
+            }
         }
-        let superseded = try connection.scalarInt(
-            "SELECT 1 FROM events WHERE stream = ? AND instr(' ' || prev || ' ', ?) > 0 LIMIT 1",
-            [.text(event.stream.rawValue), .text(" \(event.id) ")]
-        )
-        if superseded == nil {
-            try connection.cached("INSERT OR IGNORE INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)")
-                .run([.text(event.stream.rawValue), .text(event.origin.hex), .integer(Int64(event.seq))])
+        let id: [SQLiteValue] = [.text(event.origin.hex), .integer(Int64(event.seq))]
+        try connection.cached("DELETE FROM awaited_parents WHERE origin = ? AND seq = ?").run(id)
+        if connection.changes == 0 {
+            try connection.cached("INSERT OR IGNORE INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)").run([stream] + id)
         }
+        heldThrough[event.origin] = event.seq
+    }
+
+    private mutating func isHeld(_ id: EventID) throws -> Bool {
+        if let seq = heldThrough[id.origin] { return id.seq <= seq }
+        let seq = UInt64(try connection.scalarInt("SELECT max(seq) FROM events WHERE origin = ?", [.text(id.origin.hex)]) ?? 0)
+        heldThrough[id.origin] = seq
+        return id.seq <= seq
     }
 }

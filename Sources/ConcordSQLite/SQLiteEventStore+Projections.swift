@@ -24,7 +24,8 @@ extension SQLiteEventStore: ReadModelStore {
                 var streams: [String] = []
                 while try touched.step() { streams.append(touched.text(0)) }
                 let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
-                for stream in streams {
+                // Streams outside the domain's categories have no read-model rows: nothing to fold.
+                for stream in streams where StreamKind.parse(StreamID(unchecked: stream)) != nil {
                     let events = try Self.events(connection, where: "stream = ?", [.text(stream)])
                     try writer.replace(stream: StreamID(unchecked: stream), events: events)
                 }

@@ -5,12 +5,28 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
+import ServiceLifecycle
 
 /// The sync endpoints: authentication, limits, compression, and the JSON errors of the protocol.
 struct SyncHandlers: Sendable {
     let backend: any SyncBackend
     let limits: SyncLimits
     let logger: Logger
+    let catchUp: ReadModelCatchUp
+
+    init(backend: any SyncBackend, limits: SyncLimits, logger: Logger) {
+        self.backend = backend
+        self.limits = limits
+        self.logger = logger
+        self.catchUp = ReadModelCatchUp(backend: backend, logger: logger)
+    }
+
+    /// Runs blocking store work (SQLite) on NIO's thread pool, off the event loops that serve requests.
+    private func onStore<T: Sendable>(_ body: @escaping @Sendable (any SyncBackend) throws -> T) async throws -> T {
+        let backend = backend
+        return try await NIOThreadPool.singleton.runIfActive { try body(backend) }
+    }
 
     /// Runs a handler; any error becomes the protocol's JSON error with its status code.
     func respond(_ request: Request, _ body: () async throws -> Response) async -> Response {
@@ -42,28 +58,29 @@ struct SyncHandlers: Sendable {
     // MARK: Endpoints
 
     func vector(_ request: Request) async throws -> Response {
-        _ = try access(request)
-        let document = SyncWire.vectorDocument(node: try backend.nodeName(), vector: try backend.versionVector())
+        _ = try await access(request)
+        let document = try await onStore { SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector()) }
         return json(document)
     }
 
     func pull(_ request: Request) async throws -> Response {
-        let peer = try access(request)
+        let peer = try await access(request)
         let body = try await readBody(request)
         guard let text = String(validating: body, as: UTF8.self) else {
             throw ConcordError(.invalidJSON, "the pull request is not UTF-8")
         }
         let pull = try SyncWire.PullRequest(json: text, limits: limits)
-        var (batch, more) = try backend.missingBatch(have: pull.have, maxEvents: pull.maxEvents)
+        var (batch, more) = try await onStore { try $0.missingBatch(have: pull.have, maxEvents: pull.maxEvents) }
         if batch.events.isEmpty, pull.waitSeconds > 0 {
-            // Long-poll: look again until something arrives or the wait is over.
+            // Long-poll: look again until something arrives or the wait is over. A server shutting
+            // down answers at once (with nothing), so a waiting peer does not hold up its exit.
             let deadline = ContinuousClock.now + .seconds(pull.waitSeconds)
-            while batch.events.isEmpty, ContinuousClock.now < deadline, !Task.isCancelled {
+            while batch.events.isEmpty, ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
                 try await Task.sleep(for: .milliseconds(200))
-                (batch, more) = try backend.missingBatch(have: pull.have, maxEvents: pull.maxEvents)
+                (batch, more) = try await onStore { try $0.missingBatch(have: pull.have, maxEvents: pull.maxEvents) }
             }
         }
-        let end = SyncWire.BatchEnd(more: more, vector: try backend.versionVector())
+        let end = SyncWire.BatchEnd(more: more, vector: try await onStore { try $0.versionVector() })
         let text2 = BatchWriter.lines(batch) + end.json + "\n"
         Counter(label: "concord_events_served_total").increment(by: batch.events.count)
         logger.info("served pull", metadata: ["peer": "\(peer.peer)", "events": "\(batch.events.count)", "more": "\(more)"])
@@ -71,7 +88,7 @@ struct SyncHandlers: Sendable {
     }
 
     func push(_ request: Request) async throws -> Response {
-        let peer = try access(request)
+        let peer = try await access(request)
         guard !peer.readOnly else {
             throw ConcordError(.forbidden, "peer \(peer.peer) has a read-only token: it may pull but not push")
         }
@@ -79,20 +96,22 @@ struct SyncHandlers: Sendable {
         try await readBody(request) { chunk in try reader.feed(chunk) }
         let batch = try reader.finish()
         let started = ContinuousClock.now
-        let result = try backend.ingest(batch, from: peer.peer)
+        let result = try await onStore { try $0.ingest(batch, from: peer.peer) }
+        if result.inserted > 0 { catchUp.request() }
         Timer(label: "concord_batch_apply_duration").record(since: started)
         Counter(label: "concord_events_accepted_total").increment(by: result.inserted)
         logger.info("accepted push", metadata: ["peer": "\(peer.peer)", "accepted": "\(result.inserted)", "held": "\(result.alreadyHeld)"])
-        return json(SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: try backend.versionVector()).json)
+        return json(SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: try await onStore { try $0.versionVector() }).json)
     }
 
     // MARK: Helpers
 
-    private func access(_ request: Request) throws -> (peer: String, readOnly: Bool) {
+    private func access(_ request: Request) async throws -> (peer: String, readOnly: Bool) {
         guard let header = request.headers[.authorization] else {
             throw ConcordError(.unauthorized, "no token: send Authorization: Bearer TOKEN (concord token issue on this node makes one)")
         }
-        guard header.hasPrefix("Bearer "), let peer = try backend.authenticate(token: String(header.dropFirst(7)).trimmingSpaces) else {
+        let token = String(header.dropFirst(7)).trimmingSpaces
+        guard header.hasPrefix("Bearer "), let peer = try await onStore({ try $0.authenticate(token: token) }) else {
             throw ConcordError(.unauthorized, "the token is not one this node issued")
         }
         return peer

@@ -7,8 +7,12 @@ public protocol SyncBackend: Sendable {
     func nodeName() throws -> String
     func versionVector() throws -> VersionVector
     func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool)
-    /// Verifies and stores a batch in one transaction, then brings the read models up to date.
+    /// Verifies and stores a batch in one transaction. The read models are brought up to date
+    /// separately, once a run of batches is in (`catchUpReadModels`): folding after every batch
+    /// of a long sync would fold the same streams again and again.
     func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult
+    /// Folds what was stored since the read models' checkpoint into them.
+    func catchUpReadModels() throws
     /// The peer a token belongs to, and whether it may only pull; nil for an unknown token.
     func authenticate(token: String) throws -> (peer: String, readOnly: Bool)?
 }

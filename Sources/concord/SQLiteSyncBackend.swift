@@ -15,9 +15,11 @@ struct SQLiteSyncBackend: SyncBackend {
     }
 
     func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult {
-        let result = try store.ingest(batch, source: "peer \(peer)")
+        try store.ingest(batch, source: "peer \(peer)")
+    }
+
+    func catchUpReadModels() throws {
         try store.catchUpProjections()
-        return result
     }
 
     func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? {

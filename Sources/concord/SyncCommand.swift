@@ -40,13 +40,14 @@ struct SyncCommand: AsyncParsableCommand {
                 round += 1
                 if !follow || summary.pulled + summary.pushed > 0 || round == 1 {
                     print("Synced with \(name): pulled \(summary.pulled) new event(s), pushed \(summary.pushed), \(summary.alreadyHeld) already held, in \(summary.requests) request(s)")
+                    // Flushed even into a pipe, so a script following a --follow sync sees each round as it happens.
+                    fflush(nil)
                 }
                 if (try? store.peers().contains { $0.name == name }) == true {
                     try store.recordSync(peer: name, vector: summary.remoteVector, vectorJSON: SyncWire.encode(summary.remoteVector))
                 }
             } while follow && !Task.isCancelled
             }
-            print("digest \(try store.readModelDigest(.live))")
         }
     }
 

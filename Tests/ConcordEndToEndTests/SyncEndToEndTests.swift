@@ -96,6 +96,58 @@ struct SyncEndToEndTests {
         #expect(pulled.contains("pulled 0 new event(s), pushed 0"))
         #expect(try ok("hub", ["status", "--json"]).contains("\"events\":1"))
     }
+
+    @Test func aFollowingSyncPullsWhatTheHubRecordsWhileItWaits() throws {
+        for node in ["hub", "wy"] { try ok(node, ["init", "--node", node]) }
+        try ok("hub", ["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"])
+        let wyToken = try token("wy")
+        let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
+        defer { server.stop() }
+        let (follower, output) = try concord.start(["sync", server.url, "--token", wyToken, "--follow", "--store", directory.file("wy.sqlite")])
+        defer {
+            follower.terminate()
+            follower.waitUntilExit()
+        }
+        // Bounds the test: if the expected lines never come, the follower is stopped, which ends its output.
+        let watchdog = DispatchWorkItem { follower.terminate() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        defer { watchdog.cancel() }
+        var lines = LineReader(output)
+
+        let first = lines.next(until: { $0.hasPrefix("Synced") })
+        #expect(first?.contains("pulled 1 new event(s)") == true, "\(String(describing: first))")
+        // Recorded on the hub while the follower waits on its long poll.
+        try ok("hub", ["case", "note", "WY-1", "Second visit"])
+        let second = lines.next(until: { $0.hasPrefix("Synced") })
+        #expect(second?.contains("pulled 1 new event(s)") == true, "\(String(describing: second))")
+        #expect(follower.isRunning, "the follower should keep running after a round")
+        #expect(try ok("wy", ["digest"]) == (try ok("hub", ["digest"])))
+        #expect(try ok("wy", ["log", "--json"]).contains("Second visit"))
+    }
+}
+
+/// Reads a process's output a line at a time, as it arrives.
+struct LineReader {
+    private let handle: FileHandle
+    private var buffer = ""
+
+    init(_ handle: FileHandle) {
+        self.handle = handle
+    }
+
+    /// The next line that satisfies `predicate`, or nil when the output ends first.
+    mutating func next(until predicate: (String) -> Bool) -> String? {
+        while true {
+            while let newline = buffer.firstIndex(of: "\n") {
+                let line = String(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                if predicate(line) { return line }
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            buffer += String(decoding: chunk, as: UTF8.self)
+        }
+    }
 }
 
 /// `concord serve` with TLS, and a client that trusts the server's certificate file.
