@@ -122,8 +122,10 @@ public struct SyncClient: Sendable {
             var text: [UInt8] = []
             for try await buffer in response.body where text.count < 64 * 1024 { text += buffer.readableBytesView }
             if let inflater { var inflated: [UInt8] = []; try? inflater.feed(text) { inflated += $0 }; text = inflated }
-            let message = (try? JSONValue(parsing: String(decoding: text, as: UTF8.self)))?["error"]?["message"]?.stringValue
-            throw ConcordError(.peer, "\(baseURL)\(path) answered \(response.status.code): \(message ?? String(decoding: text.prefix(200), as: UTF8.self))")
+            let document = try? JSONValue(parsing: String(decoding: text, as: UTF8.self))
+            let message = document?["error"]?["message"]?.stringValue
+            let code = document?["error"]?["code"]?.stringValue.map { " \($0)" } ?? ""
+            throw ConcordError(.peer, "\(baseURL)\(path) answered \(response.status.code)\(code): \(message ?? String(decoding: text.prefix(200), as: UTF8.self))")
         }
         do {
             for try await buffer in response.body {

@@ -43,6 +43,8 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         /// A peer without a valid token, or with a token that does not allow the request.
         public static let unauthorized = Code(rawValue: "unauthorized")
         public static let forbidden = Code(rawValue: "forbidden")
+        /// Events of an origin this node does not accept: in strict trust mode, one not on its roster.
+        public static let untrustedOrigin = Code(rawValue: "untrusted-origin")
         /// A peer that could not be reached or answered with an error.
         public static let peer = Code(rawValue: "peer")
         /// A different event for an `(origin, seq)` this node already holds.

@@ -170,5 +170,19 @@ extension SQLiteEventStore {
             SELECT origin, seq, stream FROM named
             WHERE NOT EXISTS (SELECT 1 FROM events WHERE events.origin = named.origin AND events.seq = named.seq);
             """),
+        Migration(name: "0005-trust-roster", sql: """
+            -- Origins an operator vouched for. In strict trust mode only these, and this node's own
+            -- origins, are accepted from peers and imports.
+            CREATE TABLE trusted_origins (
+                origin   TEXT    PRIMARY KEY,
+                label    TEXT    NOT NULL,
+                added_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            -- Node settings, by name (trust_mode: first-sight or strict).
+            CREATE TABLE settings (
+                name  TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            ) WITHOUT ROWID;
+            """),
     ]
 }

@@ -56,7 +56,9 @@ extension SQLiteEventStore {
                 var keys: [OriginID: OriginKey] = [:]
                 for key in try Self.storedKeys(connection) { keys[key.origin] = key }
                 var newKeys: [OriginKey] = []
-                for key in batch.keys where keys[key.origin] == nil {
+                let trust = try TrustPolicy(connection)
+                // In strict mode the keys of origins off the roster are not kept (their events are refused).
+                for key in batch.keys where try keys[key.origin] == nil && trust.accepts(key.origin) {
                     guard key.keyMatchesOrigin else {
                         throw ConcordError(.invalidEvent, "the public key offered for origin \(key.origin) does not hash to that origin")
                     }
@@ -70,6 +72,7 @@ extension SQLiteEventStore {
                 var alreadyHeld = 0
                 var sealsToStore: [Seal] = []
                 let byOrigin = Dictionary(grouping: batch.events, by: \.origin)
+                try trust.check(byOrigin.keys)
                 for origin in byOrigin.keys.sorted() {
                     guard let key = keys[origin] else {
                         throw ConcordError(.invalidEvent, "no public key for origin \(origin); the batch must carry it")

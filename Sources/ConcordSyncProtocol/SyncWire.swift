@@ -152,7 +152,7 @@ public enum SyncWire {
     public static func status(for code: ConcordError.Code) -> Int {
         switch code {
         case .unauthorized: 401
-        case .forbidden: 403
+        case .forbidden, .untrustedOrigin: 403
         case .tooLarge: 413
         case .invalidEncoding: 400
         case .unsupportedEncoding: 415

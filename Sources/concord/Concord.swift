@@ -37,6 +37,7 @@ struct Concord: AsyncParsableCommand {
             SyncCommand.self,
             TokenCommand.self,
             PeerCommand.self,
+            TrustCommand.self,
             VerifyCommand.self,
             StatusCommand.self,
             DemoCommand.self,

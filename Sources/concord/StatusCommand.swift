@@ -26,6 +26,7 @@ struct StatusCommand: AsyncParsableCommand {
             let incarnations = try store.incarnations()
             let identity = try store.identityStatus()
             let forks = try store.forks()
+            let trustMode = try store.trustMode()
             let writable: String
             switch identity {
             case .current: writable = "yes, as origin \(node.origin.short)"
@@ -57,6 +58,7 @@ struct StatusCommand: AsyncParsableCommand {
                 }
                 document.field("durability", storeOptions.durability.rawValue)
                 document.field("forks", forks.count)
+                document.field("trustMode", trustMode.rawValue)
                 print(document.finish())
             } else {
                 print("node        \(node.name)")
@@ -66,6 +68,7 @@ struct StatusCommand: AsyncParsableCommand {
                 print("events      \(events) in \(streams) stream(s)")
                 print("writable    \(writable)")
                 print("durability  \(storeOptions.durability.rawValue)")
+                print("trust       \(trustMode.rawValue)\(trustMode == .strict ? " (only origins on the roster: concord trust list)" : " (any origin whose key matches its id)")")
                 print("")
                 var table = TextTable("ORIGIN", "HIGHEST SEQ", "")
                 let own = Set(incarnations.map(\.origin))

@@ -97,6 +97,29 @@ struct SyncEndToEndTests {
         #expect(try ok("hub", ["status", "--json"]).contains("\"events\":1"))
     }
 
+    @Test func aHubInStrictTrustModeRefusesARegionOffItsRosterUntilItIsAdded() throws {
+        for node in ["hub", "wy"] { try ok(node, ["init", "--node", node]) }
+        try ok("hub", ["trust", "mode", "strict"])
+        try ok("wy", ["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"])
+        let wyToken = try token("wy")
+        let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
+        defer { server.stop() }
+        let hubBefore = try ok("hub", ["status", "--json"])
+
+        let refused = try concord.run(["sync", server.url, "--token", wyToken, "--store", directory.file("wy.sqlite")])
+        #expect(refused.status == 69)
+        #expect(refused.stderr.contains("403") && refused.stderr.contains("untrusted-origin") && refused.stderr.contains("concord trust add"), "\(refused.stderr)")
+        #expect(try ok("hub", ["status", "--json"]) == hubBefore)
+
+        let wyOrigin = try JSONValue(parsing: try ok("wy", ["status", "--json"]))["origin"]
+        guard case .string(let origin)? = wyOrigin else { Issue.record("no origin in status"); return }
+        try ok("hub", ["trust", "add", origin, "--label", "west-yorkshire"])
+        let accepted = try ok("wy", ["sync", server.url, "--token", wyToken])
+        #expect(accepted.contains("pushed 1"), "\(accepted)")
+        #expect(try ok("hub", ["trust", "list"]).contains("west-yorkshire"))
+        #expect(try ok("wy", ["digest"]) == (try ok("hub", ["digest"])))
+    }
+
     @Test func aFollowingSyncPullsWhatTheHubRecordsWhileItWaits() throws {
         for node in ["hub", "wy"] { try ok(node, ["init", "--node", node]) }
         try ok("hub", ["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"])
