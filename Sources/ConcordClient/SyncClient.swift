@@ -94,7 +94,7 @@ public struct SyncClient: Sendable {
 
     private func send(
         method: HTTPMethod, path: String, body: [UInt8]?, contentEncoding: String? = nil, timeout: TimeAmount,
-        _ consume: ([UInt8]) throws -> Void
+        _ consume: (ArraySlice<UInt8>) throws -> Void
     ) async throws {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
@@ -130,7 +130,7 @@ public struct SyncClient: Sendable {
         do {
             for try await buffer in response.body {
                 let bytes = Array(buffer.readableBytesView)
-                if let inflater { try inflater.feed(bytes) { try consume(Array($0)) } } else { try consume(bytes) }
+                if let inflater { try inflater.feed(bytes) { try consume($0) } } else { try consume(bytes[...]) }
             }
             try inflater?.finish()
         } catch let error as ConcordError {

@@ -19,10 +19,15 @@ extension SQLiteEventStore: ReadModelStore {
                 }
                 let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
                 guard end > position else { return 0 }
-                let touched = try connection.prepare("SELECT DISTINCT stream FROM events WHERE position > ?")
+                // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index.
+                let touched = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
                 try touched.bind(1, position)
                 var streams: [String] = []
-                while try touched.step() { streams.append(touched.text(0)) }
+                var seen: Set<String> = []
+                while try touched.step() {
+                    let stream = touched.text(0)
+                    if seen.insert(stream).inserted { streams.append(stream) }
+                }
                 let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
                 // Streams outside the domain's categories have no read-model rows: nothing to fold.
                 for stream in streams where StreamKind.parse(StreamID(unchecked: stream)) != nil {

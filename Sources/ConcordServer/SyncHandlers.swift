@@ -118,7 +118,7 @@ struct SyncHandlers: Sendable {
     }
 
     /// Streams the body through the declared content coding within the limits.
-    private func readBody(_ request: Request, _ consume: ([UInt8]) throws -> Void) async throws {
+    private func readBody(_ request: Request, _ consume: (ArraySlice<UInt8>) throws -> Void) async throws {
         let format = try CompressionFormat.fromContentEncoding(request.headers[.contentEncoding])
         let inflater = format.map { Inflater(format: $0, limits: InflateLimits(maxOutputBytes: limits.maxInflatedBytes, maxRatio: limits.maxInflateRatio, ratioFloorBytes: limits.ratioFloorBytes)) }
         var received = 0
@@ -131,13 +131,13 @@ struct SyncHandlers: Sendable {
             let bytes = Array(buffer.readableBytesView)
             Counter(label: "concord_bytes_in_total").increment(by: bytes.count)
             if let inflater {
-                try inflater.feed(bytes) { try consume(Array($0)) }
+                try inflater.feed(bytes) { try consume($0) }
             } else {
                 inflated += bytes.count
                 guard inflated <= limits.maxInflatedBytes else {
                     throw ConcordError(.tooLarge, "the request body is larger than \(limits.maxInflatedBytes) bytes, the limit")
                 }
-                try consume(bytes)
+                try consume(bytes[...])
             }
         }
         try inflater?.finish()

@@ -17,21 +17,24 @@ public struct BatchReader: Sendable {
     }
 
     /// Feeds the next piece of the (inflated) body.
-    public mutating func feed(_ bytes: some Collection<UInt8>) throws {
-        var start = bytes.startIndex
-        var index = start
-        while index != bytes.endIndex {
-            if bytes[index] == 0x0a {
-                pending.append(contentsOf: bytes[start..<index])
+    public mutating func feed(_ bytes: ArraySlice<UInt8>) throws {
+        // Concrete buffer scanning, not a generic Collection walk: this runs over every byte synced.
+        try bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            while let newline = buffer[start...].firstIndex(of: 0x0a) {
+                pending.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<newline]))
                 try takeLine()
-                start = bytes.index(after: index)
+                start = newline + 1
             }
-            index = bytes.index(after: index)
+            pending.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
         }
-        pending.append(contentsOf: bytes[start..<bytes.endIndex])
         if pending.count > limits.maxLineBytes {
             throw ConcordError(.tooLarge, "line \(lineNumber + 1) is longer than \(limits.maxLineBytes) bytes, the limit")
         }
+    }
+
+    public mutating func feed(_ bytes: [UInt8]) throws {
+        try feed(bytes[...])
     }
 
     /// Call when the body has ended.
