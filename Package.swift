@@ -151,6 +151,10 @@ let package = Package(
             dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "CSQLite", "ConcordTestSupport"]
         ),
         .testTarget(
+            name: "ConcordSimulationTests",
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordSyncProtocol", "ConcordTestSupport"]
+        ),
+        .testTarget(
             name: "ConcordEndToEndTests",
             dependencies: [
                 "ConcordCore", "ConcordSQLite", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "concord",

@@ -16,6 +16,8 @@
 #   DELTA=100              new events per incremental sync
 #   REPEAT=5               incremental syncs timed per size (the median is reported)
 #   STREAMS=5000           events are spread over this many streams
+#   STREAM_EVENTS=         if set, STREAMS is N / STREAM_EVENTS for each size N instead (streams of
+#                          about that many events, as when a growing log holds ever more cases)
 #   WORKLOAD=notes         notes: note.added on notes:region-K streams (no read-model rows);
 #                          cases: case.opened per stream, then case.note-added (fills read models)
 #   KEEP=0                 1: keep the temporary stores (the path is printed)
@@ -31,6 +33,7 @@ SIZES="${SIZES:-10000 1000000}"
 DELTA="${DELTA:-100}"
 REPEAT="${REPEAT:-5}"
 STREAMS="${STREAMS:-5000}"
+STREAM_EVENTS="${STREAM_EVENTS:-}"
 WORKLOAD="${WORKLOAD:-notes}"
 KEEP="${KEEP:-0}"
 BUILD="${BUILD:-1}"
@@ -73,7 +76,7 @@ trap 'exit 130' INT TERM
 # gen FILE COUNT FIRST: COUNT events as NDJSON for `concord import --new`, numbered from FIRST.
 # Notes are ~100 bytes of words picked by a fixed LCG (compressible like real text, not trivially).
 gen() {
-    python3 - "$1" "$2" "$3" "$STREAMS" "$WORKLOAD" <<'PY'
+    python3 - "$1" "$2" "$3" "$streams" "$WORKLOAD" <<'PY'
 import json, sys
 path, count, first, streams, workload = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 words = ("visit referral premises officer agency partner housing welfare interview evidence statement "
@@ -136,7 +139,9 @@ for n in $SIZES; do
     "$bin" init --node hub --store "$hub" "${durability[@]}" >/dev/null
     "$bin" init --node region --store "$region" "${durability[@]}" >/dev/null
 
-    log "generating $n events ($WORKLOAD, $STREAMS streams)"
+    streams="$STREAMS"
+    [ -n "$STREAM_EVENTS" ] && streams=$(( n / STREAM_EVENTS ))
+    log "generating $n events ($WORKLOAD, $streams streams)"
     t=$(now); gen "$dir/base.ndjson" "$n" 0; t_gen=$(since "$t")
     log "  generated in ${t_gen}s ($(wc -c <"$dir/base.ndjson") bytes)"
 
@@ -231,7 +236,8 @@ done
 
 echo
 echo "Concord sync benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m), $(uname -sr)"
-echo "workload $WORKLOAD over $STREAMS streams, DELTA=$DELTA, REPEAT=$REPEAT, --durability normal, release build"
+if [ -n "$STREAM_EVENTS" ]; then spread="N/$STREAM_EVENTS streams (about $STREAM_EVENTS events each)"; else spread="$STREAMS streams"; fi
+echo "workload $WORKLOAD over $spread, DELTA=$DELTA, REPEAT=$REPEAT, --durability normal, release build"
 python3 - "$results" "$DELTA" <<'PY'
 import sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]

@@ -1,3 +1,4 @@
+import ConcordDomain
 /// The read-model tables: plain SQL any SQLite tool can read (docs/read-models.md).
 ///
 /// The tables are disposable: they are rebuilt from the log whenever `version` changes, so their
@@ -51,6 +52,15 @@ public enum ReadModelSchema {
     ]
 
     public static func table(named name: String) -> Table? { tables.first { $0.name == name } }
+
+    /// The tables a stream of this kind can have rows in, so a refold clears only those.
+    public static func tableNames(for kind: StreamKind) -> [String] {
+        switch kind {
+        case .case: ["cases", "case_notes", "case_links", "conflicts"]
+        case .meeting: ["meetings", "attendees", "agenda_items", "decisions", "conflicts"]
+        case .action: ["actions", "action_progress", "conflicts"]
+        }
+    }
 
     /// Views over the per-stream rows: cross-stream answers are SQL, never counters kept in place.
     public static func viewsSQL(schema: String = "main") -> [String] {

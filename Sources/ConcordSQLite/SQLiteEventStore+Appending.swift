@@ -24,7 +24,7 @@ extension SQLiteEventStore {
                 }
                 var chain = try Self.chainHead(connection, key: key)
                 var clock = HybridLogicalClock(last: HLCTimestamp(packed: try connection.scalarInt("SELECT max(hlc) FROM events") ?? 0))
-                let now = Timestamp.nowMillis()
+                let now = options.clock()
                 var streams: [StreamID: (version: Int, heads: [EventID])] = [:]
                 var stored: [StoredEvent] = []
                 stored.reserveCapacity(drafts.count)

@@ -91,7 +91,7 @@ extension SQLiteEventStore {
             return existing!
         }
         let key = NodeKey()
-        let now = Timestamp.nowMillis()
+        let now = options.clock()
         let identity = FileSystem.identity(of: path) ?? (0, 0)
         try NodeKeyFile.write(key, nodeName: node.name, to: NodeKeyFile.path(forStore: path))
         try Self.recordIncarnation(state.connection, key: key, nodeName: node.name, reason: reason, at: now)

@@ -123,7 +123,7 @@ extension SQLiteEventStore {
                     }
                 }
 
-                let now = Timestamp.nowMillis()
+                let now = options.clock()
                 for key in newKeys {
                     try connection.cached("INSERT INTO origins (origin, public_key, first_seen) VALUES (?, ?, ?)")
                         .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])

@@ -244,6 +244,10 @@ final class ReadModelWriter {
     /// Adds a stream's rows (the stream has none yet).
     func insert(stream: StreamID, events: [Event]) throws {
         let rows = ReadModelRows.rows(stream: stream, record: StreamFolder.fold(stream, events: events))
+        assert(
+            rows.tables.keys.allSatisfy { table in StreamKind.parse(stream).map { ReadModelSchema.tableNames(for: $0.kind).contains(table) } ?? false },
+            "ReadModelSchema.tableNames(for:) must list every table a stream of this kind fills"
+        )
         for (table, tableRows) in rows.tables {
             let statement = inserts[table]!
             for row in tableRows {
@@ -256,7 +260,9 @@ final class ReadModelWriter {
 
     /// Replaces a stream's rows with a fresh fold of all its events.
     func replace(stream: StreamID, events: [Event]) throws {
-        for statement in deletes.values {
+        guard let kind = StreamKind.parse(stream)?.kind else { return }
+        for table in ReadModelSchema.tableNames(for: kind) {
+            let statement = deletes[table]!
             statement.reset()
             try statement.run([.text(stream.rawValue)])
         }

@@ -20,6 +20,9 @@ public final class SQLiteEventStore: EventStore {
         public var durability: Durability
         /// How long to wait for another process's write lock before failing.
         public var busyTimeoutMillis: Int32
+        /// Milliseconds since 1970 for recording and storing events; the convergence simulation
+        /// replaces it with a simulated clock so a seed replays exactly.
+        package var clock: @Sendable () -> Int64 = Timestamp.nowMillis
 
         public init(durability: Durability = .full, busyTimeoutMillis: Int32 = 5000) {
             self.durability = durability
@@ -53,6 +56,13 @@ public final class SQLiteEventStore: EventStore {
     public static func create(
         at path: String, nodeName: String, options: Options = Options(), logger: Logger
     ) throws -> SQLiteEventStore {
+        try create(at: path, nodeName: nodeName, key: NodeKey(), options: options, logger: logger)
+    }
+
+    /// Creates a store with a given first key (the simulation derives keys from its seed).
+    package static func create(
+        at path: String, nodeName: String, key: NodeKey, options: Options, logger: Logger
+    ) throws -> SQLiteEventStore {
         try Identifier.validate(nodeName, what: "node name", maxLength: 100)
         let keyPath = NodeKeyFile.path(forStore: path)
         if FileSystem.exists(path) {
@@ -69,9 +79,8 @@ public final class SQLiteEventStore: EventStore {
             }
             try configure(connection, options: options)
             try migrate(connection, path: path)
-            let key = NodeKey()
             let identity = FileSystem.identity(of: path) ?? (0, 0)
-            let now = Timestamp.nowMillis()
+            let now = options.clock()
             try NodeKeyFile.write(key, nodeName: nodeName, to: keyPath)
             try storage("record the node in \(path)") {
                 try connection.transaction {

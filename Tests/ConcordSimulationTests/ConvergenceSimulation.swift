@@ -1,0 +1,162 @@
+import ConcordCore
+import ConcordDomain
+import ConcordProjections
+@testable import ConcordSQLite
+import ConcordTestSupport
+
+/// Seven regional nodes in one process, driven by one seeded scheduler: a random topology,
+/// partitions, nodes offline for a while, concurrent edits of the same cases and meeting, crashes
+/// and restarts, and faulty syncs. Then the network heals and every link syncs until nothing moves.
+///
+/// Everything random comes from the seed (the node keys and the clock too), so a seed replays the
+/// same run: `trace` lists every step.
+struct ConvergenceSimulation {
+    struct Report {
+        var seed: UInt64
+        var trace: [String] = []
+        var edits = 0
+        var refusedEdits = 0
+        var syncs = 0
+        var cutSyncs = 0
+        var crashes = 0
+        var healRounds = 0
+        var digests: [String] = []
+        var vectors: [VersionVector] = []
+        var conflicts: [[String]] = []
+        var verificationFaults: [String] = []
+
+        var converged: Bool { Set(digests).count == 1 && Set(vectors).count == 1 && Set(conflicts).count == 1 }
+    }
+
+    static let nodeCount = 7
+    static let sharedCases = ["SIM-1", "SIM-2", "SIM-3"]
+    static let sharedMeeting = "SIM-M1"
+
+    let seed: UInt64
+    var steps = 160
+
+    func run(in directory: TemporaryDirectory) throws -> Report {
+        var random = SeededRandom(seed: seed)
+        var report = Report(seed: seed)
+        let clock = SimulatedClock()
+        let nodes = try (0..<Self.nodeCount).map { index in
+            try SimulatedNode(
+                name: "region-\(index)", directory: directory,
+                keySeed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }, clock: clock
+            )
+        }
+        let links = Self.randomTopology(&random)
+        report.trace.append("topology \(links.map { "\($0.0)-\($0.1)" }.joined(separator: " "))")
+        var down = Set<Int>()  // indices into links
+        let sync = InMemorySync()
+
+        // The first region opens the shared records; the others learn of them through sync.
+        let opening = DomainRecorder<SQLiteEventStore>.Context(actor: "officer@region-0", occurredAt: clock.read())
+        for id in Self.sharedCases {
+            try nodes[0].recorder.run(.open(title: "Shared case \(id)", region: "Region 0", category: nil, reference: nil), caseID: id, opening)
+        }
+        try nodes[0].recorder.run(.schedule(title: "Regional meeting", at: 1_460_000_000_000, location: "Leeds", host: nil), meetingID: Self.sharedMeeting, opening)
+
+        for step in 0..<steps {
+            clock.advance(by: Int64.random(in: 0...2_000, using: &random))
+            let roll = Int.random(in: 0..<100, using: &random)
+            switch roll {
+            case 0..<45:
+                let node = Int.random(in: 0..<Self.nodeCount, using: &random)
+                let done = try edit(nodes[node], step: step, &random)
+                report.edits += 1
+                if !done { report.refusedEdits += 1 }
+                report.trace.append("\(step) edit region-\(node)\(done ? "" : " (refused by the rules)")")
+            case 45..<80:
+                let link = Int.random(in: 0..<links.count, using: &random)
+                let (a, b) = Int.random(in: 0..<2, using: &random) == 0 ? links[link] : (links[link].1, links[link].0)
+                guard !down.contains(link), nodes[a].online, nodes[b].online else {
+                    report.trace.append("\(step) sync region-\(a) with region-\(b): unreachable")
+                    continue
+                }
+                report.syncs += 1
+                do {
+                    let summary = try sync.run(local: nodes[a], remote: nodes[b]) {
+                        let fault = Int.random(in: 0..<100, using: &random)
+                        return fault < 80 ? .none : fault < 87 ? .refused : fault < 95 ? .truncated : .duplicated
+                    }
+                    report.trace.append("\(step) sync region-\(a) with region-\(b): pulled \(summary.pulled), pushed \(summary.pushed)")
+                } catch is InMemorySync.Cut {
+                    report.cutSyncs += 1
+                    report.trace.append("\(step) sync region-\(a) with region-\(b): cut")
+                }
+            case 80..<88:
+                let link = Int.random(in: 0..<links.count, using: &random)
+                if down.remove(link) == nil { down.insert(link) }
+                report.trace.append("\(step) link \(links[link].0)-\(links[link].1) \(down.contains(link) ? "partitioned" : "restored")")
+            case 88..<94:
+                let node = Int.random(in: 0..<Self.nodeCount, using: &random)
+                nodes[node].online.toggle()
+                report.trace.append("\(step) region-\(node) \(nodes[node].online ? "back online" : "offline")")
+            default:
+                let node = Int.random(in: 0..<Self.nodeCount, using: &random)
+                try nodes[node].crashAndRestart()
+                report.crashes += 1
+                report.trace.append("\(step) region-\(node) crashed and restarted")
+            }
+        }
+
+        // Heal: every link up, every node online, faultless syncs over the topology until quiet.
+        for node in nodes { node.online = true }
+        for round in 1...(2 * Self.nodeCount + 2) {
+            var moved: UInt64 = 0
+            for (a, b) in links {
+                let summary = try sync.run(local: nodes[a], remote: nodes[b]) { .none }
+                moved += UInt64(summary.pulled + summary.pushed)
+            }
+            report.healRounds = round
+            if moved == 0 { break }
+        }
+
+        for node in nodes {
+            report.digests.append(try node.store.readModelDigest(.live))
+            report.vectors.append(try node.store.versionVector())
+            let rows = try node.store.queryReadModels(.live, sql: "SELECT stream, field, chosen, candidates FROM {schema}.conflicts ORDER BY stream, field")
+            report.conflicts.append(rows.rows.map { $0.map(\.description).joined(separator: " | ") })
+            let verification = try LogVerifier.verify(node.store)
+            report.verificationFaults += verification.faults.map { "\(node.name): \($0.origin):\($0.seq) \($0.kind.rawValue)" }
+        }
+        return report
+    }
+
+    /// A random spanning tree (so the network is connected once healed) plus a few extra links.
+    static func randomTopology(_ random: inout SeededRandom) -> [(Int, Int)] {
+        var links: [(Int, Int)] = []
+        for node in 1..<nodeCount { links.append((Int.random(in: 0..<node, using: &random), node)) }
+        for _ in 0..<Int.random(in: 0...3, using: &random) {
+            let a = Int.random(in: 0..<nodeCount, using: &random)
+            let b = Int.random(in: 0..<nodeCount, using: &random)
+            if a != b, !links.contains(where: { ($0 == (a, b)) || ($0 == (b, a)) }) { links.append((a, b)) }
+        }
+        return links
+    }
+
+    /// One command on a shared record or the node's own case; false when the rules refused it
+    /// (such as a note on a case this node has not heard of yet).
+    private func edit(_ node: SimulatedNode, step: Int, _ random: inout SeededRandom) throws -> Bool {
+        let context = DomainRecorder<SQLiteEventStore>.Context(actor: "officer@\(node.name)", occurredAt: 1_457_519_400_000 + Int64(step) * 60_000)
+        let recorder = node.recorder
+        let caseID = Self.sharedCases[Int.random(in: 0..<Self.sharedCases.count, using: &random)]
+        let statuses: [CaseStatus] = [.investigating, .referred, .charged, .convicted]
+        do {
+            switch Int.random(in: 0..<6, using: &random) {
+            case 0: try recorder.run(.changeStatus(statuses[Int.random(in: 0..<statuses.count, using: &random)]), caseID: caseID, context)
+            case 1: try recorder.run(.assign(owner: "officer-\(Int.random(in: 0..<5, using: &random))"), caseID: caseID, context)
+            case 2: try recorder.run(.note("Step \(step) at \(node.name)"), caseID: caseID, context)
+            case 3: try recorder.run(.attend(name: "Officer \(node.name)", role: nil, organisation: nil), meetingID: Self.sharedMeeting, context)
+            case 4: try recorder.run(.decide(decisionID: "D\(Int.random(in: 1...3, using: &random))", text: "Decided at \(node.name) step \(step)", proposedBy: nil), meetingID: Self.sharedMeeting, context)
+            default:
+                let own = "\(node.name.uppercased())-\(Int.random(in: 1...3, using: &random))"
+                try recorder.run(.open(title: "Own case \(own)", region: node.name, category: nil, reference: nil), caseID: own, context)
+            }
+            return true
+        } catch let error as ConcordError where [.ruleViolation, .unknownID].contains(error.code) {
+            return false
+        }
+    }
+}
