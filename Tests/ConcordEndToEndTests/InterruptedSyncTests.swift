@@ -35,7 +35,7 @@ struct InterruptedSyncTests {
         let token = String(try run("hub", ["token", "issue", "region"]).stdout.split(separator: "\n").last ?? "")
         let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
         defer { server.stop() }
-        let proxy = try CuttingProxy(upstream: server.url, responseLimit: 40_000)
+        let proxy = try FaultProxy(upstream: server.url, responseLimit: 40_000)
         defer { proxy.stop() }
 
         let cut = try run("region", ["sync", proxy.url, "--token", token, "--direction", "pull"])
@@ -58,7 +58,7 @@ struct InterruptedSyncTests {
         let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
         defer { server.stop() }
         // Long enough to pass the pull and into the pushed body, short of its end.
-        let proxy = try CuttingProxy(upstream: server.url, requestLimit: 30_000)
+        let proxy = try FaultProxy(upstream: server.url, requestLimit: 30_000)
         defer { proxy.stop() }
 
         let cut = try run("region", ["sync", proxy.url, "--token", token, "--direction", "push"])
