@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "ConcordCore",
                 "ConcordSQLite",
+                "ConcordSyncProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -148,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordSQLiteTests",
-            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "CSQLite", "ConcordTestSupport"]
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "CSQLite", "ConcordTestSupport", "ConcordSyncProtocol", "ConcordZlib"]
         ),
         .testTarget(
             name: "ConcordSimulationTests",
@@ -157,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "ConcordEndToEndTests",
             dependencies: [
-                "ConcordCore", "ConcordSQLite", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "concord",
+                "ConcordCore", "ConcordSQLite", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "ConcordClient", "concord",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
