@@ -58,8 +58,9 @@ package enum Identifier {
             throw ConcordError(.tooLarge, "\(what) is \(bytes.count) bytes long; the limit is \(maxLength)")
         }
         // Spaces and control characters make ids ambiguous in tables, shells and logs.
+        // Unicode properties only for non-ASCII scalars: every ASCII space is at or below 0x20.
         for scalar in value.unicodeScalars where scalar.value <= 0x20 || scalar.value == 0x7f
-            || (scalar.value >= 0x80 && scalar.value <= 0x9f) || scalar.properties.isWhitespace
+            || (scalar.value >= 0x80 && (scalar.value <= 0x9f || scalar.properties.isWhitespace))
         {
             throw ConcordError(
                 .invalidArgument,

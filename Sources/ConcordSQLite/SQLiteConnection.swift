@@ -77,6 +77,10 @@ package final class SQLiteConnection {
         try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
             let result = try body()
+            // A statement left part-way through its rows (a LIMIT 1 lookup) keeps a read open past
+            // the commit, and then the commit's automatic WAL checkpoint does nothing: the WAL of a
+            // store another process holds open (a server) would grow without end.
+            resetBusyStatements()
             try execute("COMMIT")
             return result
         } catch {

@@ -9,7 +9,29 @@ extension SQLiteEventStore {
         guard !drafts.isEmpty else {
             throw ConcordError(.invalidArgument, "nothing to append: no events were given")
         }
-        return try withConnection("append \(drafts.count) event(s)") { state in
+        var iterator = drafts.makeIterator()
+        let (stored, seal) = try append(keeping: true, expecting: expecting, count: drafts.count) { iterator.next() }
+        return AppendResult(events: stored, seal: seal)
+    }
+
+    /// Appends every draft `next` produces, until it returns nil, in one transaction, without
+    /// holding them all in memory: for imports of any size. If `next` throws, nothing is stored.
+    /// Returns how many were appended and the seal over the last (nil when there were none).
+    @discardableResult
+    public func appendAll(_ next: () throws -> EventDraft?) throws -> (count: Int, seal: Seal?) {
+        var count = 0
+        let (_, seal) = try append(keeping: false, expecting: [:], count: nil) {
+            let draft = try next()
+            if draft != nil { count += 1 }
+            return draft
+        }
+        return (count, count > 0 ? seal : nil)
+    }
+
+    private func append(
+        keeping: Bool, expecting: [StreamID: ExpectedVersion], count: Int?, _ next: () throws -> EventDraft?
+    ) throws -> (stored: [StoredEvent], seal: Seal) {
+        try withConnection("append \(count.map(String.init) ?? "the") event(s)") { state in
             let connection = state.connection
             return try connection.transaction {
                 let key = try writerKey(&state)
@@ -27,25 +49,30 @@ extension SQLiteEventStore {
                 let now = options.clock()
                 var streams: [StreamID: (version: Int, heads: [EventID])] = [:]
                 var stored: [StoredEvent] = []
-                stored.reserveCapacity(drafts.count)
+                if keeping { stored.reserveCapacity(count ?? 0) }
+                var appended = 0
                 let insert = try connection.cached(Self.insertEventSQL)
-                for draft in drafts {
+                while let draft = try next() {
                     var stream = try streams[draft.stream]
                         ?? (Self.streamVersion(connection, draft.stream), Self.streamHeads(connection, draft.stream))
                     let event = chain.append(draft, hlc: clock.tick(now: now), recordedAt: now, prev: stream.heads)
                     stream.version += 1
                     try Self.bindInsert(insert, event, streamVersion: stream.version, storedAt: now)
                     insert.reset()
-                    stored.append(StoredEvent(event: event, position: Int64(sqlite3LastInsertRowID(connection)), streamVersion: stream.version))
+                    if keeping {
+                        stored.append(StoredEvent(event: event, position: Int64(sqlite3LastInsertRowID(connection)), streamVersion: stream.version))
+                    }
+                    appended += 1
                     // A local append has seen every head, so it becomes the stream's only head.
                     stream.heads = [event.id]
                     streams[draft.stream] = stream
                     // Large commits are sealed every `sealInterval` events too, so sync can send
-                    // them in verifiable batches that end on a seal.
-                    if stored.count % Self.sealInterval == 0, stored.count < drafts.count {
+                    // them in verifiable batches that end on a seal. (The final seal covers the end.)
+                    if appended % Self.sealInterval == 0 {
                         try Self.insertSeal(connection, chain.sealHead(), at: now)
                     }
                 }
+                guard appended > 0 else { return ([], chain.sealHead()) }
                 let deleteHeads = try connection.cached("DELETE FROM stream_heads WHERE stream = ?")
                 let insertHead = try connection.cached("INSERT INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)")
                 for (stream, value) in streams {
@@ -58,7 +85,7 @@ extension SQLiteEventStore {
                 }
                 let seal = chain.sealHead()
                 try Self.insertSeal(connection, seal, at: now)
-                return AppendResult(events: stored, seal: seal)
+                return (stored, seal)
             }
         }
     }

@@ -69,14 +69,31 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try CommandFailure.reporting {
-            let lines = try readLines()
             let store = try storeOptions.openStore()
             if new {
-                let drafts = try parseNew(lines)
-                try store.append(drafts)
+                // Streamed: lines are parsed as the one commit goes, so memory stays flat whatever the file's size.
+                var reader = try LineReader(path: file)
+                var progress = ProgressBar("recording", total: reader.totalBytes)
+                let parse = try newEventParser()
+                let (count, _) = try store.appendAll {
+                    while let (number, line) = try reader.next() {
+                        if number % 1000 == 0 { progress.update(reader.bytesRead) }
+                        guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) else { continue }
+                        do {
+                            let object = try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: JSONLimits()) }
+                            return try parse(object)
+                        } catch let error as ConcordError {
+                            throw ConcordError(error.code, "\(file) line \(number): \(error.message)")
+                        }
+                    }
+                    return nil
+                }
+                progress.finish()
+                guard count > 0 else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
                 try store.catchUpProjections()
-                print("Recorded \(drafts.count) event(s) from \(file)")
+                print("Recorded \(count) event(s) from \(file)")
             } else {
+                let lines = try readLines()
                 let batch = try parseExport(lines)
                 let result = try store.ingest(batch)
                 try store.catchUpProjections()
@@ -85,7 +102,9 @@ struct ImportCommand: AsyncParsableCommand {
         }
     }
 
-    private func readLines() throws -> [Substring] {
+    /// The file's lines (without their newlines), split on bytes: splitting a whole file as a
+    /// `String` costs more than parsing it.
+    private func readLines() throws -> [[UInt8]] {
         let data: Data
         if file == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
@@ -95,20 +114,20 @@ struct ImportCommand: AsyncParsableCommand {
             }
             data = contents
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConcordError(.invalidJSON, "\(file) is not UTF-8 text")
+        return data.withUnsafeBytes { raw in
+            raw.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         }
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
     }
 
-    private func each<T>(_ lines: [Substring], _ parse: (JSONValue) throws -> T?) throws -> [T] {
+    private func each<T>(_ lines: [[UInt8]], _ parse: (JSONValue) throws -> T?) throws -> [T] {
         var results: [T] = []
         var progress = ProgressBar("reading", total: lines.count)
         defer { progress.finish() }
-        for (index, line) in lines.enumerated() where !line.allSatisfy({ $0 == " " || $0 == "\r" }) {
+        for (index, line) in lines.enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
             if index % 1000 == 0 { progress.update(index) }
             do {
-                if let value = try parse(try JSONValue(parsing: String(line))) { results.append(value) }
+                let value = try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: JSONLimits()) }
+                if let value = try parse(value) { results.append(value) }
             } catch let error as ConcordError {
                 throw ConcordError(error.code, "\(file) line \(index + 1): \(error.message)")
             }
@@ -116,10 +135,11 @@ struct ImportCommand: AsyncParsableCommand {
         return results
     }
 
-    private func parseNew(_ lines: [Substring]) throws -> [EventDraft] {
+    /// Turns one line's object into a draft (checking domain events' data).
+    private func newEventParser() throws -> (JSONValue) throws -> EventDraft {
         let defaultActor = Actor.resolve(actor)
         let now = Timestamp.nowMillis()
-        let drafts = try each(lines) { object -> EventDraft? in
+        return { object -> EventDraft in
             guard case .object(let fields) = object else { throw ConcordError(.invalidJSON, "each line must be a JSON object") }
             let allowed: Set<String> = ["stream", "type", "data", "actor", "occurred_at", "schema_version"]
             if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
@@ -146,11 +166,9 @@ struct ImportCommand: AsyncParsableCommand {
             }
             return draft
         }
-        guard !drafts.isEmpty else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
-        return drafts
     }
 
-    private func parseExport(_ lines: [Substring]) throws -> IngestBatch {
+    private func parseExport(_ lines: [[UInt8]]) throws -> IngestBatch {
         var batch = IngestBatch()
         _ = try each(lines) { object -> Void? in
             switch object["kind"]?.stringValue {
@@ -163,5 +181,55 @@ struct ImportCommand: AsyncParsableCommand {
         }
         guard !batch.events.isEmpty else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
         return batch
+    }
+}
+
+/// Reads a file (or standard input, for "-") a line at a time, numbering lines from 1.
+struct LineReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var ended = false
+    private var number = 0
+    private(set) var bytesRead = 0
+    let totalBytes: Int
+
+    init(path: String) throws {
+        if path == "-" {
+            handle = FileHandle.standardInput
+            totalBytes = 0
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: path) else {
+                throw ConcordError(.invalidArgument, "cannot read \(path)")
+            }
+            handle = opened
+            totalBytes = Int((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+        }
+    }
+
+    /// The next line without its newline, or nil at the end of the file.
+    mutating func next() throws -> (number: Int, line: [UInt8])? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                number += 1
+                return (number, line)
+            }
+            if ended {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                number += 1
+                return (number, line)
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { ended = true } else {
+                bytesRead += chunk.count
+                buffer.append(contentsOf: chunk)
+            }
+        }
     }
 }

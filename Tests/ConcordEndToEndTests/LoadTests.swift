@@ -33,7 +33,7 @@ struct LoadTests {
             let token = String(try concord.run(["token", "issue", "peer-\(index)", "--store", hubPath]).stdout.split(separator: "\n").last ?? "")
             peers.append((store, token))
         }
-        let deadline = ContinuousClock.now + .seconds(Self.seconds)
+        let seconds = Self.seconds
         let url = server.url
         let logger = StoreFixtures.quietLogger
 
@@ -41,11 +41,13 @@ struct LoadTests {
             for (index, (store, token)) in peers.enumerated() {
                 group.addTask {
                     var result = PeerResult()
+                    // Each peer's own clock starts when it does, and every peer syncs at least once.
+                    let deadline = ContinuousClock.now + .seconds(seconds)
                     do {
                         try await SyncClient.withSyncClient(baseURL: url, token: token) { client in
                             let driver = SyncDriver(client: client, local: StoreSyncBackend(store: store), peerName: "hub", logger: logger)
                             var round = 0
-                            while ContinuousClock.now < deadline {
+                            repeat {
                                 round += 1
                                 try store.append([try StoreFixtures.draft("case:LOAD-\(index)", "case.note-added", data: .object(["note": .string("round \(round)")]))])
                                 result.appended += 1
@@ -56,7 +58,7 @@ struct LoadTests {
                                 } catch {
                                     result.errors.append("\(error)")
                                 }
-                            }
+                            } while ContinuousClock.now < deadline
                         }
                     } catch {
                         result.errors.append("\(error)")
