@@ -84,4 +84,29 @@ struct BadInputTests {
         expectOneLineError(result, exit: 73, mentioning: "already exists")
         #expect(try concord.run(["log", "--json", "--store", store]).stdout == before)
     }
+
+    /// Hostile files given to `concord import`: each refused with its exit code and a message
+    /// naming the problem, and the store's events and read models unchanged.
+    @Test func hostileImportFilesAreRefusedAndChangeNothing() throws {
+        let store = directory.file("node.sqlite")
+        _ = try concord.run(["init", "--node", "node", "--store", store])
+        _ = try concord.run(["case", "open", "WY-1", "--title", "Held", "--region", "West Yorkshire", "--store", store])
+        let before = try concord.run(["status", "--json", "--store", store]).stdout + (try concord.run(["digest", "--store", store]).stdout)
+        func refuse(_ name: String, _ bytes: [UInt8], new: Bool, exit: Int32, _ text: String) throws {
+            let path = directory.file(name)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let result = try concord.run(["import"] + (new ? ["--new"] : []) + [path, "--store", store])
+            expectOneLineError(result, exit: exit, mentioning: text)
+            let after = try concord.run(["status", "--json", "--store", store]).stdout + (try concord.run(["digest", "--store", store]).stdout)
+            #expect(after == before, "\(name) changed the store")
+        }
+        let newLine = #"{"stream":"notes:a","type":"note.added","data":{"n":1}}"#
+        try refuse("new-as-export.ndjson", Array(newLine.utf8), new: false, exit: 65, "is this a concord export?")
+        try refuse("binary.bin", [0x1F, 0x8B, 0x08, 0x00, 0xFF, 0x00, 0x0A, 0x7F], new: true, exit: 65, "line 1")
+        try refuse("empty.ndjson", [], new: true, exit: 65, "holds no events")
+        try refuse("invalid-utf8.ndjson", Array((newLine + "\n").utf8) + [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D, 0x0A], new: true, exit: 65, "line 2")
+        try refuse("csv.ndjson", Array("stream,type,data\nnotes:a,note.added,{}\n".utf8), new: true, exit: 65, "line 1")
+        try refuse("truncated.ndjson", Array((newLine + "\n" + newLine.prefix(20)).utf8), new: true, exit: 65, "line 2")
+        try refuse("deep.ndjson", Array(("{\"stream\":\"notes:a\",\"type\":\"t\",\"data\":" + String(repeating: "[", count: 500) + "\n").utf8), new: true, exit: 65, "line 1")
+    }
 }
