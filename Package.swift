@@ -97,6 +97,7 @@ let package = Package(
                 "ConcordCore",
                 "ConcordDomain",
                 "ConcordProjections",
+                "ConcordSyncProtocol",
                 "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -123,7 +124,6 @@ let package = Package(
             dependencies: [
                 "ConcordCore",
                 "ConcordSQLite",
-                "ConcordSyncProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -40,10 +40,7 @@ BUILD="${BUILD:-1}"
 scratch="$root/.build-release"
 durability=(--durability normal)
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "bench-sync: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+source "$root/scripts/bench/lib.sh"
 
 for tool in swift python3 curl; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not on PATH"
@@ -122,7 +119,6 @@ pull_metrics() {
         END { printf "%.3f %d\n", s, c }'
 }
 
-median() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(a) for a in sys.argv[1:]):.3f}")' "$@"; }
 
 # pulled OUTPUT: the count from "pulled N new event(s)".
 pulled() { sed -n 's/.*pulled \([0-9]*\) new event.*/\1/p' <<<"$1" | head -1; }

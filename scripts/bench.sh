@@ -34,8 +34,7 @@ KEEP="${KEEP:-0}"
 SMALL=10000
 DELTA=100
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "bench: $*"; exit 1; }
+source "$root/scripts/bench/lib.sh"
 for tool in swift gcc python3 curl; do command -v "$tool" >/dev/null || die "$tool is not on PATH"; done
 [ -e /usr/include/sqlite3.h ] || die "the SQLite headers are missing: apt-get install libsqlite3-dev"
 
@@ -68,9 +67,6 @@ timed() { local out="$1"; shift; /usr/bin/time -f "%e %M" -o "$out" "$@" >/dev/n
 secs() { cut -d' ' -f1 "$1"; }
 rss_mb() { awk '{ printf "%.0f", $2 / 1024 }' "$1"; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.4f", b - a }'; }
-median() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(a) for a in sys.argv[1:]):.4f}")' "$@"; }
 store() { echo "--store $work/$1.sqlite --durability ${2:-normal}"; }
 
 log "workload: $N events (and the first $SMALL for the small stores)"

@@ -29,10 +29,11 @@ extension SQLiteEventStore: ReadModelStore {
                     if seen.insert(stream).inserted { streams.append(stream) }
                 }
                 let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
-                // Streams outside the domain's categories have no read-model rows: nothing to fold.
-                for stream in streams where StreamKind.parse(StreamID(unchecked: stream)) != nil {
-                    let events = try Self.events(connection, where: "stream = ?", [.text(stream)])
-                    try writer.replace(stream: StreamID(unchecked: stream), events: events)
+                for stream in streams.map(StreamID.init(unchecked:)) {
+                    // Streams outside the domain's categories have no read-model rows: nothing to fold.
+                    guard let kind = StreamKind.parse(stream)?.kind else { continue }
+                    let events = try Self.events(connection, where: "stream = ?", [.text(stream.rawValue)])
+                    try writer.replace(stream: stream, kind: kind, events: events)
                 }
                 try Self.saveCheckpoint(connection, position: end)
                 return streams.count
@@ -259,8 +260,7 @@ final class ReadModelWriter {
     }
 
     /// Replaces a stream's rows with a fresh fold of all its events.
-    func replace(stream: StreamID, events: [Event]) throws {
-        guard let kind = StreamKind.parse(stream)?.kind else { return }
+    func replace(stream: StreamID, kind: StreamKind, events: [Event]) throws {
         for table in ReadModelSchema.tableNames(for: kind) {
             let statement = deletes[table]!
             statement.reset()

@@ -70,69 +70,24 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         try CommandFailure.reporting {
             let store = try storeOptions.openStore()
+            // Read a line at a time, so memory stays flat whatever the file's size (an export is
+            // verified whole, so its batch is held; new events stream into the one commit).
+            var reader = try NDJSONReader(path: file, label: new ? "recording" : "reading")
             if new {
-                // Streamed: lines are parsed as the one commit goes, so memory stays flat whatever the file's size.
-                var reader = try LineReader(path: file)
-                var progress = ProgressBar("recording", total: reader.totalBytes)
                 let parse = try newEventParser()
-                let (count, _) = try store.appendAll {
-                    while let (number, line) = try reader.next() {
-                        if number % 1000 == 0 { progress.update(reader.bytesRead) }
-                        guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) else { continue }
-                        do {
-                            let object = try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: JSONLimits()) }
-                            return try parse(object)
-                        } catch let error as ConcordError {
-                            throw ConcordError(error.code, "\(file) line \(number): \(error.message)")
-                        }
-                    }
-                    return nil
-                }
-                progress.finish()
+                let (count, _) = try store.appendAll { try reader.next(parse) }
+                reader.finish()
                 guard count > 0 else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
                 try store.catchUpProjections()
                 print("Recorded \(count) event(s) from \(file)")
             } else {
-                let lines = try readLines()
-                let batch = try parseExport(lines)
+                let batch = try parseExport(&reader)
+                reader.finish()
                 let result = try store.ingest(batch)
                 try store.catchUpProjections()
                 print("Imported \(result.inserted) event(s) from \(file) (\(result.alreadyHeld) already held)")
             }
         }
-    }
-
-    /// The file's lines (without their newlines), split on bytes: splitting a whole file as a
-    /// `String` costs more than parsing it.
-    private func readLines() throws -> [[UInt8]] {
-        let data: Data
-        if file == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: file) else {
-                throw ConcordError(.invalidArgument, "cannot read \(file)")
-            }
-            data = contents
-        }
-        return data.withUnsafeBytes { raw in
-            raw.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
-        }
-    }
-
-    private func each<T>(_ lines: [[UInt8]], _ parse: (JSONValue) throws -> T?) throws -> [T] {
-        var results: [T] = []
-        var progress = ProgressBar("reading", total: lines.count)
-        defer { progress.finish() }
-        for (index, line) in lines.enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
-            if index % 1000 == 0 { progress.update(index) }
-            do {
-                let value = try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: JSONLimits()) }
-                if let value = try parse(value) { results.append(value) }
-            } catch let error as ConcordError {
-                throw ConcordError(error.code, "\(file) line \(index + 1): \(error.message)")
-            }
-        }
-        return results
     }
 
     /// Turns one line's object into a draft (checking domain events' data).
@@ -168,20 +123,49 @@ struct ImportCommand: AsyncParsableCommand {
         }
     }
 
-    private func parseExport(_ lines: [[UInt8]]) throws -> IngestBatch {
+    private func parseExport(_ reader: inout NDJSONReader) throws -> IngestBatch {
         var batch = IngestBatch()
-        _ = try each(lines) { object -> Void? in
+        while try reader.next({ object in
             switch object["kind"]?.stringValue {
             case "origin": batch.keys.append(try OriginKey(exchange: object))
             case "event": batch.events.append(try Event(exchange: object))
             case "seal": batch.seals.append(try Seal(exchange: object))
             default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event or seal; is this a concord export? (use --new for new events)")
             }
-            return nil
-        }
+        }) != nil {}
         guard !batch.events.isEmpty else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
         return batch
     }
+}
+
+/// The JSON objects of an NDJSON file, one a line, read as they are needed; blank lines are
+/// skipped and every error names its line. Shows progress on a terminal.
+struct NDJSONReader {
+    private var lines: LineReader
+    private var progress: ProgressBar
+    private let file: String
+
+    init(path: String, label: String) throws {
+        lines = try LineReader(path: path)
+        progress = ProgressBar(label, total: lines.totalBytes)
+        file = path
+    }
+
+    /// The next line's object passed through `transform`, or nil at the end of the file.
+    mutating func next<T>(_ transform: (JSONValue) throws -> T) throws -> T? {
+        while let (number, line) = try lines.next() {
+            if number % 1000 == 0 { progress.update(lines.bytesRead) }
+            guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) else { continue }
+            do {
+                return try transform(try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: JSONLimits()) })
+            } catch let error as ConcordError {
+                throw ConcordError(error.code, "\(file) line \(number): \(error.message)")
+            }
+        }
+        return nil
+    }
+
+    func finish() { progress.finish() }
 }
 
 /// Reads a file (or standard input, for "-") a line at a time, numbering lines from 1.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConcordCore
+import ConcordSQLite
 import ConcordServer
 import ConcordSyncProtocol
 import Foundation

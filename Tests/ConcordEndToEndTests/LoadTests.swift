@@ -45,7 +45,7 @@ struct LoadTests {
                     let deadline = ContinuousClock.now + .seconds(seconds)
                     do {
                         try await SyncClient.withSyncClient(baseURL: url, token: token) { client in
-                            let driver = SyncDriver(client: client, local: StoreSyncBackend(store: store), peerName: "hub", logger: logger)
+                            let driver = SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: "hub", logger: logger)
                             var round = 0
                             repeat {
                                 round += 1
@@ -74,7 +74,7 @@ struct LoadTests {
         // Quiet now: one more round each, so every peer has everything every other pushed.
         for (store, token) in peers {
             try await SyncClient.withSyncClient(baseURL: url, token: token) { client in
-                _ = try await SyncDriver(client: client, local: StoreSyncBackend(store: store), peerName: "hub", logger: logger).run()
+                _ = try await SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: "hub", logger: logger).run()
             }
         }
         let errors = results.flatMap(\.errors)
