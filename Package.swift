@@ -15,6 +15,11 @@ let package = Package(
         .executable(name: "concord", targets: ["concord"]),
         .library(name: "ConcordCore", targets: ["ConcordCore"]),
         .library(name: "ConcordSQLite", targets: ["ConcordSQLite"]),
+        // For Benchmarks/ (a separate package) and embedders:
+        .library(name: "ConcordDomain", targets: ["ConcordDomain"]),
+        .library(name: "ConcordProjections", targets: ["ConcordProjections"]),
+        .library(name: "ConcordSyncProtocol", targets: ["ConcordSyncProtocol"]),
+        .library(name: "ConcordZlib", targets: ["ConcordZlib"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

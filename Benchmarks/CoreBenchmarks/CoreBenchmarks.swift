@@ -249,4 +249,6 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try JSONValue(parsing: payloadText).canonicalText)
         }
     }
+
+    readFoldSyncBenchmarks()
 }
