@@ -1,17 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ConcordCore
 
 extension SQLiteEventStore {
     /// Appends in one `BEGIN IMMEDIATE` transaction: checks expected versions, extends the origin's
     /// chain, inserts the events, moves the stream heads and stores one seal over the new head.
     /// When it returns, the commit is on disk to the configured durability.
+    ///
+    /// Group commit: appends called concurrently (from several threads of one process) while
+    /// another commit is running are committed together, in one transaction under one seal, so
+    /// they share the cost of the commit's sync. Each keeps its own expected-version check: one
+    /// that fails is refused alone, the others are stored.
     @discardableResult
     public func append(_ drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) throws -> AppendResult {
         guard !drafts.isEmpty else {
             throw ConcordError(.invalidArgument, "nothing to append: no events were given")
         }
-        var iterator = drafts.makeIterator()
-        let (stored, seal) = try append(keeping: true, expecting: expecting, count: drafts.count) { iterator.next() }
-        return AppendResult(events: stored, seal: seal)
+        let request = AppendRequest(drafts: drafts, expecting: expecting)
+        // Wait while another thread leads a commit; return if it committed this request, or lead
+        // the next commit, taking every request queued by the time the connection is free.
+        if pendingAppends.enqueueAndWaitToLead(request) {
+            withConnectionLock { state in
+                let group = pendingAppends.takeAll()
+                pendingAppends.finishLeading(group, results: commitGroup(group, &state))
+            }
+        }
+        return try request.result!.get()
+    }
+
+    private func withConnectionLock(_ body: (inout State) -> Void) {
+        state.withLock { state in
+            defer { state.connection.resetBusyStatements() }
+            body(&state)
+        }
+    }
+
+    /// Commits every request in one transaction; returns each request's result.
+    private func commitGroup(_ group: [AppendRequest], _ state: inout State) -> [Result<AppendResult, any Error>] {
+        let what = group.count == 1 ? "append \(group[0].drafts.count) event(s)" : "append \(group.count) concurrent commits"
+        var refused: [Int: any Error] = [:]
+        var stored: [[StoredEvent]] = Array(repeating: [], count: group.count)
+        do {
+            let seal = try Self.storage(what) {
+                let connection = state.connection
+                let key = try writerKey(&state)
+                return try connection.transaction {
+                    var writer = try AppendWriter(connection, key: key, now: options.clock())
+                    for (index, request) in group.enumerated() {
+                        do {
+                            try writer.check(request.expecting)
+                        } catch let error as ConcordError where error.code == .wrongExpectedVersion {
+                            refused[index] = error
+                            continue
+                        }
+                        stored[index] = try request.drafts.map { try writer.append($0, keeping: true)! }
+                    }
+                    return try writer.finish()
+                }
+            }
+            return group.indices.map { index in
+                if let error = refused[index] { .failure(error) } else { .success(AppendResult(events: stored[index], seal: seal)) }
+            }
+        } catch {
+            return group.map { _ in .failure(error) }
+        }
     }
 
     /// Appends every draft `next` produces, until it returns nil, in one transaction, without
@@ -19,73 +74,18 @@ extension SQLiteEventStore {
     /// Returns how many were appended and the seal over the last (nil when there were none).
     @discardableResult
     public func appendAll(_ next: () throws -> EventDraft?) throws -> (count: Int, seal: Seal?) {
-        var count = 0
-        let (_, seal) = try append(keeping: false, expecting: [:], count: nil) {
-            let draft = try next()
-            if draft != nil { count += 1 }
-            return draft
-        }
-        return (count, count > 0 ? seal : nil)
-    }
-
-    private func append(
-        keeping: Bool, expecting: [StreamID: ExpectedVersion], count: Int?, _ next: () throws -> EventDraft?
-    ) throws -> (stored: [StoredEvent], seal: Seal) {
-        try withConnection("append \(count.map(String.init) ?? "the") event(s)") { state in
+        try withConnection("append the events") { state in
+            let key = try writerKey(&state)
             let connection = state.connection
             return try connection.transaction {
-                let key = try writerKey(&state)
-                for (stream, expected) in expecting.sorted(by: { $0.key < $1.key }) {
-                    let current = try Self.streamVersion(connection, stream)
-                    guard expected.admits(current) else {
-                        throw ConcordError(
-                            .wrongExpectedVersion,
-                            "stream \(stream) is at version \(current), but version \(Self.describe(expected)) was expected; read it again and retry"
-                        )
-                    }
-                }
-                var chain = try Self.chainHead(connection, key: key)
-                var clock = HybridLogicalClock(last: HLCTimestamp(packed: try connection.scalarInt("SELECT max(hlc) FROM events") ?? 0))
-                let now = options.clock()
-                var streams: [StreamID: (version: Int, heads: [EventID])] = [:]
-                var stored: [StoredEvent] = []
-                if keeping { stored.reserveCapacity(count ?? 0) }
-                var appended = 0
-                let insert = try connection.cached(Self.insertEventSQL)
+                var writer = try AppendWriter(connection, key: key, now: options.clock())
+                var count = 0
                 while let draft = try next() {
-                    var stream = try streams[draft.stream]
-                        ?? (Self.streamVersion(connection, draft.stream), Self.streamHeads(connection, draft.stream))
-                    let event = chain.append(draft, hlc: clock.tick(now: now), recordedAt: now, prev: stream.heads)
-                    stream.version += 1
-                    try Self.bindInsert(insert, event, streamVersion: stream.version, storedAt: now)
-                    insert.reset()
-                    if keeping {
-                        stored.append(StoredEvent(event: event, position: Int64(sqlite3LastInsertRowID(connection)), streamVersion: stream.version))
-                    }
-                    appended += 1
-                    // A local append has seen every head, so it becomes the stream's only head.
-                    stream.heads = [event.id]
-                    streams[draft.stream] = stream
-                    // Large commits are sealed every `sealInterval` events too, so sync can send
-                    // them in verifiable batches that end on a seal. (The final seal covers the end.)
-                    if appended % Self.sealInterval == 0 {
-                        try Self.insertSeal(connection, chain.sealHead(), at: now)
-                    }
+                    _ = try writer.append(draft, keeping: false)
+                    count += 1
                 }
-                guard appended > 0 else { return ([], chain.sealHead()) }
-                let deleteHeads = try connection.cached("DELETE FROM stream_heads WHERE stream = ?")
-                let insertHead = try connection.cached("INSERT INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)")
-                for (stream, value) in streams {
-                    try deleteHeads.run([.text(stream.rawValue)])
-                    deleteHeads.reset()
-                    for head in value.heads {
-                        try insertHead.run([.text(stream.rawValue), .text(head.origin.hex), .integer(Int64(head.seq))])
-                        insertHead.reset()
-                    }
-                }
-                let seal = chain.sealHead()
-                try Self.insertSeal(connection, seal, at: now)
-                return (stored, seal)
+                guard count > 0 else { return (0, nil) }
+                return (count, try writer.finish())
             }
         }
     }
@@ -99,7 +99,7 @@ extension SQLiteEventStore {
         statement.reset()
     }
 
-    private static func describe(_ expected: ExpectedVersion) -> String {
+    static func describe(_ expected: ExpectedVersion) -> String {
         switch expected {
         case .any: "any"
         case .noStream: "0 (a new stream)"
@@ -158,5 +158,158 @@ extension SQLiteEventStore {
             heads.append(EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(statement.int64(1))))
         }
         return heads
+    }
+}
+
+/// One append waiting for (or done by) a group commit.
+final class AppendRequest: @unchecked Sendable {
+    let drafts: [EventDraft]
+    let expecting: [StreamID: ExpectedVersion]
+    /// Set by the leading thread under the queue's mutex, read by the waiter under it too.
+    var result: Result<AppendResult, any Error>?
+
+    init(drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) {
+        self.drafts = drafts
+        self.expecting = expecting
+    }
+}
+
+/// Appends waiting for the next group commit, and the one thread leading a commit at a time.
+///
+/// While the leader commits, other appends queue up; when it finishes, the next leader takes them
+/// all. A waiting thread learns its result from the condition variable, without contending for
+/// the connection, so groups grow with the number of writers.
+final class PendingAppends: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+    private var queue: [AppendRequest] = []
+    private var leading = false
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&changed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&changed)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+
+    /// Queues the request; returns false once another leader has committed it, true when this
+    /// thread is to lead the next commit.
+    func enqueueAndWaitToLead(_ request: AppendRequest) -> Bool {
+        locked {
+            queue.append(request)
+            while request.result == nil && leading { pthread_cond_wait(&changed, &mutex) }
+            if request.result != nil { return false }
+            leading = true
+            return true
+        }
+    }
+
+    var count: Int { locked { queue.count } }
+
+    func takeAll() -> [AppendRequest] {
+        locked {
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+    }
+
+    /// Called by the leader with the results of the requests it took.
+    func finishLeading(_ group: [AppendRequest], results: [Result<AppendResult, any Error>]) {
+        locked {
+            for (request, result) in zip(group, results) { request.result = result }
+            leading = false
+            pthread_cond_broadcast(&changed)
+        }
+    }
+}
+
+/// The work of one append transaction: extends the chain, inserts events, and at the end moves
+/// the stream heads and seals. Stream versions and heads are read once a stream and then kept
+/// in memory for the rest of the transaction.
+struct AppendWriter {
+    private let connection: SQLiteConnection
+    private let insert: SQLiteStatement
+    private let now: Int64
+    private var chain: OriginChain
+    private var clock: HybridLogicalClock
+    private var streams: [StreamID: (version: Int, heads: [EventID])] = [:]
+    private var appendedStreams: Set<StreamID> = []
+    private var appended = 0
+
+    init(_ connection: SQLiteConnection, key: NodeKey, now: Int64) throws {
+        self.connection = connection
+        self.now = now
+        chain = try SQLiteEventStore.chainHead(connection, key: key)
+        clock = HybridLogicalClock(last: HLCTimestamp(packed: try connection.scalarInt("SELECT max(hlc) FROM events") ?? 0))
+        insert = try connection.cached(SQLiteEventStore.insertEventSQL)
+    }
+
+    private mutating func stream(_ id: StreamID) throws -> (version: Int, heads: [EventID]) {
+        if let known = streams[id] { return known }
+        let state = (try SQLiteEventStore.streamVersion(connection, id), try SQLiteEventStore.streamHeads(connection, id))
+        streams[id] = state
+        return state
+    }
+
+    /// Throws `wrongExpectedVersion` (before anything is written) unless every stream is where expected.
+    mutating func check(_ expecting: [StreamID: ExpectedVersion]) throws {
+        for (id, expected) in expecting.sorted(by: { $0.key < $1.key }) {
+            let current = try stream(id).version
+            guard expected.admits(current) else {
+                throw ConcordError(
+                    .wrongExpectedVersion,
+                    "stream \(id) is at version \(current), but version \(SQLiteEventStore.describe(expected)) was expected; read it again and retry"
+                )
+            }
+        }
+    }
+
+    /// Inserts the next event; returns it as stored when `keeping`.
+    mutating func append(_ draft: EventDraft, keeping: Bool) throws -> StoredEvent? {
+        var state = try stream(draft.stream)
+        let event = chain.append(draft, hlc: clock.tick(now: now), recordedAt: now, prev: state.heads)
+        state.version += 1
+        try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now)
+        insert.reset()
+        // A local append has seen every head, so it becomes the stream's only head.
+        state.heads = [event.id]
+        streams[draft.stream] = state
+        appendedStreams.insert(draft.stream)
+        appended += 1
+        // Large commits are sealed every `sealInterval` events too, so sync can send them in
+        // verifiable batches that end on a seal. (`finish` seals the end.)
+        if appended % SQLiteEventStore.sealInterval == 0 {
+            try SQLiteEventStore.insertSeal(connection, chain.sealHead(), at: now)
+        }
+        guard keeping else { return nil }
+        return StoredEvent(event: event, position: sqlite3LastInsertRowID(connection), streamVersion: state.version)
+    }
+
+    /// Writes the moved stream heads and the seal over the chain's new head (nothing when no
+    /// event was appended; the seal is then the old head's and not stored again).
+    func finish() throws -> Seal {
+        guard appended > 0 else { return chain.sealHead() }
+        let deleteHeads = try connection.cached("DELETE FROM stream_heads WHERE stream = ?")
+        let insertHead = try connection.cached("INSERT INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)")
+        for stream in appendedStreams {
+            try deleteHeads.run([.text(stream.rawValue)])
+            deleteHeads.reset()
+            for head in streams[stream]!.heads {
+                try insertHead.run([.text(stream.rawValue), .text(head.origin.hex), .integer(Int64(head.seq))])
+                insertHead.reset()
+            }
+        }
+        let seal = chain.sealHead()
+        try SQLiteEventStore.insertSeal(connection, seal, at: now)
+        return seal
     }
 }

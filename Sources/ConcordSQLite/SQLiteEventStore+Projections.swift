@@ -165,7 +165,7 @@ extension SQLiteEventStore: ReadModelStore {
             try connection.execute(table.createSQL(schema: "main", suffix: "__rebuild"))
         }
         let writer = try ReadModelWriter(connection, schema: "main", suffix: "__rebuild")
-        let total = progress == nil ? 0 : Int(try connection.scalarInt("SELECT count(*) FROM (SELECT DISTINCT stream FROM events)") ?? 0)
+        let total = progress == nil ? 0 : Int(try connection.scalarInt("SELECT count(*) FROM (SELECT DISTINCT stream FROM events WHERE \(domainStreams))") ?? 0)
         let streams = try foldAll(connection, where: "1", [], into: writer) { folded in progress?(folded, total) }
         for view in ReadModelSchema.viewNames { try connection.execute("DROP VIEW IF EXISTS main.\(view)") }
         for table in ReadModelSchema.tables {
@@ -178,14 +178,17 @@ extension SQLiteEventStore: ReadModelStore {
         return streams
     }
 
-    /// Folds every stream whose events match the filter, writing each stream's rows.
+    /// The events of domain streams (`case:…`, `meeting:…`, `action:…`) as ranges of the stream
+    /// index: other streams have no read-model rows, so a fold never reads them.
+    static let domainStreams = "(" + StreamKind.allCases.map { "(stream > '\($0.rawValue):' AND stream < '\($0.rawValue);')" }
+        .joined(separator: " OR ") + ")"
+
+    /// Folds every domain stream whose events match the filter, writing each stream's rows.
     @discardableResult
     static func foldAll(
         _ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], into writer: ReadModelWriter,
         folded: ((Int) -> Void)? = nil
     ) throws -> Int {
-        let statement = try connection.prepare("SELECT \(eventColumns) FROM events WHERE \(filter) ORDER BY stream")
-        try statement.bind(bindings)
         var current: String?
         var batch: [Event] = []
         var streams = 0
@@ -196,13 +199,21 @@ extension SQLiteEventStore: ReadModelStore {
             if streams % 500 == 0 { folded?(streams) }
             batch.removeAll(keepingCapacity: true)
         }
-        while try statement.step() {
-            let event = decodeEvent(statement).event
-            if event.stream.rawValue != current {
-                try flush()
-                current = event.stream.rawValue
+        // One range scan of the stream index a kind (an OR of the ranges would be answered by a
+        // scan of every event, then a sort).
+        for kind in StreamKind.allCases {
+            let statement = try connection.prepare(
+                "SELECT \(eventColumns) FROM events WHERE stream > ? AND stream < ? AND (\(filter)) ORDER BY stream"
+            )
+            try statement.bind([.text(kind.rawValue + ":"), .text(kind.rawValue + ";")] + bindings)
+            while try statement.step() {
+                let event = decodeEvent(statement).event
+                if event.stream.rawValue != current {
+                    try flush()
+                    current = event.stream.rawValue
+                }
+                batch.append(event)
             }
-            batch.append(event)
         }
         try flush()
         return streams

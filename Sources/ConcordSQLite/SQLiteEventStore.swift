@@ -34,6 +34,8 @@ public final class SQLiteEventStore: EventStore {
     public let options: Options
     package let logger: Logger
     package let state: ConnectionLock<State>
+    /// Appends waiting for a group commit (see `append(_:expecting:)`).
+    let pendingAppends = PendingAppends()
 
     package struct State {
         package let connection: SQLiteConnection

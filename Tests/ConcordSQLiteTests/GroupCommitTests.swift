@@ -1,0 +1,118 @@
+import ConcordCore
+@testable import ConcordSQLite
+import ConcordTestSupport
+import Foundation
+import Testing
+
+/// Appends made while another commit holds the store are committed together, in one
+/// transaction under one seal, each with its own expected-version check.
+struct GroupCommitTests {
+    /// Starts one thread per request, each calling `append`, while the test holds the store's
+    /// connection lock; releases the lock once every request is queued, so the first thread to get
+    /// the lock commits them all as one group. Returns each request's outcome, in request order.
+    func appendAsOneGroup(
+        _ store: SQLiteEventStore, _ requests: [(drafts: [EventDraft], expecting: [StreamID: ExpectedVersion])]
+    ) -> [Result<AppendResult, any Error>] {
+        let outcomes = Outcomes(count: requests.count)
+        store.state.withLock { _ in
+            for (index, request) in requests.enumerated() {
+                Thread {
+                    outcomes.set(index, Result { try store.append(request.drafts, expecting: request.expecting) })
+                }.start()
+            }
+            // Every thread queues its request before it waits for the lock this test holds.
+            while store.pendingAppends.count < requests.count { sched_yield() }
+        }
+        return outcomes.waitForAll()
+    }
+
+    @Test func concurrentAppendsShareOneTransactionAndOneSeal() throws {
+        let directory = try TemporaryDirectory("group")
+        let store = try StoreFixtures.createStore(in: directory)
+        try store.append([StoreFixtures.draft("case:first")])
+        let sealsBefore = try store.seals(of: store.origin).count
+
+        let requests = try (1...8).map { writer in
+            (drafts: try (1...3).map { _ in try StoreFixtures.draft("case:writer-\(writer)") }, expecting: [StreamID: ExpectedVersion]())
+        }
+        let results = try appendAsOneGroup(store, requests).map { try $0.get() }
+
+        #expect(try store.eventCount() == 1 + 8 * 3)
+        // One seal for the whole group, over its last event, returned to every writer.
+        let seals = try store.seals(of: store.origin)
+        #expect(seals.count == sealsBefore + 1)
+        #expect(Set(results.map(\.seal.seq)) == [UInt64(1 + 8 * 3)])
+        // Each writer's events are its own, consecutive in its stream, and gap-free in the origin.
+        for (index, result) in results.enumerated() {
+            #expect(result.events.map(\.event.stream.rawValue) == Array(repeating: "case:writer-\(index + 1)", count: 3))
+            #expect(result.events.map(\.streamVersion) == [1, 2, 3])
+        }
+        let seqs = results.flatMap { $0.events.map(\.event.seq) }.sorted()
+        #expect(seqs == Array(2...25))
+        #expect(try LogVerifier.verify(store).isValid)
+    }
+
+    @Test func aWrongExpectedVersionRefusesOnlyItsOwnAppend() throws {
+        let directory = try TemporaryDirectory("group")
+        let store = try StoreFixtures.createStore(in: directory)
+        let shared = try StreamID("case:shared")
+        try store.append([StoreFixtures.draft(shared.rawValue)])
+
+        let outcomes = appendAsOneGroup(store, [
+            (drafts: [try StoreFixtures.draft(shared.rawValue)], expecting: [shared: .exactly(1)]),
+            // Expects version 1 too, but the append before it in the group moved the stream to 2.
+            (drafts: [try StoreFixtures.draft(shared.rawValue)], expecting: [shared: .exactly(1)]),
+            (drafts: [try StoreFixtures.draft("case:other")], expecting: [try StreamID("case:other"): .noStream]),
+        ])
+
+        #expect(try outcomes[0].get().events.map(\.streamVersion) == [2])
+        #expect(throws: ConcordError.self) { try outcomes[1].get() }
+        if case .failure(let error as ConcordError) = outcomes[1] {
+            #expect(error.code == .wrongExpectedVersion)
+            #expect(error.message.contains("is at version 2, but version 1 was expected"))
+        }
+        #expect(try outcomes[2].get().events.count == 1)
+        #expect(try store.streamVersion(of: shared) == 2)
+        #expect(try store.eventCount() == 3)
+        #expect(try LogVerifier.verify(store).isValid)
+    }
+
+    @Test func aGroupThatStoresNothingWritesNoSeal() throws {
+        let directory = try TemporaryDirectory("group")
+        let store = try StoreFixtures.createStore(in: directory)
+        let stream = try StreamID("case:x")
+        let outcomes = appendAsOneGroup(store, [
+            (drafts: [try StoreFixtures.draft(stream.rawValue)], expecting: [stream: .exactly(5)]),
+            (drafts: [try StoreFixtures.draft(stream.rawValue)], expecting: [stream: .exactly(7)]),
+        ])
+        for outcome in outcomes { #expect(throws: ConcordError.self) { try outcome.get() } }
+        #expect(try store.eventCount() == 0)
+        #expect(try store.seals(of: store.origin).isEmpty)
+        // The next append starts the origin at seq 1.
+        #expect(try store.append([StoreFixtures.draft(stream.rawValue)]).events[0].event.seq == 1)
+    }
+}
+
+/// Results set by writer threads, waited for by the test.
+private final class Outcomes: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var results: [Result<AppendResult, any Error>?]
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ result: Result<AppendResult, any Error>) {
+        condition.withLock {
+            results[index] = result
+            condition.broadcast()
+        }
+    }
+
+    func waitForAll() -> [Result<AppendResult, any Error>] {
+        condition.withLock {
+            while results.contains(where: { $0 == nil }) { condition.wait() }
+            return results.map { $0! }
+        }
+    }
+}
