@@ -5,25 +5,32 @@ import ConcordCore
 /// Folding in `(hlc, origin, seq)` order meets every event after its ancestors (a writer's clock
 /// is past every stamp it has seen), so each event's ancestry is complete when it is added,
 /// except for ancestors this node does not hold yet; those still count by their id.
+///
+/// An event's ancestry is kept as a vector: per origin, the highest seq of this stream it had
+/// seen. That is exact, because an event that has seen seq `s` of an origin has seen all of that
+/// origin's earlier events in the stream (the origin held them when it wrote `s`, and they were
+/// its heads or their ancestors). The cost is per origin, not per event: a fold stays linear in
+/// the stream's length.
 public struct CausalHistory: Sendable {
-    private var ancestors: [EventID: Set<EventID>] = [:]
+    private var seen: [EventID: [OriginID: UInt64]] = [:]
 
     public init() {}
 
     public mutating func add(_ event: Event) {
-        var seen = Set<EventID>()
+        var vector: [OriginID: UInt64] = [:]
         for parent in event.prev {
-            seen.insert(parent)
-            if let grand = ancestors[parent] { seen.formUnion(grand) }
+            if let inherited = seen[parent] { vector.merge(inherited, uniquingKeysWith: max) }
+            vector[parent.origin] = max(vector[parent.origin] ?? 0, parent.seq)
         }
-        ancestors[event.id] = seen
+        seen[event.id] = vector
     }
 
     /// True when `earlier` is in the causal past of `later`. An origin's own earlier events always
     /// are: a node sees everything it wrote before.
     public func happenedBefore(_ earlier: EventID, _ later: EventID) -> Bool {
         if earlier.origin == later.origin { return earlier.seq < later.seq }
-        return ancestors[later]?.contains(earlier) ?? false
+        guard let seq = seen[later]?[earlier.origin] else { return false }
+        return earlier.seq <= seq
     }
 }
 

@@ -62,6 +62,11 @@ package final class SQLiteConnection {
         return statement
     }
 
+    /// Turns SQLite triggers off (or on) for this connection. Changing it expires prepared statements.
+    package func setTriggersEnabled(_ enabled: Bool) {
+        concord_sqlite3_enable_triggers(handle, enabled ? 1 : 0)
+    }
+
     /// The single integer a query returns, or nil when it returns no row or NULL.
     package func scalarInt(_ sql: String, _ bindings: [SQLiteValue] = []) throws -> Int64? {
         let statement = try cached(sql)

@@ -1,9 +1,20 @@
 import ConcordCore
-import ConcordSQLite
+@testable import ConcordSQLite
 import ConcordTestSupport
 import Testing
 
 struct AppendAndReadTests {
+    @Test func prevListsReadBackAsWrittenAndDamagedOnesReadLeniently() throws {
+        let a = try OriginID(hex: String(repeating: "a", count: 32)), b = try OriginID(hex: String(repeating: "b", count: 32))
+        let ids = [EventID(origin: a, seq: 7), EventID(origin: b, seq: 12)]
+        #expect(SQLiteEventStore.decodePrev(SQLiteEventStore.encodePrev(ids)) == ids)
+        #expect(SQLiteEventStore.decodePrev("").isEmpty)
+        // Damage reads as something verification then reports, never as a crash.
+        #expect(SQLiteEventStore.decodePrev("\(a.hex):7  \(b.hex):12 ") == ids)
+        #expect(SQLiteEventStore.decodePrev("junk").map(\.seq) == [0])
+        #expect(SQLiteEventStore.decodePrev("x:y").map(\.description) == ["x:0"])
+    }
+
     @Test func anAppendedEventReadsBackExactly() throws {
         let directory = try TemporaryDirectory()
         let store = try StoreFixtures.createStore(in: directory)

@@ -44,4 +44,18 @@ struct AppendOnlyStorageTests {
         #expect(error?.message.contains("gap") == true)
         #expect(try store.eventCount() == 3)
     }
+
+    /// Concord's own connection runs without the triggers (it checks their rules in code, and
+    /// firing them was a quarter of an import); the unique index still refuses a duplicate.
+    @Test func concordsOwnConnectionSkipsTheTriggersButNotTheUniqueIndex() throws {
+        let (directory, store, _) = try storeWithEvents()
+        _ = directory
+        let duplicate = "INSERT INTO events (origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at, stored_at, actor, prev, data, prev_hash, hash) SELECT origin, seq, 'case:copy', 1, type, schema_version, hlc, recorded_at, occurred_at, stored_at, actor, '', data, prev_hash, hash FROM events WHERE seq = 2"
+        let error = #expect(throws: SQLiteError.self) {
+            try store.state.withLock { try $0.connection.execute(duplicate) }
+        }
+        #expect(error?.message.contains("UNIQUE constraint failed") == true, "message was: \(error?.message ?? "")")
+        #expect(try store.eventCount() == 3)
+        #expect(try LogVerifier.verify(store).isValid)
+    }
 }
