@@ -153,6 +153,10 @@ let package = Package(
             dependencies: ["ConcordSyncProtocol", "ConcordCore"]
         ),
         .testTarget(
+            name: "ConcordClientTests",
+            dependencies: ["ConcordClient", "ConcordCore", "ConcordSQLite", "ConcordSyncProtocol", "ConcordTestSupport"]
+        ),
+        .testTarget(
             name: "ConcordSQLiteTests",
             dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "CSQLite", "ConcordTestSupport", "ConcordSyncProtocol", "ConcordZlib"]
         ),

@@ -4,12 +4,12 @@ import Logging
 
 /// Runs a `SyncSession` against a peer: performs each action over HTTP and on the local node.
 public struct SyncDriver: Sendable {
-    let client: SyncClient
+    let client: any SyncPeer
     let local: any SyncBackend
     let peerName: String
     let logger: Logger
 
-    public init(client: SyncClient, local: any SyncBackend, peerName: String, logger: Logger) {
+    public init(client: any SyncPeer, local: any SyncBackend, peerName: String, logger: Logger) {
         self.client = client
         self.local = local
         self.peerName = peerName
@@ -24,31 +24,58 @@ public struct SyncDriver: Sendable {
         // The read models catch up once the peer has nothing more to send, not after each batch;
         // if the sync fails part-way, the next read catches them up instead.
         var unfolded = false
-        while true {
-            switch action {
-            case .pull(var request):
-                request.waitSeconds = waitSeconds
-                let (batch, end) = try await client.pull(request)
-                let result = batch.events.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try local.ingest(batch, from: peerName)
-                logger.info("pulled", metadata: ["peer": "\(peerName)", "received": "\(batch.events.count)", "new": "\(result.inserted)"])
-                unfolded = unfolded || result.inserted > 0
-                if unfolded, !end.more {
-                    try local.catchUpReadModels()
-                    unfolded = false
+        // The next pull, fetched while the last batch is stored: its `have` is the vector this
+        // node will hold once that batch is in. Used only if the session then asks for exactly it.
+        var prefetched: (request: SyncWire.PullRequest, response: Task<(batch: IngestBatch, end: SyncWire.BatchEnd), any Error>)?
+        do {
+            while true {
+                switch action {
+                case .pull(var request):
+                    request.waitSeconds = waitSeconds
+                    let (batch, end): (IngestBatch, SyncWire.BatchEnd)
+                    if let ahead = prefetched, ahead.request == request {
+                        (batch, end) = try await ahead.response.value
+                    } else {
+                        if let stale = prefetched {
+                            stale.response.cancel()
+                            _ = try? await stale.response.value
+                        }
+                        (batch, end) = try await client.pull(request)
+                    }
+                    prefetched = nil
+                    if end.more, !batch.events.isEmpty {
+                        let next = SyncWire.PullRequest(have: request.have.adding(batch.events), maxEvents: request.maxEvents, waitSeconds: waitSeconds)
+                        let client = self.client
+                        prefetched = (next, Task { try await client.pull(next) })
+                    }
+                    let result = batch.events.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try local.ingest(batch, from: peerName)
+                    logger.info("pulled", metadata: ["peer": "\(peerName)", "received": "\(batch.events.count)", "new": "\(result.inserted)"])
+                    unfolded = unfolded || result.inserted > 0
+                    if unfolded, !end.more {
+                        try local.catchUpReadModels()
+                        unfolded = false
+                    }
+                    action = session.pulled(received: batch.events.count, inserted: result.inserted, more: end.more, remote: end.vector, local: try local.versionVector())
+                case .fetchRemoteVector:
+                    action = session.receivedRemoteVector(try await client.vector().vector, local: try local.versionVector())
+                case .push(let have):
+                    let (batch, _) = try local.missingBatch(have: have, maxEvents: maxEvents)
+                    let result = batch.events.isEmpty ? SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have) : try await client.push(batch)
+                    logger.info("pushed", metadata: ["peer": "\(peerName)", "sent": "\(batch.events.count)", "accepted": "\(result.accepted)"])
+                    action = session.pushed(sent: batch.events.count, result: result, local: try local.versionVector())
+                case .done(let summary):
+                    return summary
+                case .failed(let reason):
+                    throw ConcordError(.peer, "sync with \(peerName) stopped: \(reason)")
                 }
-                action = session.pulled(received: batch.events.count, inserted: result.inserted, more: end.more, remote: end.vector, local: try local.versionVector())
-            case .fetchRemoteVector:
-                action = session.receivedRemoteVector(try await client.vector().vector, local: try local.versionVector())
-            case .push(let have):
-                let (batch, _) = try local.missingBatch(have: have, maxEvents: maxEvents)
-                let result = batch.events.isEmpty ? SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have) : try await client.push(batch)
-                logger.info("pushed", metadata: ["peer": "\(peerName)", "sent": "\(batch.events.count)", "accepted": "\(result.accepted)"])
-                action = session.pushed(sent: batch.events.count, result: result, local: try local.versionVector())
-            case .done(let summary):
-                return summary
-            case .failed(let reason):
-                throw ConcordError(.peer, "sync with \(peerName) stopped: \(reason)")
             }
+        } catch {
+            // Leave nothing running against the client once the sync has ended.
+            if let ahead = prefetched {
+                ahead.response.cancel()
+                _ = try? await ahead.response.value
+            }
+            throw error
         }
     }
 }

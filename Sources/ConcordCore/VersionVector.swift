@@ -26,4 +26,12 @@ public struct VersionVector: Hashable, Sendable {
     public func includes(_ other: VersionVector) -> Bool {
         other.entries.allSatisfy { self[$0.key] >= $0.value }
     }
+
+    /// The vector once `events` are stored too: each origin at the highest seq either holds.
+    /// (Stored events continue their origin's run, so the highest seq says it all.)
+    public func adding(_ events: [Event]) -> VersionVector {
+        var result = self
+        for event in events where event.seq > result[event.origin] { result[event.origin] = event.seq }
+        return result
+    }
 }

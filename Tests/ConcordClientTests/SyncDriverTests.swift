@@ -1,0 +1,110 @@
+import ConcordClient
+import ConcordCore
+import ConcordSQLite
+import ConcordSyncProtocol
+import ConcordTestSupport
+import Foundation
+import Testing
+
+/// The driver against a peer in memory (the hub's store behind the three sync calls), so what it
+/// asks for can be checked without a network.
+struct SyncDriverTests {
+    /// A hub of 95 events, sealed every 5 (so batches of 10 end on a seal), and an empty region.
+    func hubAndRegion() throws -> (TemporaryDirectory, SQLiteEventStore, SQLiteEventStore) {
+        let directory = try TemporaryDirectory("driver")
+        let hub = try StoreFixtures.createStore(in: directory, name: "hub.sqlite", node: "hub")
+        for commit in 0..<19 {
+            try hub.append((0..<5).map { try StoreFixtures.draft("case:HUB-\(commit % 4)", data: .object(["note": .string("note \(commit).\($0)")])) })
+        }
+        let region = try StoreFixtures.createStore(in: directory, name: "region.sqlite", node: "region")
+        return (directory, hub, region)
+    }
+
+    @Test func fetchingAheadWastesNoPull() async throws {
+        let (directory, hub, region) = try hubAndRegion()
+        _ = directory
+        let peer = StorePeer(store: hub)
+        let summary = try await SyncDriver(client: peer, local: SQLiteSyncBackend(store: region), peerName: "hub", logger: StoreFixtures.quietLogger)
+            .run(mode: .pullOnly, maxEvents: 10)
+
+        #expect(summary.pulled == 95)
+        #expect(try region.versionVector() == hub.versionVector())
+        // One pull a batch: every prefetched pull (asked for before the previous batch was
+        // stored, with the vector the region would then hold) was the one the session wanted.
+        let asked = peer.pulls.map { $0.have.eventCount }
+        #expect(asked == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90])
+    }
+
+    @Test func aPrefetchedPullIsDiscardedWhenTheNodeChangedMeanwhile() async throws {
+        let (directory, hub, region) = try hubAndRegion()
+        _ = directory
+        let peer = StorePeer(store: hub)
+        // The region records an event of its own while the first batch is stored: its vector is
+        // then not the one the prefetched pull assumed.
+        let local = RecordingDuringFirstIngest(inner: SQLiteSyncBackend(store: region))
+        let summary = try await SyncDriver(client: peer, local: local, peerName: "hub", logger: StoreFixtures.quietLogger)
+            .run(mode: .pullOnly, maxEvents: 10)
+
+        #expect(summary.pulled == 95)
+        #expect(try region.eventCount() == 96)
+        let pulls = peer.pulls
+        let regionOrigin = try region.origin, hubOrigin = try hub.origin
+        #expect(pulls.count == 11)
+        // The second pull was asked for ahead, without the region's own event; the session then
+        // asked again with it, and that answer was used.
+        #expect(pulls[1].have[regionOrigin] == 0 && pulls[1].have[hubOrigin] == 10)
+        #expect(pulls[2].have[regionOrigin] == 1 && pulls[2].have[hubOrigin] == 10)
+        #expect(pulls.dropFirst(2).allSatisfy { $0.have[regionOrigin] == 1 })
+    }
+}
+
+/// A peer in memory: answers the sync calls from a store, as the server does, and records the pulls.
+final class StorePeer: SyncPeer, @unchecked Sendable {
+    private let store: SQLiteEventStore
+    private let lock = NSLock()
+    private var recorded: [SyncWire.PullRequest] = []
+
+    init(store: SQLiteEventStore) {
+        self.store = store
+    }
+
+    var pulls: [SyncWire.PullRequest] { lock.withLock { recorded } }
+
+    func vector() async throws -> (node: String, vector: VersionVector) {
+        ("hub", try store.versionVector())
+    }
+
+    func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) {
+        lock.withLock { recorded.append(pull) }
+        let (batch, more) = try store.missingBatch(have: pull.have, maxEvents: pull.maxEvents)
+        return (batch, SyncWire.BatchEnd(more: more, vector: try store.versionVector()))
+    }
+
+    func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
+        let result = try store.ingest(batch, source: "test")
+        return SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: try store.versionVector())
+    }
+}
+
+/// A node that appends an event of its own during its first ingest.
+final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
+    let inner: SQLiteSyncBackend
+    private var ingested = 0
+
+    init(inner: SQLiteSyncBackend) {
+        self.inner = inner
+    }
+
+    func nodeName() throws -> String { try inner.nodeName() }
+    func versionVector() throws -> VersionVector { try inner.versionVector() }
+    func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool) {
+        try inner.missingBatch(have: have, maxEvents: maxEvents)
+    }
+    func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult {
+        ingested += 1
+        if ingested == 1 { try inner.store.append([StoreFixtures.draft("case:REGION")]) }
+        return try inner.ingest(batch, from: peer)
+    }
+    func catchUpReadModels() throws { try inner.catchUpReadModels() }
+    func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? { try inner.authenticate(token: token) }
+}
