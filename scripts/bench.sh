@@ -7,12 +7,12 @@
 #   - raw SQLite (scripts/bench/raw_sqlite.c): plain inserts of the same rows, the physical limit;
 #   - Python's eventsourcing 9.5.6 with SQLite persistence (in a virtual environment this makes),
 #     saving 1,000 events a call, and reading and decoding them all;
-#   - Concord: bulk import, single appends (normal and full), concurrent writers in one process (group commit), projection
-#     rebuild, initial sync over loopback, incremental sync of 100 events at 10k and at N events,
-#     `concord log --limit 10` on the N-event store, and peak RSS of each.
+#   - Concord: bulk import, single appends (normal and full), concurrent writers in one process
+#     (group commit), projection rebuild, initial sync over loopback, incremental sync of 100
+#     events at 10k and at N events, `concord log --limit 10` on the N-event store, peak RSS.
 #
 # Builds concord in release mode into .build-release. Needs swift, gcc, libsqlite3-dev, python3
-# (with venv and pip, or an existing eventsourcing), curl.
+# (with venv and pip, or an existing eventsourcing) and GNU time (/usr/bin/time).
 #
 # Usage: scripts/bench.sh
 #   N=1000000        events in the big workload
@@ -37,7 +37,8 @@ SMALL=10000
 DELTA=100
 
 source "$root/scripts/bench/lib.sh"
-for tool in swift gcc python3 curl; do command -v "$tool" >/dev/null || die "$tool is not on PATH"; done
+for tool in swift gcc python3; do command -v "$tool" >/dev/null || die "$tool is not on PATH"; done
+[ -x /usr/bin/time ] || die "GNU time is missing: apt-get install time"
 [ -e /usr/include/sqlite3.h ] || die "the SQLite headers are missing: apt-get install libsqlite3-dev"
 
 scratch="$root/.build-release"
