@@ -2,6 +2,8 @@ import CSQLite
 
 /// `SQLITE_TRANSIENT`, which the C macro defines as `(sqlite3_destructor_type)-1`: SQLite copies the value.
 package let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+/// `SQLITE_STATIC` (a null destructor): SQLite uses the value in place, which must outlive the step.
+package let sqliteStatic: sqlite3_destructor_type? = nil
 
 /// One SQLite connection, with a cache of prepared statements for the hot paths.
 ///

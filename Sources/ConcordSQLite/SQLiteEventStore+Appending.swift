@@ -113,25 +113,25 @@ extension SQLiteEventStore {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
-    static func bindInsert(_ statement: SQLiteStatement, _ event: Event, streamVersion: Int, storedAt: Int64) throws {
-        try statement.bind(1, event.origin.hex)
-        try statement.bind(2, Int64(event.seq))
-        try statement.bind(3, event.stream.rawValue)
-        try statement.bind(4, Int64(streamVersion))
-        try statement.bind(5, event.type.rawValue)
-        try statement.bind(6, Int64(event.schemaVersion))
-        try statement.bind(7, event.hlc.packed)
-        try statement.bind(8, event.recordedAt)
-        try statement.bind(9, event.occurredAt)
-        try statement.bind(10, storedAt)
-        try statement.bind(11, event.actor)
-        try statement.bind(12, event.causationID)
-        try statement.bind(13, event.correlationID)
-        try statement.bind(14, encodePrev(event.prev))
-        try statement.bind(15, event.payload)
-        try statement.bind(16, event.prevHash.bytes)
-        try statement.bind(17, event.hash.bytes)
-        try statement.step()
+    /// Binds and runs the insert of one event (the statement is reset after). `scratch` is reused
+    /// from event to event to hold the texts SQLite reads in place.
+    static func bindInsert(_ statement: SQLiteStatement, _ event: Event, streamVersion: Int, storedAt: Int64, scratch: inout [UInt8]) throws {
+        let texts: [(index: Int32, value: String?)] = [
+            (1, event.origin.hex), (3, event.stream.rawValue), (5, event.type.rawValue), (11, event.actor),
+            (12, event.causationID), (13, event.correlationID), (14, encodePrev(event.prev)), (15, event.payload),
+        ]
+        try statement.withBorrowedTexts(texts, scratch: &scratch) {
+            try statement.bind(2, Int64(event.seq))
+            try statement.bind(4, Int64(streamVersion))
+            try statement.bind(6, Int64(event.schemaVersion))
+            try statement.bind(7, event.hlc.packed)
+            try statement.bind(8, event.recordedAt)
+            try statement.bind(9, event.occurredAt)
+            try statement.bind(10, storedAt)
+            try statement.bind(16, event.prevHash.bytes)
+            try statement.bind(17, event.hash.bytes)
+            try statement.step()
+        }
     }
 
     /// `prev` as stored: event ids `ORIGIN:SEQ` separated by single spaces, sorted; empty when none.
@@ -243,6 +243,7 @@ struct AppendWriter {
     private var clock: HybridLogicalClock
     private var streams: [StreamID: (version: Int, heads: [EventID])] = [:]
     private var appendedStreams: Set<StreamID> = []
+    private var scratch: [UInt8] = []
     private var appended = 0
 
     init(_ connection: SQLiteConnection, key: NodeKey, now: Int64) throws {
@@ -278,8 +279,7 @@ struct AppendWriter {
         var state = try stream(draft.stream)
         let event = chain.append(draft, hlc: clock.tick(now: now), recordedAt: now, prev: state.heads)
         state.version += 1
-        try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now)
-        insert.reset()
+        try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now, scratch: &scratch)
         // A local append has seen every head, so it becomes the stream's only head.
         state.heads = [event.id]
         streams[draft.stream] = state

@@ -130,10 +130,13 @@ extension SQLiteEventStore {
                 }
                 let insert = try connection.cached(Self.insertEventSQL)
                 var heads = HeadMover(connection)
+                var scratch: [UInt8] = []
+                // Stream versions are read once a stream, then counted here for the rest of the batch.
+                var versions: [StreamID: Int] = [:]
                 for event in toInsert {
-                    let version = try Self.streamVersion(connection, event.stream) + 1
-                    try Self.bindInsert(insert, event, streamVersion: version, storedAt: now)
-                    insert.reset()
+                    let version = try (versions[event.stream] ?? Self.streamVersion(connection, event.stream)) + 1
+                    versions[event.stream] = version
+                    try Self.bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
                     try heads.moveHeads(for: event)
                 }
                 for seal in sealsToStore { try Self.insertSeal(connection, seal, at: now) }

@@ -68,6 +68,35 @@ package final class SQLiteStatement {
         }
     }
 
+    /// Binds `texts` without SQLite copying them (`SQLITE_STATIC`): their bytes are laid out in
+    /// `scratch`, borrowed while `body` runs (it steps the statement), and the statement is reset
+    /// and its bindings cleared before `scratch` is let go. For the per-event insert, where a copy
+    /// of each of seven strings was a malloc and a memcpy apiece.
+    package func withBorrowedTexts<R>(_ texts: [(index: Int32, value: String?)], scratch: inout [UInt8], _ body: () throws -> R) throws -> R {
+        scratch.removeAll(keepingCapacity: true)
+        var ranges: [Range<Int>?] = []
+        ranges.reserveCapacity(texts.count)
+        for text in texts {
+            guard let value = text.value else { ranges.append(nil); continue }
+            let start = scratch.count
+            scratch.append(contentsOf: value.utf8)
+            ranges.append(start..<scratch.count)
+        }
+        return try scratch.withUnsafeBufferPointer { buffer in
+            defer { reset() }
+            for (text, range) in zip(texts, ranges) {
+                if let range {
+                    // A non-nil pointer even for an empty text, which must stay '' and not become NULL.
+                    let pointer = buffer.baseAddress.map { UnsafeRawPointer($0 + range.lowerBound) } ?? UnsafeRawPointer(bitPattern: 1)!
+                    try check(sqlite3_bind_text(handle, text.index, pointer.assumingMemoryBound(to: CChar.self), Int32(range.count), sqliteStatic))
+                } else {
+                    try check(sqlite3_bind_null(handle, text.index))
+                }
+            }
+            return try body()
+        }
+    }
+
     /// Advances: true when a row is ready, false when the statement is done.
     @discardableResult
     package func step() throws -> Bool {

@@ -94,10 +94,10 @@ struct ImportCommand: AsyncParsableCommand {
     private func newEventParser() throws -> (JSONValue) throws -> EventDraft {
         let defaultActor = Actor.resolve(actor)
         let now = Timestamp.nowMillis()
+        let allowed: Set<String> = ["stream", "type", "data", "actor", "occurred_at", "schema_version"]
         return { object -> EventDraft in
             guard case .object(let fields) = object else { throw ConcordError(.invalidJSON, "each line must be a JSON object") }
-            let allowed: Set<String> = ["stream", "type", "data", "actor", "occurred_at", "schema_version"]
-            if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            if fields.keys.contains(where: { !allowed.contains($0) }), let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw ConcordError(.invalidJSON, "unknown field \"\(unknown)\"")
             }
             guard case .string(let stream)? = object["stream"], case .string(let type)? = object["type"] else {
