@@ -17,8 +17,9 @@
 # Usage: scripts/bench.sh
 #   N=1000000        events in the big workload
 #   ES_EVENTS=200000 events given to eventsourcing (it is slow; rates are per event)
-#   SINGLE=5000      single appends timed (full: SINGLE/5), and in all by the concurrent writers
-#   WRITERS=16       concurrent writer threads (group commit)
+#   SINGLE=5000      single appends timed (full: SINGLE/5)
+#   WRITERS=64       concurrent writer threads (group commit)
+#   CONCURRENT=20000 appends made by the concurrent writers in all
 #   WRITE_DOC=1      0: print only, do not update docs/performance.md
 #   BUILD=1          0: use the existing .build-release binary
 #   KEEP=0           1: keep the temporary stores
@@ -29,7 +30,8 @@ cd "$root"
 N="${N:-1000000}"
 ES_EVENTS="${ES_EVENTS:-200000}"
 SINGLE="${SINGLE:-5000}"
-WRITERS="${WRITERS:-16}"
+WRITERS="${WRITERS:-64}"
+CONCURRENT="${CONCURRENT:-20000}"
 WRITE_DOC="${WRITE_DOC:-1}"
 BUILD="${BUILD:-1}"
 KEEP="${KEEP:-0}"
@@ -102,7 +104,7 @@ timed "$work/single-full.t" "$bin" debug append-loop --count "$((SINGLE / 5))" $
 # Group commit works within one process (a server, or an application embedding the store):
 # WRITERS threads append one event a call each; their commits are grouped. Separate processes
 # cannot share a commit and would serialise on SQLite's write lock.
-per_writer=$((SINGLE / WRITERS))
+per_writer=$((CONCURRENT / WRITERS))
 for level in normal full; do
     log "concord: $WRITERS concurrent writers in one process, $per_writer appends each ($level)"
     "$bin" init --node "concurrent$level" $(store "concurrent$level" "$level") >/dev/null
@@ -170,7 +172,7 @@ init, init_rss = t("big.initial.t")
 inc_small = float(open(f"{w}/small.incremental").read()); inc_big = float(open(f"{w}/big.incremental").read())
 single_normal = SINGLE / sn; single_full = (SINGLE // 5) / sf
 WRITERS = $WRITERS
-concurrent_total = WRITERS * (SINGLE // WRITERS)
+concurrent_total = WRITERS * ($CONCURRENT // WRITERS)
 cn, _ = t("concurrent-normal.t"); cf, _ = t("concurrent-full.t")
 rows = [
     ("bulk import, no read models (events/s)", N / plain, raw_bulk, "raw SQLite bulk insert", 0.5, plain_rss),

@@ -167,31 +167,36 @@ final class AppendRequest: @unchecked Sendable {
     let expecting: [StreamID: ExpectedVersion]
     /// Set by the leading thread under the queue's mutex, read by the waiter under it too.
     var result: Result<AppendResult, any Error>?
+    /// Signalled (under the queue's mutex) when `result` is set or this request may lead.
+    fileprivate var wake = pthread_cond_t()
 
     init(drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) {
         self.drafts = drafts
         self.expecting = expecting
+        pthread_cond_init(&wake, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&wake)
     }
 }
 
 /// Appends waiting for the next group commit, and the one thread leading a commit at a time.
 ///
-/// While the leader commits, other appends queue up; when it finishes, the next leader takes them
-/// all. A waiting thread learns its result from the condition variable, without contending for
-/// the connection, so groups grow with the number of writers.
+/// While the leader commits, other appends queue up; when it finishes, it wakes the threads it
+/// committed for and the first one still queued, which leads the next commit and takes them all.
+/// Each thread waits on its own condition, so a commit wakes only the threads it concerns (a
+/// shared broadcast woke every waiter, most of them only to sleep again).
 final class PendingAppends: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
-    private var changed = pthread_cond_t()
     private var queue: [AppendRequest] = []
     private var leading = false
 
     init() {
         pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&changed, nil)
     }
 
     deinit {
-        pthread_cond_destroy(&changed)
         pthread_mutex_destroy(&mutex)
     }
 
@@ -206,10 +211,14 @@ final class PendingAppends: @unchecked Sendable {
     func enqueueAndWaitToLead(_ request: AppendRequest) -> Bool {
         locked {
             queue.append(request)
-            while request.result == nil && leading { pthread_cond_wait(&changed, &mutex) }
-            if request.result != nil { return false }
-            leading = true
-            return true
+            while true {
+                if request.result != nil { return false }
+                if !leading {
+                    leading = true
+                    return true
+                }
+                pthread_cond_wait(&request.wake, &mutex)
+            }
         }
     }
 
@@ -225,9 +234,12 @@ final class PendingAppends: @unchecked Sendable {
     /// Called by the leader with the results of the requests it took.
     func finishLeading(_ group: [AppendRequest], results: [Result<AppendResult, any Error>]) {
         locked {
-            for (request, result) in zip(group, results) { request.result = result }
+            for (request, result) in zip(group, results) {
+                request.result = result
+                pthread_cond_signal(&request.wake)
+            }
             leading = false
-            pthread_cond_broadcast(&changed)
+            if let next = queue.first { pthread_cond_signal(&next.wake) }
         }
     }
 }

@@ -8,8 +8,9 @@ import Testing
 /// transaction under one seal, each with its own expected-version check.
 struct GroupCommitTests {
     /// Starts one thread per request, each calling `append`, while the test holds the store's
-    /// connection lock; releases the lock once every request is queued, so the first thread to get
-    /// the lock commits them all as one group. Returns each request's outcome, in request order.
+    /// connection lock, each once the one before has queued its request; releases the lock once
+    /// all are queued, so the first thread commits them all as one group, in the order given.
+    /// Returns each request's outcome, in request order.
     func appendAsOneGroup(
         _ store: SQLiteEventStore, _ requests: [(drafts: [EventDraft], expecting: [StreamID: ExpectedVersion])]
     ) -> [Result<AppendResult, any Error>] {
@@ -19,9 +20,9 @@ struct GroupCommitTests {
                 Thread {
                     outcomes.set(index, Result { try store.append(request.drafts, expecting: request.expecting) })
                 }.start()
+                // One at a time, so the queue (and the group) holds them in the order given.
+                while store.pendingAppends.count < index + 1 { sched_yield() }
             }
-            // Every thread queues its request before it waits for the lock this test holds.
-            while store.pendingAppends.count < requests.count { sched_yield() }
         }
         return outcomes.waitForAll()
     }
