@@ -73,6 +73,9 @@ secs() { cut -d' ' -f1 "$1"; }
 rss_mb() { awk '{ printf "%.0f", $2 / 1024 }' "$1"; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 store() { echo "--store $work/$1.sqlite --durability ${2:-normal}"; }
+# settle: writes the page cache's dirty pages to disk first, so that the gigabytes a bulk step
+# leaves behind are not flushed in the middle of the next, latency-bound measurement.
+settle() { sync; }
 
 log "workload: $N events (and the first $SMALL for the small stores)"
 python3 scripts/bench/workload.py "$N" "$work/big.ndjson"
@@ -82,6 +85,7 @@ es_n=$(wc -l <"$work/es.ndjson")
 
 log "raw SQLite: bulk insert of $N rows, single-row commits"
 read -r raw_rows raw_bulk_s < <("$raw" "$work/raw-bulk.db" "$work/big.ndjson" bulk normal)
+settle
 read -r _ raw_single_normal_s < <("$raw" "$work/raw-normal.db" "$work/big.ndjson" single normal "$SINGLE")
 read -r _ raw_single_full_s < <("$raw" "$work/raw-full.db" "$work/big.ndjson" single full "$((SINGLE / 5))")
 
@@ -97,6 +101,7 @@ sed 's/"stream":"\([a-z]*\):/"stream":"bench-\1:/' "$work/big.ndjson" >"$work/bi
 timed "$work/import-plain.t" "$bin" import --new "$work/big-generic.ndjson" --actor bench $(store plain)
 
 log "concord: $SINGLE single appends (normal), $((SINGLE / 5)) (full)"
+settle
 "$bin" init --node single $(store single normal) >/dev/null
 timed "$work/single-normal.t" "$bin" debug append-loop --count "$SINGLE" $(store single normal)
 "$bin" init --node singlefull $(store singlefull full) >/dev/null
@@ -107,11 +112,13 @@ timed "$work/single-full.t" "$bin" debug append-loop --count "$((SINGLE / 5))" $
 per_writer=$((CONCURRENT / WRITERS))
 for level in normal full; do
     log "concord: $WRITERS concurrent writers in one process, $per_writer appends each ($level)"
+    settle
     "$bin" init --node "concurrent$level" $(store "concurrent$level" "$level") >/dev/null
     timed "$work/concurrent-$level.t" "$bin" debug append-loop --count "$per_writer" --writers "$WRITERS" --stream test:writer $(store "concurrent$level" "$level")
 done
 
 log "concord: projection rebuild of $N events"
+settle
 timed "$work/rebuild.t" "$bin" projections rebuild $(store hub)
 
 log "concord: log --limit 10 on the $N-event store (median of 15)"
@@ -127,6 +134,7 @@ sync_pair() {
         "$bin" init --node "$hubname" $(store "$hubname") >/dev/null
         "$bin" import --new "$file" --actor bench $(store "$hubname") >/dev/null
     fi
+    settle
     "$bin" serve --store "$hub_store" --durability normal --listen 127.0.0.1:0 >"$work/$name.serve" 2>"$work/$name.serve.err" &
     server_pid=$!
     local url="" token

@@ -152,11 +152,17 @@ private struct JSONParser {
     mutating func parseString() throws -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes, plain valid UTF-8.
+        // Fast path: no escapes, plain valid UTF-8 (ASCII needs no validating: every byte is a character).
+        var bitsSeen: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
+            bitsSeen |= byte
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                if bitsSeen < 0x80 {
+                    index += 1
+                    return String(decoding: slice, as: UTF8.self)
+                }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     index = start
                     throw error("a string is not valid UTF-8")
