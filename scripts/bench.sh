@@ -18,7 +18,7 @@
 #   N=1000000        events in the big workload
 #   ES_EVENTS=200000 events given to eventsourcing (it is slow; rates are per event)
 #   SINGLE=5000      single appends timed (full: SINGLE/5)
-#   WRITERS=64       concurrent writer threads (group commit)
+#   WRITERS=64       concurrent writers, tasks in one process (group commit)
 #   CONCURRENT=20000 appends made by the concurrent writers in all
 #   WRITE_DOC=1      0: print only, do not update docs/performance.md
 #   BUILD=1          0: use the existing .build-release binary
@@ -107,7 +107,7 @@ timed "$work/single-normal.t" "$bin" debug append-loop --count "$SINGLE" $(store
 "$bin" init --node singlefull $(store singlefull full) >/dev/null
 timed "$work/single-full.t" "$bin" debug append-loop --count "$((SINGLE / 5))" $(store singlefull full)
 # Group commit works within one process (a server, or an application embedding the store):
-# WRITERS threads append one event a call each; their commits are grouped. Separate processes
+# WRITERS tasks append one event a call each; their commits are grouped. Separate processes
 # cannot share a commit and would serialise on SQLite's write lock.
 per_writer=$((CONCURRENT / WRITERS))
 for level in normal full; do

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ConcordCore
 
 extension SQLiteEventStore {
@@ -23,6 +18,24 @@ extension SQLiteEventStore {
         // Wait while another thread leads a commit; return if it committed this request, or lead
         // the next commit, taking every request queued by the time the connection is free.
         if pendingAppends.enqueueAndWaitToLead(request) {
+            withConnectionLock { state in
+                let group = pendingAppends.takeAll()
+                pendingAppends.finishLeading(group, results: commitGroup(group, &state))
+            }
+        }
+        return try request.result!.get()
+    }
+
+    /// `append(_:expecting:)` for tasks: while another commit runs, the task is suspended rather
+    /// than a thread blocked, so many concurrent writers (a server's requests) cost no thread
+    /// switches while they wait; the task that leads the next commit runs it on its own thread.
+    @discardableResult
+    public func append(_ drafts: [EventDraft], expecting: [StreamID: ExpectedVersion] = [:]) async throws -> AppendResult {
+        guard !drafts.isEmpty else {
+            throw ConcordError(.invalidArgument, "nothing to append: no events were given")
+        }
+        let request = AppendRequest(drafts: drafts, expecting: expecting)
+        if await pendingAppends.enqueueAndAwaitTurnToLead(request) {
             withConnectionLock { state in
                 let group = pendingAppends.takeAll()
                 pendingAppends.finishLeading(group, results: commitGroup(group, &state))
@@ -158,89 +171,6 @@ extension SQLiteEventStore {
             heads.append(EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(statement.int64(1))))
         }
         return heads
-    }
-}
-
-/// One append waiting for (or done by) a group commit.
-final class AppendRequest: @unchecked Sendable {
-    let drafts: [EventDraft]
-    let expecting: [StreamID: ExpectedVersion]
-    /// Set by the leading thread under the queue's mutex, read by the waiter under it too.
-    var result: Result<AppendResult, any Error>?
-    /// Signalled (under the queue's mutex) when `result` is set or this request may lead.
-    fileprivate var wake = pthread_cond_t()
-
-    init(drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) {
-        self.drafts = drafts
-        self.expecting = expecting
-        pthread_cond_init(&wake, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(&wake)
-    }
-}
-
-/// Appends waiting for the next group commit, and the one thread leading a commit at a time.
-///
-/// While the leader commits, other appends queue up; when it finishes, it wakes the threads it
-/// committed for and the first one still queued, which leads the next commit and takes them all.
-/// Each thread waits on its own condition, so a commit wakes only the threads it concerns (a
-/// shared broadcast woke every waiter, most of them only to sleep again).
-final class PendingAppends: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var queue: [AppendRequest] = []
-    private var leading = false
-
-    init() {
-        pthread_mutex_init(&mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(&mutex)
-    }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
-
-    /// Queues the request; returns false once another leader has committed it, true when this
-    /// thread is to lead the next commit.
-    func enqueueAndWaitToLead(_ request: AppendRequest) -> Bool {
-        locked {
-            queue.append(request)
-            while true {
-                if request.result != nil { return false }
-                if !leading {
-                    leading = true
-                    return true
-                }
-                pthread_cond_wait(&request.wake, &mutex)
-            }
-        }
-    }
-
-    var count: Int { locked { queue.count } }
-
-    func takeAll() -> [AppendRequest] {
-        locked {
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
-        }
-    }
-
-    /// Called by the leader with the results of the requests it took.
-    func finishLeading(_ group: [AppendRequest], results: [Result<AppendResult, any Error>]) {
-        locked {
-            for (request, result) in zip(group, results) {
-                request.result = result
-                pthread_cond_signal(&request.wake)
-            }
-            leading = false
-            if let next = queue.first { pthread_cond_signal(&next.wake) }
-        }
     }
 }
 

@@ -32,6 +32,16 @@ enum CommandFailure {
         }
     }
 
+    /// `reporting` for a body that awaits.
+    static func reporting<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ConcordError {
+            printError(error.message)
+            throw ExitCode(exitCode(for: error.code))
+        }
+    }
+
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data("concord: \(message)\n".utf8))
     }

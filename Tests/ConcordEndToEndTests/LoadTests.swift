@@ -49,7 +49,7 @@ struct LoadTests {
                             var round = 0
                             repeat {
                                 round += 1
-                                try store.append([try StoreFixtures.draft("case:LOAD-\(index)", "case.note-added", data: .object(["note": .string("round \(round)")]))])
+                                try await store.append([try StoreFixtures.draft("case:LOAD-\(index)", "case.note-added", data: .object(["note": .string("round \(round)")]))])
                                 result.appended += 1
                                 let started = ContinuousClock.now
                                 do {

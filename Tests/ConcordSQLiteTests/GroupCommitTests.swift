@@ -53,6 +53,31 @@ struct GroupCommitTests {
         #expect(try LogVerifier.verify(store).isValid)
     }
 
+    @Test func concurrentTasksShareOneCommitWithoutBlockingAThreadEach() async throws {
+        let directory = try TemporaryDirectory("group")
+        let store = try StoreFixtures.createStore(in: directory)
+        try await store.append([StoreFixtures.draft("case:first")])
+        let sealsBefore = try store.seals(of: store.origin).count
+        let writers = 8
+
+        // A thread holds the connection until every task has queued its append: the first task
+        // then leads one commit for all of them. (The others wait suspended, not on a thread.)
+        let holding = HeldConnection(store, until: writers)
+        await holding.lockTaken()
+        let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
+            for writer in 1...writers {
+                group.addTask { try await store.append([StoreFixtures.draft("case:task-\(writer)")]) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+
+        #expect(results.count == writers)
+        #expect(try store.seals(of: store.origin).count == sealsBefore + 1)
+        #expect(Set(results.map(\.seal.seq)) == [UInt64(1 + writers)])
+        #expect(Set(results.map { $0.events[0].event.stream.rawValue }).count == writers)
+        #expect(try LogVerifier.verify(store).isValid)
+    }
+
     @Test func aWrongExpectedVersionRefusesOnlyItsOwnAppend() throws {
         let directory = try TemporaryDirectory("group")
         let store = try StoreFixtures.createStore(in: directory)
@@ -114,6 +139,34 @@ private final class Outcomes: @unchecked Sendable {
         condition.withLock {
             while results.contains(where: { $0 == nil }) { condition.wait() }
             return results.map { $0! }
+        }
+    }
+}
+
+/// Holds a store's connection lock on a thread of its own until `count` appends are queued.
+private final class HeldConnection: @unchecked Sendable {
+    private let taken = NSCondition()
+    private var isTaken = false
+
+    init(_ store: SQLiteEventStore, until count: Int) {
+        Thread {
+            store.state.withLock { _ in
+                self.taken.withLock {
+                    self.isTaken = true
+                    self.taken.broadcast()
+                }
+                while store.pendingAppends.count < count { sched_yield() }
+            }
+        }.start()
+    }
+
+    /// Returns once the thread holds the lock (waiting on a thread of its own, not the test's).
+    func lockTaken() async {
+        await withCheckedContinuation { continuation in
+            Thread {
+                self.taken.withLock { while !self.isTaken { self.taken.wait() } }
+                continuation.resume()
+            }.start()
         }
     }
 }
