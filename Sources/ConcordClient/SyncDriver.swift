@@ -34,7 +34,12 @@ public struct SyncDriver: Sendable {
                     request.waitSeconds = waitSeconds
                     let (batch, end): (IngestBatch, SyncWire.BatchEnd)
                     if let ahead = prefetched, ahead.request == request {
-                        (batch, end) = try await ahead.response.value
+                        // The prefetch is a task of its own: pass a cancellation of this sync on to it.
+                        (batch, end) = try await withTaskCancellationHandler {
+                            try await ahead.response.value
+                        } onCancel: {
+                            ahead.response.cancel()
+                        }
                     } else {
                         if let stale = prefetched {
                             stale.response.cancel()
@@ -64,6 +69,12 @@ public struct SyncDriver: Sendable {
                     logger.info("pushed", metadata: ["peer": "\(peerName)", "sent": "\(batch.events.count)", "accepted": "\(result.accepted)"])
                     action = session.pushed(sent: batch.events.count, result: result, local: try local.versionVector())
                 case .done(let summary):
+                    // The session ends only after a pull that said "no more", so nothing is fetched
+                    // ahead; if ever something were, it must not outlive the sync.
+                    if let ahead = prefetched {
+                        ahead.response.cancel()
+                        _ = try? await ahead.response.value
+                    }
                     return summary
                 case .failed(let reason):
                     throw ConcordError(.peer, "sync with \(peerName) stopped: \(reason)")

@@ -4,7 +4,8 @@ import ConcordCore
 ///
 /// Folding in `(hlc, origin, seq)` order meets every event after its ancestors (a writer's clock
 /// is past every stamp it has seen), so each event's ancestry is complete when it is added,
-/// except for ancestors this node does not hold yet; those still count by their id.
+/// except for ancestors this node does not hold yet: a parent not held counts by its id, and
+/// with it every earlier event of its origin in the stream (which that parent had seen).
 ///
 /// An event's ancestry is kept as a vector: per origin, the highest seq of this stream it had
 /// seen. That is exact, because an event that has seen seq `s` of an origin has seen all of that

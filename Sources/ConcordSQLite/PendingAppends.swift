@@ -9,7 +9,8 @@ import ConcordCore
 final class AppendRequest: @unchecked Sendable {
     let drafts: [EventDraft]
     let expecting: [StreamID: ExpectedVersion]
-    // The fields below are read and written only under `PendingAppends`' mutex.
+    // The fields below are written only under `PendingAppends`' mutex; `result` is read by the
+    // appender after it has been woken (the mutex or the resume orders that read after the write).
     /// Set by the leader that committed the request.
     var result: Result<AppendResult, any Error>?
     /// How the appender waits: a blocked thread on `wake`, or a suspended task on `resume`
@@ -31,9 +32,11 @@ final class AppendRequest: @unchecked Sendable {
 /// Appends waiting for the next group commit, and the one appender leading a commit at a time.
 ///
 /// While the leader commits, other appends queue up; when it finishes, it wakes the appenders it
-/// committed for and hands the lead to the first one still queued, which commits everything
-/// queued by then. Each appender waits on its own condition (a thread) or continuation (a task),
-/// so a commit wakes only the appenders it concerns.
+/// committed for and passes the lead on: to a waiting thread if there is one (it needs no pool
+/// thread to run, so threads blocked in the synchronous `append` from async code cannot starve
+/// the next commit), else to the first queued task. Whoever leads commits everything queued by
+/// then. Each appender waits on its own condition (a thread) or continuation (a task), so a
+/// commit wakes only the appenders it concerns.
 final class PendingAppends: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var queue: [AppendRequest] = []
@@ -109,14 +112,16 @@ final class PendingAppends: @unchecked Sendable {
                 }
             }
             leading = false
-            guard let next = queue.first else { return }
-            if let resume = next.resume {
+            guard !queue.isEmpty else { return }
+            if let thread = queue.first(where: { $0.resume == nil }) {
+                // It takes the lead itself when it wakes (unless a newcomer does first, which
+                // then commits its request too).
+                pthread_cond_signal(&thread.wake)
+            } else if let task = queue.first, let resume = task.resume {
                 // A task cannot look for itself whether the lead is free: it is given it.
-                next.resume = nil
+                task.resume = nil
                 leading = true
                 resumeToLead = resume
-            } else {
-                pthread_cond_signal(&next.wake)
             }
         }
         for resume in resumeDone { resume.resume(returning: false) }

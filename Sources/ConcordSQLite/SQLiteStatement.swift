@@ -71,7 +71,7 @@ package final class SQLiteStatement {
     /// Binds `texts` without SQLite copying them (`SQLITE_STATIC`): their bytes are laid out in
     /// `scratch`, borrowed while `body` runs (it steps the statement), and the statement is reset
     /// and its bindings cleared before `scratch` is let go. For the per-event insert, where a copy
-    /// of each of seven strings was a malloc and a memcpy apiece.
+    /// of each of its eight texts was a malloc and a memcpy apiece.
     package func withBorrowedTexts<R>(_ texts: [(index: Int32, value: String?)], scratch: inout [UInt8], _ body: () throws -> R) throws -> R {
         scratch.removeAll(keepingCapacity: true)
         var ranges: [Range<Int>?] = []

@@ -155,7 +155,11 @@ private final class HeldConnection: @unchecked Sendable {
                     self.isTaken = true
                     self.taken.broadcast()
                 }
-                while store.pendingAppends.count < count { sched_yield() }
+                // Bounded: the leading task blocks one pool thread on this lock, and the others
+                // need another to queue. On a pool of one thread they never would, and the test
+                // then fails on its group count instead of hanging.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while store.pendingAppends.count < count, ContinuousClock.now < deadline { sched_yield() }
             }
         }.start()
     }
