@@ -27,6 +27,14 @@ public struct SyncDriver: Sendable {
         // The next pull, fetched while the last batch is stored: its `have` is the vector this
         // node will hold once that batch is in. Used only if the session then asks for exactly it.
         var prefetched: (request: SyncWire.PullRequest, response: Task<(batch: IngestBatch, end: SyncWire.BatchEnd), any Error>)?
+        // A prefetch not used is cancelled and awaited: nothing may run against the client after
+        // the sync, or beside the pull that replaces it.
+        func discardPrefetch() async {
+            guard let ahead = prefetched else { return }
+            prefetched = nil
+            ahead.response.cancel()
+            _ = try? await ahead.response.value
+        }
         do {
             while true {
                 switch action {
@@ -41,10 +49,7 @@ public struct SyncDriver: Sendable {
                             ahead.response.cancel()
                         }
                     } else {
-                        if let stale = prefetched {
-                            stale.response.cancel()
-                            _ = try? await stale.response.value
-                        }
+                        await discardPrefetch()
                         (batch, end) = try await client.pull(request)
                     }
                     prefetched = nil
@@ -69,23 +74,15 @@ public struct SyncDriver: Sendable {
                     logger.info("pushed", metadata: ["peer": "\(peerName)", "sent": "\(batch.events.count)", "accepted": "\(result.accepted)"])
                     action = session.pushed(sent: batch.events.count, result: result, local: try local.versionVector())
                 case .done(let summary):
-                    // The session ends only after a pull that said "no more", so nothing is fetched
-                    // ahead; if ever something were, it must not outlive the sync.
-                    if let ahead = prefetched {
-                        ahead.response.cancel()
-                        _ = try? await ahead.response.value
-                    }
+                    // (The session ends only after a pull that said "no more": nothing is fetched ahead.)
+                    await discardPrefetch()
                     return summary
                 case .failed(let reason):
                     throw ConcordError(.peer, "sync with \(peerName) stopped: \(reason)")
                 }
             }
         } catch {
-            // Leave nothing running against the client once the sync has ended.
-            if let ahead = prefetched {
-                ahead.response.cancel()
-                _ = try? await ahead.response.value
-            }
+            await discardPrefetch()
             throw error
         }
     }

@@ -41,16 +41,10 @@ extension SQLiteEventStore {
 
     /// Commits everything queued, as the leader, and hands the lead on.
     private func leadCommit() {
-        withConnectionLock { state in
-            let group = pendingAppends.takeAll()
-            pendingAppends.finishLeading(group, results: commitGroup(group, &state))
-        }
-    }
-
-    private func withConnectionLock(_ body: (inout State) -> Void) {
         state.withLock { state in
             defer { state.connection.resetBusyStatements() }
-            body(&state)
+            let group = pendingAppends.takeAll()
+            pendingAppends.finishLeading(group, results: commitGroup(group, &state))
         }
     }
 

@@ -155,7 +155,7 @@ extension SQLiteEventStore: ReadModelStore {
         }
     }
 
-    /// Folds every stream into `__rebuild` tables, then swaps them in place of the live ones.
+    /// Folds every domain stream into `__rebuild` tables, then swaps them in place of the live ones.
     static func rebuild(_ connection: SQLiteConnection, progress: ((Int, Int) -> Void)? = nil) throws -> Int {
         // A statement left part-way through its rows would make DROP TABLE fail as "locked".
         connection.resetBusyStatements()
@@ -165,7 +165,12 @@ extension SQLiteEventStore: ReadModelStore {
             try connection.execute(table.createSQL(schema: "main", suffix: "__rebuild"))
         }
         let writer = try ReadModelWriter(connection, schema: "main", suffix: "__rebuild")
-        let total = progress == nil ? 0 : Int(try connection.scalarInt("SELECT count(*) FROM (SELECT DISTINCT stream FROM events WHERE \(domainStreams))") ?? 0)
+        var total = 0
+        if progress != nil {
+            for kind in StreamKind.allCases {
+                total += Int(try connection.scalarInt("SELECT count(DISTINCT stream) FROM events WHERE stream > ? AND stream < ?", streamRange(kind)) ?? 0)
+            }
+        }
         let streams = try foldAll(connection, where: "1", [], into: writer) { folded in progress?(folded, total) }
         for view in ReadModelSchema.viewNames { try connection.execute("DROP VIEW IF EXISTS main.\(view)") }
         for table in ReadModelSchema.tables {
@@ -178,10 +183,12 @@ extension SQLiteEventStore: ReadModelStore {
         return streams
     }
 
-    /// The events of domain streams (`case:…`, `meeting:…`, `action:…`) as ranges of the stream
-    /// index: other streams have no read-model rows, so a fold never reads them.
-    static let domainStreams = "(" + StreamKind.allCases.map { "(stream > '\($0.rawValue):' AND stream < '\($0.rawValue);')" }
-        .joined(separator: " OR ") + ")"
+    /// The bounds of a kind's streams (`case:…` lies between `case:` and `case;`) for
+    /// `stream > ? AND stream < ?`, a range of the stream index. Only domain streams have
+    /// read-model rows, so folds read no others.
+    static func streamRange(_ kind: StreamKind) -> [SQLiteValue] {
+        [.text(kind.rawValue + ":"), .text(kind.rawValue + ";")]
+    }
 
     /// Folds every domain stream whose events match the filter, writing each stream's rows.
     @discardableResult
@@ -205,7 +212,7 @@ extension SQLiteEventStore: ReadModelStore {
             let statement = try connection.prepare(
                 "SELECT \(foldColumns) FROM events WHERE stream > ? AND stream < ? AND (\(filter)) ORDER BY stream"
             )
-            try statement.bind([.text(kind.rawValue + ":"), .text(kind.rawValue + ";")] + bindings)
+            try statement.bind(streamRange(kind) + bindings)
             while try statement.step() {
                 let event = decodeEvent(statement).event
                 if event.stream.rawValue != current {

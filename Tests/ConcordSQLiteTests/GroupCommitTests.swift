@@ -53,27 +53,29 @@ struct GroupCommitTests {
         #expect(try LogVerifier.verify(store).isValid)
     }
 
-    @Test func concurrentTasksShareOneCommitWithoutBlockingAThreadEach() async throws {
+    @Test func concurrentTasksWaitSuspendedAndShareOneCommit() async throws {
         let directory = try TemporaryDirectory("group")
         let store = try StoreFixtures.createStore(in: directory)
         try await store.append([StoreFixtures.draft("case:first")])
         let sealsBefore = try store.seals(of: store.origin).count
         let writers = 8
 
-        // A thread holds the connection until every task has queued its append: the first task
-        // then leads one commit for all of them. (The others wait suspended, not on a thread.)
-        let holding = HeldConnection(store, until: writers)
-        await holding.lockTaken()
+        // A thread's append takes the lead and waits for the connection, which another thread
+        // holds until the tasks' appends are queued behind it: the tasks then wait suspended
+        // (no pool thread blocked), and the leading thread commits all of them in one group.
+        let held = HeldConnection(store, until: writers + 1, leaderDraft: try StoreFixtures.draft("case:thread"))
+        await held.leaderIsQueued()
         let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
             for writer in 1...writers {
                 group.addTask { try await store.append([StoreFixtures.draft("case:task-\(writer)")]) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
+        let leader = try await held.leaderResult().get()
 
         #expect(results.count == writers)
         #expect(try store.seals(of: store.origin).count == sealsBefore + 1)
-        #expect(Set(results.map(\.seal.seq)) == [UInt64(1 + writers)])
+        #expect(Set((results + [leader]).map(\.seal.seq)) == [UInt64(1 + writers + 1)])
         #expect(Set(results.map { $0.events[0].event.stream.rawValue }).count == writers)
         #expect(try LogVerifier.verify(store).isValid)
     }
@@ -143,32 +145,50 @@ private final class Outcomes: @unchecked Sendable {
     }
 }
 
-/// Holds a store's connection lock on a thread of its own until `count` appends are queued.
+/// Holds a store's connection lock on a thread of its own; meanwhile another thread appends
+/// `leaderDraft`, takes the lead and waits for the connection. Lets go once `count` appends in all
+/// are queued (or after 120 s, so a test cannot hang: it then fails on its group).
 private final class HeldConnection: @unchecked Sendable {
-    private let taken = NSCondition()
-    private var isTaken = false
+    private let condition = NSCondition()
+    private var leaderQueued = false
+    private var leader: Result<AppendResult, any Error>?
 
-    init(_ store: SQLiteEventStore, until count: Int) {
+    init(_ store: SQLiteEventStore, until count: Int, leaderDraft: EventDraft) {
         Thread {
             store.state.withLock { _ in
-                self.taken.withLock {
-                    self.isTaken = true
-                    self.taken.broadcast()
+                Thread {
+                    let result = Result { try store.append([leaderDraft]) }
+                    self.condition.withLock {
+                        self.leader = result
+                        self.condition.broadcast()
+                    }
+                }.start()
+                while store.pendingAppends.count < 1 { sched_yield() }
+                self.condition.withLock {
+                    self.leaderQueued = true
+                    self.condition.broadcast()
                 }
-                // Bounded: the leading task blocks one pool thread on this lock, and the others
-                // need another to queue. On a pool of one thread they never would, and the test
-                // then fails on its group count instead of hanging.
-                let deadline = ContinuousClock.now + .seconds(30)
+                let deadline = ContinuousClock.now + .seconds(120)
                 while store.pendingAppends.count < count, ContinuousClock.now < deadline { sched_yield() }
             }
         }.start()
     }
 
-    /// Returns once the thread holds the lock (waiting on a thread of its own, not the test's).
-    func lockTaken() async {
+    /// Returns once the leading thread's append is queued (and so holds the lead).
+    func leaderIsQueued() async {
+        await wait { self.leaderQueued }
+    }
+
+    func leaderResult() async -> Result<AppendResult, any Error> {
+        await wait { self.leader != nil }
+        return condition.withLock { leader! }
+    }
+
+    /// Waits on a thread of its own, not on the test's.
+    private func wait(until ready: @escaping @Sendable () -> Bool) async {
         await withCheckedContinuation { continuation in
             Thread {
-                self.taken.withLock { while !self.isTaken { self.taken.wait() } }
+                self.condition.withLock { while !ready() { self.condition.wait() } }
                 continuation.resume()
             }.start()
         }
