@@ -97,7 +97,7 @@ struct ImportCommand: AsyncParsableCommand {
         let allowed: Set<String> = ["stream", "type", "data", "actor", "occurred_at", "schema_version"]
         return { object -> EventDraft in
             guard case .object(let fields) = object else { throw ConcordError(.invalidJSON, "each line must be a JSON object") }
-            if fields.keys.contains(where: { !allowed.contains($0) }), let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            if let unknown = fields.keys.filter({ !allowed.contains($0) }).min() {
                 throw ConcordError(.invalidJSON, "unknown field \"\(unknown)\"")
             }
             guard case .string(let stream)? = object["stream"], case .string(let type)? = object["type"] else {
