@@ -33,8 +33,12 @@ public struct SyncClient: Sendable {
         baseURL: String, token: String, limits: SyncLimits = SyncLimits(), caCertificatePath: String? = nil,
         _ body: (SyncClient) async throws -> T
     ) async throws -> T {
-        // Decompression off: responses are inflated here, within the sync limits.
-        var configuration = HTTPClient.Configuration(decompression: .disabled)
+        // Decompression off: responses are inflated here, within the sync limits. A peer that
+        // stops sending mid-answer is given up on after 150 s of silence (longer than any long poll).
+        var configuration = HTTPClient.Configuration(
+            timeout: .init(connect: .seconds(10), read: .seconds(150)),
+            decompression: .disabled
+        )
         if let caCertificatePath {
             var tls = TLSConfiguration.makeClientConfiguration()
             do {
@@ -56,44 +60,71 @@ public struct SyncClient: Sendable {
         return result
     }
 
-    public func vector() async throws -> (node: String, vector: VersionVector) {
-        let body = try await send(method: .GET, path: "/v1/vector", body: nil)
-        return try SyncWire.decodeVectorDocument(String(decoding: body, as: UTF8.self))
+    public func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?) {
+        do {
+            let body = try await send(method: .GET, path: "/v1/vector", body: nil)
+            return try SyncWire.decodeVectorDocument(String(decoding: body, as: UTF8.self))
+        } catch let refusal as PeerRefusal {
+            throw refusal.error
+        }
     }
 
-    /// Pulls one batch; the response is inflated and parsed as it streams in, within limits.
+    /// Pulls one batch; the answer is inflated and parsed as it streams in, within the budget
+    /// the request states (plus its end line).
     public func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) {
-        var reader = BatchReader(limits: limits)
-        try await send(method: .POST, path: "/v1/pull", body: Array(pull.json.utf8), timeout: timeout + .seconds(Int64(pull.waitSeconds))) { chunk in
-            try reader.feed(chunk)
+        var reader = BatchReader(budget: pull.budget)
+        let maxInflated = pull.maxBytes + SyncLimits.maxEndLineBytes
+        do {
+            try await send(method: .POST, path: "/v1/pull", body: Array(pull.json.utf8), maxInflated: maxInflated, timeout: timeout + .seconds(Int64(pull.waitSeconds))) { chunk in
+                try reader.feed(chunk)
+            }
+        } catch let refusal as PeerRefusal {
+            throw refusal.error
         }
         let batch = try reader.finish()
         guard let end = reader.end else {
-            throw ConcordError(.peer, "the peer's pull response ended early (no end line): the connection was cut")
+            throw ConcordError(.peer, "the peer's pull answer ended early (no end line): the connection was cut")
         }
         return (batch, end)
     }
 
-    /// Pushes one batch, gzipped.
+    /// Pushes one batch, gzipped within the protocol's ratio bound (so the peer's inflate-ratio
+    /// limit never refuses it, however compressible). Origins the peer refused are in the result,
+    /// also when it refused every one (then answered with a 4xx listing them).
     public func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
-        let body = Zlib.compress(Array(BatchWriter.lines(batch).utf8), format: .gzip)
-        let response = try await send(method: .POST, path: "/v1/push", body: body, contentEncoding: "gzip")
-        return try SyncWire.PushResult(json: String(decoding: response, as: UTF8.self))
+        let bound = InflateLimits(maxOutputBytes: .max, maxRatio: SyncLimits.protocolInflateRatio, ratioFloorBytes: SyncLimits.protocolRatioFloorBytes)
+        let body = Zlib.compress(Array(BatchWriter.lines(batch).utf8), format: .gzip, ratioBound: bound)
+        do {
+            let response = try await send(method: .POST, path: "/v1/push", body: body, contentEncoding: "gzip")
+            return try SyncWire.PushResult(json: String(decoding: response, as: UTF8.self))
+        } catch let refusal as PeerRefusal where !refusal.refused.isEmpty {
+            // Every origin of the batch was refused: none stored, the peer's vector unchanged.
+            return SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: VersionVector(), refused: refusal.refused)
+        } catch let refusal as PeerRefusal {
+            throw refusal.error
+        }
+    }
+
+    /// A peer's 4xx or 5xx answer.
+    struct PeerRefusal: Error {
+        var error: ConcordError
+        var refused: [SyncWire.Refusal]
     }
 
     // MARK: HTTP
 
     private func send(method: HTTPMethod, path: String, body: [UInt8]?, contentEncoding: String? = nil) async throws -> [UInt8] {
         var collected: [UInt8] = []
-        try await send(method: method, path: path, body: body, contentEncoding: contentEncoding, timeout: timeout) { chunk in
+        try await send(method: method, path: path, body: body, contentEncoding: contentEncoding, maxInflated: SyncLimits.maxEndLineBytes, timeout: timeout) { chunk in
             collected += chunk
-            guard collected.count <= limits.maxInflatedBytes else { throw ConcordError(.tooLarge, "the peer's response is too large") }
         }
         return collected
     }
 
+    /// Sends a request and streams the answer's inflated bytes to `consume`, at most
+    /// `maxInflated` of them (whatever the encoding).
     private func send(
-        method: HTTPMethod, path: String, body: [UInt8]?, contentEncoding: String? = nil, timeout: TimeAmount,
+        method: HTTPMethod, path: String, body: [UInt8]?, contentEncoding: String? = nil, maxInflated: Int, timeout: TimeAmount,
         _ consume: (ArraySlice<UInt8>) throws -> Void
     ) async throws {
         var request = HTTPClientRequest(url: baseURL + path)
@@ -117,20 +148,37 @@ public struct SyncClient: Sendable {
         } catch {
             throw ConcordError(.peer, "\(baseURL) answered in an unknown content encoding", cause: error)
         }
-        let inflater = format.map { Inflater(format: $0, limits: InflateLimits(maxOutputBytes: limits.maxInflatedBytes, maxRatio: limits.maxInflateRatio, ratioFloorBytes: limits.ratioFloorBytes)) }
+        let inflater = format.map { Inflater(format: $0, limits: InflateLimits(maxOutputBytes: maxInflated, maxRatio: limits.maxInflateRatio, ratioFloorBytes: limits.ratioFloorBytes)) }
         guard response.status == .ok else {
+            // An error document is small: read at most 1 MiB of it.
             var text: [UInt8] = []
-            for try await buffer in response.body where text.count < 64 * 1024 { text += buffer.readableBytesView }
+            for try await buffer in response.body {
+                text += buffer.readableBytesView
+                if text.count >= 1 << 20 { break }
+            }
             if let inflater { var inflated: [UInt8] = []; try? inflater.feed(text) { inflated += $0 }; text = inflated }
-            let document = try? JSONValue(parsing: String(decoding: text, as: UTF8.self))
+            let body = String(decoding: text, as: UTF8.self)
+            let document = try? JSONValue(parsing: body, limits: JSONLimits(maxDepth: 8, maxBytes: 4 << 20))
             let message = document?["error"]?["message"]?.stringValue
             let code = document?["error"]?["code"]?.stringValue.map { " \($0)" } ?? ""
-            throw ConcordError(.peer, "\(baseURL)\(path) answered \(response.status.code)\(code): \(message ?? String(decoding: text.prefix(200), as: UTF8.self))")
+            throw PeerRefusal(
+                error: ConcordError(.peer, "\(baseURL)\(path) answered \(response.status.code)\(code): \(message ?? String(body.prefix(200)))"),
+                refused: SyncWire.refusals(inErrorDocument: body)
+            )
         }
+        var inflated = 0
         do {
             for try await buffer in response.body {
                 let bytes = Array(buffer.readableBytesView)
-                if let inflater { try inflater.feed(bytes) { try consume($0) } } else { try consume(bytes[...]) }
+                if let inflater {
+                    try inflater.feed(bytes) { try consume($0) }
+                } else {
+                    inflated += bytes.count
+                    guard inflated <= maxInflated else {
+                        throw ConcordError(.tooLarge, "the peer's answer is larger than \(maxInflated) bytes, more than was asked for")
+                    }
+                    try consume(bytes[...])
+                }
             }
             try inflater?.finish()
         } catch let error as ConcordError {

@@ -1,6 +1,7 @@
 import ConcordCore
 import ConcordSyncProtocol
 import Logging
+import Synchronization
 
 /// Runs a `SyncSession` against a peer: performs each action over HTTP and on the local node.
 public struct SyncDriver: Sendable {
@@ -16,17 +17,19 @@ public struct SyncDriver: Sendable {
         self.logger = logger
     }
 
-    /// Syncs until neither side lacks anything the other has (or, with `waitSeconds`, first waits
-    /// on the peer for new events: one long-poll round).
-    public func run(mode: SyncSession.Mode = .pullThenPush, maxEvents: Int = 5000, waitSeconds: Int = 0) async throws -> SyncSession.Summary {
-        var session = SyncSession(mode: mode, maxEvents: maxEvents)
+    private typealias PullAnswer = (batch: IngestBatch, end: SyncWire.BatchEnd)
+
+    /// Syncs until neither side lacks anything the other has, but for origins set aside (or, with
+    /// `waitSeconds`, first waits on the peer for new events: one long-poll round).
+    public func run(mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 0) async throws -> SyncSession.Summary {
+        var session = SyncSession(mode: mode, budget: budget)
         var action = session.start(local: try local.versionVector())
         // The read models catch up once the peer has nothing more to send, not after each batch;
         // if the sync fails part-way, the next read catches them up instead.
         var unfolded = false
-        // The next pull, fetched while the last batch is stored: its `have` is the vector this
-        // node will hold once that batch is in. Used only if the session then asks for exactly it.
-        var prefetched: (request: SyncWire.PullRequest, response: Task<(batch: IngestBatch, end: SyncWire.BatchEnd), any Error>)?
+        // The next pull, fetched while the last batch is stored: its `have` (and heads) are what
+        // this node will hold once that batch is in. Used only if the session then asks for exactly it.
+        var prefetched: (request: SyncWire.PullRequest, response: Task<PullAnswer, any Error>)?
         // A prefetch not used is cancelled and awaited: nothing may run against the client after
         // the sync, or beside the pull that replaces it.
         func discardPrefetch() async {
@@ -40,39 +43,51 @@ public struct SyncDriver: Sendable {
                 switch action {
                 case .pull(var request):
                     request.waitSeconds = waitSeconds
-                    let (batch, end): (IngestBatch, SyncWire.BatchEnd)
+                    request.heads = try local.heads(at: request.have)
+                    let answer: PullAnswer
                     if let ahead = prefetched, ahead.request == request {
                         // The prefetch is a task of its own: pass a cancellation of this sync on to it.
-                        (batch, end) = try await withTaskCancellationHandler {
+                        answer = try await withTaskCancellationHandler {
                             try await ahead.response.value
                         } onCancel: {
                             ahead.response.cancel()
                         }
                     } else {
                         await discardPrefetch()
-                        (batch, end) = try await client.pull(request)
+                        answer = try await client.pull(request)
                     }
                     prefetched = nil
+                    let (batch, end) = answer
                     if end.more, !batch.events.isEmpty {
-                        let next = SyncWire.PullRequest(have: request.have.adding(batch.events), maxEvents: request.maxEvents, waitSeconds: waitSeconds)
+                        let next = Self.following(request, after: batch)
                         let client = self.client
                         prefetched = (next, Task { try await client.pull(next) })
                     }
-                    let result = batch.events.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try local.ingest(batch, from: peerName)
-                    logger.info("pulled", metadata: ["peer": "\(peerName)", "received": "\(batch.events.count)", "new": "\(result.inserted)"])
+                    let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try local.ingest(batch, from: peerName)
+                    logger.info("pulled", metadata: ["peer": "\(peerName)", "received": "\(batch.events.count)", "new": "\(result.inserted)", "refused": "\(result.refused.count)"])
                     unfolded = unfolded || result.inserted > 0
+                    let localVector = try local.versionVector()
                     if unfolded, !end.more {
                         try local.catchUpReadModels()
                         unfolded = false
                     }
-                    action = session.pulled(received: batch.events.count, inserted: result.inserted, more: end.more, remote: end.vector, local: try local.versionVector())
+                    action = session.pulled(
+                        received: batch.events.count, result: result, end: end, local: localVector,
+                        mismatchedHeads: try mismatchedHeads(end)
+                    )
                 case .fetchRemoteVector:
-                    action = session.receivedRemoteVector(try await client.vector().vector, local: try local.versionVector())
-                case .push(let have):
-                    let (batch, _) = try local.missingBatch(have: have, maxEvents: maxEvents)
-                    let result = batch.events.isEmpty ? SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have) : try await client.push(batch)
-                    logger.info("pushed", metadata: ["peer": "\(peerName)", "sent": "\(batch.events.count)", "accepted": "\(result.accepted)"])
-                    action = session.pushed(sent: batch.events.count, result: result, local: try local.versionVector())
+                    let remote = try await client.vector()
+                    action = session.receivedRemoteVector(remote.vector, limits: remote.limits, local: try local.versionVector())
+                case .push(let have, let exclude, let proofRuns, let budget):
+                    var runs = try MissingRuns(source: local, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
+                    let batch = try runs.batch()
+                    var result = batch.events.isEmpty ? SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have) : try await client.push(batch)
+                    // Refused whole: nothing was stored, so the peer's vector is what it was.
+                    if result.accepted == 0, result.alreadyHeld == 0, !result.refused.isEmpty, result.vector.entries.isEmpty { result.vector = have }
+                    // Runs this node cannot send at all are set aside like the peer's refusals.
+                    result.refused += runs.setAside
+                    logger.info("pushed", metadata: ["peer": "\(peerName)", "sent": "\(batch.events.count)", "accepted": "\(result.accepted)", "refused": "\(result.refused.count)"])
+                    action = session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try local.versionVector())
                 case .done(let summary):
                     // (The session ends only after a pull that said "no more": nothing is fetched ahead.)
                     await discardPrefetch()
@@ -86,4 +101,78 @@ public struct SyncDriver: Sendable {
             throw error
         }
     }
+
+    /// The pull the session will ask for next if nothing is refused: what this node holds once
+    /// `batch` is stored, and the hashes of the events it then holds last.
+    private static func following(_ request: SyncWire.PullRequest, after batch: IngestBatch) -> SyncWire.PullRequest {
+        var next = request
+        next.have = request.have.adding(batch.events)
+        for event in batch.events where event.seq == next.have[event.origin] { next.heads[event.origin] = event.hash }
+        return next
+    }
+
+    /// Origins whose event at the seq the peer's end line names differs from ours: a fork the
+    /// peer could not see (we hold more than it does).
+    private func mismatchedHeads(_ end: SyncWire.BatchEnd) throws -> [OriginID: UInt64] {
+        var mismatched: [OriginID: UInt64] = [:]
+        for (origin, hash) in end.heads {
+            let seq = end.vector[origin]
+            if seq >= 1, let mine = try local.eventHash(origin, seq: seq), mine != hash { mismatched[origin] = seq }
+        }
+        return mismatched
+    }
+
+    /// Keeps syncing until cancelled: one full sync first, then at once both ways, each as soon as
+    /// there is something to do. Pulls long-poll the peer (it answers as soon as it stores new
+    /// events); a commit here (`localCommits`, by any process when the store watches others) is
+    /// pushed while the long poll waits. `onRound` gets each round's summary.
+    public func follow(
+        mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 25,
+        localCommits: CommitSignal, onRound: @escaping @Sendable (SyncSession.Summary) -> Void
+    ) async throws {
+        let seenBefore = localCommits.generation
+        let first = try await run(mode: mode, budget: budget)
+        onRound(first)
+        let knownRemote = KnownVector(first.remoteVector)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if mode != .pushOnly {
+                group.addTask {
+                    while !Task.isCancelled {
+                        let summary = try await run(mode: .pullOnly, budget: budget, waitSeconds: waitSeconds)
+                        knownRemote.set(summary.remoteVector)
+                        onRound(summary)
+                    }
+                }
+            }
+            if mode != .pullOnly {
+                let local = self.local
+                group.addTask {
+                    var seen = seenBefore
+                    while !Task.isCancelled {
+                        seen = await localCommits.wait(after: seen, timeout: .seconds(3600))
+                        // Events pulled from the peer wake this loop too; push only what it lacks.
+                        let remote = knownRemote.get()
+                        guard try local.versionVector().entries.contains(where: { remote[$0.key] < $0.value }) else { continue }
+                        let summary = try await run(mode: .pushOnly, budget: budget)
+                        knownRemote.set(summary.remoteVector)
+                        onRound(summary)
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// The peer's vector as last heard, shared by a following sync's two loops.
+private final class KnownVector: Sendable {
+    private let vector: Mutex<VersionVector>
+
+    init(_ vector: VersionVector) {
+        self.vector = Mutex(vector)
+    }
+
+    func get() -> VersionVector { vector.withLock { $0 } }
+    func set(_ new: VersionVector) { vector.withLock { $0 = new } }
 }

@@ -4,11 +4,12 @@ import ConcordSyncProtocol
 /// The peer as `SyncDriver` sees it: the three calls of the sync API. `SyncClient` is the HTTP
 /// one; tests drive the same driver against a peer in memory.
 public protocol SyncPeer: Sendable {
-    /// `GET /v1/vector`.
-    func vector() async throws -> (node: String, vector: VersionVector)
+    /// `GET /v1/vector`: the peer's name, vector and limits (nil from a peer that does not say them).
+    func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?)
     /// `POST /v1/pull`: one batch and its end line.
     func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd)
-    /// `POST /v1/push`.
+    /// `POST /v1/push`. A push the peer refused origin by origin returns those refusals (with an
+    /// empty vector when it refused every one); any other refusal throws.
     func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult
 }
 

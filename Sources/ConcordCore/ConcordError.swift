@@ -49,6 +49,12 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         public static let peer = Code(rawValue: "peer")
         /// A different event for an `(origin, seq)` this node already holds.
         public static let fork = Code(rawValue: "fork")
+        /// A request that did not arrive in time (HTTP 408).
+        public static let timeout = Code(rawValue: "timeout")
+        /// A peer with more requests open at once than the server allows it (HTTP 429).
+        public static let tooManyRequests = Code(rawValue: "too-many-requests")
+        /// An event stamped further ahead of this node's clock than `EventLimits.maxClockAheadMillis`.
+        public static let clockAhead = Code(rawValue: "clock-ahead")
         /// Stored data failed verification.
         public static let verificationFailed = Code(rawValue: "verification-failed")
     }

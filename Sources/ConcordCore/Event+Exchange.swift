@@ -24,33 +24,90 @@ extension Event {
         return json.finish()
     }
 
-    /// Decodes and checks the shape of an exchanged event. Its hash is not trusted here:
-    /// ingestion recomputes it.
+    /// The length of `exchangeJSON` in bytes, plus its newline, computed without writing it: the
+    /// weight that batch and seal budgets count (`EventLimits.maxRunLineBytes`). A test holds it
+    /// equal to the written line.
+    public var exchangeLineBytes: Int {
+        // Keys, quotes, colons, commas and braces of the fixed fields, then each value.
+        var bytes = 212 + 32 + 64 + 64 + 1
+        bytes += Self.decimalLength(Int64(bitPattern: seq)) + Self.decimalLength(Int64(schemaVersion))
+        bytes += Self.decimalLength(hlc.wallMillis) + Self.decimalLength(Int64(hlc.counter))
+        bytes += Self.decimalLength(recordedAt) + Self.decimalLength(occurredAt)
+        bytes += JSONValue.escapedLength(stream.rawValue) + JSONValue.escapedLength(type.rawValue) + JSONValue.escapedLength(actor)
+        bytes += causationID.map(JSONValue.escapedLength) ?? 4
+        bytes += correlationID.map(JSONValue.escapedLength) ?? 4
+        for (index, parent) in prev.enumerated() {
+            bytes += (index > 0 ? 1 : 0) + 2 + 32 + 1 + Self.decimalLength(Int64(bitPattern: parent.seq))
+        }
+        return bytes + payload.utf8.count
+    }
+
+    private static func decimalLength(_ value: Int64) -> Int {
+        var length = value < 0 ? 2 : 1
+        var rest = value.magnitude
+        while rest >= 10 {
+            rest /= 10
+            length += 1
+        }
+        return length
+    }
+
+    /// Decodes an exchanged event and checks every field against its range (`EventLimits`), so
+    /// nothing stored from it can make later code trap. Its hash is not trusted here: ingestion
+    /// recomputes it.
     public init(exchange object: JSONValue) throws {
         let fields = ExchangeFields(object, what: "event")
         let payload = try fields.object("data")
+        let actor = try fields.string("actor")
+        let causationID = try fields.optionalString("causationId")
+        let correlationID = try fields.optionalString("correlationId")
+        try Label.validate(actor, what: "event field \"actor\"", required: true)
+        try Label.validate(causationID, what: "event field \"causationId\"", required: false)
+        try Label.validate(correlationID, what: "event field \"correlationId\"", required: false)
+        let id = EventID(origin: try OriginID(hex: try fields.string("origin")), seq: try fields.seq("seq"))
         self.init(
-            id: EventID(origin: try OriginID(hex: try fields.string("origin")), seq: try fields.unsigned("seq", min: 1)),
+            id: id,
             stream: try StreamID(try fields.string("stream")),
             type: try EventType(try fields.string("type")),
             schemaVersion: UInt32(try fields.unsigned("schemaVersion", min: 1, max: UInt64(UInt32.max))),
             hlc: HLCTimestamp(
-                wallMillis: try fields.integer("hlcWallMillis", min: 0, max: Int64(1) << 46),
+                wallMillis: try fields.integer("hlcWallMillis", in: EventLimits.hlcWallRange),
                 counter: UInt16(try fields.unsigned("hlcCounter", max: UInt64(UInt16.max)))
             ),
-            recordedAt: try fields.integer("recordedAt"),
-            occurredAt: try fields.integer("occurredAt"),
-            actor: try fields.string("actor"),
-            causationID: try fields.optionalString("causationId"),
-            correlationID: try fields.optionalString("correlationId"),
-            prev: try fields.strings("prev").map(EventID.init(parsing:)).sorted(),
+            recordedAt: try fields.integer("recordedAt", in: EventLimits.timeRange),
+            occurredAt: try fields.integer("occurredAt", in: EventLimits.timeRange),
+            actor: actor,
+            causationID: causationID,
+            correlationID: correlationID,
+            prev: try Self.decodePrev(try fields.strings("prev", max: EventLimits.maxPrevCount), of: id),
             payload: payload.canonicalText,
             prevHash: try fields.hash("prevHash"),
             hash: try fields.hash("hash")
         )
-        guard payload.canonicalText.utf8.count <= EventDraft.maxPayloadBytes else {
-            throw ConcordError(.tooLarge, "event \(id) data is larger than \(EventDraft.maxPayloadBytes) bytes")
+        guard self.payload.utf8.count <= EventLimits.maxPayloadBytes else {
+            throw ConcordError(.tooLarge, "event \(id) data is larger than \(EventLimits.maxPayloadBytes) bytes in canonical form, the limit")
         }
+        guard !payload.isDeeper(than: EventLimits.maxPayloadDepth) else {
+            throw ConcordError(.tooLarge, "event \(id) data is nested deeper than \(EventLimits.maxPayloadDepth) levels, the limit")
+        }
+    }
+
+    /// `prev` ids: strictly ascending by origin, then seq (so no id twice), and none of the event
+    /// itself or of a later event of its own origin (an event can only have seen earlier ones).
+    static func decodePrev(_ texts: [String], of id: EventID) throws -> [EventID] {
+        var prev: [EventID] = []
+        prev.reserveCapacity(texts.count)
+        for text in texts {
+            let parent = try EventID(parsing: text)
+            if let last = prev.last, !(last < parent) {
+                throw ConcordError(.invalidJSON, "event \(id) field \"prev\" must list ids in ascending order (origin, then seq), each once")
+            }
+            if parent.origin == id.origin, parent.seq >= id.seq {
+                throw ConcordError(.invalidJSON, "event \(id) names \(parent) in \"prev\": an event can only follow earlier events of its origin")
+            }
+            prev.append(parent)
+        }
+        return prev
     }
 }
 
@@ -69,7 +126,7 @@ extension Seal {
         let fields = ExchangeFields(object, what: "seal")
         self.init(
             origin: try OriginID(hex: try fields.string("origin")),
-            seq: try fields.unsigned("seq", min: 1),
+            seq: try fields.seq("seq"),
             hash: try fields.hash("hash"),
             signature: try fields.hex("signature", count: 64)
         )
@@ -118,9 +175,10 @@ struct ExchangeFields {
         }
     }
 
-    func integer(_ key: String, min: Int64 = .min, max: Int64 = .max) throws -> Int64 {
-        guard case .number(let text)? = object[key], let value = Int64(text), value >= min, value <= max else {
-            throw fail(key, "an integer from \(min) to \(max)")
+    /// A JSON integer (digits, an optional minus sign; no fraction or exponent) in the range.
+    func integer(_ key: String, in range: ClosedRange<Int64>) throws -> Int64 {
+        guard case .number(let text)? = object[key], let value = Int64(text), range.contains(value) else {
+            throw fail(key, "an integer \(range.described)")
         }
         return value
     }
@@ -132,8 +190,13 @@ struct ExchangeFields {
         return value
     }
 
-    func strings(_ key: String) throws -> [String] {
+    func seq(_ key: String) throws -> UInt64 {
+        try unsigned(key, min: EventLimits.seqRange.lowerBound, max: EventLimits.seqRange.upperBound)
+    }
+
+    func strings(_ key: String, max: Int = .max) throws -> [String] {
         guard case .array(let values)? = object[key] else { throw fail(key, "an array of strings") }
+        guard values.count <= max else { throw fail(key, "an array of at most \(max) strings") }
         return try values.map { value in
             guard case .string(let text) = value else { throw fail(key, "an array of strings") }
             return text
@@ -146,8 +209,8 @@ struct ExchangeFields {
     }
 
     func hex(_ key: String, count: Int) throws -> [UInt8] {
-        guard case .string(let text)? = object[key], let bytes = Hex.decode(text), bytes.count == count else {
-            throw fail(key, "\(count * 2) hex digits")
+        guard case .string(let text)? = object[key], let bytes = Hex.decodeLowercase(text), bytes.count == count else {
+            throw fail(key, "\(count * 2) lowercase hex digits")
         }
         return bytes
     }

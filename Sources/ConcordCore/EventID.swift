@@ -9,13 +9,24 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.seq = seq
     }
 
-    /// Parses the text form `ORIGIN:SEQ`.
+    /// Parses the text form `ORIGIN:SEQ`: 32 lowercase hex digits, a colon, and the seq in decimal
+    /// digits without sign or leading zeros, from 1 to 2^63 − 1 (`EventLimits.seqRange`).
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let seq = UInt64(parts[1]), seq >= 1 else {
-            throw ConcordError(.invalidArgument, "event id '\(text.prefix(80))' is not of the form ORIGIN:SEQ")
+        guard parts.count == 2, let seq = Self.parseSeq(parts[1]) else {
+            throw ConcordError(.invalidArgument, "event id '\(text.prefix(80))' is not of the form ORIGIN:SEQ (SEQ from 1 to \(EventLimits.seqRange.upperBound))")
         }
         self.init(origin: try OriginID(hex: String(parts[0])), seq: seq)
+    }
+
+    /// A seq written as decimal digits: no sign, no leading zero, within `EventLimits.seqRange`.
+    static func parseSeq(_ text: Substring) -> UInt64? {
+        let digits = text.utf8
+        guard let first = digits.first, first != UInt8(ascii: "0"), digits.count <= 19,
+              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let seq = UInt64(text), EventLimits.seqRange.contains(seq)
+        else { return nil }
+        return seq
     }
 
     /// `ORIGIN:SEQ`

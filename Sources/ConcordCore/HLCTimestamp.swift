@@ -17,8 +17,9 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
         self.counter = UInt16(truncatingIfNeeded: packed & 0xffff)
     }
 
-    /// `wallMillis << 16 | counter`; order-preserving for wall times from 1970 to the year 6400.
-    public var packed: Int64 { wallMillis << 16 | Int64(counter) }
+    /// `wallMillis << 16 | counter`; order-preserving for every wall time in
+    /// `EventLimits.hlcWallRange` (and, wrapping, defined for any other).
+    public var packed: Int64 { wallMillis &<< 16 | Int64(counter) }
 
     public static let zero = HLCTimestamp(wallMillis: 0)
 
@@ -38,17 +39,27 @@ public struct HybridLogicalClock: Sendable {
         self.last = last
     }
 
-    /// The stamp for a new local event, given the wall clock now.
-    public mutating func tick(now wallMillis: Int64) -> HLCTimestamp {
+    /// The stamp for a new local event, given the wall clock now: above every stamp issued or
+    /// observed so far. Throws rather than leave `EventLimits.hlcWallRange` (a wall clock set
+    /// beyond the year 4199, or a clock already at its end).
+    public mutating func tick(now wallMillis: Int64) throws -> HLCTimestamp {
+        var next = last
         if wallMillis > last.wallMillis {
-            last = HLCTimestamp(wallMillis: wallMillis, counter: 0)
+            next = HLCTimestamp(wallMillis: wallMillis, counter: 0)
         } else if last.counter == .max {
             // 65,536 events in one millisecond: borrow the next millisecond rather than wrap.
-            last = HLCTimestamp(wallMillis: last.wallMillis + 1, counter: 0)
+            next = HLCTimestamp(wallMillis: last.wallMillis &+ 1, counter: 0)
         } else {
-            last.counter += 1
+            next.counter += 1
         }
-        return last
+        guard EventLimits.hlcWallRange.contains(next.wallMillis) else {
+            throw ConcordError(
+                .invalidArgument,
+                "the clock cannot issue a stamp after \(last): its wall part would leave the range \(EventLimits.hlcWallRange.described) ms (is this machine's clock right?)"
+            )
+        }
+        last = next
+        return next
     }
 
     /// Moves the clock past a stamp seen on an event from elsewhere.

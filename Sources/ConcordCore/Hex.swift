@@ -26,6 +26,12 @@ package enum Hex {
         return out
     }
 
+    /// Like `decode`, but only lowercase digits, as every exchanged hash, key and signature is written.
+    package static func decodeLowercase(_ text: String) -> [UInt8]? {
+        guard text.utf8.allSatisfy(isLowerHexDigit) else { return nil }
+        return decode(text)
+    }
+
     package static func isLowerHexDigit(_ c: UInt8) -> Bool {
         (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)
     }

@@ -16,10 +16,23 @@ public struct IngestResult: Sendable, Equatable {
     public var inserted: Int
     /// Events this node already held, byte for byte.
     public var alreadyHeld: Int
+    /// Origins whose part of the batch was refused and set aside (nothing of them was stored);
+    /// the other origins' parts were stored.
+    public var refused: [OriginRefusal]
 
-    public init(inserted: Int, alreadyHeld: Int) {
+    public init(inserted: Int, alreadyHeld: Int, refused: [OriginRefusal] = []) {
         self.inserted = inserted
         self.alreadyHeld = alreadyHeld
+        self.refused = refused
     }
+}
+
+/// What to do with a batch in which some origins' parts do not verify.
+public enum IngestPolicy: Sendable {
+    /// Store the origins that verify and set the others aside (sync: one origin's bad events
+    /// never stop the others).
+    case setAside
+    /// Store nothing unless every origin verifies (an import of a file is one decision).
+    case allOrNothing
 }
 

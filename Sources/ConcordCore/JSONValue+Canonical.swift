@@ -35,6 +35,19 @@ extension JSONValue {
         }
     }
 
+    /// The length in bytes of `writeString(text)`: the quotes and the escaped text.
+    public static func escapedLength(_ text: String) -> Int {
+        var length = 2
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22, 0x5c, 0x0a, 0x0d, 0x09, 0x08, 0x0c: length += 2
+            case 0..<0x20: length += 6
+            default: length += 1
+            }
+        }
+        return length
+    }
+
     /// Escapes only what JSON requires: the quote, the backslash and control characters.
     public static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))

@@ -23,6 +23,20 @@ public indirect enum JSONValue: Hashable, Sendable {
         if case .string(let value) = self { return value }
         return nil
     }
+
+    /// True when the value nests containers deeper than `limit` (a scalar is 0 deep, an array
+    /// or object one more than its deepest member). Stops descending once past the limit.
+    public func isDeeper(than limit: Int) -> Bool {
+        switch self {
+        case .null, .bool, .number, .string: return false
+        case .array(let elements):
+            guard limit >= 1 else { return true }
+            return elements.contains { $0.isDeeper(than: limit - 1) }
+        case .object(let members):
+            guard limit >= 1 else { return true }
+            return members.values.contains { $0.isDeeper(than: limit - 1) }
+        }
+    }
 }
 
 /// Limits the parser enforces, so hostile input cannot exhaust the stack or memory.

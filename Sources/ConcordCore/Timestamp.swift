@@ -13,16 +13,21 @@ public enum Timestamp {
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
-    /// `2016-03-09T10:00:00.000Z`
+    /// `2016-03-09T10:00:00.000Z`. Total: every Int64 has a text (a tampered or out-of-range
+    /// stored time must print, not trap); years outside 0000…9999 take ISO 8601's expanded form,
+    /// a sign and at least six digits (`+012345-…`, `-000001-…`).
     public static func iso8601(millis: Int64) -> String {
-        let days = floorDiv(millis, 86_400_000)
-        let msOfDay = millis - days * 86_400_000
+        // Splitting by remainder first: `days * 86_400_000` would overflow for Int64.min.
+        let remainder = millis % 86_400_000
+        let days = millis / 86_400_000 - (remainder < 0 ? 1 : 0)
+        let msOfDay = remainder < 0 ? remainder + 86_400_000 : remainder
         let (year, month, day) = civilFromDays(days)
         let hour = msOfDay / 3_600_000
         let minute = msOfDay / 60_000 % 60
         let second = msOfDay / 1000 % 60
         let ms = msOfDay % 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(ms, 3))Z"
+        let yearText = (0...9999).contains(year) ? pad(year, 4) : (year < 0 ? "-" : "+") + pad(year.magnitude, 6)
+        return "\(yearText)-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(ms, 3))Z"
     }
 
     /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM`, or a date and time
@@ -101,13 +106,15 @@ public enum Timestamp {
         }
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
+    private static func pad(_ value: some BinaryInteger, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 
+    /// Rounds towards minus infinity, for every `a` (negating Int64.min would overflow).
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
+        let quotient = a / b
+        return a % b != 0 && (a < 0) != (b < 0) ? quotient - 1 : quotient
     }
 
     private static func isLeap(_ year: Int64) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }

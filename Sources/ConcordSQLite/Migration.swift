@@ -184,5 +184,37 @@ extension SQLiteEventStore {
                 value TEXT NOT NULL
             ) WITHOUT ROWID;
             """),
+        Migration(name: "0006-fork-proofs", sql: """
+            -- Proof of forks: the offered history of an origin that differs from the held one at
+            -- (origin, seq), from that seq (or the next) up to a seal of the origin's key, as exchange
+            -- NDJSON (key, events, seal). Rows in the older `forks` table have no seal: not proof.
+            CREATE TABLE fork_proofs (
+                origin       TEXT    NOT NULL,
+                seq          INTEGER NOT NULL,
+                held_hash    BLOB    NOT NULL,
+                offered_hash BLOB    NOT NULL,
+                proof        TEXT    NOT NULL,
+                source       TEXT    NOT NULL,
+                detected_at  INTEGER NOT NULL,
+                PRIMARY KEY (origin, seq, offered_hash)
+            ) WITHOUT ROWID;
+            CREATE TRIGGER fork_proofs_refuse_update BEFORE UPDATE ON fork_proofs
+            BEGIN SELECT RAISE(ABORT, 'concord: fork evidence is append-only; UPDATE is refused'); END;
+            CREATE TRIGGER fork_proofs_refuse_delete BEFORE DELETE ON fork_proofs
+            BEGIN SELECT RAISE(ABORT, 'concord: fork evidence is append-only; DELETE is refused'); END;
+            """),
+        Migration(name: "0007-set-aside-origins", sql: """
+            -- Origins the last sync with a peer set aside (refused, forked or too large to send), one
+            -- row per peer and origin, replaced at each sync: what status and verify report.
+            CREATE TABLE set_aside (
+                peer        TEXT    NOT NULL,
+                origin      TEXT    NOT NULL,
+                seq         INTEGER NOT NULL,
+                code        TEXT    NOT NULL,
+                message     TEXT    NOT NULL,
+                recorded_at INTEGER NOT NULL,
+                PRIMARY KEY (peer, origin)
+            ) WITHOUT ROWID;
+            """),
     ]
 }

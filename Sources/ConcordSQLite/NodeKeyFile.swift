@@ -28,7 +28,7 @@ package enum NodeKeyFile {
             let mode = String(info.st_mode & 0o777, radix: 8)
             throw ConcordError(.nodeKey, "the node key file \(path) is readable by others (mode \(mode)); run: chmod 600 \(path)")
         }
-        guard let text = try? readText(path) else {
+        guard let text = try? PrivateFile.readText(path, limit: 64 * 1024) else {
             throw ConcordError(.nodeKey, "cannot read the node key file \(path)")
         }
         var fields: [String: String] = [:]
@@ -55,36 +55,7 @@ package enum NodeKeyFile {
             ed25519-private-key: \(Hex.encode(key.rawPrivateKey))
 
             """
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw ConcordError(.nodeKey, "cannot create the node key file \(temporary): \(String(cString: strerror(errno)))")
-        }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ConcordError(.nodeKey, "cannot write the node key file \(path): \(reason)")
-        }
-        FileSystem.syncDirectory(containing: path)
-    }
-
-    private static func readText(_ path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ConcordError(.nodeKey, "cannot open \(path)") }
-        defer { close(fd) }
-        var data = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            data += buffer[0..<count]
-            if data.count > 64 * 1024 { throw ConcordError(.nodeKey, "\(path) is too large to be a key file") }
-        }
-        return String(decoding: data, as: UTF8.self)
+        try PrivateFile.writeAtomically(text, to: path, what: "the node key file")
     }
 }
 

@@ -44,7 +44,9 @@ extension SQLiteEventStore {
         state.withLock { state in
             defer { state.connection.resetBusyStatements() }
             let group = pendingAppends.takeAll()
-            pendingAppends.finishLeading(group, results: commitGroup(group, &state))
+            let results = commitGroup(group, &state)
+            if results.contains(where: { if case .success = $0 { true } else { false } }) { commits.signal() }
+            pendingAppends.finishLeading(group, results: results)
         }
     }
 
@@ -56,8 +58,9 @@ extension SQLiteEventStore {
         do {
             let seal = try Self.storage(what) {
                 let connection = state.connection
-                let key = try writerKey(&state)
                 return try connection.transaction {
+                    // Inside the write transaction: two processes cannot both start a new incarnation.
+                    let key = try writerKey(&state)
                     var writer = try AppendWriter(connection, key: key, now: options.clock())
                     for (index, request) in group.enumerated() {
                         do {
@@ -84,10 +87,10 @@ extension SQLiteEventStore {
     /// Returns how many were appended and the seal over the last (nil when there were none).
     @discardableResult
     public func appendAll(_ next: () throws -> EventDraft?) throws -> (count: Int, seal: Seal?) {
-        try withConnection("append the events") { state in
-            let key = try writerKey(&state)
+        let appended = try withConnection("append the events") { state -> (count: Int, seal: Seal?) in
             let connection = state.connection
-            return try connection.transaction {
+            return try connection.transaction { () -> (count: Int, seal: Seal?) in
+                let key = try writerKey(&state)
                 var writer = try AppendWriter(connection, key: key, now: options.clock())
                 var count = 0
                 while let draft = try next() {
@@ -98,14 +101,17 @@ extension SQLiteEventStore {
                 return (count, try writer.finish())
             }
         }
+        if appended.count > 0 { commits.signal() }
+        return appended
     }
 
-    /// A commit longer than this is sealed every this many events as well as at its end.
-    public static let sealInterval = 1000
+    /// A commit longer than this is sealed every this many events as well as at its end (and
+    /// before its unsealed run would pass `EventLimits.maxRunLineBytes`).
+    public static let sealInterval = EventLimits.maxEventsPerSeal
 
     static func insertSeal(_ connection: SQLiteConnection, _ seal: Seal, at now: Int64) throws {
         let statement = try connection.cached("INSERT OR IGNORE INTO seals (origin, seq, hash, signature, sealed_at) VALUES (?, ?, ?, ?, ?)")
-        try statement.run([.text(seal.origin.hex), .integer(Int64(seal.seq)), .blob(seal.hash.bytes), .blob(seal.signature), .integer(now)])
+        try statement.run([.text(seal.origin.hex), .integer(Int64(bitPattern: seal.seq)), .blob(seal.hash.bytes), .blob(seal.signature), .integer(now)])
         statement.reset()
     }
 
@@ -131,7 +137,7 @@ extension SQLiteEventStore {
             (12, event.causationID), (13, event.correlationID), (14, encodePrev(event.prev)), (15, event.payload),
         ]
         try statement.withBorrowedTexts(texts, scratch: &scratch) {
-            try statement.bind(2, Int64(event.seq))
+            try statement.bind(2, Int64(bitPattern: event.seq))
             try statement.bind(4, Int64(streamVersion))
             try statement.bind(6, Int64(event.schemaVersion))
             try statement.bind(7, event.hlc.packed)
@@ -153,7 +159,7 @@ extension SQLiteEventStore {
         let statement = try connection.cached("SELECT seq, hash FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
         try statement.bind(1, key.origin.hex)
         guard try statement.step() else { return OriginChain(key: key, lastSeq: 0, lastHash: .genesis) }
-        return OriginChain(key: key, lastSeq: UInt64(statement.int64(0)), lastHash: EventHash(bytes: statement.blob(1)))
+        return OriginChain(key: key, lastSeq: UInt64(bitPattern: statement.int64(0)), lastHash: EventHash(bytes: statement.blob(1)))
     }
 
     static func streamVersion(_ connection: SQLiteConnection, _ stream: StreamID) throws -> Int {
@@ -165,7 +171,7 @@ extension SQLiteEventStore {
         try statement.bind(1, stream.rawValue)
         var heads: [EventID] = []
         while try statement.step() {
-            heads.append(EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(statement.int64(1))))
+            heads.append(EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(bitPattern: statement.int64(1))))
         }
         return heads
     }
@@ -174,28 +180,63 @@ extension SQLiteEventStore {
 /// The work of one append transaction: extends the chain, inserts events, and at the end moves
 /// the stream heads and seals. Stream versions and heads are read once a stream and then kept
 /// in memory for the rest of the transaction.
+///
+/// Clock: every stamp is above every stamp stored (so above the event's parents and the origin's
+/// earlier events). A stored stamp further ahead of this node's clock than
+/// `EventLimits.maxClockAheadMillis` (kept by an older release, or this machine's clock went
+/// back) does not drag the clock for every stream: it is then passed only where it must be, for
+/// the origin's own earlier events and the heads of the stream being extended.
 struct AppendWriter {
     private let connection: SQLiteConnection
     private let insert: SQLiteStatement
     private let now: Int64
     private var chain: OriginChain
     private var clock: HybridLogicalClock
+    /// True when some stored stamp is too far ahead to start the clock from (see above).
+    private let clockFloorPerStream: Bool
     private var streams: [StreamID: (version: Int, heads: [EventID])] = [:]
     private var appendedStreams: Set<StreamID> = []
     private var scratch: [UInt8] = []
     private var appended = 0
+    /// Events and exchange-line bytes since the last seal of this commit.
+    private var unsealedEvents = 0
+    private var unsealedBytes = 0
 
     init(_ connection: SQLiteConnection, key: NodeKey, now: Int64) throws {
+        guard EventLimits.timeRange.contains(now) else {
+            throw ConcordError(.invalidArgument, "this machine's clock says \(Timestamp.iso8601(millis: now)), outside the years 0001 to 9999; set it right before recording")
+        }
         self.connection = connection
         self.now = now
         chain = try SQLiteEventStore.chainHead(connection, key: key)
-        clock = HybridLogicalClock(last: HLCTimestamp(packed: try connection.scalarInt("SELECT max(hlc) FROM events") ?? 0))
+        let newest = HLCTimestamp(packed: try connection.scalarInt("SELECT max(hlc) FROM events") ?? 0)
+        let aheadLimit = now + EventLimits.maxClockAheadMillis
+        if newest.wallMillis <= aheadLimit {
+            clock = HybridLogicalClock(last: newest)
+            clockFloorPerStream = false
+        } else {
+            let bound = HLCTimestamp(wallMillis: aheadLimit, counter: .max).packed
+            clock = HybridLogicalClock(last: HLCTimestamp(packed: try connection.scalarInt("SELECT max(hlc) FROM events WHERE hlc <= ?", [.integer(bound)]) ?? 0))
+            if chain.lastSeq > 0, let own = try connection.scalarInt(
+                "SELECT hlc FROM events WHERE origin = ? AND seq = ?", [.text(chain.origin.hex), .integer(Int64(bitPattern: chain.lastSeq))]
+            ) {
+                clock.observe(HLCTimestamp(packed: own))
+            }
+            clockFloorPerStream = true
+        }
         insert = try connection.cached(SQLiteEventStore.insertEventSQL)
     }
 
     private mutating func stream(_ id: StreamID) throws -> (version: Int, heads: [EventID]) {
         if let known = streams[id] { return known }
         let state = (try SQLiteEventStore.streamVersion(connection, id), try SQLiteEventStore.streamHeads(connection, id))
+        if clockFloorPerStream {
+            for head in state.1 {
+                if let stamp = try connection.scalarInt("SELECT hlc FROM events WHERE origin = ? AND seq = ?", [.text(head.origin.hex), .integer(Int64(bitPattern: head.seq))]) {
+                    clock.observe(HLCTimestamp(packed: stamp))
+                }
+            }
+        }
         streams[id] = state
         return state
     }
@@ -216,7 +257,24 @@ struct AppendWriter {
     /// Inserts the next event; returns it as stored when `keeping`.
     mutating func append(_ draft: EventDraft, keeping: Bool) throws -> StoredEvent? {
         var state = try stream(draft.stream)
-        let event = chain.append(draft, hlc: clock.tick(now: now), recordedAt: now, prev: state.heads)
+        guard state.heads.count <= EventLimits.maxPrevCount else {
+            throw ConcordError(.tooLarge, "stream \(draft.stream) has \(state.heads.count) concurrent heads, more than an event may name (\(EventLimits.maxPrevCount))")
+        }
+        let stamp: HLCTimestamp
+        do {
+            stamp = try clock.tick(now: now)
+        } catch let error as ConcordError {
+            throw ConcordError(error.code, "cannot record on stream \(draft.stream): \(error.message)")
+        }
+        let event = chain.append(draft, hlc: stamp, recordedAt: now, prev: state.heads)
+        // Seal before this event when it would make the unsealed run longer than any peer takes
+        // in one batch (the run then ends on the previous event).
+        let lineBytes = event.exchangeLineBytes
+        if unsealedEvents > 0, unsealedBytes + lineBytes > EventLimits.maxRunLineBytes {
+            try SQLiteEventStore.insertSeal(connection, chain.key.seal(seq: event.seq - 1, hash: event.prevHash), at: now)
+            unsealedEvents = 0
+            unsealedBytes = 0
+        }
         state.version += 1
         try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now, scratch: &scratch)
         // A local append has seen every head, so it becomes the stream's only head.
@@ -224,10 +282,14 @@ struct AppendWriter {
         streams[draft.stream] = state
         appendedStreams.insert(draft.stream)
         appended += 1
+        unsealedEvents += 1
+        unsealedBytes += lineBytes
         // Large commits are sealed every `sealInterval` events too, so sync can send them in
         // verifiable batches that end on a seal. (`finish` seals the end.)
-        if appended % SQLiteEventStore.sealInterval == 0 {
+        if unsealedEvents == SQLiteEventStore.sealInterval {
             try SQLiteEventStore.insertSeal(connection, chain.sealHead(), at: now)
+            unsealedEvents = 0
+            unsealedBytes = 0
         }
         guard keeping else { return nil }
         return StoredEvent(event: event, position: sqlite3LastInsertRowID(connection), streamVersion: state.version)
@@ -243,7 +305,7 @@ struct AppendWriter {
             try deleteHeads.run([.text(stream.rawValue)])
             deleteHeads.reset()
             for head in streams[stream]!.heads {
-                try insertHead.run([.text(stream.rawValue), .text(head.origin.hex), .integer(Int64(head.seq))])
+                try insertHead.run([.text(stream.rawValue), .text(head.origin.hex), .integer(Int64(bitPattern: head.seq))])
                 insertHead.reset()
             }
         }

@@ -1,211 +1,173 @@
 import ConcordCore
 
 extension SQLiteEventStore {
-    /// Stores events of any origin after verifying them, all or nothing, in one transaction.
+    /// Stores events of any origin after verifying them (`BatchVerifier`: the rules are the same
+    /// on every backend), in one transaction.
     ///
-    /// For each origin: its key must hash to the origin id; events this node already holds must
-    /// be identical (a different event for a held `(origin, seq)` is a fork, refused); new events
-    /// must continue the stored chain with no gap, each hash must match its content and link to
-    /// the previous one, and the last new event must be covered by a seal in the batch whose
-    /// signature verifies. Every seal in the batch for a new event is verified too.
+    /// Each origin's part is judged on its own. With `.setAside` (sync), the parts that verify are
+    /// stored and the others are returned in `IngestResult.refused`, nothing of them stored: one
+    /// origin's bad or forked events never stop the others. With `.allOrNothing` (an import), a
+    /// refused part refuses the whole batch (the first refusal is thrown). Either way a fork, a
+    /// different event at a held `(origin, seq)` signed by the origin, is kept as evidence
+    /// (`forks()`), with the offered history and its seal.
     @discardableResult
-    public func ingest(_ batch: IngestBatch, source: String = "import") throws -> IngestResult {
-        do {
-            return try ingestVerified(batch)
-        } catch let fork as ForkDetected {
-            try recordFork(fork, source: source)
-            throw ConcordError(
-                .fork,
-                "fork: origin \(fork.offered.origin) seq \(fork.offered.seq) is held here with another hash; the offered event is refused and kept as evidence (concord status)"
-            )
-        }
-    }
-
-    /// A different event offered for a held `(origin, seq)`.
-    struct ForkDetected: Error {
-        var offered: Event
-        var heldHash: EventHash
-    }
-
-    private func recordFork(_ fork: ForkDetected, source: String) throws {
-        try withConnection("record fork evidence") { state in
-            try state.connection.cached("INSERT OR IGNORE INTO forks (origin, seq, held_hash, offered_hash, offered, source, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .run([
-                    .text(fork.offered.origin.hex), .integer(Int64(fork.offered.seq)), .blob(fork.heldHash.bytes),
-                    .blob(fork.offered.hash.bytes), .text(fork.offered.exchangeJSON), .text(source), .integer(Timestamp.nowMillis()),
-                ])
-        }
-    }
-
-    /// Fork evidence this node has kept: `(origin, seq, source, detected at)`.
-    public func forks() throws -> [(event: EventID, source: String, detectedAt: Int64)] {
-        try withConnection("read fork evidence") { state in
-            let statement = try state.connection.prepare("SELECT origin, seq, source, detected_at FROM forks ORDER BY origin, seq")
-            var result: [(EventID, String, Int64)] = []
-            while try statement.step() {
-                result.append((EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(statement.int64(1))), statement.text(2), statement.int64(3)))
-            }
-            return result
-        }
-    }
-
-    private func ingestVerified(_ batch: IngestBatch) throws -> IngestResult {
-        try withConnection("store \(batch.events.count) event(s)") { state in
+    public func ingest(_ batch: IngestBatch, source: String = "import", policy: IngestPolicy = .allOrNothing) throws -> IngestResult {
+        let result = try withConnection("store \(batch.events.count) event(s)") { state in
             let connection = state.connection
             return try connection.transaction {
-                var keys: [OriginID: OriginKey] = [:]
-                for key in try Self.storedKeys(connection) { keys[key.origin] = key }
-                var newKeys: [OriginKey] = []
+                let verifier = BatchVerifier(now: options.clock())
                 let trust = try TrustPolicy(connection)
-                // In strict mode the keys of origins off the roster are not kept (their events are refused).
-                for key in batch.keys where try keys[key.origin] == nil && trust.accepts(key.origin) {
-                    guard key.keyMatchesOrigin else {
-                        throw ConcordError(.invalidEvent, "the public key offered for origin \(key.origin) does not hash to that origin")
-                    }
-                    keys[key.origin] = key
-                    newKeys.append(key)
-                }
-                var sealsByOrigin: [OriginID: [UInt64: Seal]] = [:]
-                for seal in batch.seals { sealsByOrigin[seal.origin, default: [:]][seal.seq] = seal }
-
-                var toInsert: [Event] = []
-                var alreadyHeld = 0
-                var sealsToStore: [Seal] = []
-                let byOrigin = Dictionary(grouping: batch.events, by: \.origin)
-                try trust.check(byOrigin.keys)
-                for origin in byOrigin.keys.sorted() {
-                    guard let key = keys[origin] else {
-                        throw ConcordError(.invalidEvent, "no public key for origin \(origin); the batch must carry it")
-                    }
-                    let events = byOrigin[origin]!.sorted { $0.seq < $1.seq }
-                    let head = try Self.originHead(connection, origin)
-                    var lastSeq = head.seq
-                    var lastHash = head.hash
-                    var newSeqs: [UInt64] = []
-                    for event in events {
-                        if event.seq <= head.seq {
-                            guard let held = try Self.storedHash(connection, event.id) else { continue }
-                            guard held == event.hash else {
-                                // Only a correctly hashed and signed offer is evidence of a fork; anything else is just bad input.
-                                guard event.computeHash() == event.hash else {
-                                    throw ConcordError(.invalidEvent, "event \(event.id) does not match its hash: its content was altered")
-                                }
-                                throw ForkDetected(offered: event, heldHash: held)
-                            }
-                            alreadyHeld += 1
-                            continue
-                        }
-                        guard event.seq == lastSeq + 1 else {
-                            throw ConcordError(.invalidEvent, "gap in origin \(origin): seq \(event.seq) offered after seq \(lastSeq)")
-                        }
-                        guard event.computeHash() == event.hash else {
-                            throw ConcordError(.invalidEvent, "event \(event.id) does not match its hash: its content was altered")
-                        }
-                        guard event.prevHash == lastHash else {
-                            throw ConcordError(.invalidEvent, "event \(event.id) does not link to the hash of seq \(lastSeq)")
-                        }
-                        toInsert.append(event)
-                        newSeqs.append(event.seq)
-                        lastSeq = event.seq
-                        lastHash = event.hash
-                    }
-                    guard !newSeqs.isEmpty else { continue }
-                    let hashes = Dictionary(uniqueKeysWithValues: toInsert.suffix(newSeqs.count).map { ($0.seq, $0.hash) })
-                    guard sealsByOrigin[origin]?[lastSeq] != nil else {
-                        throw ConcordError(.invalidEvent, "no seal covers origin \(origin) up to seq \(lastSeq); unsigned events are refused")
-                    }
-                    for seq in newSeqs {
-                        guard let seal = sealsByOrigin[origin]?[seq] else { continue }
-                        guard seal.hash == hashes[seq], key.verify(seal) else {
-                            throw ConcordError(.invalidEvent, "the seal of event \(origin):\(seq) does not verify with the origin's key")
-                        }
-                        sealsToStore.append(seal)
+                var plans: [OriginPlan] = []
+                var refused: [OriginRefusal] = []
+                for (origin, part) in BatchVerifier.byOrigin(batch).sorted(by: { $0.key < $1.key }) {
+                    let state = try Self.originState(
+                        connection, origin, seqs: { BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: $0) }, trust: trust
+                    )
+                    switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: state) {
+                    case .success(let plan): plans.append(plan)
+                    case .failure(let refusal): refused.append(refusal)
                     }
                 }
-
                 let now = options.clock()
-                for key in newKeys {
-                    try connection.cached("INSERT INTO origins (origin, public_key, first_seen) VALUES (?, ?, ?)")
-                        .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
+                for proof in refused.compactMap(\.proof) { try Self.recordForkProof(connection, proof, source: source, at: now) }
+                if policy == .allOrNothing, !refused.isEmpty {
+                    // Nothing of the batch is stored; the fork evidence (if any) is.
+                    return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
                 }
-                let insert = try connection.cached(Self.insertEventSQL)
-                var heads = HeadMover(connection)
-                var scratch: [UInt8] = []
-                // Stream versions are read once a stream, then counted here for the rest of the batch.
-                var versions: [StreamID: Int] = [:]
-                for event in toInsert {
-                    let version = try (versions[event.stream] ?? Self.streamVersion(connection, event.stream)) + 1
-                    versions[event.stream] = version
-                    try Self.bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
-                    try heads.moveHeads(for: event)
-                }
-                for seal in sealsToStore { try Self.insertSeal(connection, seal, at: now) }
-                return IngestResult(inserted: toInsert.count, alreadyHeld: alreadyHeld)
+                let inserted = try Self.store(plans, connection, at: now)
+                return IngestResult(inserted: inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
             }
         }
+        if policy == .allOrNothing, let first = result.refused.first { throw first.error }
+        if result.inserted > 0 { commits.signal() }
+        return result
     }
 
-    /// The events a peer with vector `have` lacks, at most about `maxEvents`, in `(origin, seq)`
-    /// order, with the keys and seals that verify them. Each origin's run ends on a sealed seq so
-    /// the peer can verify it. `more` says whether anything is still missing after this batch.
-    public func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool) {
-        let local = try versionVector()
-        var batch = IngestBatch()
-        var budget = max(maxEvents, 1)
-        var more = false
-        let keys = Dictionary(uniqueKeysWithValues: try originKeys().map { ($0.origin, $0) })
-        for (origin, highest) in local.sorted where have[origin] < highest {
-            guard budget > 0 else { more = true; break }
-            let after = have[origin]
-            let seals = try self.seals(of: origin).filter { $0.seq > after }
-            // The furthest seal within budget; if the next seal lies beyond it, that one (a
-            // commit sealed less often than the budget must still travel whole).
-            guard let end = seals.last(where: { $0.seq <= after + UInt64(budget) })?.seq ?? seals.first?.seq else { continue }
-            let events = try readOrigin(origin, afterSeq: after, limit: Int(end - after)).map(\.event)
-            guard !events.isEmpty else { continue }
-            if let key = keys[origin] { batch.keys.append(key) }
-            batch.events += events
-            batch.seals += seals.filter { $0.seq <= end }
-            budget -= events.count
-            if end < highest { more = true }
+    /// What the store holds of one origin, for `BatchVerifier`. `seqs` names, given the head,
+    /// the held seqs whose hashes are needed.
+    static func originState(
+        _ connection: SQLiteConnection, _ origin: OriginID, seqs: (UInt64) -> [UInt64], trust: TrustPolicy
+    ) throws -> OriginState {
+        var state = OriginState(trusted: try trust.accepts(origin))
+        let head = try connection.cached("SELECT seq, hash, hlc FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
+        try head.bind(1, origin.hex)
+        if try head.step() {
+            state.head = UInt64(bitPattern: head.int64(0))
+            state.headHash = EventHash(bytes: head.blob(1))
+            state.headHLC = HLCTimestamp(packed: head.int64(2))
         }
-        return (batch, more)
+        head.reset()
+        state.key = try storedKey(connection, origin)
+        for seq in seqs(state.head) where state.heldHashes[seq] == nil {
+            if let hash = try storedHash(connection, EventID(origin: origin, seq: seq)) { state.heldHashes[seq] = hash }
+        }
+        return state
     }
 
-    /// Everything this node holds, in the exchange order: keys, then each origin's events by seq
-    /// with each seal after the event it covers.
+    /// Inserts verified plans: keys first seen, events (moving stream heads), seals. Returns the
+    /// number of events inserted.
+    private static func store(_ plans: [OriginPlan], _ connection: SQLiteConnection, at now: Int64) throws -> Int {
+        let insert = try connection.cached(insertEventSQL)
+        var heads = HeadMover(connection)
+        var scratch: [UInt8] = []
+        // Stream versions are read once a stream, then counted here for the rest of the batch.
+        var versions: [StreamID: Int] = [:]
+        var inserted = 0
+        for plan in plans where !plan.events.isEmpty || !plan.seals.isEmpty {
+            // Only origins with something stored get their key recorded.
+            if let key = plan.newKey {
+                try connection.cached("INSERT OR IGNORE INTO origins (origin, public_key, first_seen) VALUES (?, ?, ?)")
+                    .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
+            }
+            for event in plan.events {
+                let version = try (versions[event.stream] ?? streamVersion(connection, event.stream)) + 1
+                versions[event.stream] = version
+                try bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
+                try heads.moveHeads(for: event)
+            }
+            for seal in plan.seals { try insertSeal(connection, seal, at: now) }
+            inserted += plan.events.count
+        }
+        return inserted
+    }
+
+    private static func recordForkProof(_ connection: SQLiteConnection, _ proof: ForkProof, source: String, at now: Int64) throws {
+        // A fork is only found at a held seq, so the origin's key is recorded here.
+        guard let key = try storedKey(connection, proof.origin) else { return }
+        try connection.cached("INSERT OR IGNORE INTO fork_proofs (origin, seq, held_hash, offered_hash, proof, source, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .run([
+                .text(proof.origin.hex), .integer(Int64(bitPattern: proof.seq)), .blob(proof.heldHash.bytes), .blob(proof.offeredHash.bytes),
+                .text(proof.exchangeLines(key: key)), .text(source), .integer(now),
+            ])
+    }
+
+    /// The first seal of an origin after `seq` (a range read of the seals' primary key).
+    public func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? {
+        try withConnection("read seals") { state in
+            let statement = try state.connection.cached("SELECT seq, hash, signature FROM seals WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1")
+            try statement.bind([.text(origin.hex), .integer(Int64(bitPattern: seq))])
+            guard try statement.step() else { return nil }
+            return Seal(origin: origin, seq: UInt64(bitPattern: statement.int64(0)), hash: EventHash(bytes: statement.blob(1)), signature: statement.blob(2))
+        }
+    }
+
+    /// An origin's seals with seqs `after + 1 … through`.
+    public func seals(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Seal] {
+        try withConnection("read seals") { state in
+            let statement = try state.connection.cached("SELECT seq, hash, signature FROM seals WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq")
+            try statement.bind([.text(origin.hex), .integer(Int64(bitPattern: after)), .integer(Int64(bitPattern: through))])
+            var seals: [Seal] = []
+            while try statement.step() {
+                seals.append(Seal(origin: origin, seq: UInt64(bitPattern: statement.int64(0)), hash: EventHash(bytes: statement.blob(1)), signature: statement.blob(2)))
+            }
+            return seals
+        }
+    }
+
+    /// The hash of a held event, or nil.
+    public func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash? {
+        try withConnection("read the log") { state in try Self.storedHash(state.connection, EventID(origin: origin, seq: seq)) }
+    }
+
+    /// The public key recorded for an origin.
+    public func originKey(_ origin: OriginID) throws -> OriginKey? {
+        try withConnection("read origin keys") { state in try Self.storedKey(state.connection, origin) }
+    }
+
+    /// Everything this node holds, in the exchange order: for each origin its key, then its
+    /// events by seq with each seal after the event it covers, in batches of at most `batchSize`.
     public func exportBatches(batchSize: Int = 10_000, _ body: (IngestBatch) throws -> Void) throws {
-        try body(IngestBatch(keys: try originKeys()))
         for origin in try eventOrigins() {
-            let seals = try self.seals(of: origin)
+            var key = try originKey(origin)
             var after: UInt64 = 0
             while true {
-                let events = try readOrigin(origin, afterSeq: after, limit: batchSize).map(\.event)
+                var events = try readOrigin(origin, afterSeq: after, limit: batchSize).map(\.event)
                 guard let last = events.last else { break }
-                let covered = seals.filter { $0.seq > after && $0.seq <= last.seq }
-                try body(IngestBatch(events: events, seals: covered))
-                after = last.seq
+                let covering = try seals(of: origin, after: after, through: last.seq)
+                // Each batch ends on a seal, so that it verifies on its own (a run between seals is
+                // far shorter than a batch; the unsealed tail of a damaged log goes last, as it is).
+                if let sealed = covering.last?.seq, sealed < last.seq, events.count == batchSize {
+                    events.removeAll { $0.seq > sealed }
+                }
+                try body(IngestBatch(keys: key.map { [$0] } ?? [], events: events, seals: covering.filter { $0.seq <= events.last!.seq }))
+                key = nil
+                after = events.last!.seq
             }
         }
     }
 
-    static func storedKeys(_ connection: SQLiteConnection) throws -> [OriginKey] {
-        let statement = try connection.cached("SELECT origin, public_key FROM origins")
-        var keys: [OriginKey] = []
-        while try statement.step() { keys.append(OriginKey(origin: OriginID(unchecked: statement.text(0)), publicKey: statement.blob(1))) }
-        return keys
-    }
-
-    static func originHead(_ connection: SQLiteConnection, _ origin: OriginID) throws -> (seq: UInt64, hash: EventHash) {
-        let statement = try connection.cached("SELECT seq, hash FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
+    static func storedKey(_ connection: SQLiteConnection, _ origin: OriginID) throws -> OriginKey? {
+        let statement = try connection.cached("SELECT public_key FROM origins WHERE origin = ?")
+        defer { statement.reset() }
         try statement.bind(1, origin.hex)
-        guard try statement.step() else { return (0, .genesis) }
-        return (UInt64(statement.int64(0)), EventHash(bytes: statement.blob(1)))
+        guard try statement.step() else { return nil }
+        return OriginKey(origin: origin, publicKey: statement.blob(0))
     }
 
     static func storedHash(_ connection: SQLiteConnection, _ id: EventID) throws -> EventHash? {
         let statement = try connection.cached("SELECT hash FROM events WHERE origin = ? AND seq = ?")
-        try statement.bind([.text(id.origin.hex), .integer(Int64(id.seq))])
+        defer { statement.reset() }
+        try statement.bind([.text(id.origin.hex), .integer(Int64(bitPattern: id.seq))])
         guard try statement.step() else { return nil }
         return EventHash(bytes: statement.blob(0))
     }
@@ -231,13 +193,13 @@ struct HeadMover {
         for parent in event.prev {
             if try isHeld(parent) {
                 try connection.cached("DELETE FROM stream_heads WHERE stream = ? AND origin = ? AND seq = ?")
-                    .run([stream, .text(parent.origin.hex), .integer(Int64(parent.seq))])
+                    .run([stream, .text(parent.origin.hex), .integer(Int64(bitPattern: parent.seq))])
             } else {
                 try connection.cached("INSERT OR IGNORE INTO awaited_parents (origin, seq, stream) VALUES (?, ?, ?)")
-                    .run([.text(parent.origin.hex), .integer(Int64(parent.seq)), stream])
+                    .run([.text(parent.origin.hex), .integer(Int64(bitPattern: parent.seq)), stream])
             }
         }
-        let id: [SQLiteValue] = [.text(event.origin.hex), .integer(Int64(event.seq))]
+        let id: [SQLiteValue] = [.text(event.origin.hex), .integer(Int64(bitPattern: event.seq))]
         try connection.cached("DELETE FROM awaited_parents WHERE origin = ? AND seq = ?").run(id)
         if connection.changes == 0 {
             try connection.cached("INSERT OR IGNORE INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)").run([stream] + id)
@@ -247,7 +209,7 @@ struct HeadMover {
 
     private mutating func isHeld(_ id: EventID) throws -> Bool {
         if let seq = heldThrough[id.origin] { return id.seq <= seq }
-        let seq = UInt64(try connection.scalarInt("SELECT max(seq) FROM events WHERE origin = ?", [.text(id.origin.hex)]) ?? 0)
+        let seq = UInt64(clamping: try connection.scalarInt("SELECT max(seq) FROM events WHERE origin = ?", [.text(id.origin.hex)]) ?? 0)
         heldThrough[id.origin] = seq
         return id.seq <= seq
     }

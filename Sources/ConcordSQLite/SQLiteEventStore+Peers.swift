@@ -10,7 +10,8 @@ extension SQLiteEventStore {
     public struct Peer: Sendable {
         public var name: String
         public var url: String
-        public var token: String
+        /// The token this node presents to the peer, from `STORE.peers` (nil when it is missing there).
+        public var token: String?
         public var lastSync: Int64?
         /// The peer's version vector as of the last sync.
         public var lastVector: VersionVector?
@@ -29,6 +30,33 @@ extension SQLiteEventStore {
         return token
     }
 
+    /// A token this node's server accepts: who holds it (the token itself is not kept).
+    public struct IssuedToken: Sendable, Equatable {
+        public var peer: String
+        public var readOnly: Bool
+        public var createdAt: Int64
+    }
+
+    public func issuedTokens() throws -> [IssuedToken] {
+        try withConnection("list the tokens") { state in
+            let statement = try state.connection.prepare("SELECT name, read_only, created_at FROM peer_tokens ORDER BY name")
+            var tokens: [IssuedToken] = []
+            while try statement.step() {
+                tokens.append(IssuedToken(peer: statement.text(0), readOnly: statement.int64(1) != 0, createdAt: statement.int64(2)))
+            }
+            return tokens
+        }
+    }
+
+    /// Revokes a peer's token: its next request is refused (401). Returns false when there was none.
+    @discardableResult
+    public func revokeToken(peer name: String) throws -> Bool {
+        try withConnection("revoke the token of \(name)") { state in
+            try state.connection.cached("DELETE FROM peer_tokens WHERE name = ?").run([.text(name)])
+            return state.connection.changes > 0
+        }
+    }
+
     /// The peer a presented token belongs to, or nil.
     public func authenticate(token: String) throws -> PeerAccess? {
         try withConnection("check a token") { state in
@@ -39,37 +67,66 @@ extension SQLiteEventStore {
         }
     }
 
+    /// Adds (or replaces) a peer. Its token goes to `STORE.peers` (mode 0600), not into the store.
     public func addPeer(name: String, url: String, token: String) throws {
         try Identifier.validate(name, what: "peer name", maxLength: 100)
+        try PeerTokenFile.validate(token)
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ConcordError(.invalidArgument, "peer URL '\(url.prefix(80))' must start with http:// or https://")
         }
         try withConnection("add peer \(name)") { state in
-            try state.connection.cached("INSERT OR REPLACE INTO peers (name, url, token, added_at) VALUES (?, ?, ?, ?)")
-                .run([.text(name), .text(url), .text(token), .integer(Timestamp.nowMillis())])
+            let tokenPath = PeerTokenFile.path(forStore: path)
+            var tokens = try PeerTokenFile.read(at: tokenPath)
+            tokens[name] = token
+            try PeerTokenFile.write(tokens, to: tokenPath, storePath: path)
+            try state.connection.cached("INSERT OR REPLACE INTO peers (name, url, token, added_at) VALUES (?, ?, '', ?)")
+                .run([.text(name), .text(url), .integer(Timestamp.nowMillis())])
         }
     }
 
     public func peers() throws -> [Peer] {
         try withConnection("list peers") { state in
-            let statement = try state.connection.prepare("SELECT name, url, token, last_sync, last_vector FROM peers ORDER BY name")
+            let tokens = try PeerTokenFile.read(at: PeerTokenFile.path(forStore: path))
+            let statement = try state.connection.prepare("SELECT name, url, last_sync, last_vector, token FROM peers ORDER BY name")
             var peers: [Peer] = []
             while try statement.step() {
                 var vector: VersionVector?
-                if let text = statement.optionalText(4), case .object(let entries)? = try? JSONValue(parsing: text) {
+                if let text = statement.optionalText(3), case .object(let entries)? = try? JSONValue(parsing: text) {
                     var decoded = VersionVector()
                     for (origin, seq) in entries {
-                        if case .number(let number) = seq, let value = UInt64(number), let id = try? OriginID(hex: origin) { decoded[id] = value }
+                        if case .number(let number) = seq, let value = UInt64(number), EventLimits.seqRange.contains(value), let id = try? OriginID(hex: origin) { decoded[id] = value }
                     }
                     vector = decoded
                 }
+                let name = statement.text(0)
+                // A token still in the store (moving it out failed) is used until it moves.
+                let legacy = statement.text(4)
                 peers.append(Peer(
-                    name: statement.text(0), url: statement.text(1), token: statement.text(2),
-                    lastSync: statement.isNull(3) ? nil : statement.int64(3), lastVector: vector
+                    name: name, url: statement.text(1), token: tokens[name] ?? (legacy.isEmpty ? nil : legacy),
+                    lastSync: statement.isNull(2) ? nil : statement.int64(2), lastVector: vector
                 ))
             }
             return peers
         }
+    }
+
+    /// Moves tokens an earlier release kept in the store's `peers` table into `STORE.peers`, and
+    /// blanks them in the store with `secure_delete` on, so the file holds no copy of them.
+    static func moveTokensOutOfStore(_ connection: SQLiteConnection, path: String) throws {
+        let statement = try connection.prepare("SELECT name, token FROM peers WHERE token <> ''")
+        var legacy: [String: String] = [:]
+        while try statement.step() { legacy[statement.text(0)] = statement.text(1) }
+        guard !legacy.isEmpty else { return }
+        let tokenPath = PeerTokenFile.path(forStore: path)
+        var tokens = try PeerTokenFile.read(at: tokenPath)
+        for (name, token) in legacy where tokens[name] == nil { tokens[name] = token }
+        try PeerTokenFile.write(tokens, to: tokenPath, storePath: path)
+        try connection.execute("PRAGMA secure_delete=ON")
+        try connection.transaction { try connection.execute("UPDATE peers SET token = ''") }
+        try connection.execute("PRAGMA secure_delete=OFF")
+        // Old page images with the tokens may linger in the WAL: checkpoint it into the (now
+        // blanked) file and truncate it. Busy readers only postpone this; it is not an error.
+        _ = try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     public func recordSync(peer name: String, vector: VersionVector, vectorJSON: String) throws {

@@ -36,6 +36,9 @@ public final class SQLiteEventStore: EventStore {
     package let state: ConnectionLock<State>
     /// Appends waiting for a group commit (see `append(_:expecting:)`).
     let pendingAppends = PendingAppends()
+    /// Signalled after each commit that stores events or seals, by this process; with
+    /// `watchOtherProcesses()`, also when another process commits to the file.
+    public let commits = CommitSignal()
 
     package struct State {
         package let connection: SQLiteConnection
@@ -120,6 +123,12 @@ public final class SQLiteEventStore: EventStore {
         }
         try configure(connection, options: options)
         try migrate(connection, path: path)
+        do {
+            try storage("move peer tokens out of \(path)") { try moveTokensOutOfStore(connection, path: path) }
+        } catch {
+            // The store stays usable; the tokens stay where they were until this works.
+            logger.warning("could not move peer tokens out of the store", metadata: ["error": "\(error)"])
+        }
         return SQLiteEventStore(path: path, connection: connection, options: options, logger: logger)
     }
 

@@ -12,14 +12,23 @@ public struct SQLiteSyncBackend: SyncBackend {
 
     public func nodeName() throws -> String { try store.nodeInfo().name }
 
+    public var commits: CommitSignal { store.commits }
+
     public func versionVector() throws -> VersionVector { try store.versionVector() }
 
-    public func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool) {
-        try store.missingBatch(have: have, maxEvents: maxEvents)
+    public func originKey(_ origin: OriginID) throws -> OriginKey? { try store.originKey(origin) }
+
+    public func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash? { try store.eventHash(origin, seq: seq) }
+
+    public func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? { try store.nextSeal(of: origin, after: seq) }
+
+    public func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event] {
+        guard through > after else { return [] }
+        return try store.readOrigin(origin, afterSeq: after, limit: Int(clamping: through - after)).map(\.event)
     }
 
     public func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult {
-        try store.ingest(batch, source: "peer \(peer)")
+        try store.ingest(batch, source: "peer \(peer)", policy: .setAside)
     }
 
     public func catchUpReadModels() throws {
@@ -28,5 +37,9 @@ public struct SQLiteSyncBackend: SyncBackend {
 
     public func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? {
         try store.authenticate(token: token).map { ($0.name, $0.readOnly) }
+    }
+
+    public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {
+        try store.recordSetAside(peer: peer, refused, replacing: false, stored: stored)
     }
 }

@@ -9,23 +9,36 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The sync endpoints: authentication, limits, compression, and the JSON errors of the protocol.
+/// What is answered is decided by `SyncResponder`; this type carries it over HTTP.
 struct SyncHandlers: Sendable {
     let backend: any SyncBackend
+    let responder: SyncResponder
     let limits: SyncLimits
     let logger: Logger
     let catchUp: ReadModelCatchUp
+    let gate: PeerGate
 
-    init(backend: any SyncBackend, limits: SyncLimits, logger: Logger) {
+    init(backend: any SyncBackend, limits: SyncLimits, maxRequestsPerPeer: Int, logger: Logger) {
         self.backend = backend
+        self.responder = SyncResponder(backend: backend, limits: limits)
         self.limits = limits
         self.logger = logger
         self.catchUp = ReadModelCatchUp(backend: backend, logger: logger)
+        self.gate = PeerGate(maxPerPeer: maxRequestsPerPeer)
     }
+
+    /// Every compressed answer keeps within this bound, which every receiver accepts
+    /// (`SyncLimits.validate` refuses stricter ones).
+    static let answerRatioBound = InflateLimits(maxOutputBytes: .max, maxRatio: SyncLimits.protocolInflateRatio, ratioFloorBytes: SyncLimits.protocolRatioFloorBytes)
 
     /// Runs blocking store work (SQLite) on NIO's thread pool, off the event loops that serve requests.
     private func onStore<T: Sendable>(_ body: @escaping @Sendable (any SyncBackend) throws -> T) async throws -> T {
         let backend = backend
-        return try await NIOThreadPool.singleton.runIfActive { try body(backend) }
+        return try await Self.onPool { try body(backend) }
+    }
+
+    private static func onPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive { try body() }
     }
 
     /// Runs a handler; any error becomes the protocol's JSON error with its status code.
@@ -36,143 +49,220 @@ struct SyncHandlers: Sendable {
         }
         do {
             return try await body()
+        } catch let refusal as PushRefused {
+            return refused(request, refusal.error, listing: refusal.origins)
         } catch let error as ConcordError {
-            let status = SyncWire.status(for: error.code)
-            Counter(label: "concord_requests_refused_total", dimensions: [("code", error.code.rawValue)]).increment()
-            logger.notice("refused request", metadata: ["path": "\(request.uri.path)", "status": "\(status)", "reason": "\(error.message)"])
-            return Self.error(status: status, code: error.code.rawValue, message: error.message)
+            return refused(request, error, listing: [])
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return Self.error(status: 500, code: "internal", message: "the server could not complete the request; see its log")
         }
     }
 
-    static func error(status: Int, code: String, message: String) -> Response {
+    private func refused(_ request: Request, _ error: ConcordError, listing origins: [SyncWire.Refusal]) -> Response {
+        let status = SyncWire.status(for: error.code)
+        Counter(label: "concord_requests_refused_total", dimensions: [("code", error.code.rawValue)]).increment()
+        logger.notice("refused request", metadata: ["path": "\(request.uri.path)", "status": "\(status)", "reason": "\(error.message)"])
+        return Self.error(status: status, code: error.code.rawValue, message: error.message, refused: origins)
+    }
+
+    static func error(status: Int, code: String, message: String, refused: [SyncWire.Refusal] = []) -> Response {
         Response(
             status: HTTPResponse.Status(code: status),
             headers: [.contentType: SyncWire.jsonContentType],
-            body: .init(byteBuffer: ByteBuffer(string: SyncWire.errorDocument(code: code, message: message) + "\n"))
+            body: .init(byteBuffer: ByteBuffer(string: SyncWire.errorDocument(code: code, message: message, refused: refused) + "\n"))
         )
+    }
+
+    /// A push every origin of which was refused: answered with the first refusal, listing all.
+    struct PushRefused: Error {
+        var error: ConcordError
+        var origins: [SyncWire.Refusal]
     }
 
     // MARK: Endpoints
 
     func vector(_ request: Request) async throws -> Response {
-        _ = try await access(request)
-        let document = try await onStore { SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector()) }
+        let slot = try await access(request).slot
+        defer { withExtendedLifetime(slot) {} }
+        let advertised = limits.advertised
+        let document = try await onStore { SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector(), limits: advertised) }
         return json(document)
     }
 
     func pull(_ request: Request) async throws -> Response {
-        let peer = try await access(request)
-        let body = try await readBody(request)
-        guard let text = String(validating: body, as: UTF8.self) else {
+        let (peer, _, slot) = try await access(request)
+        var text: [UInt8] = []
+        try await readBody(request, maxInflated: SyncLimits.maxPullRequestBytes) { chunk in
+            text += chunk
+        }
+        guard let json = String(validating: text, as: UTF8.self) else {
             throw ConcordError(.invalidJSON, "the pull request is not UTF-8")
         }
-        let pull = try SyncWire.PullRequest(json: text, limits: limits)
-        var (batch, more) = try await onStore { try $0.missingBatch(have: pull.have, maxEvents: pull.maxEvents) }
-        if batch.events.isEmpty, pull.waitSeconds > 0 {
-            // Long-poll: look again until something arrives or the wait is over. A server shutting
-            // down answers at once (with nothing), so a waiting peer does not hold up its exit.
+        let pull = try SyncWire.PullRequest(json: json, limits: limits)
+        let responder = responder
+        let commits = backend.commits
+        var seen = commits.generation
+        var (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull)) }
+        if first == nil, !runs.more, runs.setAside.isEmpty, pull.waitSeconds > 0 {
+            // Long-poll: woken by the next commit (a push here, or any process writing the store),
+            // not by reading the store again and again. A server shutting down answers at once.
             let deadline = ContinuousClock.now + .seconds(pull.waitSeconds)
-            while batch.events.isEmpty, ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
-                try await Task.sleep(for: .milliseconds(200))
-                (batch, more) = try await onStore { try $0.missingBatch(have: pull.have, maxEvents: pull.maxEvents) }
+            try await withGracefulShutdownHandler {
+                while first == nil, !runs.more, ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    seen = await commits.wait(after: seen, timeout: deadline - ContinuousClock.now)
+                    (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull)) }
+                }
+            } onGracefulShutdown: {
+                commits.signal()
             }
         }
-        let end = SyncWire.BatchEnd(more: more, vector: try await onStore { try $0.versionVector() })
-        let text2 = BatchWriter.lines(batch) + end.json + "\n"
-        Counter(label: "concord_events_served_total").increment(by: batch.events.count)
-        logger.info("served pull", metadata: ["peer": "\(peer.peer)", "events": "\(batch.events.count)", "more": "\(more)"])
-        return encoded(Array(text2.utf8), contentType: SyncWire.ndjsonContentType, request: request)
+        let format = Self.answerFormat(for: request)
+        var headers: HTTPFields = [.contentType: SyncWire.ndjsonContentType]
+        if let format { headers[.contentEncoding] = format.rawValue }
+        let logger = logger
+        let (planned, firstRun) = (runs, first)
+        // The answer streams: each run is read, encoded and compressed only once the last is sent.
+        let body = ResponseBody { writer in
+            do {
+                let deflater = format.map { Deflater(format: $0, ratioBound: Self.answerRatioBound) }
+                var bytesOut = 0
+                func send(_ bytes: [UInt8], finishing: Bool = false) async throws {
+                    var out = deflater?.compress(bytes) ?? bytes
+                    if finishing, let deflater { out += deflater.finish() }
+                    guard !out.isEmpty else { return }
+                    bytesOut += out.count
+                    try await writer.write(ByteBuffer(bytes: out))
+                }
+                var served = 0
+                var next = firstRun
+                var rest = planned
+                while let run = next {
+                    var lines: [UInt8] = []
+                    BatchWriter.append(run.batch, to: &lines)
+                    served += run.events.count
+                    try await send(lines)
+                    let current = rest
+                    (rest, next) = try await Self.onPool { try Self.nextRun(current) }
+                }
+                try await send(Array((responder.end(after: rest).json + "\n").utf8), finishing: true)
+                try await writer.finish(nil)
+                Counter(label: "concord_events_served_total").increment(by: served)
+                Counter(label: "concord_bytes_out_total").increment(by: bytesOut)
+                logger.info("served pull", metadata: ["peer": "\(peer)", "events": "\(served)", "more": "\(rest.more)"])
+            }
+            // The peer's slot is held until the answer has been sent.
+            withExtendedLifetime(slot) {}
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    private static func firstRun(_ runs: MissingRuns) throws -> (MissingRuns, Run?) {
+        try nextRun(runs)
+    }
+
+    private static func nextRun(_ runs: MissingRuns) throws -> (MissingRuns, Run?) {
+        var runs = runs
+        let run = try runs.next()
+        return (runs, run)
     }
 
     func push(_ request: Request) async throws -> Response {
-        let peer = try await access(request)
-        guard !peer.readOnly else {
-            throw ConcordError(.forbidden, "peer \(peer.peer) has a read-only token: it may pull but not push")
+        let (peer, readOnly, slot) = try await access(request)
+        defer { withExtendedLifetime(slot) {} }
+        guard !readOnly else {
+            throw ConcordError(.forbidden, "peer \(peer) has a read-only token: it may pull but not push")
         }
         var reader = BatchReader(limits: limits)
-        try await readBody(request) { chunk in try reader.feed(chunk) }
+        try await readBody(request, maxInflated: limits.maxInflatedBytes) { chunk in try reader.feed(chunk) }
+        guard reader.end == nil else { throw ConcordError(.invalidJSON, "a push carries origin, event and seal lines, not an end line") }
         let batch = try reader.finish()
+        guard !batch.events.isEmpty || !batch.seals.isEmpty else {
+            throw ConcordError(.invalidJSON, "the push holds no events or seals: send origin, event and seal lines (docs/file-formats.md)")
+        }
         let started = ContinuousClock.now
-        let result = try await onStore { try $0.ingest(batch, from: peer.peer) }
-        if result.inserted > 0 { catchUp.request() }
+        let responder = responder
+        let outcome = try await onStore { _ in try responder.push(batch, from: peer) }
         Timer(label: "concord_batch_apply_duration").record(since: started)
-        Counter(label: "concord_events_accepted_total").increment(by: result.inserted)
-        logger.info("accepted push", metadata: ["peer": "\(peer.peer)", "accepted": "\(result.inserted)", "held": "\(result.alreadyHeld)"])
-        return json(SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: try await onStore { try $0.versionVector() }).json)
+        switch outcome {
+        case .stored(let result, let inserted):
+            if inserted > 0 { catchUp.request() }
+            Counter(label: "concord_events_accepted_total").increment(by: inserted)
+            logger.info("accepted push", metadata: ["peer": "\(peer)", "accepted": "\(inserted)", "held": "\(result.alreadyHeld)", "refused": "\(result.refused.count)"])
+            return json(result.json)
+        case .refused(let error, let origins):
+            throw PushRefused(error: error, origins: origins)
+        }
     }
 
     // MARK: Helpers
 
-    private func access(_ request: Request) async throws -> (peer: String, readOnly: Bool) {
+    /// The peer a request's token belongs to, with a slot among its requests being served.
+    private func access(_ request: Request) async throws -> (peer: String, readOnly: Bool, slot: PeerGate.Slot) {
         guard let header = request.headers[.authorization] else {
             throw ConcordError(.unauthorized, "no token: send Authorization: Bearer TOKEN (concord token issue on this node makes one)")
         }
+        // The scheme is case-insensitive (RFC 9110, 11.1).
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw ConcordError(.unauthorized, "the Authorization header must be Bearer TOKEN")
+        }
         let token = String(header.dropFirst(7)).trimmingSpaces
-        guard header.hasPrefix("Bearer "), let peer = try await onStore({ try $0.authenticate(token: token) }) else {
+        guard !token.isEmpty, token.utf8.count <= 512, let peer = try await onStore({ try $0.authenticate(token: token) }) else {
             throw ConcordError(.unauthorized, "the token is not one this node issued")
         }
-        return peer
+        guard let slot = gate.enter(peer.peer) else {
+            throw ConcordError(.tooManyRequests, "peer \(peer.peer) already has \(gate.maxPerPeer) requests being served; wait for one to finish")
+        }
+        return (peer.peer, peer.readOnly, slot)
     }
 
     /// Streams the body through the declared content coding within the limits.
-    private func readBody(_ request: Request, _ consume: (ArraySlice<UInt8>) throws -> Void) async throws {
+    private func readBody(_ request: Request, maxInflated: Int, _ consume: (ArraySlice<UInt8>) throws -> Void) async throws {
         let format = try CompressionFormat.fromContentEncoding(request.headers[.contentEncoding])
-        let inflater = format.map { Inflater(format: $0, limits: InflateLimits(maxOutputBytes: limits.maxInflatedBytes, maxRatio: limits.maxInflateRatio, ratioFloorBytes: limits.ratioFloorBytes)) }
+        let inflateLimits = InflateLimits(maxOutputBytes: maxInflated, maxRatio: limits.maxInflateRatio, ratioFloorBytes: limits.ratioFloorBytes)
+        let inflater = format.map { Inflater(format: $0, limits: inflateLimits) }
         var received = 0
         var inflated = 0
-        for try await buffer in request.body {
-            received += buffer.readableBytes
-            guard received <= limits.maxBodyBytes else {
-                throw ConcordError(.tooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes, the limit")
-            }
-            let bytes = Array(buffer.readableBytesView)
-            Counter(label: "concord_bytes_in_total").increment(by: bytes.count)
-            if let inflater {
-                try inflater.feed(bytes) { try consume($0) }
-            } else {
-                inflated += bytes.count
-                guard inflated <= limits.maxInflatedBytes else {
-                    throw ConcordError(.tooLarge, "the request body is larger than \(limits.maxInflatedBytes) bytes, the limit")
+        do {
+            for try await buffer in request.body {
+                received += buffer.readableBytes
+                guard received <= limits.maxBodyBytes else {
+                    throw ConcordError(.tooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes, the limit")
                 }
-                try consume(bytes[...])
+                let bytes = Array(buffer.readableBytesView)
+                Counter(label: "concord_bytes_in_total").increment(by: bytes.count)
+                if let inflater {
+                    try inflater.feed(bytes) { try consume($0) }
+                } else {
+                    inflated += bytes.count
+                    guard inflated <= maxInflated else {
+                        throw ConcordError(.tooLarge, "the request body is larger than \(maxInflated) bytes, the limit")
+                    }
+                    try consume(bytes[...])
+                }
             }
+        } catch let error as ConcordError {
+            throw error
+        } catch is RequestBodyTimeout {
+            throw ConcordError(.timeout, "the request body did not arrive in time")
+        } catch {
+            throw ConcordError(.invalidEncoding, "the request body ended early: \(error)")
         }
         try inflater?.finish()
-    }
-
-    private func readBody(_ request: Request) async throws -> [UInt8] {
-        var body: [UInt8] = []
-        try await readBody(request) { chunk in
-            body += chunk
-            guard body.count <= 8 << 20 else { throw ConcordError(.tooLarge, "the request is larger than 8 MiB, the limit") }
-        }
-        return body
     }
 
     private func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: SyncWire.jsonContentType], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
     }
 
-    /// Compresses a response when the peer accepts gzip or deflate (`curl --compressed` does).
-    private func encoded(_ bytes: [UInt8], contentType: String, request: Request) -> Response {
+    /// gzip or deflate when the peer accepts it (`curl --compressed` does), else none.
+    private static func answerFormat(for request: Request) -> CompressionFormat? {
         let accepted = (request.headers[.acceptEncoding] ?? "").lowercased()
-        var headers: HTTPFields = [.contentType: contentType]
-        var body = bytes
-        if accepted.contains("gzip") {
-            body = Zlib.compress(bytes, format: .gzip)
-            headers[.contentEncoding] = "gzip"
-        } else if accepted.contains("deflate") {
-            body = Zlib.compress(bytes, format: .deflate)
-            headers[.contentEncoding] = "deflate"
-        }
-        Counter(label: "concord_bytes_out_total").increment(by: body.count)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        if accepted.contains("gzip") { return .gzip }
+        if accepted.contains("deflate") { return .deflate }
+        return nil
     }
 }
-
 
 extension Timer {
     /// Records the time since `start` on the continuous clock.

@@ -17,13 +17,32 @@ public struct SyncServer: Sendable {
         /// PEM files; both or neither.
         public var tlsCertificatePath: String?
         public var tlsKeyPath: String?
+        /// A request's head must arrive within this of the connection opening (or of the last
+        /// answer on it), its body within this of its head; a connection idle this long is closed.
+        public var headTimeout: Duration
+        public var bodyTimeout: Duration
+        public var idleTimeout: Duration
+        /// Connections open at once, in all and from one address; requests served at once per peer.
+        public var maxConnections: Int
+        public var maxConnectionsPerAddress: Int
+        public var maxRequestsPerPeer: Int
 
-        public init(host: String, port: Int, limits: SyncLimits = SyncLimits(), tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil) {
+        public init(
+            host: String, port: Int, limits: SyncLimits = SyncLimits(), tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil,
+            headTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(75),
+            maxConnections: Int = 512, maxConnectionsPerAddress: Int = 128, maxRequestsPerPeer: Int = 8
+        ) {
             self.host = host
             self.port = port
             self.limits = limits
             self.tlsCertificatePath = tlsCertificatePath
             self.tlsKeyPath = tlsKeyPath
+            self.headTimeout = headTimeout
+            self.bodyTimeout = bodyTimeout
+            self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
+            self.maxConnectionsPerAddress = maxConnectionsPerAddress
+            self.maxRequestsPerPeer = maxRequestsPerPeer
         }
     }
 
@@ -48,8 +67,10 @@ public struct SyncServer: Sendable {
     /// Serves until the task is cancelled or the process is signalled. `onListening` receives the
     /// bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        try configuration.limits.validate()
         let router = Router()
-        let handlers = SyncHandlers(backend: backend, limits: configuration.limits, logger: logger)
+        let handlers = SyncHandlers(backend: backend, limits: configuration.limits, maxRequestsPerPeer: configuration.maxRequestsPerPeer, logger: logger)
+        router.add(middleware: MethodNotAllowedMiddleware(routes: Self.routes))
         router.get("/health") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metricsText())))
@@ -57,6 +78,13 @@ public struct SyncServer: Sendable {
         router.get("/v1/vector") { request, _ in await handlers.respond(request) { try await handlers.vector(request) } }
         router.post("/v1/pull") { request, _ in await handlers.respond(request) { try await handlers.pull(request) } }
         router.post("/v1/push") { request, _ in await handlers.respond(request) { try await handlers.push(request) } }
+
+        let table = ConnectionTable(maxPerAddress: configuration.maxConnectionsPerAddress)
+        let (head, body) = (TimeAmount(configuration.headTimeout), TimeAmount(configuration.bodyTimeout))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [PerAddressLimitHandler(table: table), RequestTimeoutHandler(headTimeout: head, bodyTimeout: body)],
+            idleTimeout: TimeAmount(configuration.idleTimeout)
+        )
         let server: HTTPServerBuilder
         switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
         case (let cert?, let key?):
@@ -64,19 +92,29 @@ public struct SyncServer: Sendable {
                 certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
             )
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
         case (nil, nil):
-            server = .http1()
+            server = .http1(configuration: http1)
         default:
             throw ConcordError(.invalidArgument, "give both --tls-cert and --tls-key, or neither")
         }
         let app = Application(
             router: router,
             server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "concord"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "concord",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
+            ),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
         try await app.runService()
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

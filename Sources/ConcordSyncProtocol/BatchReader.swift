@@ -1,19 +1,28 @@
 import ConcordCore
 
-/// Reads an exchange NDJSON body as it arrives, line by line, within limits, into a batch.
+/// Reads an exchange NDJSON body as it arrives, line by line, within a budget, into a batch.
 ///
-/// Lines are `origin`, `event` and `seal` objects (docs/file-formats.md); in a pull response the
-/// last line is an `end` object. Errors name the line. Memory is bounded by the limits: one line
-/// at most `maxLineBytes`, at most `maxEventsPerBatch` events.
+/// Lines are `origin`, `event` and `seal` objects (docs/file-formats.md); in a pull answer the
+/// last line is an `end` object. Errors name the line. Memory is bounded: an origin, event or seal
+/// line is at most `SyncLimits.maxLineBytes`, the end line at most `SyncLimits.maxEndLineBytes`;
+/// the batch holds at most `budget.maxEvents` events (and as many seals), at most
+/// `SyncLimits.maxVectorOrigins` origin lines, and at most `budget.maxBytes` bytes of lines
+/// other than the end line.
 public struct BatchReader: Sendable {
     public private(set) var batch = IngestBatch()
     public private(set) var end: SyncWire.BatchEnd?
+    /// Bytes of origin, event and seal lines read so far (newlines included).
+    public private(set) var bytes = 0
     private var pending: [UInt8] = []
     private var lineNumber = 0
-    private let limits: SyncLimits
+    private let budget: BatchBudget
+
+    public init(budget: BatchBudget) {
+        self.budget = budget
+    }
 
     public init(limits: SyncLimits) {
-        self.limits = limits
+        self.init(budget: limits.budget)
     }
 
     /// Feeds the next piece of the (inflated) body.
@@ -28,8 +37,8 @@ public struct BatchReader: Sendable {
             }
             pending.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
         }
-        if pending.count > limits.maxLineBytes {
-            throw ConcordError(.tooLarge, "line \(lineNumber + 1) is longer than \(limits.maxLineBytes) bytes, the limit")
+        if pending.count > SyncLimits.maxEndLineBytes {
+            throw ConcordError(.tooLarge, "line \(lineNumber + 1) is longer than \(SyncLimits.maxEndLineBytes) bytes, the limit")
         }
     }
 
@@ -46,23 +55,41 @@ public struct BatchReader: Sendable {
     private mutating func takeLine() throws {
         lineNumber += 1
         defer { pending.removeAll(keepingCapacity: true) }
-        if pending.count > limits.maxLineBytes {
-            throw ConcordError(.tooLarge, "line \(lineNumber) is longer than \(limits.maxLineBytes) bytes, the limit")
-        }
         if pending.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) { return }
         guard end == nil else { throw ConcordError(.invalidJSON, "line \(lineNumber): nothing may follow the end line") }
+        // Only the end line may be longer than an event line at its limits.
+        let long = pending.count > SyncLimits.maxLineBytes
+        if pending.count > SyncLimits.maxEndLineBytes {
+            throw ConcordError(.tooLarge, "line \(lineNumber) is longer than \(SyncLimits.maxEndLineBytes) bytes, the limit")
+        }
         do {
             let object = try pending.withUnsafeBufferPointer {
-                try JSONValue(parsingUTF8: $0, limits: JSONLimits(maxDepth: 64, maxBytes: limits.maxLineBytes))
+                try JSONValue(parsingUTF8: $0, limits: JSONLimits(maxDepth: EventLimits.maxExchangeLineDepth, maxBytes: SyncLimits.maxEndLineBytes))
             }
-            switch object["kind"]?.stringValue {
+            let kind = object["kind"]?.stringValue
+            if kind != "end" {
+                guard !long else { throw ConcordError(.tooLarge, "the line is longer than \(SyncLimits.maxLineBytes) bytes, the limit for all but the end line") }
+                bytes += pending.count + 1
+                guard bytes <= budget.maxBytes else {
+                    throw ConcordError(.tooLarge, "the batch holds more than \(budget.maxBytes) bytes of lines, the limit")
+                }
+            }
+            switch kind {
             case "event":
-                guard batch.events.count < limits.maxEventsPerBatch else {
-                    throw ConcordError(.tooLarge, "more than \(limits.maxEventsPerBatch) events in one batch, the limit")
+                guard batch.events.count < budget.maxEvents else {
+                    throw ConcordError(.tooLarge, "more than \(budget.maxEvents) events in one batch, the limit")
                 }
                 batch.events.append(try Event(exchange: object))
-            case "seal": batch.seals.append(try Seal(exchange: object))
-            case "origin": batch.keys.append(try OriginKey(exchange: object))
+            case "seal":
+                guard batch.seals.count < budget.maxEvents else {
+                    throw ConcordError(.tooLarge, "more than \(budget.maxEvents) seals in one batch, the limit")
+                }
+                batch.seals.append(try Seal(exchange: object))
+            case "origin":
+                guard batch.keys.count < SyncLimits.maxVectorOrigins else {
+                    throw ConcordError(.tooLarge, "more than \(SyncLimits.maxVectorOrigins) origin lines in one batch, the limit")
+                }
+                batch.keys.append(try OriginKey(exchange: object))
             case "end": end = try SyncWire.BatchEnd(object: object)
             default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event, seal or end")
             }
@@ -72,17 +99,30 @@ public struct BatchReader: Sendable {
     }
 }
 
-/// Writes a batch as exchange NDJSON: keys, then events each followed by its seal.
+/// Writes batches as exchange NDJSON: each origin's key, then its events each followed by its
+/// seal when it has one.
 public enum BatchWriter {
     public static func lines(_ batch: IngestBatch) -> String {
-        var text = ""
-        for key in batch.keys { text += key.exchangeJSON + "\n" }
+        var out: [UInt8] = []
+        append(batch, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends a batch's lines to `out`.
+    public static func append(_ batch: IngestBatch, to out: inout [UInt8]) {
+        for key in batch.keys { appendLine(key.exchangeJSON, to: &out) }
         var seals: [EventID: Seal] = [:]
         for seal in batch.seals { seals[EventID(origin: seal.origin, seq: seal.seq)] = seal }
         for event in batch.events {
-            text += event.exchangeJSON + "\n"
-            if let seal = seals.removeValue(forKey: event.id) { text += seal.exchangeJSON + "\n" }
+            appendLine(event.exchangeJSON, to: &out)
+            if let seal = seals.removeValue(forKey: event.id) { appendLine(seal.exchangeJSON, to: &out) }
         }
-        return text
+        // Seals of events not in the batch (a later seal over held events) go last.
+        for seal in seals.values.sorted(by: { ($0.origin, $0.seq) < ($1.origin, $1.seq) }) { appendLine(seal.exchangeJSON, to: &out) }
+    }
+
+    private static func appendLine(_ line: String, to out: inout [UInt8]) {
+        out.append(contentsOf: line.utf8)
+        out.append(0x0a)
     }
 }

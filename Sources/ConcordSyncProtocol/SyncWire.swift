@@ -1,9 +1,16 @@
 import ConcordCore
 
-/// The JSON documents of the sync API (docs/openapi.yaml).
+/// The JSON documents of the sync API (docs/openapi.yaml, docs/sync-protocol.md).
+///
+/// Every decoder is strict and bounded: unknown shapes are refused with `invalid-json`, origin
+/// ids must be 32 lowercase hex digits, seqs whole numbers from 0 (in vectors: "none") or 1 up to
+/// 2^63 − 1, hashes 64 lowercase hex digits, and no list or object names more than
+/// `SyncLimits.maxVectorOrigins` origins.
 public enum SyncWire {
     public static let ndjsonContentType = "application/x-ndjson"
     public static let jsonContentType = "application/json"
+
+    // MARK: Vectors and heads
 
     /// `{"ORIGIN": SEQ, …}`
     public static func encode(_ vector: VersionVector) -> String {
@@ -16,67 +23,246 @@ public enum SyncWire {
         guard case .object(let entries)? = value else {
             throw ConcordError(.invalidJSON, "\"\(field)\" must be an object of origin ids to seqs")
         }
-        guard entries.count <= 100_000 else { throw ConcordError(.tooLarge, "\"\(field)\" names too many origins") }
+        guard entries.count <= SyncLimits.maxVectorOrigins else {
+            throw ConcordError(.tooLarge, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
+        }
         var vector = VersionVector()
         for (origin, seq) in entries {
-            guard case .number(let text) = seq, let value = UInt64(text), value <= UInt64(Int64.max) else {
-                throw ConcordError(.invalidJSON, "\"\(field)\" seqs must be whole numbers")
+            guard case .number(let text) = seq, let value = UInt64(text), value <= EventLimits.seqRange.upperBound else {
+                throw ConcordError(.invalidJSON, "\"\(field)\" seqs must be whole numbers from 0 to \(EventLimits.seqRange.upperBound)")
             }
             vector[try OriginID(hex: origin)] = value
         }
         return vector
     }
 
-    /// A pull request: what the puller has, and how much it wants at most.
+    /// `{"ORIGIN": "HASH", …}`: for each origin, the hash of one event the sender holds (which
+    /// seq is said by the document the heads travel in).
+    public static func encode(_ heads: [OriginID: EventHash]) -> String {
+        var json = JSONObjectWriter()
+        for (origin, hash) in heads.sorted(by: { $0.key < $1.key }) { json.field(origin.hex, hash.hex) }
+        return json.finish()
+    }
+
+    public static func decodeHeads(_ value: JSONValue?, field: String) throws -> [OriginID: EventHash] {
+        guard let value else { return [:] }
+        guard case .object(let entries) = value else {
+            throw ConcordError(.invalidJSON, "\"\(field)\" must be an object of origin ids to event hashes")
+        }
+        guard entries.count <= SyncLimits.maxVectorOrigins else {
+            throw ConcordError(.tooLarge, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
+        }
+        var heads: [OriginID: EventHash] = [:]
+        for (origin, hash) in entries {
+            guard case .string(let text) = hash, let bytes = Hex.decodeLowercase(text), bytes.count == 32 else {
+                throw ConcordError(.invalidJSON, "\"\(field)\" hashes must be 64 lowercase hex digits")
+            }
+            heads[try OriginID(hex: origin)] = EventHash(bytes: bytes)
+        }
+        return heads
+    }
+
+    static func decodeOrigins(_ value: JSONValue?, field: String) throws -> Set<OriginID> {
+        guard let value else { return [] }
+        guard case .array(let items) = value else { throw ConcordError(.invalidJSON, "\"\(field)\" must be an array of origin ids") }
+        guard items.count <= SyncLimits.maxVectorOrigins else {
+            throw ConcordError(.tooLarge, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
+        }
+        return Set(try items.map { item in
+            guard case .string(let text) = item else { throw ConcordError(.invalidJSON, "\"\(field)\" must be an array of origin ids") }
+            return try OriginID(hex: text)
+        })
+    }
+
+    static func integer(_ object: JSONValue, _ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = object[key] else { return nil }
+        guard case .number(let text) = value, let number = Int(text), range.contains(number) else {
+            throw ConcordError(.invalidJSON, "\"\(key)\" must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    // MARK: Limits
+
+    /// What a server accepts in one request and sends in one answer (`SyncLimits`), so that a
+    /// client sizes its pushes to fit.
+    public struct Limits: Sendable, Equatable {
+        public var maxEvents: Int
+        /// Bytes of origin, event and seal lines in one batch, once inflated.
+        public var maxBytes: Int
+        public var maxBodyBytes: Int
+        public var maxInflateRatio: Int
+        public var ratioFloorBytes: Int
+
+        public init(maxEvents: Int, maxBytes: Int, maxBodyBytes: Int, maxInflateRatio: Int, ratioFloorBytes: Int) {
+            self.maxEvents = maxEvents
+            self.maxBytes = maxBytes
+            self.maxBodyBytes = maxBodyBytes
+            self.maxInflateRatio = maxInflateRatio
+            self.ratioFloorBytes = ratioFloorBytes
+        }
+
+        public var json: String {
+            var json = JSONObjectWriter()
+            json.field("maxEvents", maxEvents)
+            json.field("maxBytes", maxBytes)
+            json.field("maxBodyBytes", maxBodyBytes)
+            json.field("maxInflateRatio", maxInflateRatio)
+            json.field("ratioFloorBytes", ratioFloorBytes)
+            return json.finish()
+        }
+
+        init(object: JSONValue) throws {
+            guard case .object = object else { throw ConcordError(.invalidJSON, "\"limits\" must be an object") }
+            func required(_ key: String, _ minimum: Int) throws -> Int {
+                guard let value = try SyncWire.integer(object, key, in: minimum...Int.max) else {
+                    throw ConcordError(.invalidJSON, "\"limits\" needs \"\(key)\"")
+                }
+                return value
+            }
+            maxEvents = try required("maxEvents", 1)
+            maxBytes = try required("maxBytes", 1)
+            maxBodyBytes = try required("maxBodyBytes", 1)
+            maxInflateRatio = try required("maxInflateRatio", 1)
+            ratioFloorBytes = try required("ratioFloorBytes", 0)
+        }
+
+        /// The budget of one batch sent to this peer.
+        public var budget: BatchBudget { BatchBudget(maxEvents: maxEvents, maxBytes: maxBytes) }
+    }
+
+    // MARK: Pull
+
+    /// A pull request: what the puller has, and how much it takes at most.
     public struct PullRequest: Sendable, Equatable {
         public var have: VersionVector
+        /// For each origin in `have`, the hash of the puller's event at `have[origin]`: the server
+        /// compares it with its own event there and so finds a fork at the first contact.
+        public var heads: [OriginID: EventHash]
+        /// Origins the puller has set aside: the server sends none of their events.
+        public var exclude: Set<OriginID>
+        /// The most events, and bytes of origin, event and seal lines, the puller takes in one
+        /// answer; at least `SyncLimits.minimumBatchEvents` and `minimumBatchBytes`.
         public var maxEvents: Int
+        public var maxBytes: Int
         /// Long-poll: when nothing is missing, wait up to this long for new events.
         public var waitSeconds: Int
 
-        public init(have: VersionVector, maxEvents: Int, waitSeconds: Int = 0) {
+        public init(
+            have: VersionVector, heads: [OriginID: EventHash] = [:], exclude: Set<OriginID> = [], maxEvents: Int,
+            maxBytes: Int = SyncLimits().maxInflatedBytes, waitSeconds: Int = 0
+        ) {
             self.have = have
+            self.heads = heads
+            self.exclude = exclude
             self.maxEvents = maxEvents
+            self.maxBytes = maxBytes
             self.waitSeconds = waitSeconds
         }
 
         public var json: String {
             var json = JSONObjectWriter()
             json.field("have", rawJSON: SyncWire.encode(have))
+            if !heads.isEmpty { json.field("heads", rawJSON: SyncWire.encode(heads)) }
+            if !exclude.isEmpty { json.field("exclude", strings: exclude.sorted().map(\.hex)) }
             json.field("maxEvents", maxEvents)
+            json.field("maxBytes", maxBytes)
             json.field("waitSeconds", waitSeconds)
             return json.finish()
         }
 
+        /// Decodes a pull request; the server's own limits cap what it asks for.
         public init(json text: String, limits: SyncLimits) throws {
-            let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: 8 << 20))
-            guard case .object = object else { throw ConcordError(.invalidJSON, "a pull request must be a JSON object") }
+            let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxPullRequestBytes))
+            guard case .object(let fields) = object else { throw ConcordError(.invalidJSON, "a pull request must be a JSON object") }
+            let known: Set<String> = ["have", "heads", "exclude", "maxEvents", "maxBytes", "waitSeconds"]
+            if let unknown = fields.keys.filter({ !known.contains($0) }).min() {
+                throw ConcordError(.invalidJSON, "a pull request has no field \"\(unknown.prefix(40))\"")
+            }
             have = try SyncWire.decodeVector(object["have"], field: "have")
-            maxEvents = limits.maxEventsPerBatch
-            if let value = object["maxEvents"] {
-                guard case .number(let text) = value, let number = Int(text), number >= 1 else {
-                    throw ConcordError(.invalidJSON, "\"maxEvents\" must be a whole number from 1")
-                }
-                maxEvents = min(number, limits.maxEventsPerBatch)
+            heads = try SyncWire.decodeHeads(object["heads"], field: "heads")
+            exclude = try SyncWire.decodeOrigins(object["exclude"], field: "exclude")
+            maxEvents = min(try SyncWire.integer(object, "maxEvents", in: SyncLimits.minimumBatchEvents...Int.max) ?? limits.maxEventsPerBatch, limits.maxEventsPerBatch)
+            maxBytes = min(try SyncWire.integer(object, "maxBytes", in: SyncLimits.minimumBatchBytes...Int.max) ?? limits.maxInflatedBytes, limits.maxInflatedBytes)
+            waitSeconds = min(try SyncWire.integer(object, "waitSeconds", in: 0...Int.max) ?? 0, limits.maxWaitSeconds)
+        }
+
+        public var budget: BatchBudget { BatchBudget(maxEvents: maxEvents, maxBytes: maxBytes) }
+    }
+
+    /// An origin the sender could not (or would not) take or send, and why: a refusal of the
+    /// origin's events, a fork, or a run too large for the receiver's limits.
+    public struct Refusal: Sendable, Equatable {
+        public var origin: OriginID
+        /// The first seq concerned (for a fork, the seq signed twice).
+        public var seq: UInt64
+        public var code: String
+        public var message: String
+
+        public init(origin: OriginID, seq: UInt64, code: String, message: String) {
+            self.origin = origin
+            self.seq = seq
+            self.code = code
+            self.message = message
+        }
+
+        public init(_ refusal: OriginRefusal, seq: UInt64) {
+            self.init(origin: refusal.origin, seq: refusal.proof?.seq ?? seq, code: refusal.code.rawValue, message: refusal.message)
+        }
+
+        public var originRefusal: OriginRefusal {
+            OriginRefusal(origin: origin, code: ConcordError.Code(rawValue: code), message: message)
+        }
+
+        var json: String {
+            var json = JSONObjectWriter()
+            json.field("origin", origin.hex)
+            json.field("seq", seq)
+            json.field("code", code)
+            json.field("message", message)
+            return json.finish()
+        }
+
+        init(object: JSONValue) throws {
+            guard case .string(let origin)? = object["origin"], case .string(let code)? = object["code"],
+                  case .string(let message)? = object["message"], case .number(let seqText)? = object["seq"],
+                  let seq = UInt64(seqText), seq <= EventLimits.seqRange.upperBound
+            else { throw ConcordError(.invalidJSON, "each refused origin needs \"origin\", \"seq\", \"code\" and \"message\"") }
+            self.init(origin: try OriginID(hex: origin), seq: seq, code: String(code.prefix(100)), message: String(message.prefix(2000)))
+        }
+
+        static func list(_ refusals: [Refusal]) -> String { "[" + refusals.map(\.json).joined(separator: ",") + "]" }
+
+        static func decodeList(_ value: JSONValue?) throws -> [Refusal] {
+            guard let value else { return [] }
+            guard case .array(let items) = value, items.count <= SyncLimits.maxVectorOrigins else {
+                throw ConcordError(.invalidJSON, "\"refused\" must be an array of at most \(SyncLimits.maxVectorOrigins) refused origins")
             }
-            waitSeconds = 0
-            if let value = object["waitSeconds"] {
-                guard case .number(let text) = value, let number = Int(text), number >= 0 else {
-                    throw ConcordError(.invalidJSON, "\"waitSeconds\" must be a whole number from 0")
-                }
-                waitSeconds = min(number, limits.maxWaitSeconds)
-            }
+            return try items.map(Refusal.init(object:))
         }
     }
 
-    /// The last line of a pull response: whether more is waiting, and the server's vector.
+    /// The last line of a pull answer.
     public struct BatchEnd: Sendable, Equatable {
+        /// Whether the puller still lacks events the server could send.
         public var more: Bool
+        /// The server's version vector.
         public var vector: VersionVector
+        /// For each origin of which the puller has more than the server (`have[o] > vector[o] > 0`),
+        /// the hash of the server's event at `vector[o]`: the puller compares it with its own and so
+        /// finds a fork the server could not see.
+        public var heads: [OriginID: EventHash]
+        /// Runs the server cannot send within the puller's limits (set aside, never silently skipped).
+        public var setAside: [Refusal]
+        /// The server's own limits, for the puller's pushes.
+        public var limits: Limits?
 
-        public init(more: Bool, vector: VersionVector) {
+        public init(more: Bool, vector: VersionVector, heads: [OriginID: EventHash] = [:], setAside: [Refusal] = [], limits: Limits? = nil) {
             self.more = more
             self.vector = vector
+            self.heads = heads
+            self.setAside = setAside
+            self.limits = limits
         }
 
         public var json: String {
@@ -84,6 +270,9 @@ public enum SyncWire {
             json.field("kind", "end")
             json.field("more", more)
             json.field("vector", rawJSON: SyncWire.encode(vector))
+            if !heads.isEmpty { json.field("heads", rawJSON: SyncWire.encode(heads)) }
+            if !setAside.isEmpty { json.field("setAside", rawJSON: Refusal.list(setAside)) }
+            if let limits { json.field("limits", rawJSON: limits.json) }
             return json.finish()
         }
 
@@ -91,19 +280,27 @@ public enum SyncWire {
             guard case .bool(let more)? = object["more"] else { throw ConcordError(.invalidJSON, "the end line needs \"more\"") }
             self.more = more
             vector = try SyncWire.decodeVector(object["vector"], field: "vector")
+            heads = try SyncWire.decodeHeads(object["heads"], field: "heads")
+            setAside = try Refusal.decodeList(object["setAside"])
+            limits = try object["limits"].map(Limits.init(object:))
         }
     }
+
+    // MARK: Push
 
     /// The answer to a push.
     public struct PushResult: Sendable, Equatable {
         public var accepted: Int
         public var alreadyHeld: Int
         public var vector: VersionVector
+        /// Origins of the batch the server refused and set aside (the rest was stored).
+        public var refused: [Refusal]
 
-        public init(accepted: Int, alreadyHeld: Int, vector: VersionVector) {
+        public init(accepted: Int, alreadyHeld: Int, vector: VersionVector, refused: [Refusal] = []) {
             self.accepted = accepted
             self.alreadyHeld = alreadyHeld
             self.vector = vector
+            self.refused = refused
         }
 
         public var json: String {
@@ -111,41 +308,54 @@ public enum SyncWire {
             json.field("accepted", accepted)
             json.field("alreadyHeld", alreadyHeld)
             json.field("vector", rawJSON: SyncWire.encode(vector))
+            json.field("refused", rawJSON: Refusal.list(refused))
             return json.finish()
         }
 
         public init(json text: String) throws {
-            let object = try JSONValue(parsing: text)
-            guard case .number(let accepted)? = object["accepted"], let a = Int(accepted),
-                  case .number(let held)? = object["alreadyHeld"], let h = Int(held)
+            let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 8, maxBytes: SyncLimits.maxEndLineBytes))
+            guard let accepted = try SyncWire.integer(object, "accepted", in: 0...Int.max),
+                  let held = try SyncWire.integer(object, "alreadyHeld", in: 0...Int.max)
             else { throw ConcordError(.invalidJSON, "a push result needs \"accepted\" and \"alreadyHeld\"") }
-            self.accepted = a
-            self.alreadyHeld = h
+            self.accepted = accepted
+            self.alreadyHeld = held
             vector = try SyncWire.decodeVector(object["vector"], field: "vector")
+            refused = try Refusal.decodeList(object["refused"])
         }
     }
 
-    /// `{"node": NAME, "vector": {…}}`, the answer to `GET /v1/vector`.
-    public static func vectorDocument(node: String, vector: VersionVector) -> String {
+    // MARK: Vector document and errors
+
+    /// `{"node": NAME, "vector": {…}, "limits": {…}}`, the answer to `GET /v1/vector`.
+    public static func vectorDocument(node: String, vector: VersionVector, limits: Limits) -> String {
         var json = JSONObjectWriter()
         json.field("node", node)
         json.field("vector", rawJSON: encode(vector))
+        json.field("limits", rawJSON: limits.json)
         return json.finish()
     }
 
-    public static func decodeVectorDocument(_ text: String) throws -> (node: String, vector: VersionVector) {
-        let object = try JSONValue(parsing: text)
-        return (object["node"]?.stringValue ?? "", try decodeVector(object["vector"], field: "vector"))
+    public static func decodeVectorDocument(_ text: String) throws -> (node: String, vector: VersionVector, limits: Limits?) {
+        let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxEndLineBytes))
+        return (object["node"]?.stringValue ?? "", try decodeVector(object["vector"], field: "vector"), try object["limits"].map(Limits.init(object:)))
     }
 
-    /// `{"error": {"code": …, "message": …}}`, the body of every 4xx and 5xx.
-    public static func errorDocument(code: String, message: String) -> String {
+    /// `{"error": {"code": …, "message": …}}`, the body of every 4xx and 5xx; a push refused
+    /// whole because every origin in it was refused also lists them (`refused`).
+    public static func errorDocument(code: String, message: String, refused: [Refusal] = []) -> String {
         var inner = JSONObjectWriter()
         inner.field("code", code)
         inner.field("message", message)
         var json = JSONObjectWriter()
         json.field("error", rawJSON: inner.finish())
+        if !refused.isEmpty { json.field("refused", rawJSON: Refusal.list(refused)) }
         return json.finish()
+    }
+
+    /// The origins listed in an error document, if any.
+    public static func refusals(inErrorDocument text: String) -> [Refusal] {
+        guard let object = try? JSONValue(parsing: text, limits: JSONLimits(maxDepth: 8, maxBytes: SyncLimits.maxEndLineBytes)) else { return [] }
+        return (try? Refusal.decodeList(object["refused"])) ?? []
     }
 
     /// The HTTP status for an error: what the peer should change before trying again.
@@ -157,7 +367,9 @@ public enum SyncWire {
         case .invalidEncoding: 400
         case .unsupportedEncoding: 415
         case .fork: 409
-        case .invalidJSON, .invalidArgument, .invalidEvent: 422
+        case .invalidJSON, .invalidArgument, .invalidEvent, .clockAhead: 422
+        case .tooManyRequests: 429
+        case .timeout: 408
         default: 500
         }
     }

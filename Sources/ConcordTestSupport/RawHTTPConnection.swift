@@ -58,4 +58,29 @@ public final class RawHTTPConnection {
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/") else { return nil }
         return Int(parts[1])
     }
+
+    /// The status and headers (names lowercased) of the response, or nil when the connection
+    /// closed (or timed out) without a complete head.
+    public func head() -> (status: Int, headers: [String: String])? {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !received.ends(with: [0x0d, 0x0a, 0x0d, 0x0a]), received.count < 1 << 20 {
+            let count = buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress, 1, 0) }
+            guard count > 0 else { return nil }
+            received.append(buffer[0])
+        }
+        let lines = String(decoding: received, as: UTF8.self).components(separatedBy: "\r\n")
+        let parts = (lines.first ?? "").split(separator: " ")
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return (status, headers)
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

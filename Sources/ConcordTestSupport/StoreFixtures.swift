@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordSQLite
+import ConcordSyncProtocol
 import Logging
 
 /// Stores and drafts for tests.
@@ -16,5 +17,15 @@ public enum StoreFixtures {
         actor: String = "tester", occurredAt: Int64 = 1_457_519_400_000
     ) throws -> EventDraft {
         try EventDraft(stream: StreamID(stream), type: EventType(type), data: data, actor: actor, occurredAt: occurredAt)
+    }
+}
+
+extension SQLiteEventStore {
+    /// The events a peer with `have` lacks, as one batch (what a pull answer would carry):
+    /// runs ending on seals, within `maxEvents`, through the same `MissingRuns` as sync.
+    public func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool) {
+        var runs = try MissingRuns(source: SQLiteSyncBackend(store: self), have: have, budget: BatchBudget(maxEvents: maxEvents, maxBytes: 64 << 20))
+        let batch = try runs.batch()
+        return (batch, runs.more)
     }
 }

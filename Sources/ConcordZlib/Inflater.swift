@@ -46,6 +46,8 @@ public final class Inflater {
     private var initialised = false
     private var finished = false
     private var output = [UInt8](repeating: 0, count: 64 * 1024)
+    /// The first byte of a deflate body, held until the second says which kind it is.
+    private var header: [UInt8] = []
     public private(set) var totalIn = 0
     public private(set) var totalOut = 0
 
@@ -63,9 +65,17 @@ public final class Inflater {
     }
 
     /// Inflates one chunk; `emit` receives each inflated piece (valid only during the call).
-    public func feed(_ input: [UInt8], emit: (ArraySlice<UInt8>) throws -> Void) throws {
-        guard !input.isEmpty else { return }
-        if !initialised { try start(peek: input) }
+    public func feed(_ chunk: [UInt8], emit: (ArraySlice<UInt8>) throws -> Void) throws {
+        guard !chunk.isEmpty else { return }
+        var input = chunk
+        if !initialised {
+            // Telling zlib from raw deflate takes the first two bytes, which may come in two pieces.
+            header += chunk
+            guard format == .gzip || header.count >= 2 else { return }
+            try start(peek: header)
+            input = header
+            header = []
+        }
         guard !finished else {
             throw ConcordError(.invalidEncoding, "data after the end of the \(format.rawValue) stream")
         }

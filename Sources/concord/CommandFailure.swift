@@ -7,9 +7,9 @@ enum CommandFailure {
     static func exitCode(for code: ConcordError.Code) -> Int32 {
         switch code {
         case .verificationFailed: 1
-        case .invalidJSON, .invalidArgument, .tooLarge, .invalidEvent: 65
+        case .invalidJSON, .invalidArgument, .tooLarge, .invalidEvent, .clockAhead: 65
         case .fork: 70
-        case .peer, .unauthorized, .forbidden: 69
+        case .peer, .unauthorized, .forbidden, .timeout, .tooManyRequests: 69
         case .storeNotFound, .notAConcordStore: 66
         case .unknownID: 67
         case .ruleViolation: 68

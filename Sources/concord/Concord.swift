@@ -17,7 +17,7 @@ struct Concord: AsyncParsableCommand {
 
             Every command takes --store PATH (default: $CONCORD_STORE, else ./concord.sqlite).
 
-            Exit codes: 0 success, 1 verification found faults, 64 usage error, 65 invalid input, 66 no store or not a Concord store, 73 store already exists, 74 storage failure, 75 stream not at the expected version (read it again and retry), 77 node key problem, 78 store written by a newer concord.
+            Exit codes: 0 success; 1 verify found faults; 3 verify: the log is sound but needs an operator (fork evidence, or origins a sync set aside); 64 usage error; 65 invalid input (malformed, out of range, or an imported event that does not verify); 66 no store or not a Concord store; 67 unknown case, meeting, action, decision, stream or peer; 68 the record's state does not allow the command; 69 a peer could not be reached or refused the request; 70 a fork (an import offering, or a sync finding, a second history signed by one origin's key); 73 the store or output file already exists; 74 storage failure; 75 stream not at the expected version (read it again and retry); 76 a sync set an origin aside (its events refused, named on standard error); 77 a key or token file problem, or an origin off the roster in strict trust mode; 78 store written by a newer concord. docs/cli.md explains each.
             """,
         subcommands: [
             InitCommand.self,

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConcordCore
 import ConcordDomain
 import ConcordSQLite
+import ConcordSyncProtocol
 import Foundation
 
 struct ExportCommand: AsyncParsableCommand {
@@ -12,7 +13,8 @@ struct ExportCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Write to this new file (mode 0600) instead of standard output.", valueName: "file")) var out: String?
+    @Flag(help: "With --out: replace the file if it exists.") var force = false
 
     func run() async throws {
         try CommandFailure.reporting {
@@ -21,23 +23,15 @@ struct ExportCommand: AsyncParsableCommand {
             var progress = ProgressBar("exporting", total: total)
             let output: FileHandle
             if let out {
-                guard FileManager.default.createFile(atPath: out, contents: nil) else {
-                    throw ConcordError(.storage, "cannot create \(out)")
-                }
-                output = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+                output = try PrivateOutput.create(out, force: force)
             } else {
                 output = FileHandle.standardOutput
             }
             var written = 0
             try store.exportBatches { batch in
-                var lines = ""
-                for key in batch.keys { lines += key.exchangeJSON + "\n" }
-                var seals = Dictionary(uniqueKeysWithValues: batch.seals.map { ($0.seq, $0) })
-                for event in batch.events {
-                    lines += event.exchangeJSON + "\n"
-                    if let seal = seals.removeValue(forKey: event.seq) { lines += seal.exchangeJSON + "\n" }
-                }
-                output.write(Data(lines.utf8))
+                var lines: [UInt8] = []
+                BatchWriter.append(batch, to: &lines)
+                output.write(Data(lines))
                 written += batch.events.count
                 progress.update(written)
             }
@@ -157,7 +151,8 @@ struct NDJSONReader {
             if number % 1000 == 0 { progress.update(lines.bytesRead) }
             guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) else { continue }
             do {
-                return try transform(try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: JSONLimits()) })
+                // The same line limits as sync: any event a node can record or send, it can import.
+                return try transform(try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: EventLimits.exchangeLineJSON) })
             } catch let error as ConcordError {
                 throw ConcordError(error.code, "\(file) line \(number): \(error.message)")
             }

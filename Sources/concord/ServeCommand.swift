@@ -19,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
               concord serve --listen 0.0.0.0:7443 --tls-cert node.pem --tls-key node-key.pem
 
             The first line printed is the address served, such as "listening on http://127.0.0.1:7400" (with port 0 the system picks a free port; that line names it). GET /metrics gives Prometheus metrics and GET /health a liveness check. Stop with Ctrl-C.
+
+            A waiting long poll is answered as soon as events are stored here, whether pushed by a peer or recorded by another concord process on this store. Batch limits may be raised but not set below the protocol's floor (1000 events, 8 MiB), which every valid run of events between two seals fits.
             """
     )
 
@@ -32,6 +34,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Most events in one pushed batch or one pull answer.", valueName: "n")) var maxBatchEvents: Int = 5000
     @Option(help: ArgumentHelp("Largest request body accepted, compressed, in bytes.", valueName: "bytes")) var maxBodyBytes: Int = 16 << 20
     @Option(help: ArgumentHelp("Largest request body accepted once inflated, in bytes.", valueName: "bytes")) var maxInflatedBytes: Int = 64 << 20
+    @Option(help: ArgumentHelp("Seconds a client has to send a request's head after connecting (or after its last answer); it has six times as long for the body.", valueName: "seconds")) var readTimeout: Int = 10
+    @Option(help: ArgumentHelp("Connections open at once, in all.", valueName: "n")) var maxConnections: Int = 512
+    @Option(help: ArgumentHelp("Connections open at once from one address.", valueName: "n")) var maxConnectionsPerAddress: Int = 128
+    @Option(help: ArgumentHelp("Requests one peer (one token) may have served at once.", valueName: "n")) var maxRequestsPerPeer: Int = 8
+
+    var limits: SyncLimits { SyncLimits(maxBodyBytes: maxBodyBytes, maxInflatedBytes: maxInflatedBytes, maxEventsPerBatch: maxBatchEvents) }
+
+    func validate() throws {
+        do {
+            try limits.validate()
+        } catch let error as ConcordError {
+            throw ValidationError(error.message)
+        }
+        guard readTimeout >= 1, maxConnections >= 1, maxConnectionsPerAddress >= 1, maxRequestsPerPeer >= 1 else {
+            throw ValidationError("--read-timeout, --max-connections, --max-connections-per-address and --max-requests-per-peer must be at least 1")
+        }
+    }
 
     func run() async throws {
         try await CommandFailure.reportingAsync {
@@ -42,10 +61,16 @@ struct ServeCommand: AsyncParsableCommand {
             let store = try storeOptions.openStore()
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            let limits = SyncLimits(maxBodyBytes: maxBodyBytes, maxInflatedBytes: maxInflatedBytes, maxEventsPerBatch: maxBatchEvents)
+            // Commits by other processes on this store wake long polls too.
+            let watcher = store.watchOtherProcesses()
+            defer { watcher.stop() }
             let server = SyncServer(
                 backend: SQLiteSyncBackend(store: store),
-                configuration: .init(host: host, port: port, limits: limits, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey),
+                configuration: .init(
+                    host: host, port: port, limits: limits, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey,
+                    headTimeout: .seconds(readTimeout), bodyTimeout: .seconds(readTimeout * 6),
+                    maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress, maxRequestsPerPeer: maxRequestsPerPeer
+                ),
                 logger: storeOptions.logger,
                 metricsText: { registry.emitToString() }
             )

@@ -25,7 +25,10 @@ struct StatusCommand: AsyncParsableCommand {
             let streams = try store.streamCount()
             let incarnations = try store.incarnations()
             let identity = try store.identityStatus()
-            let forks = try store.forks()
+            let allForks = try store.forks()
+            let forks = allForks.filter(\.proven)
+            let claims = allForks.filter { !$0.proven }
+            let setAside = try store.setAsideOrigins()
             let trustMode = try store.trustMode()
             let writable: String
             switch identity {
@@ -58,6 +61,18 @@ struct StatusCommand: AsyncParsableCommand {
                 }
                 document.field("durability", storeOptions.durability.rawValue)
                 document.field("forks", forks.count)
+                document.field("unprovenForkClaims", claims.count)
+                let setAsideJSON = setAside.map { entry -> String in
+                    var object = JSONObjectWriter()
+                    object.field("peer", entry.peer)
+                    object.field("origin", entry.origin.hex)
+                    object.field("seq", entry.seq)
+                    object.field("code", entry.code)
+                    object.field("message", entry.message)
+                    object.field("at", Timestamp.iso8601(millis: entry.recordedAt))
+                    return object.finish()
+                }
+                document.field("setAside", rawJSON: "[" + setAsideJSON.joined(separator: ",") + "]")
                 document.field("trustMode", trustMode.rawValue)
                 print(document.finish())
             } else {
@@ -77,9 +92,18 @@ struct StatusCommand: AsyncParsableCommand {
                 }
                 print(vector.entries.isEmpty ? "version vector: empty" : "version vector:\n" + table.render())
                 if !forks.isEmpty {
-                    print("\nFORK EVIDENCE: \(forks.count) event(s) were offered that differ from events held for the same origin and seq:")
+                    print("\nFORK EVIDENCE: \(forks.count) origin seq(s) at which the origin's key signed two different histories (kept with the other history and its seal):")
                     for fork in forks {
                         print("  \(fork.event) offered by \(fork.source) at \(Timestamp.iso8601(millis: fork.detectedAt))")
+                    }
+                }
+                if !claims.isEmpty {
+                    print("\nUnproven fork claims kept by an earlier release (no seal: not evidence): \(claims.map { "\($0.event)" }.joined(separator: ", "))")
+                }
+                if !setAside.isEmpty {
+                    print("\nSET ASIDE by the last sync with each peer (their events were not exchanged; the other origins were):")
+                    for entry in setAside {
+                        print("  \(entry.origin.short) with \(entry.peer) from seq \(entry.seq): \(entry.message) (\(entry.code))")
                     }
                 }
                 if incarnations.count > 1 {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConcordCore
 import ConcordSQLite
 import Foundation
 import Logging
@@ -51,3 +52,21 @@ struct StoreOptions: ParsableArguments {
 extension SQLiteEventStore.Options.Durability: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Files the CLI writes for a person to keep (exports, issued tokens): created with mode 0600,
+/// never over an existing file unless asked.
+enum PrivateOutput {
+    static func create(_ path: String, force: Bool) throws -> FileHandle {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL)
+        let fd = open(path, flags, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST {
+                throw ConcordError(.storeExists, "\(path) already exists; choose another file, or add --force to replace it")
+            }
+            throw ConcordError(.storage, "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        // An existing file replaced with --force keeps its old mode otherwise.
+        fchmod(fd, 0o600)
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+}

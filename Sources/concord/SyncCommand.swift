@@ -10,80 +10,230 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Exchange events with a peer: pull what this node lacks, then push what the peer lacks.",
         discussion: """
-            PEER is a URL (with --token) or the name of a peer added with concord peer add. Only the difference travels, in batches, gzip-compressed; events of third origins are relayed too, so syncing with a hub reaches every region. Every batch is verified and applied in one transaction, and the read models are current when sync returns. A second sync with nothing new transfers nothing.
+            PEER is the name of a peer added with concord peer add, or a URL with its token (--token-file FILE, or $CONCORD_PEER_TOKEN). Only the difference travels, in batches, compressed; events of third origins are relayed too, so syncing with a hub reaches every region. Every batch is verified origin by origin and stored in one transaction, and the read models are current when sync returns. A second sync with nothing new transfers nothing.
 
-              concord sync http://hub.example:7400 --token concord_…
+            An origin whose events either side refuses (a fork: its key signed two histories; events that do not verify; a clock too far ahead) is set aside: it is named on standard error, recorded for concord status, and every other origin goes on syncing. A fork is kept as evidence on both sides.
+
               concord sync national-hub
-              concord sync national-hub --follow     keep syncing as new events arrive
+              concord sync http://hub.example:7400 --token-file hub.token
+              concord sync national-hub --follow     keep syncing both ways as events are recorded
+
+            Exit codes: 0 in sync; 70 a fork was found (evidence kept, the origin set aside); 76 another origin was set aside; 69 the peer could not be reached or refused the request.
             """
     )
 
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The peer's URL or name.") var peer: String
-    @Option(help: "The token the peer issued to this node (needed with a URL).") var token: String?
-    @Flag(help: "Keep going: long-poll the peer for new events and push local ones, until interrupted.") var follow = false
-    @Option(help: "both (default), pull or push.") var direction: String = "both"
+    @Argument(help: "The peer's name, or its URL.") var peer: String
+    @OptionGroup var tokenOptions: TokenOptions
+    @Flag(help: "Keep going until interrupted: pull new events as the peer records them (a long poll it answers at once) and push this node's as they are recorded here, by any process.") var follow = false
+    @Option(help: "both (default), pull or push.") var direction: SyncSession.Mode = .pullThenPush
     @Option(help: ArgumentHelp("For an https peer: trust the certificates in this PEM file (its own or its CA's) instead of the system's roots.", valueName: "file")) var caCert: String?
 
     func run() async throws {
         try await CommandFailure.reportingAsync {
-            guard let mode = SyncSession.Mode(rawValue: direction) else {
-                throw ConcordError(.invalidArgument, "--direction takes both, pull or push")
-            }
             let store = try storeOptions.openStore()
             let (name, url, token) = try resolvePeer(store)
+            let mode = direction
+            let logger = storeOptions.logger
+            let named = try store.peers().contains { $0.name == name }
+            let worst = SetAsideTally()
             try await SyncClient.withSyncClient(baseURL: url, token: token, caCertificatePath: caCert) { client in
-            let driver = SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: name, logger: storeOptions.logger)
-            var round = 0
-            repeat {
-                let summary = try await driver.run(mode: mode, waitSeconds: follow && round > 0 ? 25 : 0)
-                round += 1
-                if !follow || summary.pulled + summary.pushed > 0 || round == 1 {
-                    print("Synced with \(name): pulled \(summary.pulled) new event(s), pushed \(summary.pushed), \(summary.alreadyHeld) already held, in \(summary.requests) request(s)")
-                    // Flushed even into a pipe, so a script following a --follow sync sees each round as it happens.
-                    fflush(nil)
+                let driver = SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: name, logger: logger)
+                let report: @Sendable (SyncSession.Summary, Bool) -> Void = { summary, always in
+                    if always || summary.pulled + summary.pushed > 0 || !summary.setAside.isEmpty {
+                        print("Synced with \(name): pulled \(summary.pulled) new event(s), pushed \(summary.pushed), \(summary.alreadyHeld) already held, in \(summary.requests) request(s)")
+                        // Flushed even into a pipe, so a script following a --follow sync sees each round as it happens.
+                        fflush(nil)
+                    }
+                    for refusal in summary.setAside {
+                        CommandFailure.printError("set aside origin \(refusal.origin) from seq \(refusal.seq): \(refusal.message) (\(refusal.code))")
+                    }
+                    worst.add(summary.setAside)
+                    if named {
+                        try? store.recordSync(peer: name, vector: summary.remoteVector, vectorJSON: SyncWire.encode(summary.remoteVector))
+                        try? store.recordSetAside(peer: name, summary.setAside)
+                    }
                 }
-                if (try? store.peers().contains { $0.name == name }) == true {
-                    try store.recordSync(peer: name, vector: summary.remoteVector, vectorJSON: SyncWire.encode(summary.remoteVector))
+                if follow {
+                    // Commits by other processes (concord case open beside this one) are pushed too.
+                    let watcher = store.watchOtherProcesses()
+                    defer { watcher.stop() }
+                    let rounds = RoundCounter()
+                    try await driver.follow(mode: mode, localCommits: store.commits) { summary in
+                        report(summary, rounds.next() == 0)
+                    }
+                } else {
+                    report(try await driver.run(mode: mode), true)
                 }
-            } while follow && !Task.isCancelled
             }
+            if let code = worst.exitCode { throw ExitCode(code) }
         }
     }
 
     private func resolvePeer(_ store: SQLiteEventStore) throws -> (String, String, String) {
         if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
-            guard let token else { throw ConcordError(.invalidArgument, "give the token the peer issued: --token TOKEN") }
+            guard let token = try tokenOptions.resolved() else {
+                throw ConcordError(.invalidArgument, "give the token the peer issued: --token-file FILE (or - for standard input), or $CONCORD_PEER_TOKEN")
+            }
             return (peer, peer, token)
         }
         guard let known = try store.peers().first(where: { $0.name == peer }) else {
-            throw ConcordError(.unknownID, "no peer named \(peer); add it with: concord peer add \(peer) URL --token TOKEN")
+            throw ConcordError(.unknownID, "no peer named \(peer); add it with: concord peer add \(peer) URL --token-file FILE")
         }
-        return (known.name, known.url, token ?? known.token)
+        guard let token = try tokenOptions.resolved() ?? known.token else {
+            throw ConcordError(.nodeKey, "no token for peer \(peer) in \(storeOptions.storePath).peers; add it again: concord peer add \(peer) \(known.url) --token-file FILE")
+        }
+        return (known.name, known.url, token)
+    }
+}
+
+extension SyncSession.Mode: ExpressibleByArgument {}
+
+/// Counts a following sync's rounds (its first is always reported).
+final class RoundCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func next() -> Int {
+        lock.withLock {
+            defer { count += 1 }
+            return count
+        }
+    }
+}
+
+/// The worst of the set-aside origins a sync reported, for its exit code.
+final class SetAsideTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var forks = false
+    private var others = false
+
+    func add(_ refusals: [SyncWire.Refusal]) {
+        lock.withLock {
+            for refusal in refusals {
+                if refusal.code == ConcordError.Code.fork.rawValue { forks = true } else { others = true }
+            }
+        }
+    }
+
+    /// 70 when a fork was found, 76 when another origin was set aside, nil when none was.
+    var exitCode: Int32? {
+        lock.withLock { forks ? 70 : others ? 76 : nil }
+    }
+}
+
+/// Where a token comes from: a file, standard input, the environment, or (visible to every
+/// user of the machine in `ps`, so only for trying things out) the command line.
+struct TokenOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Read the token from this file ('-' for standard input). Else $CONCORD_PEER_TOKEN is used.", valueName: "file"))
+    var tokenFile: String?
+
+    @Option(help: ArgumentHelp("The token itself. Other users of this machine can see it in the process list: prefer --token-file.", valueName: "token"))
+    var token: String?
+
+    func validate() throws {
+        if token != nil, tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
+    }
+
+    /// The token given, or nil when none is.
+    func resolved() throws -> String? {
+        if let token {
+            CommandFailure.printError("warning: a token on the command line is visible to other users of this machine (ps); use --token-file or $CONCORD_PEER_TOKEN")
+            try PeerTokenFile.validate(token)
+            return token
+        }
+        if let tokenFile {
+            let data: Data
+            if tokenFile == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                guard let read = FileManager.default.contents(atPath: tokenFile) else {
+                    throw ConcordError(.invalidArgument, "cannot read the token file \(tokenFile)")
+                }
+                data = read
+            }
+            let text = String(decoding: data.prefix(4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            // A token file may hold just the token, or the last line of concord token issue's output.
+            let last = String(text.split(separator: "\n").last ?? "")
+            try PeerTokenFile.validate(last)
+            return last
+        }
+        if let environment = ProcessInfo.processInfo.environment["CONCORD_PEER_TOKEN"], !environment.isEmpty {
+            try PeerTokenFile.validate(environment)
+            return environment
+        }
+        return nil
     }
 }
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Issue tokens that let peers sync with this node.",
-        subcommands: [Issue.self]
+        abstract: "Issue, list and revoke the tokens that let peers sync with this node.",
+        subcommands: [Issue.self, List.self, Revoke.self]
     )
 
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issue a token for a peer; it is printed once, alone on the last line.",
-            discussion: "Only a hash of the token is stored. Issuing again for the same peer replaces its token. A --read-only peer may pull but not push."
+            discussion: "Only a hash of the token is stored. Issuing again for the same peer replaces its token. A --read-only peer may pull but not push. With --out the token is written to a new file of mode 0600 instead, for the peer's operator: concord peer add NAME URL --token-file FILE."
         )
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "A name for the peer, such as west-yorkshire.") var peerName: String
         @Flag(help: "The peer may pull but not push.") var readOnly = false
+        @Option(help: ArgumentHelp("Write the token to this new file (mode 0600) instead of printing it.", valueName: "file")) var out: String?
 
         func run() async throws {
             try CommandFailure.reporting {
                 let token = try storeOptions.openStore().issueToken(peer: peerName, readOnly: readOnly)
-                print("Token for peer \(peerName) (\(readOnly ? "read-only: pull" : "pull and push")). It is shown only this once:")
-                print(token)
+                let kind = readOnly ? "read-only: pull" : "pull and push"
+                if let out {
+                    try PrivateOutput.create(out, force: false).write(Data((token + "\n").utf8))
+                    print("Token for peer \(peerName) (\(kind)) written to \(out); it is shown nowhere else.")
+                } else {
+                    print("Token for peer \(peerName) (\(kind)). It is shown only this once:")
+                    print(token)
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the peers holding a token of this node (the tokens themselves are not kept).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(help: "One JSON object per token (NDJSON).") var json = false
+
+        func run() async throws {
+            try CommandFailure.reporting {
+                let tokens = try storeOptions.openStore().issuedTokens()
+                if json {
+                    for token in tokens {
+                        var object = JSONObjectWriter()
+                        object.field("peer", token.peer)
+                        object.field("readOnly", token.readOnly)
+                        object.field("createdAt", Timestamp.iso8601(millis: token.createdAt))
+                        print(object.finish())
+                    }
+                    return
+                }
+                var table = TextTable("PEER", "MAY", "ISSUED")
+                for token in tokens { table.add(token.peer, token.readOnly ? "pull" : "pull, push", Timestamp.iso8601(millis: token.createdAt)) }
+                print(tokens.isEmpty ? "No tokens issued; issue one with: concord token issue PEER" : table.render())
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a peer's token: its next request is refused (401).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The peer whose token to revoke.") var peerName: String
+
+        func run() async throws {
+            try CommandFailure.reporting {
+                guard try storeOptions.openStore().revokeToken(peer: peerName) else {
+                    throw ConcordError(.unknownID, "no token was issued to a peer named \(peerName); list them with: concord token list")
+                }
+                print("Revoked the token of peer \(peerName)")
             }
         }
     }
@@ -97,14 +247,20 @@ struct PeerCommand: AsyncParsableCommand {
     )
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add (or replace) a named peer.", discussion: "The token is kept in the store file (mode 0600) so that concord sync NAME can present it.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add (or replace) a named peer.",
+            discussion: "The token is kept beside the store, in STORE.peers (mode 0600), not in the store file (which may be handed to an auditor). Give it with --token-file FILE (or - for standard input) or $CONCORD_PEER_TOKEN."
+        )
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The peer's name.") var name: String
         @Argument(help: "The peer's URL, such as http://hub.example:7400.") var url: String
-        @Option(help: "The token the peer issued to this node.") var token: String
+        @OptionGroup var tokenOptions: TokenOptions
 
         func run() async throws {
             try CommandFailure.reporting {
+                guard let token = try tokenOptions.resolved() else {
+                    throw ConcordError(.invalidArgument, "give the token the peer issued to this node: --token-file FILE (or - for standard input), or $CONCORD_PEER_TOKEN")
+                }
                 try storeOptions.openStore().addPeer(name: name, url: url, token: token)
                 print("Added peer \(name) at \(url)")
             }

@@ -11,7 +11,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
             Exits 0 when all holds. Otherwise prints the first fault as
               FAULT origin ORIGIN seq N: KIND (what it means)
-            followed by the rest, and exits 1. When the log is sound but fork evidence is kept (another event was offered for a held origin and seq, signed by its key: a cloned node or a stolen key), it prints FORK lines and exits 3. Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch.
+            followed by the rest, and exits 1. When the log is sound but an operator must look, it exits 3: fork evidence is kept (another history of an origin, signed by its key: a cloned node or a stolen key; printed as FORK lines, each proof checked again), or the last sync with a peer set origins aside (SET ASIDE lines). Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch. A fork claim kept by a release before fork proofs has no seal and proves nothing: it is listed as a NOTE and changes no exit code.
             """
     )
 
@@ -25,7 +25,10 @@ struct VerifyCommand: AsyncParsableCommand {
             let store = try storeOptions.openStore()
             let integrity = try store.integrityCheck()
             let report = try LogVerifier.verify(store)
-            let forks = try store.forks()
+            let allForks = try store.forks()
+            let forks = allForks.filter(\.proven)
+            let claims = allForks.filter { !$0.proven }
+            let setAside = try store.setAsideOrigins()
             if json {
                 var document = JSONObjectWriter()
                 document.field("valid", report.isValid && integrity == "ok")
@@ -43,6 +46,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
                 document.field("faults", rawJSON: "[" + faults.joined(separator: ",") + "]")
                 document.field("forks", strings: forks.map { "\($0.event)" })
+                document.field("unprovenForkClaims", strings: claims.map { "\($0.event)" })
+                document.field("setAside", strings: setAside.map { "\($0.origin):\($0.seq)" })
                 print(document.finish())
             } else {
                 if integrity != "ok" { print("FAULT sqlite integrity check: \(integrity)") }
@@ -50,7 +55,13 @@ struct VerifyCommand: AsyncParsableCommand {
                     print("FAULT origin \(fault.origin) seq \(fault.seq): \(fault.kind.rawValue) (\(fault.detail))")
                 }
                 for fork in forks {
-                    print("FORK origin \(fork.event.origin) seq \(fork.event.seq): a different, validly signed event was offered by \(fork.source) at \(Timestamp.iso8601(millis: fork.detectedAt)); it was refused and kept as evidence")
+                    print("FORK origin \(fork.event.origin) seq \(fork.event.seq): another history, signed by the origin's key (its seal checked again now), was offered by \(fork.source) at \(Timestamp.iso8601(millis: fork.detectedAt)); it was refused and kept as evidence")
+                }
+                for claim in claims {
+                    print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim an earlier release kept (from \(claim.source)) without any seal; it proves nothing")
+                }
+                for entry in setAside {
+                    print("SET ASIDE origin \(entry.origin) from seq \(entry.seq) in the last sync with \(entry.peer): \(entry.message) (\(entry.code))")
                 }
                 if report.isValid && integrity == "ok" {
                     print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s) verified")
@@ -59,7 +70,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             }
             if !report.isValid || integrity != "ok" { throw ExitCode(1) }
-            if !forks.isEmpty { throw ExitCode(3) }
+            if !forks.isEmpty || !setAside.isEmpty { throw ExitCode(3) }
         }
     }
 }

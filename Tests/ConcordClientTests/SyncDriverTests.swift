@@ -25,7 +25,7 @@ struct SyncDriverTests {
         _ = directory
         let peer = StorePeer(store: hub)
         let summary = try await SyncDriver(client: peer, local: SQLiteSyncBackend(store: region), peerName: "hub", logger: StoreFixtures.quietLogger)
-            .run(mode: .pullOnly, maxEvents: 10)
+            .run(mode: .pullOnly, budget: BatchBudget(maxEvents: 10, maxBytes: 1 << 20))
 
         #expect(summary.pulled == 95)
         #expect(try region.versionVector() == hub.versionVector())
@@ -43,7 +43,7 @@ struct SyncDriverTests {
         // then not the one the prefetched pull assumed.
         let local = RecordingDuringFirstIngest(inner: SQLiteSyncBackend(store: region))
         let summary = try await SyncDriver(client: peer, local: local, peerName: "hub", logger: StoreFixtures.quietLogger)
-            .run(mode: .pullOnly, maxEvents: 10)
+            .run(mode: .pullOnly, budget: BatchBudget(maxEvents: 10, maxBytes: 1 << 20))
 
         #expect(summary.pulled == 95)
         #expect(try region.eventCount() == 96)
@@ -58,31 +58,35 @@ struct SyncDriverTests {
     }
 }
 
-/// A peer in memory: answers the sync calls from a store, as the server does, and records the pulls.
+/// A peer in memory: answers the sync calls from a store with the server's own responder, and
+/// records the pulls.
 final class StorePeer: SyncPeer, @unchecked Sendable {
-    private let store: SQLiteEventStore
+    private let responder: SyncResponder
     private let lock = NSLock()
     private var recorded: [SyncWire.PullRequest] = []
 
     init(store: SQLiteEventStore) {
-        self.store = store
+        responder = SyncResponder(backend: SQLiteSyncBackend(store: store), limits: SyncLimits())
     }
 
     var pulls: [SyncWire.PullRequest] { lock.withLock { recorded } }
 
-    func vector() async throws -> (node: String, vector: VersionVector) {
-        ("hub", try store.versionVector())
+    func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?) {
+        ("hub", try responder.backend.versionVector(), responder.limits.advertised)
     }
 
     func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) {
         lock.withLock { recorded.append(pull) }
-        let (batch, more) = try store.missingBatch(have: pull.have, maxEvents: pull.maxEvents)
-        return (batch, SyncWire.BatchEnd(more: more, vector: try store.versionVector()))
+        var runs = try responder.pull(pull)
+        let batch = try runs.batch()
+        return (batch, responder.end(after: runs))
     }
 
     func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
-        let result = try store.ingest(batch, source: "test")
-        return SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: try store.versionVector())
+        switch try responder.push(batch, from: "region") {
+        case .stored(let result, _): return result
+        case .refused(_, let origins): return SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: VersionVector(), refused: origins)
+        }
     }
 }
 
@@ -96,10 +100,12 @@ final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
     }
 
     func nodeName() throws -> String { try inner.nodeName() }
+    var commits: CommitSignal { inner.commits }
     func versionVector() throws -> VersionVector { try inner.versionVector() }
-    func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool) {
-        try inner.missingBatch(have: have, maxEvents: maxEvents)
-    }
+    func originKey(_ origin: OriginID) throws -> OriginKey? { try inner.originKey(origin) }
+    func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash? { try inner.eventHash(origin, seq: seq) }
+    func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? { try inner.nextSeal(of: origin, after: seq) }
+    func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event] { try inner.events(of: origin, after: after, through: through) }
     func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult {
         ingested += 1
         if ingested == 1 { try inner.store.append([StoreFixtures.draft("case:REGION")]) }
@@ -107,4 +113,5 @@ final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
     }
     func catchUpReadModels() throws { try inner.catchUpReadModels() }
     func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? { try inner.authenticate(token: token) }
+    func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {}
 }

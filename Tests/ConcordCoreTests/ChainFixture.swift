@@ -14,7 +14,7 @@ struct ChainFixture {
                 stream: StreamID("case:WY-2016-\(index % 3)"), type: EventType("case.note-added"),
                 data: .object(["note": .string("note \(index)")]), actor: "tester", occurredAt: 1_457_519_400_000
             )
-            let event = chain.append(draft, hlc: clock.tick(now: 1_700_000_000_000), recordedAt: 1_700_000_000_000, prev: [])
+            let event = chain.append(draft, hlc: try clock.tick(now: 1_700_000_000_000), recordedAt: 1_700_000_000_000, prev: [])
             events.append(StoredEvent(event: event, position: Int64(index), streamVersion: 1))
             if index % sealEvery == 0 || index == count { seals.append(chain.sealHead()) }
         }

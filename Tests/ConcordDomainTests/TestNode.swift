@@ -20,7 +20,7 @@ struct TestNode {
     mutating func record(_ stream: StreamID, _ event: DomainEvent, actor: String = "tester") throws -> Event {
         wall += 1000
         let draft = try EventDraft(stream: stream, type: EventType(event.typeName), schemaVersion: event.schemaVersion, data: event.data, actor: actor, occurredAt: wall)
-        let written = chain.append(draft, hlc: clock.tick(now: wall), recordedAt: wall, prev: Array(heads[stream] ?? []))
+        let written = chain.append(draft, hlc: try clock.tick(now: wall), recordedAt: wall, prev: Array(heads[stream] ?? []))
         learn(written)
         return written
     }

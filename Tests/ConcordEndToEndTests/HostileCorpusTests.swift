@@ -19,8 +19,9 @@ extension HostileSyncInputTests {
         let before = try hubState()
         let connection = try RawHTTPConnection(port: port)
         connection.send(request)
-        let status = connection.status()
-        #expect(status.map { statuses.contains($0) } ?? true, "\(what): status \(String(describing: status))")
+        // Every request is answered (a closed connection with no status is a failure too).
+        let status = try #require(connection.status(), "\(what): no answer")
+        #expect(statuses.contains(status), "\(what): status \(status)")
         #expect(try RawHTTPConnection(port: port).healthy(), "\(what): the server stopped answering")
         #expect(try hubState() == before, "\(what): the store changed")
     }
@@ -35,6 +36,19 @@ extension HostileSyncInputTests {
         try expectTurnedAway("GET /v1/vector/..%2f..%2fhub.sqlite HTTP/1.1\r\nHost: x\r\n\r\n", "traversal towards the store file")
         try expectTurnedAway("BREW /v1/pull HTTP/1.1\r\nHost: x\r\n\r\n", "an unknown method")
         try expectTurnedAway("this is not http\r\n\r\n", statuses: 400...499, "not HTTP at all")
+    }
+
+    @Test func undeclaredMethodsOnDeclaredPathsAre405WithAllow() throws {
+        for (request, allow) in [("DELETE /v1/push", "POST"), ("GET /v1/pull", "POST"), ("POST /v1/vector", "GET"), ("PUT /health", "GET"), ("TRACE /metrics", "GET")] {
+            let connection = try RawHTTPConnection(port: port)
+            connection.send("\(request) HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            let head = try #require(connection.head(), "\(request): no answer")
+            #expect(head.status == 405, "\(request): \(head.status)")
+            #expect(head.headers["allow"] == allow, "\(request): \(head.headers)")
+        }
+        let unknown = try RawHTTPConnection(port: port)
+        unknown.send("GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(unknown.head()?.status == 404)
     }
 
     @Test func hugeHeadersAndASlowBody() throws {
@@ -76,7 +90,7 @@ extension HostileSyncInputTests {
         try await expectRefused(body(goodLines.filter { !$0.contains("\"kind\":\"origin\"") }), token: token, status: 422, code: "invalid-event", mentioning: "no public key")
         // The same event twice in one batch.
         let eventLine = try #require(goodLines.first { $0.contains("\"kind\":\"event\"") })
-        try await expectRefused(body(goodLines + [eventLine]), token: token, status: 422, code: "invalid-event", mentioning: "gap")
+        try await expectRefused(body(goodLines + [eventLine]), token: token, status: 422, code: "invalid-event", mentioning: "offered twice")
         // A seal whose hash is not the event's.
         let sealIndex = try #require(goodLines.lastIndex { $0.contains("\"kind\":\"seal\"") })
         var badSeal = goodLines
@@ -85,7 +99,7 @@ extension HostileSyncInputTests {
         try await expectRefused(body(badSeal), token: token, status: 422, code: "invalid-event", mentioning: "seal")
     }
 
-    @Test func replaysAndEmptyBodiesChangeNothing() async throws {
+    @Test func replaysChangeNothingAndEmptyBodiesAreRefused() async throws {
         let (first, _) = try await send("/v1/push", body(goodLines), token: token)
         #expect(first == 200)
         let after = try hubState()
@@ -94,10 +108,9 @@ extension HostileSyncInputTests {
             #expect(status == 200)
             #expect(try SyncWire.PushResult(json: answer).accepted == 0)
         }
-        let (empty, emptyAnswer) = try await send("/v1/push", [], token: token)
-        #expect(empty == 200)
-        #expect(try SyncWire.PushResult(json: emptyAnswer).accepted == 0)
         #expect(try hubState() == after)
+        // A push must carry lines: an empty one is refused (the API says its body is required).
+        try await expectRefused([], token: token, status: 422, code: "invalid-json", mentioning: "holds no events")
     }
 
     @Test func badPullParameters() async throws {

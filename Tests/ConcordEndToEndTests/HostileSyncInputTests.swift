@@ -40,7 +40,8 @@ final class HostileSyncInputTests {
         regionKey = try #require(try NodeKeyFile.read(at: region + ".key"))
         token = String(try concord.run(["token", "issue", "region", "--store", hub]).stdout.split(separator: "\n").last ?? "")
         readOnlyToken = String(try concord.run(["token", "issue", "auditor", "--read-only", "--store", hub]).stdout.split(separator: "\n").last ?? "")
-        server = try ServerProcess(concord, store: hub, extraArguments: ["--max-batch-events", "10", "--max-body-bytes", "\(2 << 20)", "--max-inflated-bytes", "\(4 << 20)"])
+        // The protocol's floor for every limit (1000 events, 8 MiB): the smallest a server may set.
+        server = try ServerProcess(concord, store: hub, extraArguments: ["--max-batch-events", "1000", "--max-body-bytes", "\(8 << 20)", "--max-inflated-bytes", "\(8 << 20)"])
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
     }
 
@@ -122,17 +123,17 @@ final class HostileSyncInputTests {
     }
 
     @Test func sizeLimits() async throws {
-        try await expectRefused([UInt8](repeating: 0x0a, count: 3 << 20), token: token, status: 413, code: "too-large", mentioning: "larger than 2097152 bytes")
-        let longLine = #"{"kind":"event","x":""# + String(repeating: "a", count: (1 << 20) + 20_000) + "\"}"
+        try await expectRefused([UInt8](repeating: 0x0a, count: 9 << 20), token: token, status: 413, code: "too-large", mentioning: "larger than 8388608 bytes")
+        let longLine = #"{"kind":"event","x":""# + String(repeating: "a", count: SyncLimits.maxLineBytes) + "\"}"
         try await expectRefused(body([longLine]), token: token, status: 413, code: "too-large", mentioning: "longer than")
-        // 12 events where 10 are allowed: another node's log with 12 events.
+        // 1001 events where 1000 are allowed: another node's log with 1001 events.
         let region2 = directory.file("region2.sqlite")
         _ = try concord.run(["init", "--node", "region2", "--store", region2])
-        _ = try concord.run(["import", "--new", "-", "--store", region2], stdin: (1...12).map { #"{"stream":"notes:x","type":"note","data":{"n":\#($0)}}"# }.joined(separator: "\n"))
+        _ = try concord.run(["import", "--new", "-", "--store", region2], stdin: (1...1001).map { #"{"stream":"notes:x","type":"note","data":{"n":\#($0)}}"# }.joined(separator: "\n"))
         let export = directory.file("region2.ndjson")
         _ = try concord.run(["export", "--out", export, "--store", region2])
-        let twelve = try String(contentsOfFile: export, encoding: .utf8)
-        try await expectRefused(Array(twelve.utf8), token: token, status: 413, code: "too-large", mentioning: "more than 10 events")
+        let many = try String(contentsOfFile: export, encoding: .utf8)
+        try await expectRefused(Array(many.utf8), token: token, status: 413, code: "too-large", mentioning: "more than 1000 events")
     }
 
     @Test func malformedInput() async throws {

@@ -104,12 +104,13 @@ struct SyncEndToEndTests {
         let wyToken = try token("wy")
         let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
         defer { server.stop() }
-        let hubBefore = try ok("hub", ["status", "--json"])
+        let hubBefore = try ok("hub", ["log", "--json"])
 
+        // The region's origin is set aside by the hub: the sync says so and exits 76, nothing is stored.
         let refused = try concord.run(["sync", server.url, "--token", wyToken, "--store", directory.file("wy.sqlite")])
-        #expect(refused.status == 69)
-        #expect(refused.stderr.contains("403") && refused.stderr.contains("untrusted-origin") && refused.stderr.contains("concord trust add"), "\(refused.stderr)")
-        #expect(try ok("hub", ["status", "--json"]) == hubBefore)
+        #expect(refused.status == 76)
+        #expect(refused.stderr.contains("set aside origin") && refused.stderr.contains("untrusted-origin") && refused.stderr.contains("concord trust add"), "\(refused.stderr)")
+        #expect(try ok("hub", ["log", "--json"]) == hubBefore)
 
         let wyOrigin = try JSONValue(parsing: try ok("wy", ["status", "--json"]))["origin"]
         guard case .string(let origin)? = wyOrigin else { Issue.record("no origin in status"); return }

@@ -13,51 +13,71 @@ enum WireFault: String, CaseIterable {
     case duplicated
 }
 
-/// Runs the sync protocol (the same `SyncSession` state machine the HTTP client drives) between
-/// two simulated nodes, with each message encoded to the wire format and decoded again, and the
-/// faults the scheduler picks. Mirrors `SyncDriver` with the network replaced by function calls.
+/// Runs the sync protocol between two simulated nodes: the same `SyncSession` state machine the
+/// HTTP client drives, the same `SyncResponder` the HTTP server answers with and the same
+/// `MissingRuns` its pushes are made of, with every message encoded to the wire format and decoded
+/// again, and the faults the scheduler picks. Only the transport is replaced by function calls.
+///
+/// A network fault ends the session (`Cut`): it is expected, and what was stored stays. A refusal
+/// is not a network fault: honest nodes never refuse each other's events, so any refusal (of a
+/// pull answer's origins by the puller, of a push by the pushed-to node, of a run the sender
+/// cannot send) is thrown as `Refused`, and the simulation fails on it.
 struct InMemorySync {
     struct Cut: Error {}
 
+    struct Refused: Error, CustomStringConvertible {
+        var description: String
+    }
+
     let limits = SyncLimits()
-    var maxEvents = 7
+    /// The protocol's smallest batch: the simulation's syncs take as many rounds as they can.
+    var budget = BatchBudget(maxEvents: SyncLimits.minimumBatchEvents, maxBytes: SyncLimits.minimumBatchBytes)
 
     /// Pull then push. Throws `Cut` when a fault ends the session; whatever was stored stays.
     func run(local: SimulatedNode, remote: SimulatedNode, fault: () -> WireFault) throws -> SyncSession.Summary {
-        var session = SyncSession(mode: .pullThenPush, maxEvents: maxEvents)
-        var action = session.start(local: try local.store.versionVector())
+        let here = SQLiteSyncBackend(store: local.store)
+        let there = SyncResponder(backend: SQLiteSyncBackend(store: remote.store), limits: limits)
+        var session = SyncSession(mode: .pullThenPush, budget: budget)
+        var action = session.start(local: try here.versionVector())
         var unfolded = false
         while true {
             switch action {
-            case .pull(let request):
-                let (missing, more) = try remote.store.missingBatch(have: request.have, maxEvents: request.maxEvents)
-                let end = SyncWire.BatchEnd(more: more, vector: try remote.store.versionVector())
-                let body = Array((BatchWriter.lines(missing) + end.json + "\n").utf8)
-                let (batch, received) = try receivePull(try deliver(body, fault()))
-                let result = batch.events.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try local.store.ingest(batch, source: "peer \(remote.name)")
+            case .pull(var request):
+                request.heads = try here.heads(at: request.have)
+                let received = try SyncWire.PullRequest(json: request.json, limits: limits)
+                let (body, _) = try there.pullAnswer(received)
+                let (batch, end) = try receivePull(try deliver(body, fault()))
+                let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try here.ingest(batch, from: remote.name)
+                guard result.refused.isEmpty, end.setAside.isEmpty else {
+                    throw Refused(description: "\(local.name) pulling from \(remote.name): refused \(result.refused), set aside by the sender \(end.setAside)")
+                }
                 unfolded = unfolded || result.inserted > 0
-                if unfolded, !received.more {
+                if unfolded, !end.more {
                     try local.store.catchUpProjections()
                     unfolded = false
                 }
-                action = session.pulled(received: batch.events.count, inserted: result.inserted, more: received.more, remote: received.vector, local: try local.store.versionVector())
+                action = session.pulled(received: batch.events.count, result: result, end: end, local: try here.versionVector())
             case .fetchRemoteVector:
-                action = session.receivedRemoteVector(try remote.store.versionVector(), local: try local.store.versionVector())
-            case .push(let have):
-                let (batch, _) = try local.store.missingBatch(have: have, maxEvents: maxEvents)
+                action = session.receivedRemoteVector(try remote.store.versionVector(), limits: limits.advertised, local: try here.versionVector())
+            case .push(let have, let exclude, let proofRuns, let budget):
+                var runs = try MissingRuns(source: here, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
+                let batch = try runs.batch()
+                guard runs.setAside.isEmpty else { throw Refused(description: "\(local.name) cannot send \(runs.setAside)") }
                 var result = SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have)
                 if !batch.events.isEmpty {
                     let chosen = fault()
+                    // HTTP's framing shows the server a body cut short: it stores nothing of it.
+                    guard chosen != .truncated else { throw Cut() }
                     let body = Array(BatchWriter.lines(batch).utf8)
                     for _ in 0..<(chosen == .duplicated ? 2 : 1) {
-                        result = try receivePush(try deliver(body, chosen), at: remote, from: local)
+                        result = try receivePush(try deliver(body, chosen), at: remote, by: there, from: local)
                     }
                 }
-                action = session.pushed(sent: batch.events.count, result: result, local: try local.store.versionVector())
+                action = session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try here.versionVector())
             case .done(let summary):
                 return summary
-            case .failed:
-                throw Cut()
+            case .failed(let reason):
+                throw Refused(description: "\(local.name) with \(remote.name): \(reason)")
             }
         }
     }
@@ -73,9 +93,9 @@ struct InMemorySync {
         }
     }
 
-    /// As the HTTP client: a pull answer without its end line was cut and is discarded whole.
+    /// As the HTTP client: an answer without its end line was cut and is discarded whole.
     private func receivePull(_ body: [UInt8]) throws -> (IngestBatch, SyncWire.BatchEnd) {
-        var reader = BatchReader(limits: limits)
+        var reader = BatchReader(budget: budget)
         do {
             try reader.feed(body)
             let batch = try reader.finish()
@@ -86,19 +106,16 @@ struct InMemorySync {
         }
     }
 
-    /// As the server: whatever complete lines arrived are verified and stored, or refused whole.
-    private func receivePush(_ body: [UInt8], at remote: SimulatedNode, from local: SimulatedNode) throws -> SyncWire.PushResult {
+    /// As the server: the whole body decoded and answered by the responder.
+    private func receivePush(_ body: [UInt8], at remote: SimulatedNode, by responder: SyncResponder, from local: SimulatedNode) throws -> SyncWire.PushResult {
         var reader = BatchReader(limits: limits)
-        let batch: IngestBatch
-        do {
-            try reader.feed(body)
-            batch = try reader.finish()
-            let result = try remote.store.ingest(batch, source: "peer \(local.name)")
-            if result.inserted > 0 { try remote.store.catchUpProjections() }
-            return SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: try remote.store.versionVector())
-        } catch let error as ConcordError where error.code != .fork {
-            // A truncated body is malformed or lacks a seal for its last events: refused, nothing stored.
-            throw Cut()
+        try reader.feed(body)
+        switch try responder.push(try reader.finish(), from: local.name) {
+        case .stored(let result, let inserted):
+            if inserted > 0 { try remote.store.catchUpProjections() }
+            return result
+        case .refused(let error, let origins):
+            throw Refused(description: "\(remote.name) refused a push from \(local.name): \(error.message) \(origins)")
         }
     }
 }

@@ -3,7 +3,7 @@ import ConcordSyncProtocol
 import Testing
 
 struct WireTests {
-    let limits = SyncLimits(maxEventsPerBatch: 3, maxLineBytes: 4096)
+    let budget = BatchBudget(maxEvents: 3, maxBytes: 64 * 1024)
 
     func batch(events count: Int) throws -> IngestBatch {
         let key = NodeKey()
@@ -19,9 +19,14 @@ struct WireTests {
 
     @Test func aBatchRoundTripsThroughNDJSONFedInAnyPieces() throws {
         let original = try batch(events: 3)
-        let text = Array((BatchWriter.lines(original) + SyncWire.BatchEnd(more: false, vector: VersionVector()).json + "\n").utf8)
+        let end = SyncWire.BatchEnd(
+            more: true, vector: VersionVector([original.keys[0].origin: 3]), heads: [original.keys[0].origin: original.events[2].hash],
+            setAside: [SyncWire.Refusal(origin: original.keys[0].origin, seq: 4, code: "too-large", message: "a run too long")],
+            limits: SyncLimits().advertised
+        )
+        let text = Array((BatchWriter.lines(original) + end.json + "\n").utf8)
         for pieceSize in [1, 7, 100, text.count] {
-            var reader = BatchReader(limits: limits)
+            var reader = BatchReader(budget: budget)
             var index = 0
             while index < text.count {
                 try reader.feed(text[index..<min(index + pieceSize, text.count)])
@@ -31,32 +36,62 @@ struct WireTests {
             #expect(decoded.events == original.events)
             #expect(decoded.seals == original.seals)
             #expect(decoded.keys == original.keys)
-            #expect(reader.end == SyncWire.BatchEnd(more: false, vector: VersionVector()))
+            #expect(reader.end == end)
         }
     }
 
-    @Test func tooManyEventsOrTooLongALineAreRefusedNamingTheLine() throws {
-        var reader = BatchReader(limits: limits)
+    @Test func tooManyEventsTooManyBytesOrTooLongALineAreRefusedNamingTheLine() throws {
+        var reader = BatchReader(budget: budget)
         let error = #expect(throws: ConcordError.self) { try reader.feed(Array(BatchWriter.lines(try batch(events: 4)).utf8)) }
         #expect(error?.code == .tooLarge)
         #expect(error?.message.contains("more than 3 events") == true)
-        var long = BatchReader(limits: limits)
-        let lineError = #expect(throws: ConcordError.self) { try long.feed([UInt8](repeating: 0x20, count: 5000)) }
-        #expect(lineError?.message.contains("line 1 is longer than 4096 bytes") == true)
+        // Bytes: the limit counts every origin, event and seal line.
+        var small = BatchReader(budget: BatchBudget(maxEvents: 100, maxBytes: 1000))
+        let bytesError = #expect(throws: ConcordError.self) { try small.feed(Array(BatchWriter.lines(try batch(events: 3)).utf8)) }
+        #expect(bytesError?.message.contains("more than 1000 bytes of lines") == true, "\(bytesError?.message ?? "")")
+        var long = BatchReader(budget: budget)
+        let lineError = #expect(throws: ConcordError.self) { try long.feed([UInt8](repeating: 0x20, count: SyncLimits.maxEndLineBytes + 1)) }
+        #expect(lineError?.message.contains("line 1 is longer than") == true)
+        // A line longer than any event line is only accepted as the end line.
+        var eventLine = BatchReader(budget: BatchBudget(maxEvents: 10, maxBytes: 8 << 20))
+        let padded = #"{"kind":"origin","pad":""# + String(repeating: "x", count: SyncLimits.maxLineBytes) + #""}"# + "\n"
+        let paddedError = #expect(throws: ConcordError.self) { try eventLine.feed(Array(padded.utf8)) }
+        #expect(paddedError?.message.contains("the limit for all but the end line") == true, "\(paddedError?.message ?? "")")
     }
 
     @Test func wrongTypesAreRefusedNamingLineAndField() throws {
         var lines = BatchWriter.lines(try batch(events: 1)).split(separator: "\n").map(String.init)
         lines[1] = lines[1].replacing( "\"seq\":1", with: "\"seq\":\"one\"")
-        var reader = BatchReader(limits: limits)
+        var reader = BatchReader(budget: budget)
         let error = #expect(throws: ConcordError.self) { try reader.feed(Array((lines.joined(separator: "\n") + "\n").utf8)) }
         #expect(error?.message.contains("line 2: event field \"seq\" must be an integer") == true, "\(error?.message ?? "")")
     }
 
-    @Test func pullRequestsAreClampedToTheLimits() throws {
-        let request = try SyncWire.PullRequest(json: #"{"have":{},"maxEvents":1000000,"waitSeconds":99999}"#, limits: SyncLimits(maxEventsPerBatch: 50, maxWaitSeconds: 30))
-        #expect(request.maxEvents == 50 && request.waitSeconds == 30)
-        #expect(throws: ConcordError.self) { try SyncWire.PullRequest(json: #"{"have":{"zz":1}}"#, limits: SyncLimits()) }
-        #expect(throws: ConcordError.self) { try SyncWire.PullRequest(json: #"{"have":[]}"#, limits: SyncLimits()) }
+    @Test func pullRequestsAreClampedToTheLimitsAndNotBelowTheFloor() throws {
+        let limits = SyncLimits(maxEventsPerBatch: 2000, maxWaitSeconds: 30)
+        let request = try SyncWire.PullRequest(json: #"{"have":{},"maxEvents":1000000,"maxBytes":1099511627776,"waitSeconds":99999}"#, limits: limits)
+        #expect(request.maxEvents == 2000 && request.maxBytes == limits.maxInflatedBytes && request.waitSeconds == 30)
+        for bad in [#"{"have":{"zz":1}}"#, #"{"have":[]}"#, #"{"have":{},"maxEvents":999}"#, #"{"have":{},"maxBytes":1024}"#, #"{"have":{},"other":1}"#,
+                    #"{"have":{},"heads":{"00000000000000000000000000000000":"AB"}}"#, #"{"have":{},"exclude":["x"]}"#] {
+            #expect(throws: ConcordError.self, "\(bad)") { try SyncWire.PullRequest(json: bad, limits: SyncLimits()) }
+        }
+        // Vector seqs: 0 (nothing held) up to 2^63 - 1, and no further.
+        let origin = String(repeating: "a", count: 32)
+        let top = try SyncWire.PullRequest(json: #"{"have":{"\#(origin)":9223372036854775807,"\#(String(repeating: "b", count: 32))":0}}"#, limits: SyncLimits())
+        #expect(top.have.entries.count == 1)
+        #expect(throws: ConcordError.self) { try SyncWire.PullRequest(json: #"{"have":{"\#(origin)":9223372036854775808}}"#, limits: SyncLimits()) }
+    }
+
+    @Test func pullRequestsRoundTrip() throws {
+        let a = OriginID(publicKey: [1]), b = OriginID(publicKey: [2])
+        let request = SyncWire.PullRequest(have: VersionVector([a: 5, b: 1]), heads: [a: EventHash.sha256([1])], exclude: [b], maxEvents: 1000, maxBytes: 8 << 20, waitSeconds: 25)
+        #expect(try SyncWire.PullRequest(json: request.json, limits: SyncLimits()) == request)
+    }
+
+    @Test func limitsBelowTheProtocolsFloorAreRefused() throws {
+        try SyncLimits().validate()
+        for limits in [SyncLimits(maxEventsPerBatch: 999), SyncLimits(maxInflatedBytes: 4 << 20), SyncLimits(maxBodyBytes: 1 << 20), SyncLimits(maxInflateRatio: 50), SyncLimits(ratioFloorBytes: 1024)] {
+            #expect(throws: ConcordError.self) { try limits.validate() }
+        }
     }
 }

@@ -79,4 +79,48 @@ struct ZlibTests {
         let error = #expect(throws: ConcordError.self) { try CompressionFormat.fromContentEncoding("br") }
         #expect(error?.code == .unsupportedEncoding)
     }
+
+    /// Feeds `compressed` to an inflater with the protocol's ratio limit in pieces of `piece`
+    /// bytes; the inflated bytes, or the refusal.
+    func inflate(_ compressed: [UInt8], format: CompressionFormat, piece: Int) throws -> [UInt8] {
+        let inflater = Inflater(format: format, limits: InflateLimits(maxOutputBytes: 64 << 20, maxRatio: 100, ratioFloorBytes: 1 << 20))
+        var output: [UInt8] = []
+        var index = 0
+        while index < compressed.count {
+            try inflater.feed(Array(compressed[index..<min(index + piece, compressed.count)])) { output += $0 }
+            index += piece
+        }
+        try inflater.finish()
+        return output
+    }
+
+    @Test(arguments: CompressionFormat.allCases)
+    func aRatioBoundBodyIsNeverRefusedByTheRatioLimitHoweverCompressible(format: CompressionFormat) throws {
+        let bound = InflateLimits(maxOutputBytes: .max, maxRatio: 100, ratioFloorBytes: 1 << 20)
+        var random = SeededRandom(seed: 5)
+        // A note of a million spaces, a body of several, and a mix of compressible and not.
+        let spaces = [UInt8](repeating: 0x20, count: 3 << 20)
+        let noise = (0..<(600 << 10)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        for (body, refusedUnbound) in [(spaces, true), (Array(spaces.prefix((1 << 20) + 100)), true), (noise + spaces + noise + spaces, false), (text + spaces, true)] {
+            // Without the bound, the receiver refuses the most compressible: the checks below can fail.
+            if refusedUnbound {
+                #expect(throws: ConcordError.self) { try inflate(Zlib.compress(body, format: format), format: format, piece: 4096) }
+            }
+            let deflater = Deflater(format: format, ratioBound: bound)
+            var compressed: [UInt8] = []
+            // In pieces, as a streamed answer is compressed.
+            var index = 0
+            while index < body.count {
+                compressed += deflater.compress(Array(body[index..<min(index + 100_000, body.count)]))
+                index += 100_000
+            }
+            compressed += deflater.finish()
+            // Whatever pieces the network delivers it in, and the receiver checks after each.
+            for piece in [1, 1500, 65536] where piece > 1 || body.count <= 2 << 20 {
+                #expect(try inflate(compressed, format: format, piece: piece) == body, "piece \(piece)")
+            }
+            // It still compresses what can be (well within the ratio).
+            #expect(compressed.count < body.count)
+        }
+    }
 }

@@ -1,0 +1,69 @@
+/// The range of every event field and the size of everything made from events: one definition,
+/// used by the writer (`append`, `import --new`), every decoder (`import`, sync, both ways) and
+/// every sender, so that anything a node can record it can also send and every peer accepts.
+///
+/// docs/storage-format.md ("Ranges and limits") lists the same values; a test holds them equal.
+public enum EventLimits {
+    /// Seqs of events, of `prev` ids, of seals and in version vectors: from 1 to 2^63 − 1, so that
+    /// every seq is also a non-negative signed 64-bit integer (SQL's INTEGER).
+    public static let seqRange: ClosedRange<UInt64> = 1...UInt64(Int64.max)
+
+    /// `recordedAt` and `occurredAt`, ms since the epoch: 0001-01-01T00:00:00.000Z through
+    /// 9999-12-31T23:59:59.999Z, the years ISO 8601 writes with four digits.
+    public static let timeRange: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// The hybrid logical clock's wall part, ms since the epoch: 1970 up to 2^46 − 1 (in the year
+    /// 4199). Packed with the counter (`wall << 16 | counter`) it stays a non-negative Int64.
+    public static let hlcWallRange: ClosedRange<Int64> = 0...((1 << 46) - 1)
+
+    /// How far an event's clock may run ahead of the receiving node's own clock. A stamp further
+    /// ahead would drag every later stamp of the receiver with it, so it is refused until the
+    /// receiver's clock has caught up (the writer's clock was wrong; the event is not lost).
+    public static let maxClockAheadMillis: Int64 = 10 * 60 * 1000
+
+    public static let schemaVersionRange: ClosedRange<UInt32> = 1...UInt32.max
+
+    /// Stream ids: 1 to 200 bytes, no spaces or control characters (`Identifier`).
+    public static let maxStreamBytes = 200
+    /// Event types: 1 to 100 bytes, the same characters as stream ids.
+    public static let maxTypeBytes = 100
+    /// Actor names (1 to 256 bytes) and causation and correlation ids (0 to 256 bytes): UTF-8
+    /// without control characters (U+0000 to U+001F and U+007F).
+    public static let maxLabelBytes = 256
+
+    /// Event data: a JSON object of at most 1 MiB in canonical form…
+    public static let maxPayloadBytes = 1 << 20
+    /// …nested at most 64 deep. Depth counts containers: a scalar is 0 deep, an array or object
+    /// one more than its deepest member, so `{}` is 1 deep and `{"a":[1]}` 2.
+    public static let maxPayloadDepth = 64
+    /// A JSON number's text is at most 100 characters (the strict parser's rule).
+    public static let maxNumberCharacters = 100
+
+    /// `prev` names at most this many heads (one per origin writing concurrently to the stream).
+    public static let maxPrevCount = 1024
+
+    /// A writer seals its chain at least every this many events and every `maxRunLineBytes`, so
+    /// that any run of an origin's events between two seals fits one batch of every peer.
+    /// Receivers refuse longer unsealed runs: nobody could send them on.
+    public static let maxEventsPerSeal = 1000
+    /// The most exchange-line bytes (`Event.exchangeLineBytes`, newline included) a run between
+    /// two seals may hold.
+    public static let maxRunLineBytes = 4 << 20
+
+    /// The longest exchange line (with its newline) of any event within these limits: the
+    /// payload, every string at its longest and fully escaped, and `prev` at its longest.
+    public static let maxEventLineBytes = maxPayloadBytes + 64 * 1024
+
+    /// Depth of an exchange line: the event object holds `data`, one level above the payload.
+    public static let maxExchangeLineDepth = maxPayloadDepth + 1
+
+    /// The JSON parser limits for one exchange or import line.
+    public static var exchangeLineJSON: JSONLimits {
+        JSONLimits(maxDepth: maxExchangeLineDepth, maxBytes: maxEventLineBytes)
+    }
+}
+
+extension ClosedRange where Bound == Int64 {
+    /// `from A to B`, for error messages.
+    var described: String { "from \(lowerBound) to \(upperBound)" }
+}

@@ -1,0 +1,101 @@
+import ConcordCore
+import ConcordSyncProtocol
+
+/// Fork evidence and the origins a sync set aside: what `status` and `verify` report.
+extension SQLiteEventStore {
+    /// One fork this node has evidence of, or a claim an earlier release kept.
+    public struct ForkRecord: Sendable, Equatable {
+        /// The origin and the seq at which it signed two different events.
+        public var event: EventID
+        public var source: String
+        public var detectedAt: Int64
+        /// True when kept with the offered history and its seal (and that proof still verifies
+        /// against the origin's key and the held event); false for a claim kept by a release before
+        /// fork proofs, with no seal: not evidence that the origin signed anything.
+        public var proven: Bool
+    }
+
+    /// Every kept fork, proven ones first, each re-checked.
+    public func forks() throws -> [ForkRecord] {
+        try withConnection("read fork evidence") { state in
+            let connection = state.connection
+            var records: [ForkRecord] = []
+            let proofs = try connection.prepare("SELECT origin, seq, held_hash, proof, source, detected_at FROM fork_proofs ORDER BY origin, seq")
+            while try proofs.step() {
+                let origin = OriginID(unchecked: proofs.text(0))
+                let seq = UInt64(bitPattern: proofs.int64(1))
+                let held = EventHash(bytes: proofs.blob(2))
+                let proven = try Self.proofHolds(proofs.text(3), origin: origin, seq: seq, held: held, connection)
+                records.append(ForkRecord(event: EventID(origin: origin, seq: seq), source: proofs.text(4), detectedAt: proofs.int64(5), proven: proven))
+            }
+            let legacy = try connection.prepare("SELECT origin, seq, source, detected_at FROM forks ORDER BY origin, seq")
+            while try legacy.step() {
+                records.append(ForkRecord(
+                    event: EventID(origin: OriginID(unchecked: legacy.text(0)), seq: UInt64(bitPattern: legacy.int64(1))),
+                    source: legacy.text(2), detectedAt: legacy.int64(3), proven: false
+                ))
+            }
+            return records
+        }
+    }
+
+    /// A kept proof still verifies: its offered history is signed by the origin's recorded key,
+    /// and the held event it contradicts is the one this node holds.
+    private static func proofHolds(_ text: String, origin: OriginID, seq: UInt64, held: EventHash, _ connection: SQLiteConnection) throws -> Bool {
+        guard let key = try storedKey(connection, origin), try storedHash(connection, EventID(origin: origin, seq: seq)) == held else { return false }
+        var reader = BatchReader(limits: SyncLimits())
+        guard (try? reader.feed(Array(text.utf8))) != nil, let batch = try? reader.finish(), let seal = batch.seals.last else { return false }
+        return ForkProof(origin: origin, seq: seq, heldHash: held, events: batch.events, seal: seal).verifies(with: key)
+    }
+
+    /// One origin a sync set aside.
+    public struct SetAsideOrigin: Sendable, Equatable {
+        public var peer: String
+        public var origin: OriginID
+        public var seq: UInt64
+        public var code: String
+        public var message: String
+        public var recordedAt: Int64
+    }
+
+    /// Records origins a sync with `peer` set aside. With `replacing`, what the last sync with the
+    /// peer recorded goes first (a client, at the end of a session); otherwise `stored` names
+    /// origins whose events the peer has since got stored, whose old entries go (a server, push by
+    /// push).
+    public func recordSetAside(peer: String, _ refusals: [SyncWire.Refusal], replacing: Bool = true, stored: Set<OriginID> = []) throws {
+        try withConnection("record the origins set aside by the sync with \(peer)") { state in
+            let connection = state.connection
+            // Most pushes refuse nothing and clear nothing: no write transaction (and no fsync) for them.
+            if refusals.isEmpty, !replacing,
+               try connection.scalarInt("SELECT 1 FROM set_aside WHERE peer = ? LIMIT 1", [.text(peer)]) == nil {
+                return
+            }
+            try connection.transaction {
+                if replacing { try connection.cached("DELETE FROM set_aside WHERE peer = ?").run([.text(peer)]) }
+                for origin in stored {
+                    try connection.cached("DELETE FROM set_aside WHERE peer = ? AND origin = ?").run([.text(peer), .text(origin.hex)])
+                }
+                let now = options.clock()
+                for refusal in refusals {
+                    try connection.cached("INSERT OR REPLACE INTO set_aside (peer, origin, seq, code, message, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
+                        .run([.text(peer), .text(refusal.origin.hex), .integer(Int64(bitPattern: refusal.seq)), .text(refusal.code), .text(refusal.message), .integer(now)])
+                }
+            }
+        }
+    }
+
+    /// The origins the last sync with each peer set aside.
+    public func setAsideOrigins() throws -> [SetAsideOrigin] {
+        try withConnection("read the origins set aside") { state in
+            let statement = try state.connection.prepare("SELECT peer, origin, seq, code, message, recorded_at FROM set_aside ORDER BY peer, origin")
+            var result: [SetAsideOrigin] = []
+            while try statement.step() {
+                result.append(SetAsideOrigin(
+                    peer: statement.text(0), origin: OriginID(unchecked: statement.text(1)), seq: UInt64(bitPattern: statement.int64(2)),
+                    code: statement.text(3), message: statement.text(4), recordedAt: statement.int64(5)
+                ))
+            }
+            return result
+        }
+    }
+}

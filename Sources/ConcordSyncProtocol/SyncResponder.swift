@@ -1,0 +1,59 @@
+import ConcordCore
+
+/// How a node answers a peer's pull and push, whatever carries the bytes: the HTTP server, and
+/// the simulation's in-memory network. No I/O of its own.
+public struct SyncResponder: Sendable {
+    public let backend: any SyncBackend
+    public let limits: SyncLimits
+
+    public init(backend: any SyncBackend, limits: SyncLimits) {
+        self.backend = backend
+        self.limits = limits
+    }
+
+    /// The runs a pull asks for, to be sent one at a time (the answer streams), then `end(after:)`.
+    public func pull(_ request: SyncWire.PullRequest) throws -> MissingRuns {
+        try MissingRuns(source: backend, have: request.have, heads: request.heads, exclude: request.exclude, budget: request.budget.narrowed(to: limits.budget))
+    }
+
+    /// The end line once `runs` has given every run it will.
+    public func end(after runs: MissingRuns) -> SyncWire.BatchEnd {
+        SyncWire.BatchEnd(more: runs.more, vector: runs.vector, heads: runs.headsForPeer, setAside: runs.setAside, limits: limits.advertised)
+    }
+
+    /// A whole pull answer as NDJSON (for callers that do not stream).
+    public func pullAnswer(_ request: SyncWire.PullRequest) throws -> (body: [UInt8], events: Int) {
+        var runs = try pull(request)
+        var body: [UInt8] = []
+        var events = 0
+        while let run = try runs.next() {
+            BatchWriter.append(run.batch, to: &body)
+            events += run.events.count
+        }
+        body += Array((end(after: runs).json + "\n").utf8)
+        return (body, events)
+    }
+
+    /// What a push leads to: stored (with any origins set aside), or refused whole.
+    public enum PushOutcome: Sendable {
+        case stored(SyncWire.PushResult, inserted: Int)
+        /// Every origin of the batch was refused: the answer is the first refusal's error, listing all.
+        case refused(ConcordError, [SyncWire.Refusal])
+    }
+
+    /// Verifies and stores a pushed batch, origin by origin.
+    public func push(_ batch: IngestBatch, from peer: String) throws -> PushOutcome {
+        let result = try backend.ingest(batch, from: peer)
+        let firstSeqs = Dictionary(batch.events.map { ($0.origin, $0.seq) }, uniquingKeysWith: min)
+        let refused = result.refused.map { SyncWire.Refusal($0, seq: firstSeqs[$0.origin] ?? 0) }
+        let refusedOrigins = Set(refused.map(\.origin))
+        let stored = Set(batch.events.map(\.origin)).subtracting(refusedOrigins)
+        if !refused.isEmpty || !stored.isEmpty { try backend.recordSetAside(peer: peer, refused: refused, stored: stored) }
+        if let first = result.refused.first, result.inserted == 0, result.alreadyHeld == 0 {
+            let message = result.refused.count == 1 ? first.message : "\(first.message) (and \(result.refused.count - 1) other origin(s) refused: see \"refused\")"
+            return .refused(ConcordError(first.code, message), refused)
+        }
+        let vector = try backend.versionVector()
+        return .stored(SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: vector, refused: refused), inserted: result.inserted)
+    }
+}
