@@ -67,3 +67,63 @@ extension ClosedRange where Bound == Int64 {
     /// `from A to B`, for error messages.
     var described: String { "from \(lowerBound) to \(upperBound)" }
 }
+
+extension Event {
+    /// The first field of this event outside its range (`EventLimits`), or nil when all are in
+    /// range. What `Event(exchange:)` refuses, checked on an event already in hand: one an older
+    /// release stored before these checks, which a node must then neither send on nor fold
+    /// blindly.
+    public var rangeViolation: String? {
+        guard EventLimits.seqRange.contains(seq) else { return "seq \(seq) is outside 1…\(EventLimits.seqRange.upperBound)" }
+        guard EventLimits.hlcWallRange.contains(hlc.wallMillis) else { return "its clock's wall time \(hlc.wallMillis) is outside \(EventLimits.hlcWallRange.described)" }
+        guard EventLimits.timeRange.contains(recordedAt) else { return "recordedAt \(recordedAt) is outside \(EventLimits.timeRange.described)" }
+        guard EventLimits.timeRange.contains(occurredAt) else { return "occurredAt \(occurredAt) is outside \(EventLimits.timeRange.described)" }
+        guard schemaVersion >= 1 else { return "schema version 0" }
+        do {
+            try Identifier.validate(stream.rawValue, what: "stream id", maxLength: EventLimits.maxStreamBytes)
+            try Identifier.validate(type.rawValue, what: "event type", maxLength: EventLimits.maxTypeBytes)
+            try Label.validate(actor, what: "actor", required: true)
+            try Label.validate(causationID, what: "causation id", required: false)
+            try Label.validate(correlationID, what: "correlation id", required: false)
+        } catch let error as ConcordError {
+            return error.message
+        } catch {
+            return "\(error)"
+        }
+        guard prev.count <= EventLimits.maxPrevCount else { return "prev names \(prev.count) events, more than \(EventLimits.maxPrevCount)" }
+        for (index, parent) in prev.enumerated() {
+            guard EventLimits.seqRange.contains(parent.seq), parent.origin.hex.utf8.count == 32 else { return "prev names \(parent), not an event id" }
+            if index > 0, !(prev[index - 1] < parent) { return "prev is not in ascending order" }
+            if parent.origin == origin, parent.seq >= seq { return "prev names \(parent), not an earlier event of its origin" }
+        }
+        guard payload.utf8.count <= EventLimits.maxPayloadBytes else { return "its data is \(payload.utf8.count) bytes, more than \(EventLimits.maxPayloadBytes)" }
+        guard JSONValue.canonicalDepth(of: payload) <= EventLimits.maxPayloadDepth else { return "its data is nested deeper than \(EventLimits.maxPayloadDepth)" }
+        return nil
+    }
+}
+
+extension JSONValue {
+    /// How deeply canonical JSON text nests containers (a scalar 0, `{}` 1), by one scan of its
+    /// bytes; brackets inside strings do not count.
+    public static func canonicalDepth(of text: String) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for byte in text.utf8 {
+            if inString {
+                if escaped { escaped = false } else if byte == 0x5c { escaped = true } else if byte == 0x22 { inString = false }
+                continue
+            }
+            switch byte {
+            case 0x22: inString = true
+            case 0x7b, 0x5b:
+                depth += 1
+                deepest = max(deepest, depth)
+            case 0x7d, 0x5d: depth -= 1
+            default: break
+            }
+        }
+        return deepest
+    }
+}

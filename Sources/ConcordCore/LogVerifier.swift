@@ -7,6 +7,7 @@ public enum LogVerifier {
         for key in try store.originKeys() { keys[key.origin] = key }
         let origins = Set(try store.eventOrigins()).union(keys.keys).sorted()
         var faults: [VerificationFault] = []
+        var notices: [VerificationFault] = []
         var events: UInt64 = 0
         var seals: UInt64 = 0
         for origin in origins {
@@ -19,9 +20,10 @@ public enum LogVerifier {
                 after = last.event.seq
             }
             faults += verifier.finish()
+            notices += verifier.notices
             events += verifier.eventsChecked
             seals += verifier.sealsChecked
         }
-        return VerificationReport(faults: faults, eventsChecked: events, sealsChecked: seals, origins: origins.count)
+        return VerificationReport(faults: faults, notices: notices, eventsChecked: events, sealsChecked: seals, origins: origins.count)
     }
 }

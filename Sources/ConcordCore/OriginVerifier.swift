@@ -14,6 +14,8 @@ public struct OriginVerifier: Sendable {
     private var previousHash: EventHash? = .genesis
     private var previousPosition: Int64 = .min
     public private(set) var faults: [VerificationFault] = []
+    /// What is sound but needs an operator: events outside today's ranges (`out-of-range`).
+    public private(set) var notices: [VerificationFault] = []
     public private(set) var eventsChecked: UInt64 = 0
     public private(set) var sealsChecked: UInt64 = 0
 
@@ -58,12 +60,15 @@ public struct OriginVerifier: Sendable {
             fault(event.seq, .hashMismatch, "the event's content no longer hashes to its stored hash: it was changed after it was written")
         }
         if let previousHash, event.prevHash != previousHash {
-            fault(event.seq, .chainBroken, "prev_hash does not match the hash of seq \(event.seq - 1)")
+            fault(event.seq, .chainBroken, "prev_hash does not match the hash of seq \(event.seq &- 1)")
+        }
+        if let violation = event.rangeViolation {
+            notices.append(VerificationFault(origin: origin, seq: event.seq, kind: .outOfRange, detail: "\(violation): stored by an older release; it cannot be sent to any peer"))
         }
         if let seal = sealsBySeq.removeValue(forKey: event.seq) {
             checkSeal(seal, against: event.hash)
         }
-        expectedSeq = event.seq + 1
+        expectedSeq = event.seq &+ 1
         previousHash = event.hash
         previousPosition = stored.position
     }
@@ -80,7 +85,7 @@ public struct OriginVerifier: Sendable {
 
     /// Finishes the origin: seals beyond the last event, events after the last seal.
     public mutating func finish() -> [VerificationFault] {
-        let lastSeq = expectedSeq - 1
+        let lastSeq = expectedSeq &- 1
         for seal in sealsBySeq.values.sorted(by: { $0.seq < $1.seq }) {
             if seal.seq > lastSeq {
                 fault(seal.seq, .truncated, "a seal covers seq \(seal.seq) but the log ends at seq \(lastSeq): events were removed from the tail")
@@ -89,7 +94,7 @@ public struct OriginVerifier: Sendable {
         }
         sealsBySeq.removeAll()
         if highestSeal < lastSeq {
-            fault(highestSeal + 1, .unsealed, "seq \(highestSeal + 1)…\(lastSeq) are covered by no seal")
+            fault(highestSeal &+ 1, .unsealed, "seq \(highestSeal &+ 1)…\(lastSeq) are covered by no seal")
         }
         return faults.sorted { ($0.seq, $0.kind.rank) < ($1.seq, $1.kind.rank) }
     }

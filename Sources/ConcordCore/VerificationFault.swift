@@ -21,6 +21,9 @@ public struct VerificationFault: Sendable, Hashable, CustomStringConvertible {
         case unknownOrigin = "unknown-origin"
         /// The recorded public key does not hash to the origin id.
         case keyMismatch = "key-mismatch"
+        /// A field outside its range (`EventLimits`): stored by a release before the ranges were
+        /// checked. It verifies, but no peer would take it (a notice, not a fault).
+        case outOfRange = "out-of-range"
 
         /// At one seq, the fault that explains the others comes first (a changed event before the
         /// broken link that follows from it).
@@ -48,6 +51,8 @@ public struct VerificationFault: Sendable, Hashable, CustomStringConvertible {
 public struct VerificationReport: Sendable {
     /// Faults ordered by origin, then seq.
     public var faults: [VerificationFault]
+    /// Sound, but for an operator to know (`out-of-range` events), ordered likewise.
+    public var notices: [VerificationFault] = []
     public var eventsChecked: UInt64
     public var sealsChecked: UInt64
     public var origins: Int

@@ -128,6 +128,14 @@ public struct MissingRuns: Sendable {
                 pending.removeFirst()
                 continue
             }
+            // An event outside today's ranges (stored by an older release) would be refused by every
+            // peer, and with it the whole answer: its origin is set aside instead.
+            if let bad = runEvents.first(where: { $0.rangeViolation != nil }) {
+                setAside.append(SyncWire.Refusal(origin: origin, seq: bad.seq, code: ConcordError.Code.invalidEvent.rawValue,
+                    message: "this node holds event \(bad.id), stored by an older release, whose \(bad.rangeViolation!); no peer would take it, so this origin's events from it on are not sent (concord verify lists it)"))
+                pending.removeFirst()
+                continue
+            }
             guard events + runEvents.count <= budget.maxEvents, bytes + runBytes <= budget.maxBytes else {
                 more = true
                 return nil

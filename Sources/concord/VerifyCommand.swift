@@ -11,7 +11,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
             Exits 0 when all holds. Otherwise prints the first fault as
               FAULT origin ORIGIN seq N: KIND (what it means)
-            followed by the rest, and exits 1. When the log is sound but an operator must look, it exits 3: fork evidence is kept (another history of an origin, signed by its key: a cloned node or a stolen key; printed as FORK lines, each proof checked again), or the last sync with a peer set origins aside (SET ASIDE lines). Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch. A fork claim kept by a release before fork proofs has no seal and proves nothing: it is listed as a NOTE and changes no exit code.
+            followed by the rest, and exits 1. When the log is sound but an operator must look, it exits 3: fork evidence is kept (another history of an origin, signed by its key: a cloned node or a stolen key; printed as FORK lines, each proof checked again), or the last sync with a peer set origins aside (SET ASIDE lines), or an older release stored an event outside today's ranges (NOTE … out-of-range: it verifies, but no peer would take it). Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch. A fork claim kept by a release before fork proofs has no seal and proves nothing: it is listed as a NOTE and changes no exit code.
             """
     )
 
@@ -45,6 +45,7 @@ struct VerifyCommand: AsyncParsableCommand {
                     return object.finish()
                 }
                 document.field("faults", rawJSON: "[" + faults.joined(separator: ",") + "]")
+                document.field("notices", strings: report.notices.map(\.description))
                 document.field("forks", strings: forks.map { "\($0.event)" })
                 document.field("unprovenForkClaims", strings: claims.map { "\($0.event)" })
                 document.field("setAside", strings: setAside.map { "\($0.origin):\($0.seq)" })
@@ -56,6 +57,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
                 for fork in forks {
                     print("FORK origin \(fork.event.origin) seq \(fork.event.seq): another history, signed by the origin's key (its seal checked again now), was offered by \(fork.source) at \(Timestamp.iso8601(millis: fork.detectedAt)); it was refused and kept as evidence")
+                }
+                for notice in report.notices {
+                    print("NOTE origin \(notice.origin) seq \(notice.seq): \(notice.kind.rawValue) (\(notice.detail))")
                 }
                 for claim in claims {
                     print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim an earlier release kept (from \(claim.source)) without any seal; it proves nothing")
@@ -70,7 +74,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             }
             if !report.isValid || integrity != "ok" { throw ExitCode(1) }
-            if !forks.isEmpty || !setAside.isEmpty { throw ExitCode(3) }
+            if !forks.isEmpty || !setAside.isEmpty || !report.notices.isEmpty { throw ExitCode(3) }
         }
     }
 }
