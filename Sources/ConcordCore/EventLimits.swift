@@ -74,6 +74,9 @@ extension Event {
     /// release stored before these checks, which a node must then neither send on nor fold
     /// blindly.
     public var rangeViolation: String? {
+        guard origin.hex.utf8.count == 32, origin.hex.utf8.allSatisfy(Hex.isLowerHexDigit) else { return "its origin id is not 32 lowercase hex digits" }
+        guard hash.bytes.count == 32, prevHash.bytes.count == 32 else { return "its hash or previous hash is not 32 bytes" }
+        guard payload.utf8.first == UInt8(ascii: "{"), payload.utf8.last == UInt8(ascii: "}") else { return "its data is not a JSON object" }
         guard EventLimits.seqRange.contains(seq) else { return "seq \(seq) is outside 1…\(EventLimits.seqRange.upperBound)" }
         guard EventLimits.hlcWallRange.contains(hlc.wallMillis) else { return "its clock's wall time \(hlc.wallMillis) is outside \(EventLimits.hlcWallRange.described)" }
         guard EventLimits.timeRange.contains(recordedAt) else { return "recordedAt \(recordedAt) is outside \(EventLimits.timeRange.described)" }

@@ -28,14 +28,14 @@ public struct ForkProof: Sendable, Hashable {
 
     /// Whether the offered side is signed by the origin's key and differs from `heldHash`.
     public func verifies(with key: OriginKey) -> Bool {
-        guard key.origin == origin, key.keyMatchesOrigin, let first = events.first, let last = events.last,
-              first.seq == seq || first.seq == seq + 1, offeredHash != heldHash,
+        guard EventLimits.seqRange.contains(seq), key.origin == origin, key.keyMatchesOrigin, let first = events.first, let last = events.last,
+              first.seq == seq || first.seq == seq &+ 1, offeredHash != heldHash,
               seal.origin == origin, seal.seq == last.seq, seal.hash == last.hash, key.verify(seal)
         else { return false }
         var previous: Event?
         for event in events {
             guard event.origin == origin, event.computeHash() == event.hash else { return false }
-            if let previous, event.seq != previous.seq + 1 || event.prevHash != previous.hash { return false }
+            if let previous, event.seq != previous.seq &+ 1 || event.prevHash != previous.hash { return false }
             previous = event
         }
         return true

@@ -15,7 +15,22 @@ public struct VersionVector: Hashable, Sendable {
     }
 
     /// The number of events the vector covers.
-    public var eventCount: UInt64 { entries.values.reduce(0, +) }
+    /// The number of events the vector covers (saturating: a peer's vector may name huge seqs).
+    public var eventCount: UInt64 {
+        entries.values.reduce(0) { total, seq in
+            let (sum, overflow) = total.addingReportingOverflow(seq)
+            return overflow ? .max : sum
+        }
+    }
+
+    /// How many events this vector holds that `other` lacks (saturating).
+    public func lacking(in other: VersionVector) -> UInt64 {
+        entries.reduce(0) { total, entry in
+            let missing = entry.value > other[entry.key] ? entry.value - other[entry.key] : 0
+            let (sum, overflow) = total.addingReportingOverflow(missing)
+            return overflow ? .max : sum
+        }
+    }
 
     /// Origins in a stable order, for output.
     public var sorted: [(origin: OriginID, seq: UInt64)] {

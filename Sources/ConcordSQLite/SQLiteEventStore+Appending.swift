@@ -209,6 +209,9 @@ struct AppendWriter {
         self.connection = connection
         self.now = now
         chain = try SQLiteEventStore.chainHead(connection, key: key)
+        guard chain.lastSeq < EventLimits.seqRange.upperBound else {
+            throw ConcordError(.storage, "origin \(chain.origin) is at seq \(chain.lastSeq), where no event can follow: the store has been tampered with (concord verify)")
+        }
         let newest = HLCTimestamp(packed: try connection.scalarInt("SELECT max(hlc) FROM events") ?? 0)
         let aheadLimit = now + EventLimits.maxClockAheadMillis
         if newest.wallMillis <= aheadLimit {
@@ -275,7 +278,7 @@ struct AppendWriter {
             unsealedEvents = 0
             unsealedBytes = 0
         }
-        state.version += 1
+        state.version = try SQLiteEventStore.nextVersion(of: draft.stream, after: state.version)
         try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now, scratch: &scratch)
         // A local append has seen every head, so it becomes the stream's only head.
         state.heads = [event.id]
@@ -312,5 +315,16 @@ struct AppendWriter {
         let seal = chain.sealHead()
         try SQLiteEventStore.insertSeal(connection, seal, at: now)
         return seal
+    }
+}
+
+extension SQLiteEventStore {
+    /// The version after `version` in a stream; refused at the end of the range (only a tampered
+    /// store gets there), rather than overflowing.
+    static func nextVersion(of stream: StreamID, after version: Int) throws -> Int {
+        guard version >= 0, version < Int(Int64.max) else {
+            throw ConcordError(.storage, "stream \(stream) is at version \(version), where no event can follow: the store has been tampered with (concord verify)")
+        }
+        return version + 1
     }
 }

@@ -80,7 +80,7 @@ extension SQLiteEventStore {
                     .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
             }
             for event in plan.events {
-                let version = try (versions[event.stream] ?? streamVersion(connection, event.stream)) + 1
+                let version = try nextVersion(of: event.stream, after: versions[event.stream] ?? streamVersion(connection, event.stream))
                 versions[event.stream] = version
                 try bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
                 try heads.moveHeads(for: event)
@@ -146,12 +146,15 @@ extension SQLiteEventStore {
                 let covering = try seals(of: origin, after: after, through: last.seq)
                 // Each batch ends on a seal, so that it verifies on its own (a run between seals is
                 // far shorter than a batch; the unsealed tail of a damaged log goes last, as it is).
-                if let sealed = covering.last?.seq, sealed < last.seq, events.count == batchSize {
+                if let sealed = covering.last?.seq, sealed < last.seq, events.count == batchSize, events.contains(where: { $0.seq <= sealed }) {
                     events.removeAll { $0.seq > sealed }
                 }
-                try body(IngestBatch(keys: key.map { [$0] } ?? [], events: events, seals: covering.filter { $0.seq <= events.last!.seq }))
+                let end = events.last?.seq ?? last.seq
+                try body(IngestBatch(keys: key.map { [$0] } ?? [], events: events, seals: covering.filter { $0.seq <= end }))
                 key = nil
-                after = events.last!.seq
+                // A tampered row whose seq reads no higher would otherwise be read again for ever.
+                guard end > after else { break }
+                after = end
             }
         }
     }

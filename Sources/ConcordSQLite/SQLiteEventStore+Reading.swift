@@ -124,8 +124,9 @@ extension SQLiteEventStore {
         try withConnection("read the version vector") { state in
             var vector = VersionVector()
             for origin in try Self.distinctOrigins(state.connection) {
+                // Clamped: a negative seq (a tampered row) reads as nothing held, not a trap.
                 if let seq = try state.connection.scalarInt("SELECT max(seq) FROM events WHERE origin = ?", [.text(origin.hex)]) {
-                    vector[origin] = UInt64(seq)
+                    vector[origin] = UInt64(clamping: seq)
                 }
             }
             return vector

@@ -130,6 +130,10 @@ public struct SyncSession: Sendable {
     /// After a push: what was sent (`sent` events, of which `proofs` were the origins' proof
     /// runs) and what the peer said.
     public mutating func pushed(sent: Int, proofs: Set<OriginID> = [], result: SyncWire.PushResult, local: VersionVector) -> Action {
+        // Counts come from the peer: never believe more than was sent (nor let them overflow).
+        guard result.accepted <= sent, result.alreadyHeld <= sent, result.accepted <= sent - result.alreadyHeld else {
+            return .failed("the peer's answer counts \(result.accepted) accepted and \(result.alreadyHeld) held of the \(sent) events sent")
+        }
         summary.pushed += result.accepted
         summary.alreadyHeld += result.alreadyHeld
         for origin in proofs { proofsToSend[origin] = nil }

@@ -278,8 +278,8 @@ struct PeerCommand: AsyncParsableCommand {
                 let local = try store.versionVector()
                 var table = TextTable("PEER", "URL", "LAST SYNC", "IT LACKS", "WE LACK")
                 for peer in try store.peers() {
-                    let lacks = peer.lastVector.map { remote in local.entries.reduce(UInt64(0)) { $0 + ($1.value > remote[$1.key] ? $1.value - remote[$1.key] : 0) } }
-                    let weLack = peer.lastVector.map { remote in remote.entries.reduce(UInt64(0)) { $0 + ($1.value > local[$1.key] ? $1.value - local[$1.key] : 0) } }
+                    let lacks = peer.lastVector.map { local.lacking(in: $0) }
+                    let weLack = peer.lastVector.map { $0.lacking(in: local) }
                     if json {
                         var object = JSONObjectWriter()
                         object.field("name", peer.name)

@@ -150,6 +150,49 @@ struct SyncEndToEndTests {
     }
 }
 
+extension SyncEndToEndTests {
+    /// Two regions follow the hub. A case recorded on one by another process (concord case open)
+    /// is pushed by that region's follower at once, while its long poll waits, and the hub answers
+    /// the other region's waiting long poll as soon as it stores it. The bound below is not a
+    /// speed target (scripts/bench-live.sh measures that): a long poll waits 25 s, so an arrival
+    /// within 15 s shows the push did not wait for the poll to return.
+    @Test func aFollowerPushesALocalCommitWhileItsLongPollWaits() throws {
+        for node in ["hub", "wy", "gm"] { try ok(node, ["init", "--node", node]) }
+        let server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
+        defer { server.stop() }
+        var followers: [(Process, FileHandle)] = []
+        for region in ["wy", "gm"] {
+            let file = directory.file("\(region).token")
+            try (try token(region) + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            try ok(region, ["peer", "add", "hub", server.url, "--token-file", file])
+            followers.append(try concord.start(["sync", "hub", "--follow", "--store", directory.file("\(region).sqlite")]))
+        }
+        defer {
+            for (process, _) in followers {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+        let watchdog = DispatchWorkItem { for (process, _) in followers { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        defer { watchdog.cancel() }
+        var wy = LineReader(followers[0].1)
+        var gm = LineReader(followers[1].1)
+        // Both have had their first round (a full sync) once they print it.
+        #expect(wy.next(until: { $0.hasPrefix("Synced") }) != nil)
+        #expect(gm.next(until: { $0.hasPrefix("Synced") }) != nil)
+        let started = ContinuousClock.now
+        try ok("wy", ["case", "open", "WY-LIVE", "--title", "Opened while both follow", "--region", "West Yorkshire"])
+        let pushed = wy.next(until: { $0.hasPrefix("Synced") })
+        #expect(pushed?.contains("pushed 1") == true, "\(String(describing: pushed))")
+        let pulled = gm.next(until: { $0.hasPrefix("Synced") })
+        let elapsed = ContinuousClock.now - started
+        #expect(pulled?.contains("pulled 1 new event(s)") == true, "\(String(describing: pulled))")
+        #expect(elapsed < .seconds(15), "the case took \(elapsed) to reach the other region: the push waited for the long poll")
+        #expect(try ok("gm", ["show", "case:WY-LIVE"]).contains("Opened while both follow"))
+    }
+}
+
 /// Reads a process's output a line at a time, as it arrives.
 struct LineReader {
     private let handle: FileHandle

@@ -66,4 +66,45 @@ struct NodeIdentityTests {
         #expect(error?.message.contains("chmod 600") == true)
         #expect(try reopened.eventCount() == 0)
     }
+
+    @Test func twoWritersOnARestoredStoreStartOneNewIncarnationBetweenThem() throws {
+        let directory = try TemporaryDirectory()
+        let original = try StoreFixtures.createStore(in: directory)
+        try original.append([StoreFixtures.draft()])
+        try original.backup(to: directory.file("restored.sqlite"))
+        try FileManager.default.copyItem(atPath: original.path + ".key", toPath: directory.file("restored.sqlite.key"))
+        // Two processes' connections on the restored file, each about to write for the first time.
+        for round in 0..<10 {
+            let path = directory.file("restored-\(round).sqlite")
+            try FileManager.default.copyItem(atPath: directory.file("restored.sqlite"), toPath: path)
+            try FileManager.default.copyItem(atPath: directory.file("restored.sqlite.key"), toPath: path + ".key")
+            let writers = try (0..<2).map { _ in try SQLiteEventStore.open(at: path, options: .init(durability: .normal), logger: StoreFixtures.quietLogger) }
+            let group = DispatchGroup()
+            let failures = Failures()
+            for writer in writers {
+                group.enter()
+                Thread.detachNewThread {
+                    do { try writer.append([StoreFixtures.draft()]) } catch { failures.add("\(error)") }
+                    group.leave()
+                }
+            }
+            group.wait()
+            #expect(failures.all.isEmpty, "round \(round): \(failures.all)")
+            let check = try SQLiteEventStore.open(at: path, logger: StoreFixtures.quietLogger)
+            // The original origin and exactly one new one, whose key is in the key file.
+            #expect(try check.incarnations().count == 2, "round \(round)")
+            let key = try #require(try NodeKeyFile.read(at: path + ".key"))
+            #expect(key.origin == (try check.origin), "round \(round)")
+            #expect(try check.versionVector()[key.origin] == 2, "round \(round): both writes as the one new origin")
+            #expect(try LogVerifier.verify(check).isValid)
+        }
+    }
+}
+
+/// Errors collected from several threads.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ failure: String) { lock.withLock { list.append(failure) } }
+    var all: [String] { lock.withLock { list } }
 }
