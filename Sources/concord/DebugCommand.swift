@@ -31,6 +31,9 @@ struct DebugCommand: AsyncParsableCommand {
         @Option(name: .long, help: "How many writers (tasks) append at once (their commits are grouped); each writes to STREAM-N when more than one.")
         var writers: Int = 1
 
+        @Option(name: .long, help: "Written into each event's data beside its number, so a test can tell each append apart (and find one stored twice).")
+        var marker: String = ""
+
         func run() async throws {
             try await CommandFailure.reporting {
                 guard (1...256).contains(writers) else {
@@ -47,12 +50,13 @@ struct DebugCommand: AsyncParsableCommand {
         private func appendConcurrently(to store: SQLiteEventStore, streams: [StreamID]) async throws {
             let count = max(self.count, 1)
             let type = try EventType("test.appended")
+            let marker = self.marker
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for stream in streams {
                     group.addTask {
                         for index in 1...count {
                             let draft = try EventDraft(
-                                stream: stream, type: type, data: .object(["n": .number(String(index))]),
+                                stream: stream, type: type, data: .object(["n": .number(String(index)), "marker": .string(marker)]),
                                 actor: "durability-test", occurredAt: Timestamp.nowMillis()
                             )
                             let result = try await store.append([draft])
