@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "ConcordEndToEndTests",
             dependencies: [
-                "ConcordCore", "ConcordSQLite", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "ConcordClient", "concord",
+                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "ConcordClient", "concord",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]

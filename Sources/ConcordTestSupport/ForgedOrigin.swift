@@ -34,7 +34,7 @@ public struct ForgedOrigin: Sendable {
     ) -> Event {
         let now = Timestamp.nowMillis()
         var event = Event(
-            id: EventID(origin: origin, seq: seq ?? lastSeq + 1), stream: StreamID(unchecked: stream), type: EventType(unchecked: type),
+            id: EventID(origin: origin, seq: seq ?? lastSeq &+ 1), stream: StreamID(unchecked: stream), type: EventType(unchecked: type),
             schemaVersion: schemaVersion, hlc: hlc ?? HLCTimestamp(wallMillis: now, counter: UInt16(events.count % 60_000)),
             recordedAt: recordedAt ?? now, occurredAt: occurredAt, actor: actor, causationID: nil, correlationID: nil,
             prev: prev, payload: payload, prevHash: events.last?.hash ?? .genesis, hash: .genesis
