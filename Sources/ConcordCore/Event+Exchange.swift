@@ -177,14 +177,15 @@ struct ExchangeFields {
 
     /// A JSON integer (digits, an optional minus sign; no fraction or exponent) in the range.
     func integer(_ key: String, in range: ClosedRange<Int64>) throws -> Int64 {
-        guard case .number(let text)? = object[key], let value = Int64(text), range.contains(value) else {
+        guard case .number(let text)? = object[key], let value = JSONValue.integer(fromNumber: text), range.contains(value) else {
             throw fail(key, "an integer \(range.described)")
         }
         return value
     }
 
     func unsigned(_ key: String, min: UInt64 = 0, max: UInt64 = UInt64(Int64.max)) throws -> UInt64 {
-        guard case .number(let text)? = object[key], let value = UInt64(text), value >= min, value <= max else {
+        guard case .number(let text)? = object[key], let signed = JSONValue.integer(fromNumber: text), signed >= 0,
+              case let value = UInt64(signed), value >= min, value <= max else {
             throw fail(key, "an integer from \(min) to \(max)")
         }
         return value

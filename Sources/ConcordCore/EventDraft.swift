@@ -64,7 +64,7 @@ package enum Label {
         guard let value else { return }
         if required, value.isEmpty { throw ConcordError(.invalidArgument, "\(what) must not be empty") }
         guard value.utf8.count <= EventLimits.maxLabelBytes else {
-            throw ConcordError(.tooLarge, "\(what) is \(value.utf8.count) bytes; the limit is \(EventLimits.maxLabelBytes)")
+            throw ConcordError(.invalidArgument, "\(what) is \(value.utf8.count) bytes; the limit is \(EventLimits.maxLabelBytes)")
         }
         guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
             throw ConcordError(.invalidArgument, "\(what) contains a control character")

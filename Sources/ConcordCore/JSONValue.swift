@@ -49,3 +49,53 @@ public struct JSONLimits: Sendable {
         self.maxBytes = maxBytes
     }
 }
+
+extension JSONValue {
+    /// The integer a JSON number's text denotes, if it denotes one that fits an Int64: `7`,
+    /// `-7`, and also `7.0`, `7.00` or `7e0`, `70e-1` (JSON Schema's integers, which any
+    /// implementation may write), but not `7.5` or `1e400`.
+    public static func integer(fromNumber text: String) -> Int64? {
+        if let plain = Int64(text) { return plain }
+        var utf8 = Substring(text).utf8[...]
+        let negative = utf8.first == UInt8(ascii: "-")
+        if negative { utf8 = utf8.dropFirst() }
+        var digits: [UInt8] = []
+        var fraction = 0
+        var exponent = 0
+        var inFraction = false
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte >= 0x30, byte <= 0x39 {
+                digits.append(byte - 0x30)
+                if inFraction { fraction += 1 }
+            } else if byte == UInt8(ascii: "."), !inFraction {
+                inFraction = true
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                guard let value = Int(Substring(utf8[utf8.index(after: index)...])), abs(value) <= 40 else { return nil }
+                exponent = value
+                break
+            } else {
+                return nil
+            }
+            index = utf8.index(after: index)
+        }
+        // value = digits × 10^(exponent − fraction): integral when the dropped digits are zeros.
+        var shift = exponent - fraction
+        while shift < 0 {
+            guard digits.last == 0 else { return nil }
+            digits.removeLast()
+            shift += 1
+        }
+        digits += Array(repeating: 0, count: shift)
+        var magnitude: UInt64 = 0
+        for digit in digits {
+            let (times, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(UInt64(digit))
+            guard !overflow, !overflow2 else { return nil }
+            magnitude = sum
+        }
+        if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
+    }
+}

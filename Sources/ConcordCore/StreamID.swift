@@ -55,7 +55,7 @@ package enum Identifier {
             throw ConcordError(.invalidArgument, "\(what) must not be empty")
         }
         guard bytes.count <= maxLength else {
-            throw ConcordError(.tooLarge, "\(what) is \(bytes.count) bytes long; the limit is \(maxLength)")
+            throw ConcordError(.invalidArgument, "\(what) is \(bytes.count) bytes long; the limit is \(maxLength)")
         }
         // Spaces and control characters make ids ambiguous in tables, shells and logs.
         // Unicode properties only for non-ASCII scalars: every ASCII space is at or below 0x20.

@@ -33,6 +33,8 @@ public struct SyncLimits: Sendable, Equatable {
     public static let maxEndLineBytes = 4 << 20
     /// The most origins a version vector (or a list of origins) in a request or answer may name.
     public static let maxVectorOrigins = 10_000
+    /// The longest any long poll may wait (a server may set a shorter `maxWaitSeconds`).
+    public static let maxWaitSeconds = 60
     /// The largest pull request body accepted (a vector, heads and exclusions of `maxVectorOrigins`).
     public static let maxPullRequestBytes = 8 << 20
 
@@ -61,7 +63,9 @@ public struct SyncLimits: Sendable, Equatable {
         guard maxInflateRatio >= Self.protocolInflateRatio, ratioFloorBytes >= Self.protocolRatioFloorBytes else {
             throw ConcordError(.invalidArgument, "the inflate ratio limit must be at least \(Self.protocolInflateRatio) past \(Self.protocolRatioFloorBytes) bytes: senders keep within that, and no stricter")
         }
-        guard maxWaitSeconds >= 0 else { throw ConcordError(.invalidArgument, "the longest wait must not be negative") }
+        guard (0...Self.maxWaitSeconds).contains(maxWaitSeconds) else {
+            throw ConcordError(.invalidArgument, "the longest wait must be from 0 to \(Self.maxWaitSeconds) seconds")
+        }
     }
 
     /// The budget of one batch sent to a peer with these limits.

@@ -24,11 +24,11 @@ public enum SyncWire {
             throw ConcordError(.invalidJSON, "\"\(field)\" must be an object of origin ids to seqs")
         }
         guard entries.count <= SyncLimits.maxVectorOrigins else {
-            throw ConcordError(.tooLarge, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
+            throw ConcordError(.invalidJSON, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
         }
         var vector = VersionVector()
         for (origin, seq) in entries {
-            guard case .number(let text) = seq, let value = UInt64(text), value <= EventLimits.seqRange.upperBound else {
+            guard case .number(let text) = seq, let signed = JSONValue.integer(fromNumber: text), signed >= 0, case let value = UInt64(signed) else {
                 throw ConcordError(.invalidJSON, "\"\(field)\" seqs must be whole numbers from 0 to \(EventLimits.seqRange.upperBound)")
             }
             vector[try OriginID(hex: origin)] = value
@@ -50,7 +50,7 @@ public enum SyncWire {
             throw ConcordError(.invalidJSON, "\"\(field)\" must be an object of origin ids to event hashes")
         }
         guard entries.count <= SyncLimits.maxVectorOrigins else {
-            throw ConcordError(.tooLarge, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
+            throw ConcordError(.invalidJSON, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
         }
         var heads: [OriginID: EventHash] = [:]
         for (origin, hash) in entries {
@@ -66,7 +66,7 @@ public enum SyncWire {
         guard let value else { return [] }
         guard case .array(let items) = value else { throw ConcordError(.invalidJSON, "\"\(field)\" must be an array of origin ids") }
         guard items.count <= SyncLimits.maxVectorOrigins else {
-            throw ConcordError(.tooLarge, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
+            throw ConcordError(.invalidJSON, "\"\(field)\" names more than \(SyncLimits.maxVectorOrigins) origins, the limit")
         }
         return Set(try items.map { item in
             guard case .string(let text) = item else { throw ConcordError(.invalidJSON, "\"\(field)\" must be an array of origin ids") }
@@ -76,7 +76,7 @@ public enum SyncWire {
 
     static func integer(_ object: JSONValue, _ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = object[key] else { return nil }
-        guard case .number(let text) = value, let number = Int(text), range.contains(number) else {
+        guard case .number(let text) = value, let number = JSONValue.integer(fromNumber: text).map(Int.init), range.contains(number) else {
             throw ConcordError(.invalidJSON, "\"\(key)\" must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
@@ -184,7 +184,7 @@ public enum SyncWire {
             exclude = try SyncWire.decodeOrigins(object["exclude"], field: "exclude")
             maxEvents = min(try SyncWire.integer(object, "maxEvents", in: SyncLimits.minimumBatchEvents...Int.max) ?? limits.maxEventsPerBatch, limits.maxEventsPerBatch)
             maxBytes = min(try SyncWire.integer(object, "maxBytes", in: SyncLimits.minimumBatchBytes...Int.max) ?? limits.maxInflatedBytes, limits.maxInflatedBytes)
-            waitSeconds = min(try SyncWire.integer(object, "waitSeconds", in: 0...Int.max) ?? 0, limits.maxWaitSeconds)
+            waitSeconds = min(try SyncWire.integer(object, "waitSeconds", in: 0...SyncLimits.maxWaitSeconds) ?? 0, limits.maxWaitSeconds)
         }
 
         public var budget: BatchBudget { BatchBudget(maxEvents: maxEvents, maxBytes: maxBytes) }
@@ -226,7 +226,7 @@ public enum SyncWire {
         init(object: JSONValue) throws {
             guard case .string(let origin)? = object["origin"], case .string(let code)? = object["code"],
                   case .string(let message)? = object["message"], case .number(let seqText)? = object["seq"],
-                  let seq = UInt64(seqText), seq <= EventLimits.seqRange.upperBound
+                  let signed = JSONValue.integer(fromNumber: seqText), signed >= 0, case let seq = UInt64(signed)
             else { throw ConcordError(.invalidJSON, "each refused origin needs \"origin\", \"seq\", \"code\" and \"message\"") }
             self.init(origin: try OriginID(hex: origin), seq: seq, code: String(code.prefix(100)), message: String(message.prefix(2000)))
         }

@@ -38,8 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Connections open at once, in all.", valueName: "n")) var maxConnections: Int = 512
     @Option(help: ArgumentHelp("Connections open at once from one address.", valueName: "n")) var maxConnectionsPerAddress: Int = 128
     @Option(help: ArgumentHelp("Requests one peer (one token) may have served at once.", valueName: "n")) var maxRequestsPerPeer: Int = 8
+    @Option(help: ArgumentHelp("Longest a long poll waits for new events (0 to 60 seconds).", valueName: "seconds")) var maxWaitSeconds: Int = 60
 
-    var limits: SyncLimits { SyncLimits(maxBodyBytes: maxBodyBytes, maxInflatedBytes: maxInflatedBytes, maxEventsPerBatch: maxBatchEvents) }
+    var limits: SyncLimits { SyncLimits(maxBodyBytes: maxBodyBytes, maxInflatedBytes: maxInflatedBytes, maxEventsPerBatch: maxBatchEvents, maxWaitSeconds: maxWaitSeconds) }
 
     func validate() throws {
         do {

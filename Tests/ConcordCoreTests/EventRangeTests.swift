@@ -86,7 +86,7 @@ struct EventRangeTests {
         let cases: [(field: String, value: String, text: String)] = [
             ("seq", "0", "\"seq\""), ("seq", "9223372036854775808", "\"seq\""), ("seq", "-1", "\"seq\""),
             ("occurredAt", "-9223372036854775808", "\"occurredAt\""), ("occurredAt", "253402300800000", "\"occurredAt\""), ("occurredAt", "-62135596800001", "\"occurredAt\""),
-            ("recordedAt", "9223372036854775807", "\"recordedAt\""), ("recordedAt", "1e3", "\"recordedAt\""),
+            ("recordedAt", "9223372036854775807", "\"recordedAt\""), ("recordedAt", "1.5", "\"recordedAt\""), ("recordedAt", "1e400", "\"recordedAt\""),
             ("hlcWallMillis", "70368744177664", "\"hlcWallMillis\""), ("hlcWallMillis", "-1", "\"hlcWallMillis\""),
             ("hlcCounter", "65536", "\"hlcCounter\""), ("schemaVersion", "0", "\"schemaVersion\""), ("schemaVersion", "4294967296", "\"schemaVersion\""),
             ("actor", #""""#, "must not be empty"), ("actor", "\"" + String(repeating: "a", count: 257) + "\"", "the limit is 256"), ("actor", #""a\u0007b""#, "control character"),
@@ -106,7 +106,10 @@ struct EventRangeTests {
             let error = #expect(throws: ConcordError.self, "\(field) = \(value.prefix(60))") { try decode(line) }
             #expect(error?.message.contains(text) == true, "\(field) = \(value.prefix(60)): \(error?.message ?? "")")
         }
-        // The edges themselves are accepted.
+        // Integers may be written as JSON Schema allows (1000, 1000.0, 1e3 are one value), and the
+        // edges themselves are accepted.
+        #expect(try decode(replacing("recordedAt", with: "1e3", in: base)).recordedAt == 1000)
+        #expect(try decode(replacing("seq", with: "1.0", in: base)).seq == 1)
         for (field, value) in [("occurredAt", "-62135596800000"), ("occurredAt", "253402300799999"), ("hlcWallMillis", "70368744177663"), ("seq", "9223372036854775807"), ("hlcCounter", "65535")] {
             #expect(throws: Never.self, "\(field) = \(value)") { try decode(replacing(field, with: value, in: base)) }
         }

@@ -69,10 +69,10 @@ struct WireTests {
 
     @Test func pullRequestsAreClampedToTheLimitsAndNotBelowTheFloor() throws {
         let limits = SyncLimits(maxEventsPerBatch: 2000, maxWaitSeconds: 30)
-        let request = try SyncWire.PullRequest(json: #"{"have":{},"maxEvents":1000000,"maxBytes":1099511627776,"waitSeconds":99999}"#, limits: limits)
+        let request = try SyncWire.PullRequest(json: #"{"have":{},"maxEvents":1000000,"maxBytes":1099511627776,"waitSeconds":60}"#, limits: limits)
         #expect(request.maxEvents == 2000 && request.maxBytes == limits.maxInflatedBytes && request.waitSeconds == 30)
         for bad in [#"{"have":{"zz":1}}"#, #"{"have":[]}"#, #"{"have":{},"maxEvents":999}"#, #"{"have":{},"maxBytes":1024}"#, #"{"have":{},"other":1}"#,
-                    #"{"have":{},"heads":{"00000000000000000000000000000000":"AB"}}"#, #"{"have":{},"exclude":["x"]}"#] {
+                    #"{"have":{},"heads":{"00000000000000000000000000000000":"AB"}}"#, #"{"have":{},"exclude":["x"]}"#, #"{"have":{},"waitSeconds":61}"#, #"{"have":{},"maxEvents":1000.5}"#] {
             #expect(throws: ConcordError.self, "\(bad)") { try SyncWire.PullRequest(json: bad, limits: SyncLimits()) }
         }
         // Vector seqs: 0 (nothing held) up to 2^63 - 1, and no further.
