@@ -328,3 +328,54 @@ extension SQLiteEventStore {
         return version + 1
     }
 }
+
+extension SQLiteEventStore {
+    /// Seals this node's own origin where its runs between seals are longer than a peer takes
+    /// (`EventLimits.maxEventsPerSeal` events, `maxRunLineBytes` bytes: an older release sealed
+    /// only at each commit's end), so that every part of them can be sent. A seal over an event
+    /// already written changes nothing in the log; it only lets a shorter run verify. Only the
+    /// current incarnation's events can be sealed (older incarnations' keys are gone). Returns
+    /// the number of seals added.
+    @discardableResult
+    public func resealLongRuns() throws -> Int {
+        guard case .current = try identityStatus() else { return 0 }
+        return try withConnection("seal long runs") { state in
+            let connection = state.connection
+            return try connection.transaction {
+                let key = try writerKey(&state)
+                let origin = key.origin
+                var sealed = Set<UInt64>()
+                let seals = try connection.prepare("SELECT seq FROM seals WHERE origin = ?")
+                try seals.bind(1, origin.hex)
+                while try seals.step() { sealed.insert(UInt64(bitPattern: seals.int64(0))) }
+                let events = try connection.prepare("SELECT \(Self.eventColumns) FROM events WHERE origin = ? ORDER BY seq")
+                try events.bind(1, origin.hex)
+                var runEvents = 0
+                var runBytes = 0
+                var previous: Event?
+                var added: [Seal] = []
+                while try events.step() {
+                    let event = Self.decodeEvent(events).event
+                    let weight = event.exchangeLineBytes
+                    if let previous, runEvents > 0,
+                       runEvents + 1 > EventLimits.maxEventsPerSeal || runBytes + weight > EventLimits.maxRunLineBytes {
+                        added.append(key.seal(seq: previous.seq, hash: previous.hash))
+                        runEvents = 0
+                        runBytes = 0
+                    }
+                    runEvents += 1
+                    runBytes += weight
+                    if sealed.contains(event.seq) {
+                        runEvents = 0
+                        runBytes = 0
+                    }
+                    previous = event
+                }
+                events.reset()
+                let now = options.clock()
+                for seal in added { try Self.insertSeal(connection, seal, at: now) }
+                return added.count
+            }
+        }
+    }
+}

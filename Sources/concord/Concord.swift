@@ -39,6 +39,7 @@ struct Concord: AsyncParsableCommand {
             PeerCommand.self,
             TrustCommand.self,
             VerifyCommand.self,
+            ResealCommand.self,
             StatusCommand.self,
             DemoCommand.self,
             DebugCommand.self,

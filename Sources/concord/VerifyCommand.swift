@@ -78,3 +78,22 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ResealCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reseal",
+        abstract: "Seal this node's own long runs of events so that every part of them can be synced.",
+        discussion: """
+            A release before the seal limits sealed a commit only at its end, so one large import could leave thousands of events (or many megabytes) between two seals: such a run is refused by every peer, which must verify a run whole. This signs this node's events again at least every 1000 events and 4 MiB (docs/storage-format.md), changing nothing in the log: the seals only let shorter runs verify. Only the current origin's events can be sealed; events of an earlier incarnation stay as they are (concord verify and the sync name them). Safe to run again: it adds nothing when nothing is too long.
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        try CommandFailure.reporting {
+            let added = try storeOptions.openStore().resealLongRuns()
+            print(added == 0 ? "Nothing to seal: every run of this node's events is within the limits" : "Added \(added) seal(s)")
+        }
+    }
+}
