@@ -159,12 +159,13 @@ for n in $SIZES; do
         sleep 0.1
     done
     [ -n "$url" ] || die "concord serve did not print its URL"
-    token="$("$bin" token issue region --store "$hub" "${durability[@]}" | tail -1)"
+    # Given through the environment, as a person should (not on the command line).
+    export CONCORD_PEER_TOKEN="$("$bin" token issue region --store "$hub" "${durability[@]}" | tail -1)"
     log "  serving $url"
 
     log "initial sync of $n events to the region"
     t=$(now)
-    out="$("$bin" sync "$url" --token "$token" --store "$region" "${durability[@]}")"
+    out="$("$bin" sync "$url" --store "$region" "${durability[@]}")"
     t_init=$(since "$t")
     [ "$(pulled "$out")" = "$n" ] || die "initial sync pulled $(pulled "$out"), expected $n: $out"
     init_rate=$(awk -v n="$n" -v s="$t_init" 'BEGIN { printf "%.0f", n / s }')
@@ -182,7 +183,7 @@ for n in $SIZES; do
         "$bin" import --new "$dir/delta.ndjson" --actor bench --store "$hub" "${durability[@]}" >/dev/null
         imports+=("$(since "$t")")
         t=$(now)
-        out="$("$bin" sync "$url" --token "$token" --store "$region" "${durability[@]}" --direction pull)"
+        out="$("$bin" sync "$url" --store "$region" "${durability[@]}" --direction pull)"
         times+=("$(since "$t")")
         [ "$(pulled "$out")" = "$DELTA" ] || die "incremental sync pulled $(pulled "$out"), expected $DELTA: $out"
         log "  incremental sync $r: ${times[-1]}s (hub import of $DELTA: ${imports[-1]}s)"
@@ -194,7 +195,7 @@ for n in $SIZES; do
     noop=()
     for _ in 1 2 3; do
         t=$(now)
-        "$bin" sync "$url" --token "$token" --store "$region" "${durability[@]}" --direction pull >/dev/null
+        "$bin" sync "$url" --store "$region" "${durability[@]}" --direction pull >/dev/null
         noop+=("$(since "$t")")
     done
     t_noop=$(median "${noop[@]}")
@@ -220,7 +221,7 @@ for n in $SIZES; do
     "$bin" log --json --limit "$DELTA" --store "$hub" "${durability[@]}" >"$dir/delta-log.ndjson"
     baseline=$(python3 -c 'import sys, zlib; print(len(zlib.compress(open(sys.argv[1], "rb").read(), 6)))' "$dir/delta-log.ndjson")
     baseline_plain=$(wc -c <"$dir/delta-log.ndjson")
-    out="$("$bin" sync "$url" --token "$token" --store "$region" "${durability[@]}" --direction pull)"
+    out="$("$bin" sync "$url" --store "$region" "${durability[@]}" --direction pull)"
     [ "$(pulled "$out")" = "$DELTA" ] || die "wire-check sync pulled $(pulled "$out"), expected $DELTA"
     log "  pull answer: ${plain} B plain, ${wire} B gzip; log --json: ${baseline_plain} B plain, ${baseline} B zlib-6"
     stop_server

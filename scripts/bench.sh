@@ -140,9 +140,10 @@ sync_pair() {
     local url="" token
     for _ in $(seq 1 300); do url="$(sed -n '1s/^listening on //p' "$work/$name.serve")"; [ -n "$url" ] && break; sleep 0.1; done
     [ -n "$url" ] || die "concord serve did not start: $(cat "$work/$name.serve.err")"
-    token="$("$bin" token issue "$name-region" $(store "$hubname") | tail -1)"
+    # Given through the environment, as a person should (not on the command line).
+    export CONCORD_PEER_TOKEN="$("$bin" token issue "$name-region" $(store "$hubname") | tail -1)"
     "$bin" init --node "$name-region" $(store "$name-region") >/dev/null
-    timed "$work/$name.initial.t" "$bin" sync "$url" --token "$token" --direction pull $(store "$name-region")
+    timed "$work/$name.initial.t" "$bin" sync "$url" --direction pull $(store "$name-region")
     local samples=() next=0
     for r in 1 2 3 4 5; do
         python3 scripts/bench/workload.py "$DELTA" "$work/delta.ndjson" "$((9000 + r))"
@@ -150,7 +151,7 @@ sync_pair() {
         sed -i "s/-2016-/-D$r-/g; s/-M0/-DM$r-/g; s/-A0/-DA$r-/g" "$work/delta.ndjson"
         "$bin" import --new "$work/delta.ndjson" --actor bench $(store "$hubname") >/dev/null
         t=$(now)
-        "$bin" sync "$url" --token "$token" --direction pull $(store "$name-region") >/dev/null
+        "$bin" sync "$url" --direction pull $(store "$name-region") >/dev/null
         samples+=("$(since "$t")")
     done
     median "${samples[@]}" >"$work/$name.incremental"
