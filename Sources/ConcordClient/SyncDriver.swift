@@ -21,8 +21,10 @@ public struct SyncDriver: Sendable {
 
     /// Syncs until neither side lacks anything the other has, but for origins set aside (or, with
     /// `waitSeconds`, first waits on the peer for new events: one long-poll round).
-    public func run(mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 0) async throws -> SyncSession.Summary {
-        var session = SyncSession(mode: mode, budget: budget)
+    public func run(
+        mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 0, excluding: Set<OriginID> = []
+    ) async throws -> SyncSession.Summary {
+        var session = SyncSession(mode: mode, budget: budget, excluding: excluding)
         var action = session.start(local: try local.versionVector())
         // The read models catch up once the peer has nothing more to send, not after each batch;
         // if the sync fails part-way, the next read catches them up instead.
@@ -134,12 +136,16 @@ public struct SyncDriver: Sendable {
         let first = try await run(mode: mode, budget: budget)
         onRound(first)
         let knownRemote = KnownVector(first.remoteVector)
+        // An origin set aside stays aside for the rest of the follow: its refusal is not repeated
+        // every round (a new `concord sync` tries it again).
+        let setAside = KnownOrigins(Set(first.setAside.map(\.origin)))
         try await withThrowingTaskGroup(of: Void.self) { group in
             if mode != .pushOnly {
                 group.addTask {
                     while !Task.isCancelled {
-                        let summary = try await run(mode: .pullOnly, budget: budget, waitSeconds: waitSeconds)
+                        let summary = try await run(mode: .pullOnly, budget: budget, waitSeconds: waitSeconds, excluding: setAside.get())
                         knownRemote.set(summary.remoteVector)
+                        setAside.add(summary.setAside.map(\.origin))
                         onRound(summary)
                     }
                 }
@@ -152,9 +158,11 @@ public struct SyncDriver: Sendable {
                         seen = await localCommits.wait(after: seen, timeout: .seconds(3600))
                         // Events pulled from the peer wake this loop too; push only what it lacks.
                         let remote = knownRemote.get()
-                        guard try local.versionVector().entries.contains(where: { remote[$0.key] < $0.value }) else { continue }
-                        let summary = try await run(mode: .pushOnly, budget: budget)
+                        let excluded = setAside.get()
+                        guard try local.versionVector().entries.contains(where: { !excluded.contains($0.key) && remote[$0.key] < $0.value }) else { continue }
+                        let summary = try await run(mode: .pushOnly, budget: budget, excluding: excluded)
                         knownRemote.set(summary.remoteVector)
+                        setAside.add(summary.setAside.map(\.origin))
                         onRound(summary)
                     }
                 }
@@ -175,4 +183,16 @@ private final class KnownVector: Sendable {
 
     func get() -> VersionVector { vector.withLock { $0 } }
     func set(_ new: VersionVector) { vector.withLock { $0 = new } }
+}
+
+/// The origins a following sync's rounds have set aside.
+private final class KnownOrigins: Sendable {
+    private let origins: Mutex<Set<OriginID>>
+
+    init(_ origins: Set<OriginID>) {
+        self.origins = Mutex(origins)
+    }
+
+    func get() -> Set<OriginID> { origins.withLock { $0 } }
+    func add(_ more: [OriginID]) { origins.withLock { $0.formUnion(more) } }
 }

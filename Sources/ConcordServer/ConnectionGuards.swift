@@ -110,28 +110,30 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 }
 
-/// Open connections by remote address, shared by every connection's `PerAddressLimitHandler`.
-final class ConnectionTable: Sendable {
-    let maxPerAddress: Int
+/// How many of something each key has open, up to a cap: connections per address, requests per
+/// peer. Shared by every connection.
+final class CountsByKey: Sendable {
+    let limit: Int
     private let counts = NIOLockedValueBox<[String: Int]>([:])
 
-    init(maxPerAddress: Int) {
-        self.maxPerAddress = maxPerAddress
+    init(limit: Int) {
+        self.limit = limit
     }
 
-    func open(_ address: String) -> Bool {
+    /// Counts one more for `key`, unless it already has `limit`.
+    func open(_ key: String) -> Bool {
         counts.withLockedValue { counts in
-            let open = counts[address, default: 0]
-            guard open < maxPerAddress else { return false }
-            counts[address] = open + 1
+            let open = counts[key, default: 0]
+            guard open < limit else { return false }
+            counts[key] = open + 1
             return true
         }
     }
 
-    func close(_ address: String) {
+    func close(_ key: String) {
         counts.withLockedValue { counts in
-            let open = counts[address, default: 1] - 1
-            counts[address] = open > 0 ? open : nil
+            let open = counts[key, default: 1] - 1
+            counts[key] = open > 0 ? open : nil
         }
     }
 }
@@ -142,10 +144,10 @@ final class PerAddressLimitHandler: ChannelInboundHandler, RemovableChannelHandl
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
 
-    private let table: ConnectionTable
+    private let table: CountsByKey
     private var address: String?
 
-    init(table: ConnectionTable) {
+    init(table: CountsByKey) {
         self.table = table
     }
 
@@ -175,42 +177,30 @@ final class PerAddressLimitHandler: ChannelInboundHandler, RemovableChannelHandl
 /// Requests being served per peer (by token), so one peer cannot occupy the server: beyond the
 /// cap a request is answered 429 at once.
 final class PeerGate: Sendable {
-    let maxPerPeer: Int
-    private let counts = NIOLockedValueBox<[String: Int]>([:])
+    private let counts: CountsByKey
 
     init(maxPerPeer: Int) {
-        self.maxPerPeer = maxPerPeer
+        counts = CountsByKey(limit: maxPerPeer)
     }
 
-    /// A slot for one request of `peer`, released when the slot is released (the handler, or a
+    var maxPerPeer: Int { counts.limit }
+
+    /// A slot for one request of a peer, given back when the slot is released (the handler, or a
     /// streamed answer, holds it to the end).
     final class Slot: Sendable {
-        private let gate: PeerGate
+        private let counts: CountsByKey
         private let peer: String
 
-        fileprivate init(gate: PeerGate, peer: String) {
-            self.gate = gate
+        fileprivate init(counts: CountsByKey, peer: String) {
+            self.counts = counts
             self.peer = peer
         }
 
-        deinit { gate.leave(peer) }
+        deinit { counts.close(peer) }
     }
 
     func enter(_ peer: String) -> Slot? {
-        let admitted = counts.withLockedValue { counts -> Bool in
-            let open = counts[peer, default: 0]
-            guard open < maxPerPeer else { return false }
-            counts[peer] = open + 1
-            return true
-        }
-        return admitted ? Slot(gate: self, peer: peer) : nil
-    }
-
-    fileprivate func leave(_ peer: String) {
-        counts.withLockedValue { counts in
-            let open = counts[peer, default: 1] - 1
-            counts[peer] = open > 0 ? open : nil
-        }
+        counts.open(peer) ? Slot(counts: counts, peer: peer) : nil
     }
 }
 

@@ -79,7 +79,7 @@ public struct SyncServer: Sendable {
         router.post("/v1/pull") { request, _ in await handlers.respond(request) { try await handlers.pull(request) } }
         router.post("/v1/push") { request, _ in await handlers.respond(request) { try await handlers.push(request) } }
 
-        let table = ConnectionTable(maxPerAddress: configuration.maxConnectionsPerAddress)
+        let table = CountsByKey(limit: configuration.maxConnectionsPerAddress)
         let (head, body) = (TimeAmount(configuration.headTimeout), TimeAmount(configuration.bodyTimeout))
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [PerAddressLimitHandler(table: table), RequestTimeoutHandler(headTimeout: head, bodyTimeout: body)],

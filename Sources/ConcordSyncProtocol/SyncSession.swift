@@ -58,10 +58,13 @@ public struct SyncSession: Sendable {
     /// Our side of forks found, to send to the peer once: origin -> from seq.
     private var proofsToSend: [OriginID: UInt64] = [:]
 
-    public init(mode: Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, maxRequests: Int = 1_000_000) {
+    /// - Parameter excluding: origins already set aside (by an earlier round of a following
+    ///   sync): left out of this session's pulls and pushes from the start.
+    public init(mode: Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, excluding: Set<OriginID> = [], maxRequests: Int = 1_000_000) {
         self.mode = mode
         self.budget = budget
         self.maxRequests = maxRequests
+        setAside = excluding
     }
 
     public init(mode: Mode = .pullThenPush, maxEvents: Int, maxRequests: Int = 1_000_000) {

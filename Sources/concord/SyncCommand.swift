@@ -48,10 +48,11 @@ struct SyncCommand: AsyncParsableCommand {
                     for refusal in summary.setAside {
                         CommandFailure.printError("set aside origin \(refusal.origin) from seq \(refusal.seq): \(refusal.message) (\(refusal.code))")
                     }
-                    worst.add(summary.setAside)
+                    // Across a following sync's rounds: an origin set aside stays listed.
+                    let setAside = worst.add(summary.setAside)
                     if named {
                         try? store.recordSync(peer: name, vector: summary.remoteVector, vectorJSON: SyncWire.encode(summary.remoteVector))
-                        try? store.recordSetAside(peer: name, summary.setAside)
+                        try? store.recordSetAside(peer: name, setAside)
                     }
                 }
                 if follow {
@@ -102,17 +103,21 @@ final class RoundCounter: @unchecked Sendable {
     }
 }
 
-/// The worst of the set-aside origins a sync reported, for its exit code.
+/// The origins a sync (all its rounds) set aside, and the worst of them for its exit code.
 final class SetAsideTally: @unchecked Sendable {
     private let lock = NSLock()
     private var forks = false
     private var others = false
+    private var all: [OriginID: SyncWire.Refusal] = [:]
 
-    func add(_ refusals: [SyncWire.Refusal]) {
+    /// Adds a round's; returns every origin set aside so far.
+    func add(_ refusals: [SyncWire.Refusal]) -> [SyncWire.Refusal] {
         lock.withLock {
             for refusal in refusals {
                 if refusal.code == ConcordError.Code.fork.rawValue { forks = true } else { others = true }
+                all[refusal.origin] = all[refusal.origin] ?? refusal
             }
+            return all.values.sorted { $0.origin < $1.origin }
         }
     }
 

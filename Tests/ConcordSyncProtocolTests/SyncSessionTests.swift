@@ -124,4 +124,20 @@ struct SyncSessionTests {
             return
         }
     }
+
+    @Test func originsSetAsideByAnEarlierRoundStayOutOfTheNext() {
+        var session = SyncSession(mode: .pullThenPush, budget: budget, excluding: [b])
+        let local = VersionVector([a: 2, b: 5])
+        #expect(session.start(local: local) == pullRequest(local, exclude: [b]))
+        guard case .push(_, let exclude, _, _) = session.pulled(received: 0, result: IngestResult(inserted: 0, alreadyHeld: 0), end: end(more: false, VersionVector()), local: local) else {
+            Issue.record("a's events are to be pushed")
+            return
+        }
+        #expect(exclude == [b])
+        guard case .done(let summary) = session.pushed(sent: 2, result: .init(accepted: 2, alreadyHeld: 0, vector: VersionVector([a: 2])), local: local) else {
+            Issue.record("b stays aside: nothing is left")
+            return
+        }
+        #expect(summary.setAside.isEmpty, "set aside before the session: not reported again")
+    }
 }
