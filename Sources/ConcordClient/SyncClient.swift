@@ -80,8 +80,16 @@ public struct SyncClient: Sendable {
             }
         } catch let refusal as PeerRefusal {
             throw refusal.error
+        } catch let error as ConcordError where ![.peer, .unauthorized, .forbidden].contains(error.code) {
+            // The answer broke the protocol (too large, malformed): the peer misbehaved.
+            throw ConcordError(.peer, "\(baseURL) sent a pull answer this node cannot take: \(error.message)", cause: error)
         }
-        let batch = try reader.finish()
+        let batch: IngestBatch
+        do {
+            batch = try reader.finish()
+        } catch let error as ConcordError {
+            throw ConcordError(.peer, "\(baseURL) sent a pull answer this node cannot take: \(error.message)", cause: error)
+        }
         guard let end = reader.end else {
             throw ConcordError(.peer, "the peer's pull answer ended early (no end line): the connection was cut")
         }
@@ -96,7 +104,11 @@ public struct SyncClient: Sendable {
         let body = Zlib.compress(Array(BatchWriter.lines(batch).utf8), format: .gzip, ratioBound: bound)
         do {
             let response = try await send(method: .POST, path: "/v1/push", body: body, contentEncoding: "gzip")
-            return try SyncWire.PushResult(json: String(decoding: response, as: UTF8.self))
+            do {
+                return try SyncWire.PushResult(json: String(decoding: response, as: UTF8.self))
+            } catch let error as ConcordError {
+                throw ConcordError(.peer, "\(baseURL) answered a push with a document this node cannot read: \(error.message)", cause: error)
+            }
         } catch let refusal as PeerRefusal where !refusal.refused.isEmpty {
             // Every origin of the batch was refused: none stored, the peer's vector unchanged.
             return SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: VersionVector(), refused: refusal.refused)
@@ -159,10 +171,12 @@ public struct SyncClient: Sendable {
             if let inflater { var inflated: [UInt8] = []; try? inflater.feed(text) { inflated += $0 }; text = inflated }
             let body = String(decoding: text, as: UTF8.self)
             let document = try? JSONValue(parsing: body, limits: JSONLimits(maxDepth: 8, maxBytes: 4 << 20))
-            let message = document?["error"]?["message"]?.stringValue
-            let code = document?["error"]?["code"]?.stringValue.map { " \($0)" } ?? ""
+            let message = SyncWire.Refusal.printable(document?["error"]?["message"]?.stringValue ?? String(body.prefix(200)), limit: 800)
+            let code = (document?["error"]?["code"]?.stringValue).map { " " + SyncWire.Refusal.printable($0, limit: 100) } ?? ""
+            // Refused for who this node is: a follower stops on these, and retries on any other.
+            let kind: ConcordError.Code = response.status.code == 401 ? .unauthorized : response.status.code == 403 && code == " forbidden" ? .forbidden : .peer
             throw PeerRefusal(
-                error: ConcordError(.peer, "\(baseURL)\(path) answered \(response.status.code)\(code): \(message ?? String(body.prefix(200)))"),
+                error: ConcordError(kind, "\(baseURL)\(path) answered \(response.status.code)\(code): \(message)"),
                 refused: SyncWire.refusals(inErrorDocument: body)
             )
         }

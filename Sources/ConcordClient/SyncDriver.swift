@@ -21,10 +21,14 @@ public struct SyncDriver: Sendable {
 
     /// Syncs until neither side lacks anything the other has, but for origins set aside (or, with
     /// `waitSeconds`, first waits on the peer for new events: one long-poll round).
+    /// - Parameters:
+    ///   - excluding: origins already set aside (an earlier round of a follow): left out.
+    ///   - proofs: our side of forks to send the peer (origin: from seq), in the push.
     public func run(
-        mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 0, excluding: Set<OriginID> = []
+        mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 0,
+        excluding: Set<OriginID> = [], proofs: [OriginID: UInt64] = [:]
     ) async throws -> SyncSession.Summary {
-        var session = SyncSession(mode: mode, budget: budget, excluding: excluding)
+        var session = SyncSession(mode: mode, budget: budget, excluding: excluding, proofs: proofs)
         var action = session.start(local: try local.versionVector())
         // The read models catch up once the peer has nothing more to send, not after each batch;
         // if the sync fails part-way, the next read catches them up instead.
@@ -128,42 +132,89 @@ public struct SyncDriver: Sendable {
     /// there is something to do. Pulls long-poll the peer (it answers as soon as it stores new
     /// events); a commit here (`localCommits`, by any process when the store watches others) is
     /// pushed while the long poll waits. `onRound` gets each round's summary.
+    ///
+    /// A round that fails (the peer restarting, the network down, the peer busy) is retried after
+    /// a pause that grows to 30 s, and `onProblem` is told; only a peer refusing who this node is
+    /// (`unauthorized`, `forbidden`) ends the follow. An origin set aside stays aside for the rest
+    /// of the follow (its refusal is not repeated every round), but for refusals that can pass (a
+    /// clock ahead, an origin not yet on a roster), which are tried again after five minutes. Our
+    /// side of a fork the peer showed is pushed at once.
     public func follow(
         mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 25,
-        localCommits: CommitSignal, onRound: @escaping @Sendable (SyncSession.Summary) -> Void
+        localCommits: CommitSignal, onRound: @escaping @Sendable (SyncSession.Summary) -> Void,
+        onProblem: @escaping @Sendable (any Error) -> Void = { _ in }
     ) async throws {
         let seenBefore = localCommits.generation
-        let first = try await run(mode: mode, budget: budget)
-        onRound(first)
-        let knownRemote = KnownVector(first.remoteVector)
-        // An origin set aside stays aside for the rest of the follow: its refusal is not repeated
-        // every round (a new `concord sync` tries it again).
-        let setAside = KnownOrigins(Set(first.setAside.map(\.origin)))
+        let knownRemote = KnownVector(VersionVector())
+        let setAside = KnownOrigins()
+        @Sendable func round(_ roundMode: SyncSession.Mode, waitSeconds: Int = 0, proofs: [OriginID: UInt64] = [:]) async throws -> SyncSession.Summary {
+            let summary = try await run(mode: roundMode, budget: budget, waitSeconds: waitSeconds, excluding: setAside.get(), proofs: proofs)
+            knownRemote.set(summary.remoteVector)
+            setAside.add(summary.setAside)
+            onRound(summary)
+            // Our side of a fork the peer showed us: pushed now, so that it keeps the proof too.
+            let forks = Dictionary(summary.setAside.filter { $0.code == ConcordError.Code.fork.rawValue && $0.seq >= 1 }.map { ($0.origin, $0.seq) }, uniquingKeysWith: min)
+            if roundMode == .pullOnly, mode != .pullOnly, !forks.isEmpty {
+                onRound(try await run(mode: .pushOnly, budget: budget, excluding: setAside.get(), proofs: forks))
+            }
+            return summary
+        }
+        /// Runs `body` until cancelled, retrying a failed round after a growing pause.
+        func repeating(_ body: @escaping @Sendable () async throws -> Void) async throws {
+            var pause = Duration.seconds(1)
+            while !Task.isCancelled {
+                do {
+                    try await body()
+                    pause = .seconds(1)
+                } catch let error as ConcordError where [.unauthorized, .forbidden].contains(error.code) {
+                    throw error
+                } catch is CancellationError {
+                    return
+                } catch {
+                    onProblem(error)
+                    try? await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(30))
+                }
+            }
+        }
+        var firstDone = false
+        while !firstDone {
+            do {
+                _ = try await round(mode)
+                firstDone = true
+            } catch let error as ConcordError where [.unauthorized, .forbidden].contains(error.code) {
+                throw error
+            } catch {
+                // The first round may fail like any other: a follow keeps trying.
+                onProblem(error)
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             if mode != .pushOnly {
                 group.addTask {
-                    while !Task.isCancelled {
-                        let summary = try await run(mode: .pullOnly, budget: budget, waitSeconds: waitSeconds, excluding: setAside.get())
-                        knownRemote.set(summary.remoteVector)
-                        setAside.add(summary.setAside.map(\.origin))
-                        onRound(summary)
+                    try await repeating {
+                        let started = ContinuousClock.now
+                        let summary = try await round(.pullOnly, waitSeconds: waitSeconds)
+                        // A peer that answers at once with nothing (it does not long-poll) is asked
+                        // at most once a second.
+                        if summary.pulled == 0, ContinuousClock.now - started < .seconds(1) {
+                            try await Task.sleep(until: started + .seconds(1))
+                        }
                     }
                 }
             }
             if mode != .pullOnly {
                 let local = self.local
                 group.addTask {
-                    var seen = seenBefore
-                    while !Task.isCancelled {
-                        seen = await localCommits.wait(after: seen, timeout: .seconds(3600))
+                    let seen = SeenGeneration(seenBefore)
+                    try await repeating {
+                        seen.value = await localCommits.wait(after: seen.value, timeout: .seconds(3600))
                         // Events pulled from the peer wake this loop too; push only what it lacks.
                         let remote = knownRemote.get()
                         let excluded = setAside.get()
-                        guard try local.versionVector().entries.contains(where: { !excluded.contains($0.key) && remote[$0.key] < $0.value }) else { continue }
-                        let summary = try await run(mode: .pushOnly, budget: budget, excluding: excluded)
-                        knownRemote.set(summary.remoteVector)
-                        setAside.add(summary.setAside.map(\.origin))
-                        onRound(summary)
+                        guard try local.versionVector().entries.contains(where: { !excluded.contains($0.key) && remote[$0.key] < $0.value }) else { return }
+                        _ = try await round(.pushOnly)
                     }
                 }
             }
@@ -185,14 +236,32 @@ private final class KnownVector: Sendable {
     func set(_ new: VersionVector) { vector.withLock { $0 = new } }
 }
 
-/// The origins a following sync's rounds have set aside.
+/// The origins a following sync's rounds have set aside, each until when.
 private final class KnownOrigins: Sendable {
-    private let origins: Mutex<Set<OriginID>>
+    private let origins = Mutex<[OriginID: ContinuousClock.Instant]>([:])
+    /// Refusals that can pass without anything changing on the node that sent the events.
+    private static let passing: Set<String> = [ConcordError.Code.clockAhead.rawValue, ConcordError.Code.untrustedOrigin.rawValue]
 
-    init(_ origins: Set<OriginID>) {
-        self.origins = Mutex(origins)
+    func get() -> Set<OriginID> {
+        let now = ContinuousClock.now
+        return origins.withLock { origins in
+            origins = origins.filter { $0.value > now }
+            return Set(origins.keys)
+        }
     }
 
-    func get() -> Set<OriginID> { origins.withLock { $0 } }
-    func add(_ more: [OriginID]) { origins.withLock { $0.formUnion(more) } }
+    func add(_ refusals: [SyncWire.Refusal]) {
+        let now = ContinuousClock.now
+        origins.withLock { origins in
+            for refusal in refusals {
+                origins[refusal.origin] = Self.passing.contains(refusal.code) ? now + .seconds(300) : now + .seconds(Int64.max / 4)
+            }
+        }
+    }
+}
+
+/// The store's commit generation a following sync's push loop has seen.
+private final class SeenGeneration: @unchecked Sendable {
+    var value: UInt64
+    init(_ value: UInt64) { self.value = value }
 }

@@ -11,10 +11,12 @@ public struct OriginState: Sendable, Equatable {
     public var heldHashes: [UInt64: EventHash]
     /// Whether this node's trust policy accepts the origin's events at all.
     public var trusted: Bool
+    /// For an origin not yet held: whether the store has room for one more (`EventLimits.maxOrigins`).
+    public var roomForNewOrigin: Bool
 
     public init(
         head: UInt64 = 0, headHash: EventHash = .genesis, headHLC: HLCTimestamp = .zero, key: OriginKey? = nil,
-        heldHashes: [UInt64: EventHash] = [:], trusted: Bool = true
+        heldHashes: [UInt64: EventHash] = [:], trusted: Bool = true, roomForNewOrigin: Bool = true
     ) {
         self.head = head
         self.headHash = headHash
@@ -22,6 +24,7 @@ public struct OriginState: Sendable, Equatable {
         self.key = key
         self.heldHashes = heldHashes
         self.trusted = trusted
+        self.roomForNewOrigin = roomForNewOrigin
     }
 }
 
@@ -116,6 +119,9 @@ public struct BatchVerifier: Sendable {
         }
         guard let key = state.key ?? offeredKeys.first else {
             return refuse(.invalidEvent, "no public key for origin \(origin); the batch must carry it")
+        }
+        guard state.key != nil || state.roomForNewOrigin else {
+            return refuse(.tooManyOrigins, "this node already holds \(EventLimits.maxOrigins) origins, the most a store takes; origin \(origin) is new, and its events are refused (strict trust mode keeps unknown origins out)")
         }
         let newKey = state.key == nil ? key : nil
 

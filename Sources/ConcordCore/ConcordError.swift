@@ -49,6 +49,8 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         public static let peer = Code(rawValue: "peer")
         /// A different event for an `(origin, seq)` this node already holds.
         public static let fork = Code(rawValue: "fork")
+        /// A new origin where the store already holds `EventLimits.maxOrigins`.
+        public static let tooManyOrigins = Code(rawValue: "too-many-origins")
         /// A request that did not arrive in time (HTTP 408).
         public static let timeout = Code(rawValue: "timeout")
         /// A peer with more requests open at once than the server allows it (HTTP 429).

@@ -57,6 +57,10 @@ public enum EventLimits {
     /// Depth of an exchange line: the event object holds `data`, one level above the payload.
     public static let maxExchangeLineDepth = maxPayloadDepth + 1
 
+    /// The most origins one store takes (so that every vector, with its heads, fits one request):
+    /// beyond it, events of a new origin are refused (`too-many-origins`).
+    public static let maxOrigins = 10_000
+
     /// The JSON parser limits for one exchange or import line.
     public static var exchangeLineJSON: JSONLimits {
         JSONLimits(maxDepth: maxExchangeLineDepth, maxBytes: maxEventLineBytes)

@@ -76,13 +76,22 @@ extension SQLiteEventStore {
                     try connection.cached("DELETE FROM set_aside WHERE peer = ? AND origin = ?").run([.text(peer), .text(origin.hex)])
                 }
                 let now = options.clock()
+                // At most `maxSetAsidePerPeer` a peer: a hostile pusher cannot grow the store
+                // without end this way (the sync's own output names every one).
+                var room = Self.maxSetAsidePerPeer - Int(try connection.scalarInt("SELECT count(*) FROM set_aside WHERE peer = ?", [.text(peer)]) ?? 0)
                 for refusal in refusals {
+                    let known = try connection.scalarInt("SELECT 1 FROM set_aside WHERE peer = ? AND origin = ?", [.text(peer), .text(refusal.origin.hex)]) != nil
+                    guard known || room > 0 else { continue }
+                    if !known { room -= 1 }
                     try connection.cached("INSERT OR REPLACE INTO set_aside (peer, origin, seq, code, message, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
                         .run([.text(peer), .text(refusal.origin.hex), .integer(Int64(bitPattern: refusal.seq)), .text(refusal.code), .text(refusal.message), .integer(now)])
                 }
             }
         }
     }
+
+    /// The most origins kept as set aside for one peer.
+    public static let maxSetAsidePerPeer = 100
 
     /// The origins the last sync with each peer set aside.
     public func setAsideOrigins() throws -> [SetAsideOrigin] {

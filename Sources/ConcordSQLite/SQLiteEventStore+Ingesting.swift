@@ -19,12 +19,17 @@ extension SQLiteEventStore {
                 let trust = try TrustPolicy(connection)
                 var plans: [OriginPlan] = []
                 var refused: [OriginRefusal] = []
+                // Every vector names every origin a node holds: past the cap it would not fit a request.
+                var origins = Int(try connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
                 for (origin, part) in BatchVerifier.byOrigin(batch).sorted(by: { $0.key < $1.key }) {
-                    let state = try Self.originState(
+                    var state = try Self.originState(
                         connection, origin, seqs: { BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: $0) }, trust: trust
                     )
+                    state.roomForNewOrigin = origins < EventLimits.maxOrigins
                     switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: state) {
-                    case .success(let plan): plans.append(plan)
+                    case .success(let plan):
+                        if plan.newKey != nil { origins += 1 }
+                        plans.append(plan)
                     case .failure(let refusal): refused.append(refusal)
                     }
                 }
@@ -92,6 +97,9 @@ extension SQLiteEventStore {
     }
 
     private static func recordForkProof(_ connection: SQLiteConnection, _ proof: ForkProof, source: String, at now: Int64) throws {
+        // One proof an origin is enough to show its key signed two histories; keeping every one a
+        // forger offers would let it grow this store without end.
+        guard try connection.scalarInt("SELECT 1 FROM fork_proofs WHERE origin = ? LIMIT 1", [.text(proof.origin.hex)]) == nil else { return }
         // A fork is only found at a held seq, so the origin's key is recorded here.
         guard let key = try storedKey(connection, proof.origin) else { return }
         try connection.cached("INSERT OR IGNORE INTO fork_proofs (origin, seq, held_hash, offered_hash, proof, source, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)")

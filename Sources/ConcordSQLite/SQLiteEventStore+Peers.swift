@@ -52,8 +52,14 @@ extension SQLiteEventStore {
     @discardableResult
     public func revokeToken(peer name: String) throws -> Bool {
         try withConnection("revoke the token of \(name)") { state in
-            try state.connection.cached("DELETE FROM peer_tokens WHERE name = ?").run([.text(name)])
-            return state.connection.changes > 0
+            let connection = state.connection
+            return try connection.transaction {
+                try connection.cached("DELETE FROM peer_tokens WHERE name = ?").run([.text(name)])
+                let revoked = connection.changes > 0
+                // What it pushed and this node refused is no longer a matter for an operator.
+                if revoked { try connection.cached("DELETE FROM set_aside WHERE peer = ?").run([.text(name)]) }
+                return revoked
+            }
         }
     }
 

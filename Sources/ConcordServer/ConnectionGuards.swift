@@ -64,7 +64,9 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
             break
         case .end:
             readingBody = false
-            disarm()
+            // Answered before its body had all come (a refusal): the next head is due in time.
+            // Still being worked on: no deadline (a long poll waits as long as it was asked to).
+            if requestsInFlight == 0 { arm(context, headTimeout, .close) } else { disarm() }
         }
         context.fireChannelRead(data)
     }

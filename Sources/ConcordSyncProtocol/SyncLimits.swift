@@ -29,10 +29,12 @@ public struct SyncLimits: Sendable, Equatable {
     public static let minimumBatchBytes = 8 << 20
     /// The longest origin, event or seal line (an event at every field's limit).
     public static let maxLineBytes = EventLimits.maxEventLineBytes
-    /// The longest `end` line of a pull answer (a vector and heads of up to `maxVectorOrigins`).
-    public static let maxEndLineBytes = 4 << 20
-    /// The most origins a version vector (or a list of origins) in a request or answer may name.
-    public static let maxVectorOrigins = 10_000
+    /// The longest `end` line of a pull answer: a vector and heads of `maxVectorOrigins` origins
+    /// (about 1.6 MB) and as many refusals (each at most about 900 bytes).
+    public static let maxEndLineBytes = 16 << 20
+    /// The most origins a version vector (or a list of origins) in a request or answer may name:
+    /// every origin a store may hold (`EventLimits.maxOrigins`).
+    public static let maxVectorOrigins = EventLimits.maxOrigins
     /// The longest any long poll may wait (a server may set a shorter `maxWaitSeconds`).
     public static let maxWaitSeconds = 60
     /// The largest pull request body accepted (a vector, heads and exclusions of `maxVectorOrigins`).

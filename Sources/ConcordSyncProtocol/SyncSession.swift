@@ -60,11 +60,16 @@ public struct SyncSession: Sendable {
 
     /// - Parameter excluding: origins already set aside (by an earlier round of a following
     ///   sync): left out of this session's pulls and pushes from the start.
-    public init(mode: Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, excluding: Set<OriginID> = [], maxRequests: Int = 1_000_000) {
+    /// - Parameter proofs: our side of forks (origin: from seq) to send once in the push phase.
+    public init(
+        mode: Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, excluding: Set<OriginID> = [],
+        proofs: [OriginID: UInt64] = [:], maxRequests: Int = 1_000_000
+    ) {
         self.mode = mode
         self.budget = budget
         self.maxRequests = maxRequests
         setAside = excluding
+        proofsToSend = proofs
     }
 
     public init(mode: Mode = .pullThenPush, maxEvents: Int, maxRequests: Int = 1_000_000) {

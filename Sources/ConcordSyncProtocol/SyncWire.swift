@@ -120,15 +120,20 @@ public enum SyncWire {
                 }
                 return value
             }
-            maxEvents = try required("maxEvents", 1)
-            maxBytes = try required("maxBytes", 1)
-            maxBodyBytes = try required("maxBodyBytes", 1)
-            maxInflateRatio = try required("maxInflateRatio", 1)
-            ratioFloorBytes = try required("ratioFloorBytes", 0)
+            // No node may set limits below the protocol's floor: a peer saying so is refused.
+            maxEvents = try required("maxEvents", SyncLimits.minimumBatchEvents)
+            maxBytes = try required("maxBytes", SyncLimits.minimumBatchBytes)
+            maxBodyBytes = try required("maxBodyBytes", SyncLimits.minimumBatchBytes)
+            maxInflateRatio = try required("maxInflateRatio", SyncLimits.protocolInflateRatio)
+            ratioFloorBytes = try required("ratioFloorBytes", SyncLimits.protocolRatioFloorBytes)
         }
 
-        /// The budget of one batch sent to this peer.
-        public var budget: BatchBudget { BatchBudget(maxEvents: maxEvents, maxBytes: maxBytes) }
+        /// The budget of one batch sent to this peer: its events, and bytes such that even a body
+        /// that does not compress (stored, with deflate's few bytes a block and gzip's header) stays
+        /// within the body it takes as sent.
+        public var budget: BatchBudget {
+            BatchBudget(maxEvents: maxEvents, maxBytes: min(maxBytes, maxBodyBytes - maxBodyBytes / 256 - 1024))
+        }
     }
 
     // MARK: Pull
@@ -210,6 +215,14 @@ public enum SyncWire {
             self.init(origin: refusal.origin, seq: refusal.proof?.seq ?? seq, code: refusal.code.rawValue, message: refusal.message)
         }
 
+        /// A peer's text as this node prints and keeps it: at most `limit` characters, control
+        /// characters (terminal escapes among them) replaced by U+FFFD.
+        public static func printable(_ text: String, limit: Int) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit).map { scalar in
+                scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) ? "\u{FFFD}" : scalar
+            }))
+        }
+
         public var originRefusal: OriginRefusal {
             OriginRefusal(origin: origin, code: ConcordError.Code(rawValue: code), message: message)
         }
@@ -228,7 +241,7 @@ public enum SyncWire {
                   case .string(let message)? = object["message"], case .number(let seqText)? = object["seq"],
                   let signed = JSONValue.integer(fromNumber: seqText), signed >= 0, case let seq = UInt64(signed)
             else { throw ConcordError(.invalidJSON, "each refused origin needs \"origin\", \"seq\", \"code\" and \"message\"") }
-            self.init(origin: try OriginID(hex: origin), seq: seq, code: String(code.prefix(100)), message: String(message.prefix(2000)))
+            self.init(origin: try OriginID(hex: origin), seq: seq, code: Self.printable(code, limit: 100), message: Self.printable(message, limit: 800))
         }
 
         static func list(_ refusals: [Refusal]) -> String { "[" + refusals.map(\.json).joined(separator: ",") + "]" }
@@ -362,7 +375,7 @@ public enum SyncWire {
     public static func status(for code: ConcordError.Code) -> Int {
         switch code {
         case .unauthorized: 401
-        case .forbidden, .untrustedOrigin: 403
+        case .forbidden, .untrustedOrigin, .tooManyOrigins: 403
         case .tooLarge: 413
         case .invalidEncoding: 400
         case .unsupportedEncoding: 415

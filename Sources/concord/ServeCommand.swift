@@ -48,8 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConcordError {
             throw ValidationError(error.message)
         }
-        guard readTimeout >= 1, maxConnections >= 1, maxConnectionsPerAddress >= 1, maxRequestsPerPeer >= 1 else {
-            throw ValidationError("--read-timeout, --max-connections, --max-connections-per-address and --max-requests-per-peer must be at least 1")
+        guard (1...3600).contains(readTimeout) else { throw ValidationError("--read-timeout takes 1 to 3600 seconds") }
+        guard maxConnections >= 1, maxConnectionsPerAddress >= 1, maxRequestsPerPeer >= 1 else {
+            throw ValidationError("--max-connections, --max-connections-per-address and --max-requests-per-peer must be at least 1")
         }
     }
 

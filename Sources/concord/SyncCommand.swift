@@ -60,9 +60,12 @@ struct SyncCommand: AsyncParsableCommand {
                     let watcher = store.watchOtherProcesses()
                     defer { watcher.stop() }
                     let rounds = RoundCounter()
-                    try await driver.follow(mode: mode, localCommits: store.commits) { summary in
+                    try await driver.follow(mode: mode, localCommits: store.commits, onRound: { summary in
                         report(summary, rounds.next() == 0)
-                    }
+                    }, onProblem: { error in
+                        let message = (error as? ConcordError)?.message ?? "\(error)"
+                        CommandFailure.printError("\(message); trying again")
+                    })
                 } else {
                     report(try await driver.run(mode: mode), true)
                 }
@@ -296,7 +299,7 @@ struct PeerCommand: AsyncParsableCommand {
                         table.add(peer.name, peer.url, peer.lastSync.map(Timestamp.iso8601(millis:)) ?? "never", lacks.map(String.init) ?? "?", weLack.map(String.init) ?? "?")
                     }
                 }
-                if !json { print(table.rows.isEmpty ? "No peers yet; add one with: concord peer add NAME URL --token TOKEN" : table.render()) }
+                if !json { print(table.rows.isEmpty ? "No peers yet; add one with: concord peer add NAME URL --token-file FILE" : table.render()) }
             }
         }
     }
