@@ -16,7 +16,7 @@ enum CommandFailure {
         case .storeExists: 73
         case .storage: 74
         case .wrongExpectedVersion: 75
-        case .nodeKey, .untrustedOrigin: 77
+        case .nodeKey, .untrustedOrigin, .tooManyOrigins: 77
         case .storeTooNew: 78
         default: 1
         }

@@ -190,4 +190,21 @@ struct BatchVerifierTests {
         #expect(parts[b.origin]?.events.map(\.seq) == [1, 2])
         #expect(parts[a.origin]?.keys == [a.originKey])
     }
+
+    /// A store at `EventLimits.maxOrigins` refuses a new origin (every vector names every origin,
+    /// and past the cap a vector would not fit a request) but keeps taking the origins it holds.
+    @Test func aStoreFullOfOriginsRefusesANewOneButNotAHeldOne() throws {
+        var origin = Origin()
+        try origin.write(3)
+        var full = origin.held(0)
+        full.roomForNewOrigin = false
+        #expect(refusal(verify(origin, state: full))?.code == .tooManyOrigins)
+        var held = origin.held(1)
+        held.roomForNewOrigin = false
+        guard case .success(let plan) = verify(origin, state: held) else {
+            Issue.record("an origin already held must still verify when the store is full")
+            return
+        }
+        #expect(plan.events.count == 2 && plan.newKey == nil)
+    }
 }

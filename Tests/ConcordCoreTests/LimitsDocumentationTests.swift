@@ -19,27 +19,42 @@ struct LimitsDocumentationTests {
         return String(rest[..<end])
     }
 
-    @Test func storageFormatStatesEveryLimit() throws {
-        let section = try Self.rangesSection()
-        let stated: [(String, String)] = [
-            ("seq", "1 to \(EventLimits.seqRange.upperBound)"),
-            ("times", "\(EventLimits.timeRange.lowerBound) to \(EventLimits.timeRange.upperBound)"),
-            ("hlc wall", "0 to \(EventLimits.hlcWallRange.upperBound)"),
-            ("clock ahead", "\(EventLimits.maxClockAheadMillis) ms"),
-            ("schema version", "1 to \(EventLimits.schemaVersionRange.upperBound)"),
-            ("stream", "1 to \(EventLimits.maxStreamBytes) bytes"),
-            ("type", "1 to \(EventLimits.maxTypeBytes) bytes"),
-            ("actor", "1 to \(EventLimits.maxLabelBytes) bytes"),
-            ("prev", "at most \(EventLimits.maxPrevCount) ids"),
-            ("data depth", "at most \(EventLimits.maxPayloadDepth) deep"),
-            ("data size", "at most \(EventLimits.maxPayloadBytes) bytes"),
-            ("run events", "at most \(EventLimits.maxEventsPerSeal) events"),
-            ("run bytes", "\(EventLimits.maxRunLineBytes) bytes of exchange lines"),
-            ("line", "at most \(EventLimits.maxEventLineBytes) bytes"),
-            ("line depth", "and \(EventLimits.maxExchangeLineDepth) deep"),
+    /// The table's rows, by their first cell.
+    static func rangeRows() throws -> [String: String] {
+        var rows: [String: String] = [:]
+        for line in try rangesSection().split(separator: "\n") where line.hasPrefix("| ") {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 4 else { continue }
+            rows[cells[1]] = cells[2...].joined(separator: " | ")
+        }
+        return rows
+    }
+
+    @Test func storageFormatStatesEveryLimitInItsOwnRow() throws {
+        let rows = try Self.rangeRows()
+        let stated: [(row: String, text: String)] = [
+            ("`seq` (of events, `prev` ids, seals; vector entries are 0 to the same)", "1 to \(EventLimits.seqRange.upperBound)"),
+            ("`recordedAt`, `occurredAt`", "\(EventLimits.timeRange.lowerBound) to \(EventLimits.timeRange.upperBound)"),
+            ("`hlcWallMillis`", "0 to \(EventLimits.hlcWallRange.upperBound)"),
+            ("`hlcCounter`", "0 to \(UInt16.max)"),
+            ("clock ahead of the receiver", "\(EventLimits.maxClockAheadMillis) ms"),
+            ("`schemaVersion`", "1 to \(EventLimits.schemaVersionRange.upperBound)"),
+            ("`stream`", "1 to \(EventLimits.maxStreamBytes) bytes"),
+            ("`type`", "1 to \(EventLimits.maxTypeBytes) bytes"),
+            ("`actor`", "1 to \(EventLimits.maxLabelBytes) bytes"),
+            ("`causationId`, `correlationId`", "0 to \(EventLimits.maxLabelBytes) bytes"),
+            ("`prev`", "at most \(EventLimits.maxPrevCount) ids"),
+            ("`data`", "at most \(EventLimits.maxPayloadDepth) deep"),
+            ("`data`", "at most \(EventLimits.maxPayloadBytes) bytes"),
+            ("run between two seals", "at most \(EventLimits.maxEventsPerSeal) events"),
+            ("run between two seals", "\(EventLimits.maxRunLineBytes) bytes of exchange lines"),
+            ("one exchange or import line", "at most \(EventLimits.maxEventLineBytes) bytes"),
+            ("one exchange or import line", "and \(EventLimits.maxExchangeLineDepth) deep"),
+            ("origins a store holds", "at most \(EventLimits.maxOrigins) "),
         ]
-        for (what, text) in stated {
-            #expect(section.contains(text), "storage-format.md does not state the \(what) limit as \"\(text)\"")
+        for (row, text) in stated {
+            let cells = try #require(rows[row], "storage-format.md has no row \"\(row)\"")
+            #expect(cells.contains(text), "storage-format.md's row \"\(row)\" does not state \"\(text)\": \(cells)")
         }
     }
 

@@ -130,6 +130,26 @@ struct OperationsTests {
         #expect(try RawHTTPConnection(port: port).healthy())
     }
 
+    /// A request answered before its body has all come (401 here) must not leave the connection
+    /// without a deadline: the next request head is due within the read timeout too.
+    @Test func aConnectionAnsweredEarlyStillTimesOutItsNextHead() throws {
+        try run("hub", ["init", "--node", "hub"])
+        let server = try ServerProcess(concord, store: store("hub"), extraArguments: ["--read-timeout", "1"])
+        defer { server.stop() }
+        let port = Int(server.url.split(separator: ":").last ?? "") ?? 0
+        let slow = try RawHTTPConnection(port: port, timeoutSeconds: 20)
+        slow.send("POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1\r\n\r\n")
+        #expect(slow.head()?.status == 401)
+        // The body's one byte ends the request; then a second head is begun and never finished.
+        let started = ContinuousClock.now
+        #expect(slow.send("{"))
+        slow.send("GET /v1/vector HTTP/1.1\r\nHost: x\r\n")
+        // Whatever is left of the 401's body is read, then the server closes the connection.
+        #expect(slow.head() == nil)
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(try RawHTTPConnection(port: port).healthy())
+    }
+
     @Test func aPeerWithTooManyRequestsAtOnceIsAnswered429() async throws {
         try run("hub", ["init", "--node", "hub"])
         let secret = try token("wy")

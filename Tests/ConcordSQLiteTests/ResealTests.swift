@@ -40,4 +40,46 @@ struct ResealTests {
         }
         #expect(have[try store.origin] == UInt64(count))
     }
+
+    /// A peer that already holds the long run (from an older release) does not get the new seals
+    /// by sync (a vector says nothing of seals); an import of the origin's export gives them, and
+    /// then the peer can serve the run on too.
+    @Test func aPeerAlreadyHoldingTheLongRunGetsTheNewSealsByImport() throws {
+        let directory = try TemporaryDirectory("reseal-held")
+        let store = try StoreFixtures.createStore(in: directory)
+        let count = EventLimits.maxEventsPerSeal + 300
+        var index = 0
+        try store.appendAll {
+            index += 1
+            return index <= count ? try StoreFixtures.draft("notes:long", "note.added", data: .object(["n": .number("\(index)")])) : nil
+        }
+        let peer = try StoreFixtures.createStore(in: directory, name: "peer.sqlite", node: "peer")
+        try store.exportBatches { try peer.ingest($0) }
+        // Both as an older release left them: one seal, at the end.
+        let origin = try store.origin
+        for node in [store, peer] {
+            try node.withConnection("forget the intermediate seals") { state in
+                try state.connection.execute("DROP TRIGGER seals_refuse_delete")
+                try state.connection.execute("DELETE FROM seals WHERE origin = '\(origin.hex)' AND seq <> \(count)")
+            }
+        }
+        func setAside(_ node: SQLiteEventStore) throws -> [String] {
+            var runs = try MissingRuns(source: SQLiteSyncBackend(store: node), have: VersionVector(), budget: SyncLimits().budget)
+            _ = try runs.batch()
+            return runs.setAside.map(\.code)
+        }
+        #expect(try setAside(peer) == ["too-large"])
+        #expect(try store.resealLongRuns() == 1)
+        #expect(try setAside(store).isEmpty)
+        #expect(try setAside(peer) == ["too-large"], "the peer has no new seal yet")
+
+        var lines: [IngestBatch] = []
+        try store.exportBatches { lines.append($0) }
+        for batch in lines {
+            let result = try peer.ingest(batch)
+            #expect(result.inserted == 0 && result.alreadyHeld == batch.events.count)
+        }
+        #expect(try setAside(peer).isEmpty)
+        #expect(try LogVerifier.verify(peer).isValid)
+    }
 }

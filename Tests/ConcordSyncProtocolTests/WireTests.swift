@@ -94,4 +94,68 @@ struct WireTests {
             #expect(throws: ConcordError.self) { try limits.validate() }
         }
     }
+
+    /// A peer advertising limits below the protocol's floor is refused: a node would otherwise
+    /// cut its batches to nothing (or its runs of up to 1000 events between seals would never fit).
+    @Test func advertisedLimitsBelowTheFloorAreRefusedAtDecode() throws {
+        let good = SyncLimits().advertised
+        let document = SyncWire.vectorDocument(node: "hub", vector: VersionVector(), limits: good)
+        #expect(try SyncWire.decodeVectorDocument(document).limits == good)
+        let floors: [(String, Int)] = [
+            ("maxEvents", SyncLimits.minimumBatchEvents), ("maxBytes", SyncLimits.minimumBatchBytes),
+            ("maxBodyBytes", SyncLimits.minimumBatchBytes), ("maxInflateRatio", SyncLimits.protocolInflateRatio),
+            ("ratioFloorBytes", SyncLimits.protocolRatioFloorBytes),
+        ]
+        for (field, floor) in floors {
+            for (value, accepted) in [(floor, true), (floor - 1, false), (0, false), (-1, false)] {
+                var limits = good
+                switch field {
+                case "maxEvents": limits.maxEvents = value
+                case "maxBytes": limits.maxBytes = value
+                case "maxBodyBytes": limits.maxBodyBytes = value
+                case "maxInflateRatio": limits.maxInflateRatio = value
+                default: limits.ratioFloorBytes = value
+                }
+                let text = SyncWire.vectorDocument(node: "hub", vector: VersionVector(), limits: limits)
+                if accepted {
+                    #expect(try SyncWire.decodeVectorDocument(text).limits == limits, "\(field) = \(value)")
+                } else {
+                    #expect(throws: ConcordError.self, "\(field) = \(value)") { try SyncWire.decodeVectorDocument(text) }
+                }
+            }
+        }
+    }
+
+    /// What a peer sends is sized so that even a batch that does not compress fits the body the
+    /// peer takes.
+    @Test func theBudgetForAPeerLeavesRoomForAStoredDeflateBody() throws {
+        let limits = SyncWire.Limits(maxEvents: 5000, maxBytes: 64 << 20, maxBodyBytes: 8 << 20, maxInflateRatio: 100, ratioFloorBytes: 1 << 20)
+        let budget = limits.budget
+        #expect(budget.maxEvents == 5000)
+        // Stored deflate blocks cost 5 bytes a 65535, gzip's wrapper 18: far below 1/256 + 1 KiB.
+        let worstCase = budget.maxBytes + (budget.maxBytes / 65535 + 1) * 5 + 18
+        #expect(budget.maxBytes < 8 << 20 && worstCase <= 8 << 20)
+        #expect(SyncWire.Limits(maxEvents: 1000, maxBytes: 9 << 20, maxBodyBytes: 64 << 20, maxInflateRatio: 100, ratioFloorBytes: 1 << 20).budget.maxBytes == 9 << 20)
+    }
+
+    /// A peer's refusal text is printed by this node and kept in its store: terminal escapes and
+    /// other control characters are replaced, and its length is bounded.
+    @Test func aPeersRefusalTextIsMadePrintableAndBounded() throws {
+        let origin = NodeKey().origin
+        let hostile = "\u{1B}]0;owned\u{07}\u{1B}[2J line\nbreak \u{9B}31m é"
+        let long = String(repeating: "x", count: 5000)
+        let result = SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: VersionVector(), refused: [
+            SyncWire.Refusal(origin: origin, seq: 1, code: "fork\u{1B}[0m", message: hostile),
+            SyncWire.Refusal(origin: origin, seq: 2, code: String(repeating: "c", count: 500), message: long),
+        ])
+        let decoded = try SyncWire.PushResult(json: result.json)
+        #expect(decoded.refused.count == 2)
+        for refusal in decoded.refused {
+            #expect(!refusal.message.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
+            #expect(!refusal.code.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
+        }
+        #expect(decoded.refused[0].message == "\u{FFFD}]0;owned\u{FFFD}\u{FFFD}[2J line\u{FFFD}break \u{FFFD}31m é")
+        #expect(decoded.refused[0].code == "fork\u{FFFD}[0m")
+        #expect(decoded.refused[1].message.count == 800 && decoded.refused[1].code.count == 100)
+    }
 }
