@@ -91,13 +91,14 @@ public final class FaultProxy: @unchecked Sendable {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return }
+            // Decided for every connection accepted, whether or not the upstream is there.
+            let fault = faults()
             let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.loopback(port: UInt16(upstreamPort))
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { close(client); close(server); continue }
-            let fault = faults()
             let done = DispatchGroup()
             for (from, to, limit, stall) in [(client, server, fault.requestLimit, 0), (server, client, fault.responseLimit, fault.stallMillis)] {
                 done.enter()

@@ -1,3 +1,4 @@
+import Synchronization
 import ConcordCore
 import ConcordTestSupport
 import Foundation
@@ -190,6 +191,65 @@ extension SyncEndToEndTests {
         #expect(pulled?.contains("pulled 1 new event(s)") == true, "\(String(describing: pulled))")
         #expect(elapsed < .seconds(15), "the case took \(elapsed) to reach the other region: the push waited for the long poll")
         #expect(try ok("gm", ["show", "case:WY-LIVE"]).contains("Opened while both follow"))
+    }
+}
+
+extension SyncEndToEndTests {
+    /// A follower outlives its hub going away: the rounds that fail (here every connection is cut
+    /// at once by a proxy in front of the hub while it restarts, as a proxy answers for a server
+    /// that is down) are retried with a pause that grows, a case recorded meanwhile is pushed once
+    /// the hub is back, and the other region's follower gets it.
+    @Test func followersCarryOnWhenTheHubRestarts() throws {
+        for node in ["hub", "wy", "gm"] { try ok(node, ["init", "--node", node]) }
+        var server = try ServerProcess(concord, store: directory.file("hub.sqlite"))
+        defer { server.stop() }
+        let down = Mutex(false)
+        let cut = Mutex(0)
+        let proxy = try FaultProxy(upstream: server.url) {
+            guard down.withLock({ $0 }) else { return .none }
+            cut.withLock { $0 += 1 }
+            return ConnectionFault(requestLimit: 0)
+        }
+        defer { proxy.stop() }
+        var followers: [(Process, FileHandle)] = []
+        for region in ["wy", "gm"] {
+            let file = directory.file("\(region).token")
+            try (try token(region) + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            try ok(region, ["peer", "add", "hub", proxy.url, "--token-file", file])
+            followers.append(try concord.start(["sync", "hub", "--follow", "--store", directory.file("\(region).sqlite")]))
+        }
+        defer {
+            for (process, _) in followers {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+        let watchdog = DispatchWorkItem { for (process, _) in followers { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 90, execute: watchdog)
+        defer { watchdog.cancel() }
+        var wy = LineReader(followers[0].1)
+        var gm = LineReader(followers[1].1)
+        #expect(wy.next(until: { $0.hasPrefix("Synced") }) != nil)
+        #expect(gm.next(until: { $0.hasPrefix("Synced") }) != nil)
+
+        let port = server.port
+        down.withLock { $0 = true }
+        server.stop()
+        try ok("wy", ["case", "open", "WY-DOWN", "--title", "Opened while the hub was down", "--region", "West Yorkshire"])
+        // The hub stays down until both followers' rounds have failed on it (bounded: 60 s).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while cut.withLock({ $0 }) < 3, ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(cut.withLock { $0 } >= 3, "the followers stopped trying")
+        server = try ServerProcess(concord, store: directory.file("hub.sqlite"), port: port)
+        down.withLock { $0 = false }
+        let pushed = wy.next(until: { $0.hasPrefix("Synced") && $0.contains("pushed 1") })
+        #expect(pushed != nil, "the West Yorkshire follower never pushed its case to the restarted hub")
+        let pulled = gm.next(until: { $0.hasPrefix("Synced") && $0.contains("pulled 1 new event(s)") })
+        #expect(pulled != nil, "the Greater Manchester follower never pulled the case")
+        #expect(followers.allSatisfy { $0.0.isRunning }, "a follower ended")
+        #expect(try ok("gm", ["show", "case:WY-DOWN"]).contains("Opened while the hub was down"))
     }
 }
 
