@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordSyncProtocolTests",
-            dependencies: ["ConcordSyncProtocol", "ConcordCore"]
+            dependencies: ["ConcordSyncProtocol", "ConcordCore", "ConcordZlib"]
         ),
         .testTarget(
             name: "ConcordClientTests",

@@ -61,11 +61,17 @@ public struct SyncClient: Sendable {
     }
 
     public func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?) {
+        let body: [UInt8]
         do {
-            let body = try await send(method: .GET, path: "/v1/vector", body: nil)
-            return try SyncWire.decodeVectorDocument(String(decoding: body, as: UTF8.self))
+            body = try await send(method: .GET, path: "/v1/vector", body: nil)
         } catch let refusal as PeerRefusal {
             throw refusal.error
+        }
+        do {
+            return try SyncWire.decodeVectorDocument(String(decoding: body, as: UTF8.self))
+        } catch let error as ConcordError {
+            // Malformed, or limits below the protocol's floor: the peer misbehaved.
+            throw ConcordError(.peer, "\(baseURL) answered GET /v1/vector with a document this node cannot take: \(error.message)", cause: error)
         }
     }
 

@@ -133,63 +133,70 @@ public struct SyncDriver: Sendable {
     /// events); a commit here (`localCommits`, by any process when the store watches others) is
     /// pushed while the long poll waits. `onRound` gets each round's summary.
     ///
-    /// A round that fails (the peer restarting, the network down, the peer busy) is retried after
-    /// a pause that grows to 30 s, and `onProblem` is told; only a peer refusing who this node is
-    /// (`unauthorized`, `forbidden`) ends the follow. An origin set aside stays aside for the rest
-    /// of the follow (its refusal is not repeated every round), but for refusals that can pass (a
-    /// clock ahead, an origin not yet on a roster), which are tried again after five minutes. Our
-    /// side of a fork the peer showed is pushed at once.
+    /// A round that fails (the peer restarting, the network down, the peer busy), the first one
+    /// included, is tried again after a pause that grows from 1 s to 30 s, and `onProblem` is
+    /// told; only a peer refusing who this node is (`unauthorized`, `forbidden`) ends the follow.
+    /// A push that failed is tried again without waiting for another commit. An origin set aside
+    /// stays aside for the rest of the follow (its refusal is not repeated every round), but for
+    /// refusals that can pass (a clock ahead, an origin not yet on a roster), which are tried
+    /// again after five minutes (the push loop looks at least that often). Our side of a fork the
+    /// peer showed is pushed at once, and again until a push of it succeeds.
     public func follow(
         mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 25,
         localCommits: CommitSignal, onRound: @escaping @Sendable (SyncSession.Summary) -> Void,
         onProblem: @escaping @Sendable (any Error) -> Void = { _ in }
     ) async throws {
-        let seenBefore = localCommits.generation
-        let knownRemote = KnownVector(VersionVector())
+        let knownRemote = Locked(VersionVector())
         let setAside = KnownOrigins()
-        @Sendable func round(_ roundMode: SyncSession.Mode, waitSeconds: Int = 0, proofs: [OriginID: UInt64] = [:]) async throws -> SyncSession.Summary {
-            let summary = try await run(mode: roundMode, budget: budget, waitSeconds: waitSeconds, excluding: setAside.get(), proofs: proofs)
+        // Our sides of forks found by pulls, not yet pushed (origin: from seq).
+        let unsentProofs = Locked<[OriginID: UInt64]>([:])
+        @Sendable func round(_ roundMode: SyncSession.Mode, waitSeconds: Int = 0) async throws -> SyncSession.Summary {
+            let summary = try await run(mode: roundMode, budget: budget, waitSeconds: waitSeconds, excluding: setAside.get())
             knownRemote.set(summary.remoteVector)
             setAside.add(summary.setAside)
             onRound(summary)
+            guard mode != .pullOnly else { return summary }
             // Our side of a fork the peer showed us: pushed now, so that it keeps the proof too.
-            let forks = Dictionary(summary.setAside.filter { $0.code == ConcordError.Code.fork.rawValue && $0.seq >= 1 }.map { ($0.origin, $0.seq) }, uniquingKeysWith: min)
-            if roundMode == .pullOnly, mode != .pullOnly, !forks.isEmpty {
-                onRound(try await run(mode: .pushOnly, budget: budget, excluding: setAside.get(), proofs: forks))
+            let forks = summary.setAside.filter { $0.code == ConcordError.Code.fork.rawValue && $0.seq >= 1 }
+            let proofs = unsentProofs.update { pending in
+                for fork in forks { pending[fork.origin] = min(pending[fork.origin] ?? .max, fork.seq) }
+                return pending
+            }
+            if !proofs.isEmpty {
+                onRound(try await run(mode: .pushOnly, budget: budget, excluding: setAside.get(), proofs: proofs))
+                unsentProofs.update { pending in
+                    for (origin, seq) in proofs where pending[origin] == seq { pending[origin] = nil }
+                }
             }
             return summary
         }
-        /// Runs `body` until cancelled, retrying a failed round after a growing pause.
-        func repeating(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        /// Runs `body` until it returns false or the task is cancelled, trying again after a
+        /// growing pause when it fails.
+        @Sendable func repeating(_ body: @Sendable () async throws -> Bool) async throws {
             var pause = Duration.seconds(1)
             while !Task.isCancelled {
                 do {
-                    try await body()
+                    guard try await body() else { return }
                     pause = .seconds(1)
                 } catch let error as ConcordError where [.unauthorized, .forbidden].contains(error.code) {
                     throw error
                 } catch is CancellationError {
                     return
                 } catch {
+                    guard !Task.isCancelled else { return }
                     onProblem(error)
                     try? await Task.sleep(for: pause)
                     pause = min(pause * 2, .seconds(30))
                 }
             }
         }
-        var firstDone = false
-        while !firstDone {
-            do {
-                _ = try await round(mode)
-                firstDone = true
-            } catch let error as ConcordError where [.unauthorized, .forbidden].contains(error.code) {
-                throw error
-            } catch {
-                // The first round may fail like any other: a follow keeps trying.
-                onProblem(error)
-                try await Task.sleep(for: .seconds(2))
-            }
+        let seenBefore = localCommits.generation
+        // The first round, a full sync, until it succeeds.
+        try await repeating {
+            _ = try await round(mode)
+            return false
         }
+        try Task.checkCancellation()
         try await withThrowingTaskGroup(of: Void.self) { group in
             if mode != .pushOnly {
                 group.addTask {
@@ -201,20 +208,26 @@ public struct SyncDriver: Sendable {
                         if summary.pulled == 0, ContinuousClock.now - started < .seconds(1) {
                             try await Task.sleep(until: started + .seconds(1))
                         }
+                        return true
                     }
                 }
             }
             if mode != .pullOnly {
                 let local = self.local
                 group.addTask {
-                    let seen = SeenGeneration(seenBefore)
+                    // The commit generation pushed up to: moved on only once a push has succeeded,
+                    // so that a failed one is tried again without waiting for another commit.
+                    let pushed = Locked(seenBefore)
                     try await repeating {
-                        seen.value = await localCommits.wait(after: seen.value, timeout: .seconds(3600))
+                        let target = await localCommits.wait(after: pushed.get(), timeout: KnownOrigins.retryAfter)
                         // Events pulled from the peer wake this loop too; push only what it lacks.
                         let remote = knownRemote.get()
                         let excluded = setAside.get()
-                        guard try local.versionVector().entries.contains(where: { !excluded.contains($0.key) && remote[$0.key] < $0.value }) else { return }
-                        _ = try await round(.pushOnly)
+                        if try local.versionVector().entries.contains(where: { !excluded.contains($0.key) && remote[$0.key] < $0.value }) {
+                            _ = try await round(.pushOnly)
+                        }
+                        pushed.set(target)
+                        return true
                     }
                 }
             }
@@ -224,16 +237,17 @@ public struct SyncDriver: Sendable {
     }
 }
 
-/// The peer's vector as last heard, shared by a following sync's two loops.
-private final class KnownVector: Sendable {
-    private let vector: Mutex<VersionVector>
+/// A value a following sync's loops share.
+private final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
 
-    init(_ vector: VersionVector) {
-        self.vector = Mutex(vector)
+    init(_ value: Value) {
+        self.value = Mutex(value)
     }
 
-    func get() -> VersionVector { vector.withLock { $0 } }
-    func set(_ new: VersionVector) { vector.withLock { $0 = new } }
+    func get() -> Value { value.withLock { $0 } }
+    func set(_ new: Value) { value.withLock { $0 = new } }
+    func update<Result: Sendable>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
 }
 
 /// The origins a following sync's rounds have set aside, each until when.
@@ -241,6 +255,8 @@ private final class KnownOrigins: Sendable {
     private let origins = Mutex<[OriginID: ContinuousClock.Instant]>([:])
     /// Refusals that can pass without anything changing on the node that sent the events.
     private static let passing: Set<String> = [ConcordError.Code.clockAhead.rawValue, ConcordError.Code.untrustedOrigin.rawValue]
+    /// How long those stay aside.
+    static let retryAfter = Duration.seconds(300)
 
     func get() -> Set<OriginID> {
         let now = ContinuousClock.now
@@ -254,14 +270,8 @@ private final class KnownOrigins: Sendable {
         let now = ContinuousClock.now
         origins.withLock { origins in
             for refusal in refusals {
-                origins[refusal.origin] = Self.passing.contains(refusal.code) ? now + .seconds(300) : now + .seconds(Int64.max / 4)
+                origins[refusal.origin] = Self.passing.contains(refusal.code) ? now + Self.retryAfter : now + .seconds(Int64.max / 4)
             }
         }
     }
-}
-
-/// The store's commit generation a following sync's push loop has seen.
-private final class SeenGeneration: @unchecked Sendable {
-    var value: UInt64
-    init(_ value: UInt64) { self.value = value }
 }

@@ -11,7 +11,7 @@ public struct OriginState: Sendable, Equatable {
     public var heldHashes: [UInt64: EventHash]
     /// Whether this node's trust policy accepts the origin's events at all.
     public var trusted: Bool
-    /// For an origin not yet held: whether the store has room for one more (`EventLimits.maxOrigins`).
+    /// For an origin not yet held: whether the store has room for one more (`EventLimits.maxReceivedOrigins`).
     public var roomForNewOrigin: Bool
 
     public init(
@@ -121,7 +121,7 @@ public struct BatchVerifier: Sendable {
             return refuse(.invalidEvent, "no public key for origin \(origin); the batch must carry it")
         }
         guard state.key != nil || state.roomForNewOrigin else {
-            return refuse(.tooManyOrigins, "this node already holds \(EventLimits.maxOrigins) origins, the most a store takes; origin \(origin) is new, and its events are refused (strict trust mode keeps unknown origins out)")
+            return refuse(.tooManyOrigins, "this node already holds \(EventLimits.maxReceivedOrigins) origins, the most a store takes from others; origin \(origin) is new, and its events are refused")
         }
         let newKey = state.key == nil ? key : nil
 

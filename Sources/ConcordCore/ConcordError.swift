@@ -49,7 +49,7 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         public static let peer = Code(rawValue: "peer")
         /// A different event for an `(origin, seq)` this node already holds.
         public static let fork = Code(rawValue: "fork")
-        /// A new origin where the store already holds `EventLimits.maxOrigins`.
+        /// A new origin where the store already holds all it takes (`EventLimits.maxReceivedOrigins`, or `maxOrigins` for its own incarnation).
         public static let tooManyOrigins = Code(rawValue: "too-many-origins")
         /// A request that did not arrive in time (HTTP 408).
         public static let timeout = Code(rawValue: "timeout")

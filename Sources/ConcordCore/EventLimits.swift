@@ -57,9 +57,15 @@ public enum EventLimits {
     /// Depth of an exchange line: the event object holds `data`, one level above the payload.
     public static let maxExchangeLineDepth = maxPayloadDepth + 1
 
-    /// The most origins one store takes (so that every vector, with its heads, fits one request):
-    /// beyond it, events of a new origin are refused (`too-many-origins`).
+    /// The most origins one store holds (so that every vector, with its heads, fits one request).
     public static let maxOrigins = 10_000
+    /// Of those, the places only the store's own new incarnations may take: events of a new origin
+    /// from elsewhere are refused (`too-many-origins`) once the store holds
+    /// `maxOrigins - originsKeptForIncarnations`, so a node full of others' origins can still
+    /// start an incarnation (a restored copy) and sync it.
+    public static let originsKeptForIncarnations = 100
+    /// The most origins a store takes from others.
+    public static var maxReceivedOrigins: Int { maxOrigins - originsKeptForIncarnations }
 
     /// The JSON parser limits for one exchange or import line.
     public static var exchangeLineJSON: JSONLimits {

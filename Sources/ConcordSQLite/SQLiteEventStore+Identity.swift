@@ -90,6 +90,12 @@ extension SQLiteEventStore {
             state.writerKey = existing
             return existing!
         }
+        // The last places of the store's origins are kept for this; past them every vector would
+        // be too long for a peer to take.
+        let origins = Int(try state.connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
+        guard origins < EventLimits.maxOrigins else {
+            throw ConcordError(.tooManyOrigins, "this store holds \(origins) origins, the most one may (\(EventLimits.maxOrigins)), and cannot start the new incarnation it needs (\(reason)); nothing was written")
+        }
         let key = NodeKey()
         let now = options.clock()
         let identity = FileSystem.identity(of: path) ?? (0, 0)

@@ -25,7 +25,7 @@ extension SQLiteEventStore {
                     var state = try Self.originState(
                         connection, origin, seqs: { BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: $0) }, trust: trust
                     )
-                    state.roomForNewOrigin = origins < EventLimits.maxOrigins
+                    state.roomForNewOrigin = origins < EventLimits.maxReceivedOrigins
                     switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: state) {
                     case .success(let plan):
                         if plan.newKey != nil { origins += 1 }

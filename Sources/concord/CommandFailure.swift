@@ -42,8 +42,13 @@ enum CommandFailure {
         }
     }
 
+    /// Prints one message; control characters other than line breaks and tabs (a peer's text
+    /// can reach a message, terminal escapes and all) are shown as U+FFFD.
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("concord: \(message)\n".utf8))
+        let printable = String(String.UnicodeScalarView(message.unicodeScalars.map { scalar in
+            scalar == "\n" || scalar == "\t" || !(scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)) ? scalar : "\u{FFFD}"
+        }))
+        FileHandle.standardError.write(Data("concord: \(printable)\n".utf8))
     }
 }
 

@@ -25,7 +25,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The peer's name, or its URL.") var peer: String
     @OptionGroup var tokenOptions: TokenOptions
-    @Flag(help: "Keep going until interrupted: pull new events as the peer records them (a long poll it answers at once) and push this node's as they are recorded here, by any process.") var follow = false
+    @Flag(help: "Keep going until interrupted: pull new events as the peer records them (a long poll it answers at once) and push this node's as they are recorded here, by any process. A failed round (the peer down, the network cut) is tried again after a pause growing to 30 s; only a refused token ends it.") var follow = false
     @Option(help: "both (default), pull or push.") var direction: SyncSession.Mode = .pullThenPush
     @Option(help: ArgumentHelp("For an https peer: trust the certificates in this PEM file (its own or its CA's) instead of the system's roots.", valueName: "file")) var caCert: String?
 

@@ -4,6 +4,7 @@ import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The driver against a peer in memory (the hub's store behind the three sync calls), so what it
@@ -55,6 +56,65 @@ struct SyncDriverTests {
         #expect(pulls[1].have[regionOrigin] == 0 && pulls[1].have[hubOrigin] == 10)
         #expect(pulls[2].have[regionOrigin] == 1 && pulls[2].have[hubOrigin] == 10)
         #expect(pulls.dropFirst(2).allSatisfy { $0.have[regionOrigin] == 1 })
+    }
+}
+
+extension SyncDriverTests {
+    /// A push that fails (the peer gone for a moment) is tried again by a follow without waiting
+    /// for another commit, and our side of a fork is pushed until a push of it gets through.
+    @Test func aFollowRetriesAFailedPushWithoutAnotherCommit() async throws {
+        let (directory, hub, region) = try hubAndRegion()
+        _ = directory
+        let peer = FlakyPeer(StorePeer(store: hub), failingPushes: 2)
+        let driver = SyncDriver(client: peer, local: SQLiteSyncBackend(store: region), peerName: "hub", logger: StoreFixtures.quietLogger)
+        let firstRound = CommitSignal()
+        let problems = Mutex(0)
+        let follow = Task {
+            try await driver.follow(localCommits: region.commits, onRound: { _ in firstRound.signal() }, onProblem: { _ in problems.withLock { $0 += 1 } })
+        }
+        defer { follow.cancel() }
+        _ = await firstRound.wait(after: 0, timeout: .seconds(30))
+        #expect(try region.versionVector()[hub.origin] == 95)
+        // One commit, then none: the first pushes fail, and the event must still reach the hub.
+        try await region.append([StoreFixtures.draft("case:REGION")])
+        let regionOrigin = try region.origin
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try hub.versionVector()[regionOrigin] < 1, ContinuousClock.now < deadline {
+            _ = await hub.commits.wait(after: hub.commits.generation, timeout: .milliseconds(200))
+        }
+        #expect(try hub.versionVector()[regionOrigin] == 1, "the region's event never reached the hub after its push failed")
+        #expect(peer.failedPushes == 2 && problems.withLock { $0 } >= 2)
+        follow.cancel()
+        _ = try? await follow.value
+    }
+}
+
+/// A peer whose first pushes fail as a network would.
+final class FlakyPeer: SyncPeer, @unchecked Sendable {
+    private let inner: any SyncPeer
+    private let failures: Mutex<Int>
+    private let failed = Mutex(0)
+
+    init(_ inner: any SyncPeer, failingPushes: Int) {
+        self.inner = inner
+        failures = Mutex(failingPushes)
+    }
+
+    var failedPushes: Int { failed.withLock { $0 } }
+
+    func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?) { try await inner.vector() }
+    func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) { try await inner.pull(pull) }
+    func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
+        let fail = failures.withLock { left in
+            guard left > 0 else { return false }
+            left -= 1
+            return true
+        }
+        if fail {
+            failed.withLock { $0 += 1 }
+            throw ConcordError(.peer, "the connection was cut")
+        }
+        return try await inner.push(batch)
     }
 }
 

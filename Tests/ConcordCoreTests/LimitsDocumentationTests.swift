@@ -51,6 +51,7 @@ struct LimitsDocumentationTests {
             ("one exchange or import line", "at most \(EventLimits.maxEventLineBytes) bytes"),
             ("one exchange or import line", "and \(EventLimits.maxExchangeLineDepth) deep"),
             ("origins a store holds", "at most \(EventLimits.maxOrigins) "),
+            ("origins a store holds", "once it holds \(EventLimits.maxReceivedOrigins), the last \(EventLimits.originsKeptForIncarnations) places"),
         ]
         for (row, text) in stated {
             let cells = try #require(rows[row], "storage-format.md has no row \"\(row)\"")

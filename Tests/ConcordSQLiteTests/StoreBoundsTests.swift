@@ -1,4 +1,5 @@
 import ConcordCore
+import Foundation
 @testable import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordTestSupport
@@ -13,7 +14,7 @@ struct StoreBoundsTests {
         let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])
         let held = Int(try raw.scalarInt("SELECT count(*) FROM origins") ?? 0)
         try raw.execute("BEGIN")
-        for index in 0..<(count - held) {
+        for index in held..<count {
             let hex = String(String(format: "%032x", index).suffix(32))
             try raw.cached("INSERT INTO origins (origin, public_key, first_seen) VALUES (?, ?, 0)").run([.text(hex), .blob(Array(repeating: 7, count: 32))])
         }
@@ -33,7 +34,7 @@ struct StoreBoundsTests {
         try store.append([StoreFixtures.draft()])
         var held = forged(2)
         #expect(try store.ingest(held.batch(), source: "peer", policy: .setAside).inserted == 2)
-        try fillOrigins(store, upTo: EventLimits.maxOrigins - 1)
+        try fillOrigins(store, upTo: EventLimits.maxReceivedOrigins - 1)
 
         // One place left: of two new origins in one batch, the first (in origin order) is taken.
         let first = forged(1), second = forged(1)
@@ -54,7 +55,7 @@ struct StoreBoundsTests {
         #expect(try store.versionVector()[late.origin] == 0)
         #expect(throws: ConcordError.self) { try store.ingest(late.batch(), source: "import") }
         let raw = try SQLiteConnection(path: store.path, flags: [.readOnly])
-        #expect(try raw.scalarInt("SELECT count(*) FROM origins") == Int64(EventLimits.maxOrigins))
+        #expect(try raw.scalarInt("SELECT count(*) FROM origins") == Int64(EventLimits.maxReceivedOrigins))
 
         // A held origin still grows, and so does the store's own.
         held.append()
@@ -62,6 +63,30 @@ struct StoreBoundsTests {
         #expect(try store.ingest(held.batch(after: 2), source: "peer", policy: .setAside).inserted == 1)
         try store.append([StoreFixtures.draft()])
         #expect(try store.versionVector()[store.origin] == 2)
+    }
+
+    /// The last places are kept for the store's own incarnations (a store restored from a backup,
+    /// a lost key): a node full of others' origins still writes, and its vector still fits.
+    @Test func aStoreFullOfOthersOriginsCanStillStartAnIncarnationButNotPastTheCap() throws {
+        let directory = try TemporaryDirectory("origin-cap-incarnation")
+        let store = try StoreFixtures.createStore(in: directory)
+        try store.append([StoreFixtures.draft()])
+        try fillOrigins(store, upTo: EventLimits.maxReceivedOrigins)
+        #expect(try store.ingest(forged(1).batch(), source: "peer", policy: .setAside).refused.map(\.code) == [.tooManyOrigins])
+        let first = try store.origin
+        try FileManager.default.removeItem(atPath: store.path + ".key")
+        let reopened = try SQLiteEventStore.open(at: store.path, logger: StoreFixtures.quietLogger)
+        let written = try reopened.append([StoreFixtures.draft()]).events[0].event
+        #expect(written.origin != first && written.seq == 1)
+
+        // At the cap itself, a new incarnation is refused, and nothing is written.
+        try fillOrigins(reopened, upTo: EventLimits.maxOrigins)
+        try FileManager.default.removeItem(atPath: store.path + ".key")
+        let full = try SQLiteEventStore.open(at: store.path, logger: StoreFixtures.quietLogger)
+        let eventsBefore = try full.eventCount()
+        #expect { try full.append([StoreFixtures.draft()]) } throws: { ($0 as? ConcordError)?.code == .tooManyOrigins }
+        #expect(try full.eventCount() == eventsBefore)
+        #expect(!FileManager.default.fileExists(atPath: store.path + ".key"), "no key file was written for an incarnation that did not start")
     }
 
     @Test func setAsideEntriesAreCappedPerPeerAndGoWithTheRevokedToken() throws {

@@ -1,5 +1,6 @@
-import ConcordCore
 import ConcordSyncProtocol
+import ConcordCore
+import ConcordZlib
 import Testing
 
 struct WireTests {
@@ -126,15 +127,20 @@ struct WireTests {
         }
     }
 
-    /// What a peer sends is sized so that even a batch that does not compress fits the body the
-    /// peer takes.
-    @Test func theBudgetForAPeerLeavesRoomForAStoredDeflateBody() throws {
-        let limits = SyncWire.Limits(maxEvents: 5000, maxBytes: 64 << 20, maxBodyBytes: 8 << 20, maxInflateRatio: 100, ratioFloorBytes: 1 << 20)
+    /// What a peer sends is sized so that even a batch that does not compress at all fits the
+    /// body the peer takes, compressed as the client compresses a push.
+    @Test func aBatchThatDoesNotCompressStillFitsThePeersBody() throws {
+        let limits = SyncWire.Limits(maxEvents: 5000, maxBytes: 64 << 20, maxBodyBytes: SyncLimits.minimumBatchBytes, maxInflateRatio: 100, ratioFloorBytes: 1 << 20)
         let budget = limits.budget
-        #expect(budget.maxEvents == 5000)
-        // Stored deflate blocks cost 5 bytes a 65535, gzip's wrapper 18: far below 1/256 + 1 KiB.
-        let worstCase = budget.maxBytes + (budget.maxBytes / 65535 + 1) * 5 + 18
-        #expect(budget.maxBytes < 8 << 20 && worstCase <= 8 << 20)
+        #expect(budget.maxEvents == 5000 && budget.maxBytes < limits.maxBodyBytes)
+        var random = SeededRandom(seed: 11)
+        let incompressible = (0..<budget.maxBytes).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let bound = InflateLimits(maxOutputBytes: .max, maxRatio: SyncLimits.protocolInflateRatio, ratioFloorBytes: SyncLimits.protocolRatioFloorBytes)
+        for format in [CompressionFormat.gzip, .deflate] {
+            let body = Zlib.compress(incompressible, format: format, ratioBound: bound)
+            #expect(body.count <= limits.maxBodyBytes, "\(format): \(body.count) bytes for \(budget.maxBytes) of lines, the peer takes \(limits.maxBodyBytes)")
+        }
+        // A peer taking large bodies is sent batches as large as its inflated limit.
         #expect(SyncWire.Limits(maxEvents: 1000, maxBytes: 9 << 20, maxBodyBytes: 64 << 20, maxInflateRatio: 100, ratioFloorBytes: 1 << 20).budget.maxBytes == 9 << 20)
     }
 
