@@ -85,7 +85,7 @@ public struct SyncDriver: Sendable {
                     let remote = try await client.vector()
                     action = session.receivedRemoteVector(remote.vector, limits: remote.limits, local: try local.versionVector())
                 case .push(let have, let exclude, let proofRuns, let budget):
-                    var runs = try MissingRuns(source: local, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
+                    var runs = try MissingRuns(source: SharedView(source: local, policy: local.sharingPolicy(for: peerName)), have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
                     let batch = try runs.batch()
                     var result = batch.events.isEmpty ? SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have) : try await client.push(batch)
                     // Refused whole: nothing was stored, so the peer's vector is what it was.

@@ -39,6 +39,9 @@ public struct OriginPlan: Sendable {
     public var seals: [Seal]
     /// Offered events this node already holds, byte for byte.
     public var alreadyHeld: Int
+    /// Held format-2 events offered with an opening that matches their commitment: the store
+    /// keeps each opening it lacks (one it destroyed by erasure stays destroyed).
+    public var openings: [Event] = []
 }
 
 /// Why one origin's part of a batch was not stored. The rest of the batch is unaffected.
@@ -133,6 +136,7 @@ public struct BatchVerifier: Sendable {
         }
         // …and those at or below the head must be held as they are.
         var alreadyHeld = 0
+        var openings: [Event] = []
         var firstNew = events.endIndex
         for (index, event) in events.enumerated() {
             if event.seq > state.head {
@@ -144,6 +148,12 @@ public struct BatchVerifier: Sendable {
             }
             if held == event.hash {
                 alreadyHeld += 1
+                if event.commitment != nil, event.disclosure == .full {
+                    guard event.openingMatchesCommitment else {
+                        return refuse(.invalidEvent, "event \(event.id) does not match its hash: its opening (data, actor or salt) differs from what its commitment names")
+                    }
+                    openings.append(event)
+                }
                 continue
             }
             // A different event at a held seq: a fork, if the origin signed it.
@@ -171,6 +181,16 @@ public struct BatchVerifier: Sendable {
             }
             guard event.prevHash == previousHash else {
                 return refuse(.invalidEvent, "event \(event.id) does not link to the hash of seq \(event.seq - 1)")
+            }
+            guard event.openingMatchesCommitment else {
+                return refuse(.invalidEvent, "event \(event.id) does not match its hash: its opening (data, actor or salt) differs from what its commitment names")
+            }
+            do {
+                _ = try Erasure.recorded(by: event)
+            } catch let error as ConcordError {
+                return refuse(error.code, error.message)
+            } catch {
+                return refuse(.invalidEvent, "\(error)")
             }
             guard event.hlc >= previousHLC else {
                 return refuse(.invalidEvent, "event \(event.id) is stamped \(event.hlc), before seq \(event.seq - 1) of its origin (\(previousHLC)): an origin's clock never runs back")
@@ -212,7 +232,7 @@ public struct BatchVerifier: Sendable {
                 runBytes = 0
             }
         }
-        return .success(OriginPlan(origin: origin, newKey: newKey, events: new, seals: seals, alreadyHeld: alreadyHeld))
+        return .success(OriginPlan(origin: origin, newKey: newKey, events: new, seals: seals, alreadyHeld: alreadyHeld, openings: openings))
     }
 
     /// The offered run from a seq where it differs from what is held: proof of a fork when it is

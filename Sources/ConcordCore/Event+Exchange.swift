@@ -2,9 +2,17 @@
 /// by `concord export`/`import` and by sync. Every field needed to re-verify is carried exactly:
 /// times as integer milliseconds, hashes and signatures as hex, `data` as the canonical object.
 extension Event {
-    public var exchangeJSON: String {
+    /// The exchange line: format 1 as always; format 2 adds `format` and `commitment`, and carries
+    /// the opening (`salt`, `actor`, `causationId`, `correlationId`, `data`) only when it is held
+    /// and shared (`exchangeJSON(withOpening:)`).
+    public var exchangeJSON: String { exchangeJSON(withOpening: true) }
+
+    /// The line with the opening left out when `withOpening` is false or the opening is not held:
+    /// a stub (format 2 only; a format-1 event always travels whole).
+    public func exchangeJSON(withOpening: Bool) -> String {
         var json = JSONObjectWriter()
         json.field("kind", "event")
+        if commitment != nil { json.field("format", UInt64(2)) }
         json.field("origin", origin.hex)
         json.field("seq", seq)
         json.field("stream", stream.rawValue)
@@ -14,11 +22,23 @@ extension Event {
         json.field("hlcCounter", hlc.counter)
         json.field("recordedAt", recordedAt)
         json.field("occurredAt", occurredAt)
-        json.field("actor", actor)
-        json.field("causationId", causationID)
-        json.field("correlationId", correlationID)
-        json.field("prev", strings: prev.map(\.description))
-        json.field("data", rawJSON: payload)
+        if let commitment {
+            json.field("prev", strings: prev.map(\.description))
+            json.field("commitment", commitment.hex)
+            if withOpening, disclosure == .full {
+                json.field("salt", Hex.encode(salt))
+                json.field("actor", actor)
+                json.field("causationId", causationID)
+                json.field("correlationId", correlationID)
+                json.field("data", rawJSON: payload)
+            }
+        } else {
+            json.field("actor", actor)
+            json.field("causationId", causationID)
+            json.field("correlationId", correlationID)
+            json.field("prev", strings: prev.map(\.description))
+            json.field("data", rawJSON: payload)
+        }
         json.field("prevHash", prevHash.hex)
         json.field("hash", hash.hex)
         return json.finish()
@@ -27,7 +47,20 @@ extension Event {
     /// The length of `exchangeJSON` in bytes, plus its newline, computed without writing it: the
     /// weight that batch and seal budgets count (`EventLimits.maxRunLineBytes`). A test holds it
     /// equal to the written line.
-    public var exchangeLineBytes: Int {
+    public var exchangeLineBytes: Int { exchangeLineBytes(withOpening: true) }
+
+    /// The length of `exchangeJSON(withOpening:)` plus its newline.
+    public func exchangeLineBytes(withOpening: Bool) -> Int {
+        guard commitment != nil else { return fullLineBytes }
+        // `"format":2,` and `"commitment":"…",` are added; the opening's fields go or gain `"salt":"…",`.
+        guard withOpening, disclosure == .full else {
+            return fullLineBytes + 11 + 80 - 49 - JSONValue.escapedLength(actor) - 4 - 4 - payload.utf8.count
+                + (4 - (causationID.map(JSONValue.escapedLength) ?? 4)) + (4 - (correlationID.map(JSONValue.escapedLength) ?? 4))
+        }
+        return fullLineBytes + 11 + 80 + 74
+    }
+
+    private var fullLineBytes: Int {
         // Keys, quotes, colons, commas and braces of the fixed fields, then each value.
         var bytes = 212 + 32 + 64 + 64 + 1
         bytes += Self.decimalLength(Int64(bitPattern: seq)) + Self.decimalLength(Int64(schemaVersion))
@@ -57,14 +90,30 @@ extension Event {
     /// recomputes it.
     public init(exchange object: JSONValue) throws {
         let fields = ExchangeFields(object, what: "event")
-        let payload = try fields.object("data")
-        let actor = try fields.string("actor")
+        let format = object["format"] == nil ? 1 : try fields.unsigned("format", min: 1, max: 2)
+        let id = EventID(origin: try OriginID(hex: try fields.string("origin")), seq: try fields.seq("seq"))
+        var commitment: EventHash?
+        var salt: [UInt8] = []
+        var disclosure = Disclosure.full
+        if format == 2 {
+            commitment = try fields.hash("commitment")
+            if object["data"] == nil {
+                // A stub: none of the opening's fields may be present.
+                for key in ["salt", "actor", "causationId", "correlationId"] where object[key] != nil {
+                    throw ConcordError(.invalidJSON, "event \(id) has no field \"data\" (a stub) but has \"\(key)\": a stub carries no part of its opening")
+                }
+                disclosure = .withheld
+            } else {
+                salt = try fields.hex("salt", count: EventLimits.saltBytes)
+            }
+        }
+        let payload = disclosure == .full ? try fields.object("data") : JSONValue.object([:])
+        let actor = disclosure == .full ? try fields.string("actor") : ""
         let causationID = try fields.optionalString("causationId")
         let correlationID = try fields.optionalString("correlationId")
-        try Label.validate(actor, what: "event field \"actor\"", required: true)
+        if disclosure == .full { try Label.validate(actor, what: "event field \"actor\"", required: true) }
         try Label.validate(causationID, what: "event field \"causationId\"", required: false)
         try Label.validate(correlationID, what: "event field \"correlationId\"", required: false)
-        let id = EventID(origin: try OriginID(hex: try fields.string("origin")), seq: try fields.seq("seq"))
         self.init(
             id: id,
             stream: try StreamID(try fields.string("stream")),
@@ -82,7 +131,10 @@ extension Event {
             prev: try Self.decodePrev(try fields.strings("prev", max: EventLimits.maxPrevCount), of: id),
             payload: payload.canonicalText,
             prevHash: try fields.hash("prevHash"),
-            hash: try fields.hash("hash")
+            hash: try fields.hash("hash"),
+            commitment: commitment,
+            salt: salt,
+            disclosure: disclosure
         )
         guard self.payload.utf8.count <= EventLimits.maxPayloadBytes else {
             throw ConcordError(.tooLarge, "event \(id) data is larger than \(EventLimits.maxPayloadBytes) bytes in canonical form, the limit")

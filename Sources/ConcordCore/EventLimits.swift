@@ -36,6 +36,8 @@ public enum EventLimits {
     /// …nested at most 64 deep. Depth counts containers: a scalar is 0 deep, an array or object
     /// one more than its deepest member, so `{}` is 1 deep and `{"a":[1]}` 2.
     public static let maxPayloadDepth = 64
+    /// A format-2 event's salt: exactly 32 random bytes (64 lowercase hex digits on the wire).
+    public static let saltBytes = 32
     /// A JSON number's text is at most 100 characters (the strict parser's rule).
     public static let maxNumberCharacters = 100
 
@@ -92,10 +94,12 @@ extension Event {
         guard EventLimits.timeRange.contains(recordedAt) else { return "recordedAt \(recordedAt) is outside \(EventLimits.timeRange.described)" }
         guard EventLimits.timeRange.contains(occurredAt) else { return "occurredAt \(occurredAt) is outside \(EventLimits.timeRange.described)" }
         guard schemaVersion >= 1 else { return "schema version 0" }
+        if let commitment, commitment.bytes.count != 32 { return "its commitment is not 32 bytes" }
+        if commitment != nil, disclosure == .full, salt.count != EventLimits.saltBytes { return "its salt is not \(EventLimits.saltBytes) bytes" }
         do {
             try Identifier.validate(stream.rawValue, what: "stream id", maxLength: EventLimits.maxStreamBytes)
             try Identifier.validate(type.rawValue, what: "event type", maxLength: EventLimits.maxTypeBytes)
-            try Label.validate(actor, what: "actor", required: true)
+            try Label.validate(actor, what: "actor", required: disclosure == .full)
             try Label.validate(causationID, what: "causation id", required: false)
             try Label.validate(correlationID, what: "correlation id", required: false)
         } catch let error as ConcordError {

@@ -34,7 +34,7 @@ public struct ForkProof: Sendable, Hashable {
         else { return false }
         var previous: Event?
         for event in events {
-            guard event.origin == origin, event.computeHash() == event.hash else { return false }
+            guard event.origin == origin, event.computeHash() == event.hash, event.openingMatchesCommitment else { return false }
             if let previous, event.seq != previous.seq &+ 1 || event.prevHash != previous.hash { return false }
             previous = event
         }
@@ -44,7 +44,8 @@ public struct ForkProof: Sendable, Hashable {
     /// The offered side as exchange NDJSON: the key, the events, the seal (docs/file-formats.md).
     public func exchangeLines(key: OriginKey) -> String {
         var text = key.exchangeJSON + "\n"
-        for event in events { text += event.exchangeJSON + "\n" }
+        // Stubs: the hashes prove the fork, and evidence must not keep openings an erasure may destroy.
+        for event in events { text += event.exchangeJSON(withOpening: false) + "\n" }
         return text + seal.exchangeJSON + "\n"
     }
 }

@@ -19,6 +19,10 @@ public struct IngestResult: Sendable, Equatable {
     /// Origins whose part of the batch was refused and set aside (nothing of them was stored);
     /// the other origins' parts were stored.
     public var refused: [OriginRefusal]
+    /// Openings of held stubs stored by this call.
+    public var openingsStored = 0
+    /// Openings destroyed by the erasures this call stored.
+    public var openingsErased = 0
 
     public init(inserted: Int, alreadyHeld: Int, refused: [OriginRefusal] = []) {
         self.inserted = inserted

@@ -18,9 +18,10 @@ public struct OriginChain: Sendable {
         self.lastHash = lastHash
     }
 
-    /// The next event of this origin, hashed and linked to the previous one.
+    /// The next event of this origin, in format 2: its opening salted with `salt` (fresh random
+    /// bytes when not given), committed to, hashed and linked to the previous event.
     public mutating func append(
-        _ draft: EventDraft, hlc: HLCTimestamp, recordedAt: Int64, prev: [EventID]
+        _ draft: EventDraft, hlc: HLCTimestamp, recordedAt: Int64, prev: [EventID], salt: [UInt8]? = nil
     ) -> Event {
         var event = Event(
             id: EventID(origin: origin, seq: lastSeq + 1),
@@ -36,12 +37,21 @@ public struct OriginChain: Sendable {
             prev: prev.sorted(),
             payload: draft.payload,
             prevHash: lastHash,
-            hash: EventHash.genesis
+            hash: EventHash.genesis,
+            commitment: EventHash.genesis,
+            salt: salt ?? Self.randomSalt()
         )
+        event.commitment = event.computeCommitment()
         event.hash = event.computeHash()
         lastSeq = event.seq
         lastHash = event.hash
         return event
+    }
+
+    /// `EventLimits.saltBytes` bytes from the system's secure generator.
+    public static func randomSalt() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<EventLimits.saltBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
     /// A signature over the current head, covering every event of the origin so far.

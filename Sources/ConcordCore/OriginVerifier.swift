@@ -58,6 +58,8 @@ public struct OriginVerifier: Sendable {
         let recomputed = event.computeHash()
         if recomputed != event.hash {
             fault(event.seq, .hashMismatch, "the event's content no longer hashes to its stored hash: it was changed after it was written")
+        } else if !event.openingMatchesCommitment {
+            fault(event.seq, .hashMismatch, "the event's opening (data, actor or salt) no longer matches its commitment: it was changed after it was written")
         }
         if let previousHash, event.prevHash != previousHash {
             fault(event.seq, .chainBroken, "prev_hash does not match the hash of seq \(event.seq &- 1)")

@@ -72,6 +72,39 @@ public enum DomainEvent: Sendable, Hashable {
     ]
 }
 
+extension DomainEvent {
+    /// What read models show for a text an erasure destroyed.
+    public static let erasedText = "[erased]"
+
+    /// What an erased event still says: its type alone (a case was closed, a note was added), every
+    /// text marked `erasedText`. Nil where the type carries nothing but its destroyed data (a
+    /// status change, a new due date): such an event changes no field. Ids an erased event gave
+    /// (a decision's, an attendee's name) become `erased:ORIGIN:SEQ`, unique to the event.
+    public static func erased(_ event: Event) -> DomainEvent? {
+        let text = erasedText
+        let unique = "erased:\(event.id)"
+        switch event.type.rawValue {
+        case "case.opened": return .caseOpened(reference: text, title: text, region: text, category: nil)
+        case "case.owner-assigned": return .caseOwnerAssigned(owner: text)
+        case "case.note-added": return .caseNoteAdded(note: text)
+        case "case.linked": return .caseLinked(otherCase: unique, relation: nil)
+        case "case.closed": return .caseClosed(outcome: text)
+        case "meeting.scheduled": return .meetingScheduled(title: text, at: event.occurredAt, location: text, host: nil)
+        case "meeting.attendee-recorded": return .meetingAttendeeRecorded(name: unique, role: nil, organisation: nil)
+        case "meeting.agenda-item-added": return .meetingAgendaItemAdded(title: text)
+        case "meeting.decision-recorded": return .meetingDecisionRecorded(decisionID: unique, text: text, proposedBy: nil)
+        case "meeting.minutes-published": return .meetingMinutesPublished(summary: text)
+        case "meeting.cancelled": return .meetingCancelled(reason: nil)
+        case "action.raised": return .actionRaised(title: text, owner: text, due: nil, decisionID: nil, caseID: nil)
+        case "action.reassigned": return .actionReassigned(owner: text)
+        case "action.progress-noted": return .actionProgressNoted(note: text)
+        case "action.completed": return .actionCompleted(outcome: nil)
+        case "action.cancelled": return .actionCancelled(reason: nil)
+        default: return nil
+        }
+    }
+}
+
 /// The three kinds of domain stream, named by the stream id's category (`case:ID`…).
 public enum StreamKind: String, Sendable, CaseIterable {
     case `case`

@@ -19,8 +19,20 @@ public enum StreamFolder {
     /// Nil for streams outside the domain's categories.
     public static func fold(_ stream: StreamID, events: [Event]) -> StreamRecord? {
         guard let (kind, id) = StreamKind.parse(stream) else { return nil }
-        let ordered = events.sorted(by: Event.projectionOrder)
+        let sorted = events.sorted(by: Event.projectionOrder)
         var history = CausalHistory()
+        // Withheld events are not folded: a stream holding any shows as withheld (ReadModelRows).
+        // An erased event folds as what its type alone says, its text marked erased.
+        let ordered = sorted.compactMap { event -> Event? in
+            switch event.disclosure {
+            case .full: return event
+            case .withheld: return nil
+            case .erased:
+                var shown = event
+                shown.actor = DomainEvent.erasedText
+                return shown
+            }
+        }
         switch kind {
         case .case:
             var record = CaseRecord(id: id)
@@ -50,6 +62,9 @@ public enum StreamFolder {
     /// The domain event, when the type is known, belongs on this kind of stream, and its data decodes.
     /// Anything else is skipped the same way on every node.
     static func decodeForKind(_ event: Event, _ kind: StreamKind) -> DomainEvent? {
+        if event.disclosure == .erased {
+            return DomainEvent.erased(event).flatMap { $0.category == kind ? $0 : nil }
+        }
         guard DomainEvent.knownTypes.contains(event.type.rawValue),
               let data = try? JSONValue(parsing: event.payload),
               let decoded = try? DomainEvent.decode(type: event.type.rawValue, schemaVersion: event.schemaVersion, data: data),

@@ -13,6 +13,43 @@ public struct ReadModelRows: Sendable, Hashable {
 
     public var rowCount: Int { tables.values.reduce(0) { $0 + $1.count } }
 
+    /// The rows of a stream folded from `events`. Pure: the same events, with the same
+    /// openings, give the same rows on every node.
+    ///
+    /// A stream holding any withheld event (a stub) shows as withheld: one row in its kind's
+    /// main table with status `withheld` and nothing else, never rows folded from part of its
+    /// history. Every withheld or erased event has a row in `undisclosed`.
+    public static func rows(stream: StreamID, events: [Event]) -> ReadModelRows {
+        let undisclosed = events.filter { $0.disclosure != .full }.sorted { $0.id < $1.id }
+        guard undisclosed.contains(where: { $0.disclosure == .withheld }), let (kind, id) = StreamKind.parse(stream) else {
+            var rows = rows(stream: stream, record: StreamFolder.fold(stream, events: events))
+            add(undisclosed, of: stream, to: &rows)
+            return rows
+        }
+        var rows = ReadModelRows()
+        let streamValue = SQLValue.text(stream.rawValue)
+        let withheld = SQLValue.text("withheld")
+        switch kind {
+        case .case:
+            rows.add("cases", [.text(id), streamValue, .null, .null, .null, .null, withheld, .null, .null, .null, .null, .null, .null, .null, .integer(0), .integer(0)])
+        case .meeting:
+            rows.add("meetings", [.text(id), streamValue, .null, .null, .null, .null, withheld, .null, .null, .null, .null, .integer(0), .integer(0)])
+        case .action:
+            rows.add("actions", [.text(id), streamValue, .null, .null, .null, withheld, .null, .null, .null, .null, .null, .null, .integer(0)])
+        }
+        add(undisclosed, of: stream, to: &rows)
+        return rows
+    }
+
+    private static func add(_ undisclosed: [Event], of stream: StreamID, to rows: inout ReadModelRows) {
+        for event in undisclosed {
+            rows.add("undisclosed", [
+                .text(stream.rawValue), .text(event.id.description), .text(event.disclosure == .erased ? "erased" : "withheld"),
+                .text(event.type.rawValue), .text(Timestamp.iso8601(millis: event.occurredAt)),
+            ])
+        }
+    }
+
     /// The rows of a stream's record. Pure: the same events give the same rows on every node.
     public static func rows(stream: StreamID, record: StreamRecord?) -> ReadModelRows {
         var rows = ReadModelRows()

@@ -5,7 +5,7 @@ import ConcordDomain
 /// layout is not managed by the store's migrations.
 public enum ReadModelSchema {
     /// Bump whenever a table's layout or the folding rules change: stores rebuild on next use.
-    public static let version = 1
+    public static let version = 2
 
     public struct Column: Sendable {
         public var name: String
@@ -49,6 +49,8 @@ public enum ReadModelSchema {
         table("actions", "action_id,stream,title,owner,due_date,status,decision_id,case_id,outcome,raised_at,raised_by,finished_at,progress_count INTEGER", key: "action_id"),
         table("action_progress", "action_id,event_id,stream,noted_at,actor,note", key: "action_id,event_id"),
         table("conflicts", "stream,field,chosen,candidates", key: "stream,field"),
+        // Events whose openings this node does not hold: `withheld` (a stub) or `erased`.
+        table("undisclosed", "stream,event_id,state,type,occurred_at", key: "stream,event_id"),
     ]
 
     public static func table(named name: String) -> Table? { tables.first { $0.name == name } }
@@ -56,9 +58,9 @@ public enum ReadModelSchema {
     /// The tables a stream of this kind can have rows in, so a refold clears only those.
     public static func tableNames(for kind: StreamKind) -> [String] {
         switch kind {
-        case .case: ["cases", "case_notes", "case_links", "conflicts"]
-        case .meeting: ["meetings", "attendees", "agenda_items", "decisions", "conflicts"]
-        case .action: ["actions", "action_progress", "conflicts"]
+        case .case: ["cases", "case_notes", "case_links", "conflicts", "undisclosed"]
+        case .meeting: ["meetings", "attendees", "agenda_items", "decisions", "conflicts", "undisclosed"]
+        case .action: ["actions", "action_progress", "conflicts", "undisclosed"]
         }
     }
 

@@ -216,5 +216,51 @@ extension SQLiteEventStore {
                 PRIMARY KEY (peer, origin)
             ) WITHOUT ROWID;
             """),
+        Migration(name: "0008-need-to-know", sql: """
+            -- Format 2 events (docs/storage-format.md): the hash covers a commitment to the opening
+            -- (salt, actor, causation and correlation ids, data), which a node may hold or not.
+            -- commitment is NULL for format 1. disclosure: 0 the opening is held, 1 withheld (a stub:
+            -- actor '' and data '{}' are placeholders), 2 erased (erased_by names the erasure event).
+            ALTER TABLE events ADD COLUMN commitment BLOB;
+            ALTER TABLE events ADD COLUMN salt BLOB;
+            ALTER TABLE events ADD COLUMN disclosure INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE events ADD COLUMN erased_by TEXT;
+            -- Other SQLite clients may still not rewrite history; an erasure or a late opening only
+            -- changes a format-2 event's opening columns, never its header or hash.
+            DROP TRIGGER events_refuse_update;
+            CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
+            WHEN OLD.commitment IS NULL
+              OR NEW.origin IS NOT OLD.origin OR NEW.seq IS NOT OLD.seq OR NEW.stream IS NOT OLD.stream
+              OR NEW.type IS NOT OLD.type OR NEW.hlc IS NOT OLD.hlc OR NEW.prev IS NOT OLD.prev
+              OR NEW.hash IS NOT OLD.hash OR NEW.prev_hash IS NOT OLD.prev_hash OR NEW.commitment IS NOT OLD.commitment
+              OR NEW.position IS NOT OLD.position OR OLD.disclosure = 2
+              -- Only two changes: a stub's opening arrives (1 -> 0), or an erasure blanks it (-> 2).
+              OR NOT ((OLD.disclosure = 1 AND NEW.disclosure = 0)
+                      OR (NEW.disclosure = 2 AND NEW.actor = '' AND NEW.data = '{}' AND NEW.salt IS NULL
+                          AND NEW.causation_id IS NULL AND NEW.correlation_id IS NULL))
+            BEGIN SELECT RAISE(ABORT, 'concord: events are append-only; UPDATE is refused'); END;
+            -- Sharing rules: what each peer receives with openings (docs/privacy.md).
+            CREATE TABLE share_rules (
+                peer     TEXT    NOT NULL,
+                selector TEXT    NOT NULL,
+                added_at INTEGER NOT NULL,
+                PRIMARY KEY (peer, selector)
+            ) WITHOUT ROWID;
+            -- Streams whose openings never leave this node, whatever a rule grants.
+            CREATE TABLE local_streams (
+                stream   TEXT    PRIMARY KEY,
+                added_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            -- Streams whose read-model rows must be refolded though no event was added to them
+            -- (an opening arrived or was erased). Drained by the projections' catch-up.
+            CREATE TABLE refold_streams (
+                stream TEXT PRIMARY KEY
+            ) WITHOUT ROWID;
+            -- Stores made before need-to-know shared everything with every peer: they keep doing so.
+            INSERT OR IGNORE INTO settings (name, value) VALUES ('share_default', 'full');
+            -- A store that never held an event has no old copies in free pages: no vacuum needed
+            -- before its first erasure.
+            INSERT OR IGNORE INTO settings (name, value) SELECT 'free_pages_zeroed', '1' WHERE NOT EXISTS (SELECT 1 FROM events);
+            """),
     ]
 }

@@ -78,6 +78,15 @@ package final class SQLiteConnection {
         return statement.int64(0)
     }
 
+    /// The single text a query returns, or nil when it returns no row or NULL.
+    package func scalarText(_ sql: String, _ bindings: [SQLiteValue] = []) throws -> String? {
+        let statement = try cached(sql)
+        try statement.bind(bindings)
+        defer { statement.reset() }
+        guard try statement.step(), !statement.isNull(0) else { return nil }
+        return statement.text(0)
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     /// `immediate` takes the write lock at once, so reads inside see what the writes will build on.
     package func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {

@@ -55,6 +55,7 @@ extension SQLiteEventStore {
         let what = group.count == 1 ? "append \(group[0].drafts.count) event(s)" : "append \(group.count) concurrent commits"
         var refused: [Int: any Error] = [:]
         var stored: [[StoredEvent]] = Array(repeating: [], count: group.count)
+        var erased = 0
         do {
             let seal = try Self.storage(what) {
                 let connection = state.connection
@@ -71,9 +72,14 @@ extension SQLiteEventStore {
                         }
                         stored[index] = try request.drafts.map { try writer.append($0, keeping: true)! }
                     }
-                    return try writer.finish()
+                    let seal = try writer.finish()
+                    erased = writer.erased
+                    // Erased openings leave the read models in the same transaction.
+                    if erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
+                    return seal
                 }
             }
+            if erased > 0 { _ = try? Self.scrub(state.connection) }
             return group.indices.map { index in
                 if let error = refused[index] { .failure(error) } else { .success(AppendResult(events: stored[index], seal: seal)) }
             }
@@ -87,6 +93,7 @@ extension SQLiteEventStore {
     /// Returns how many were appended and the seal over the last (nil when there were none).
     @discardableResult
     public func appendAll(_ next: () throws -> EventDraft?) throws -> (count: Int, seal: Seal?) {
+        var erased = 0
         let appended = try withConnection("append the events") { state -> (count: Int, seal: Seal?) in
             let connection = state.connection
             return try connection.transaction { () -> (count: Int, seal: Seal?) in
@@ -98,9 +105,13 @@ extension SQLiteEventStore {
                     count += 1
                 }
                 guard count > 0 else { return (0, nil) }
-                return (count, try writer.finish())
+                let seal = try writer.finish()
+                erased = writer.erased
+                if erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
+                return (count, seal)
             }
         }
+        if erased > 0 { scrubAfterErasure() }
         if appended.count > 0 { commits.signal() }
         return appended
     }
@@ -125,8 +136,9 @@ extension SQLiteEventStore {
 
     static let insertEventSQL = """
         INSERT INTO events (origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
-                            stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash,
+                            commitment, salt, disclosure)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Binds and runs the insert of one event (the statement is reset after). `scratch` is reused
@@ -146,6 +158,11 @@ extension SQLiteEventStore {
             try statement.bind(10, storedAt)
             try statement.bind(16, event.prevHash.bytes)
             try statement.bind(17, event.hash.bytes)
+            if let commitment = event.commitment {
+                try statement.bind(18, commitment.bytes)
+                if event.disclosure == .full { try statement.bind(19, event.salt) }
+            }
+            try statement.bind(20, Int64(event.disclosure.rawValue))
             try statement.step()
         }
     }
@@ -198,6 +215,8 @@ struct AppendWriter {
     private var appendedStreams: Set<StreamID> = []
     private var scratch: [UInt8] = []
     private var appended = 0
+    /// Openings destroyed by erasures appended in this commit.
+    private(set) var erased = 0
     /// Events and exchange-line bytes since the last seal of this commit.
     private var unsealedEvents = 0
     private var unsealedBytes = 0
@@ -279,7 +298,9 @@ struct AppendWriter {
             unsealedBytes = 0
         }
         state.version = try SQLiteEventStore.nextVersion(of: draft.stream, after: state.version)
+        let erasure = try Erasure.recorded(by: event)
         try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now, scratch: &scratch)
+        if let erasure { erased += try SQLiteEventStore.applyErasure(erasure, by: event.id, connection) }
         // A local append has seen every head, so it becomes the stream's only head.
         state.heads = [event.id]
         streams[draft.stream] = state

@@ -39,12 +39,18 @@ extension SQLiteEventStore {
                     // Nothing of the batch is stored; the fork evidence (if any) is.
                     return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
                 }
-                let inserted = try Self.store(plans, connection, at: now)
-                return IngestResult(inserted: inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
+                let stored = try Self.store(plans, connection, at: now)
+                // Erased openings leave the read models in the same transaction.
+                if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { try Self.catchUp(connection) }
+                var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
+                result.openingsStored = stored.openings
+                result.openingsErased = stored.erased
+                return result
             }
         }
         if policy == .allOrNothing, let first = result.refused.first { throw first.error }
-        if result.inserted > 0 { commits.signal() }
+        if result.openingsErased > 0 { scrubAfterErasure() }
+        if result.inserted > 0 || result.openingsStored > 0 { commits.signal() }
         return result
     }
 
@@ -69,15 +75,20 @@ extension SQLiteEventStore {
         return state
     }
 
-    /// Inserts verified plans: keys first seen, events (moving stream heads), seals. Returns the
-    /// number of events inserted.
-    private static func store(_ plans: [OriginPlan], _ connection: SQLiteConnection, at now: Int64) throws -> Int {
+    /// Inserts verified plans: keys first seen, events (moving stream heads), seals, late
+    /// openings; applies the erasures among the new events. Returns what it stored and erased.
+    private static func store(_ plans: [OriginPlan], _ connection: SQLiteConnection, at now: Int64) throws -> (inserted: Int, openings: Int, erased: Int) {
         let insert = try connection.cached(insertEventSQL)
         var heads = HeadMover(connection)
         var scratch: [UInt8] = []
         // Stream versions are read once a stream, then counted here for the rest of the batch.
         var versions: [StreamID: Int] = [:]
         var inserted = 0
+        var openings = 0
+        var erased = 0
+        for plan in plans where !plan.openings.isEmpty {
+            openings += try storeOpenings(plan.openings, connection)
+        }
         for plan in plans where !plan.events.isEmpty || !plan.seals.isEmpty {
             // Only origins with something stored get their key recorded.
             if let key = plan.newKey {
@@ -89,11 +100,13 @@ extension SQLiteEventStore {
                 versions[event.stream] = version
                 try bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
                 try heads.moveHeads(for: event)
+                // Verified by `BatchVerifier`: an erasure here is one every node applies.
+                if let erasure = try Erasure.recorded(by: event) { erased += try applyErasure(erasure, by: event.id, connection) }
             }
             for seal in plan.seals { try insertSeal(connection, seal, at: now) }
             inserted += plan.events.count
         }
-        return inserted
+        return (inserted, openings, erased)
     }
 
     private static func recordForkProof(_ connection: SQLiteConnection, _ proof: ForkProof, source: String, at now: Int64) throws {

@@ -129,7 +129,6 @@ extension SQLiteEventStore {
         try PeerTokenFile.write(tokens, to: tokenPath, storePath: path)
         try connection.execute("PRAGMA secure_delete=ON")
         try connection.transaction { try connection.execute("UPDATE peers SET token = ''") }
-        try connection.execute("PRAGMA secure_delete=OFF")
         // Old page images with the tokens may linger in the WAL: checkpoint it into the (now
         // blanked) file and truncate it. Busy readers only postpone this; it is not an error.
         _ = try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -11,34 +11,44 @@ extension SQLiteEventStore: ReadModelStore {
     @discardableResult
     public func catchUpProjections() throws -> Int {
         try withConnection("update the read models") { state in
-            let connection = state.connection
-            return try connection.transaction {
-                let (version, position) = try Self.projectionCheckpoint(connection)
-                guard version == ReadModelSchema.version else {
-                    return try Self.rebuild(connection)
-                }
-                let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
-                guard end > position else { return 0 }
-                // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index.
-                let touched = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
-                try touched.bind(1, position)
-                var streams: [String] = []
-                var seen: Set<String> = []
-                while try touched.step() {
-                    let stream = touched.text(0)
-                    if seen.insert(stream).inserted { streams.append(stream) }
-                }
-                let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
-                for stream in streams.map(StreamID.init(unchecked:)) {
-                    // Streams outside the domain's categories have no read-model rows: nothing to fold.
-                    guard let kind = StreamKind.parse(stream)?.kind else { continue }
-                    let events = try Self.events(connection, where: "stream = ?", [.text(stream.rawValue)])
-                    try writer.replace(stream: stream, kind: kind, events: events)
-                }
-                try Self.saveCheckpoint(connection, position: end)
-                return streams.count
-            }
+            try state.connection.transaction { try Self.catchUp(state.connection) }
         }
+    }
+
+    /// `catchUpProjections` inside the caller's write transaction. Also refolds the streams
+    /// marked in `refold_streams` (an opening arrived or was erased: no event was added to them).
+    static func catchUp(_ connection: SQLiteConnection) throws -> Int {
+        let (version, position) = try Self.projectionCheckpoint(connection)
+        guard version == ReadModelSchema.version else {
+            try connection.execute("DELETE FROM refold_streams")
+            return try Self.rebuild(connection)
+        }
+        let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
+        var streams: [String] = []
+        var seen: Set<String> = []
+        let marked = try connection.prepare("SELECT stream FROM refold_streams")
+        while try marked.step() {
+            let stream = marked.text(0)
+            if seen.insert(stream).inserted { streams.append(stream) }
+        }
+        guard end > position || !streams.isEmpty else { return 0 }
+        // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index.
+        let touched = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
+        try touched.bind(1, position)
+        while try touched.step() {
+            let stream = touched.text(0)
+            if seen.insert(stream).inserted { streams.append(stream) }
+        }
+        let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
+        for stream in streams.map(StreamID.init(unchecked:)) {
+            // Streams outside the domain's categories have no read-model rows: nothing to fold.
+            guard let kind = StreamKind.parse(stream)?.kind else { continue }
+            let events = try Self.events(connection, where: "stream = ?", [.text(stream.rawValue)])
+            try writer.replace(stream: stream, kind: kind, events: events)
+        }
+        try connection.execute("DELETE FROM refold_streams")
+        try Self.saveCheckpoint(connection, position: end)
+        return streams.count
     }
 
     /// Rebuilds every read model from the log into side tables and swaps them in, atomically:
@@ -230,7 +240,7 @@ extension SQLiteEventStore: ReadModelStore {
     /// hashes) reads as NULL, which saves decoding them. Events read this way are for folds only.
     static let foldColumns = """
         position, origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
-        actor, NULL, NULL, prev, data, NULL, NULL
+        actor, NULL, NULL, prev, data, NULL, NULL, commitment, NULL, disclosure
         """
 
     /// A stream's events, read for folding (see `foldColumns`).
@@ -270,7 +280,7 @@ final class ReadModelWriter {
 
     /// Adds a stream's rows (the stream has none yet).
     func insert(stream: StreamID, events: [Event]) throws {
-        let rows = ReadModelRows.rows(stream: stream, record: StreamFolder.fold(stream, events: events))
+        let rows = ReadModelRows.rows(stream: stream, events: events)
         assert(
             rows.tables.keys.allSatisfy { table in StreamKind.parse(stream).map { ReadModelSchema.tableNames(for: $0.kind).contains(table) } ?? false },
             "ReadModelSchema.tableNames(for:) must list every table a stream of this kind fills"

@@ -3,7 +3,7 @@ import ConcordCore
 extension SQLiteEventStore {
     static let eventColumns = """
         position, origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
-        actor, causation_id, correlation_id, prev, data, prev_hash, hash
+        actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure
         """
 
     /// Decodes a row leniently: values are taken as stored, so that verification can judge a
@@ -24,7 +24,10 @@ extension SQLiteEventStore {
             prev: prev,
             payload: row.text(14),
             prevHash: EventHash(bytes: row.blob(15)),
-            hash: EventHash(bytes: row.blob(16))
+            hash: EventHash(bytes: row.blob(16)),
+            commitment: row.isNull(17) ? nil : EventHash(bytes: row.blob(17)),
+            salt: row.isNull(18) ? [] : row.blob(18),
+            disclosure: Disclosure(rawValue: Int(row.int64(19))) ?? .withheld
         )
         return StoredEvent(event: event, position: row.int64(0), streamVersion: Int(row.int64(4)))
     }

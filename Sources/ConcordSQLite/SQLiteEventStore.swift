@@ -137,6 +137,9 @@ public final class SQLiteEventStore: EventStore {
             try connection.execute("PRAGMA busy_timeout=\(options.busyTimeoutMillis)")
             try connection.execute("PRAGMA synchronous=\(options.durability == .full ? "FULL" : "NORMAL")")
             try connection.execute("PRAGMA foreign_keys=OFF")
+            // Deleted and overwritten content is zeroed, so erased openings (and the read-model
+            // rows folded from them) leave no copy in free space (docs/privacy.md).
+            try connection.execute("PRAGMA secure_delete=ON")
             // 64 MiB of page cache (the default is 2 MiB): a large commit that outgrows the cache
             // spills pages to the WAL and writes each index page again every time it changes.
             try connection.execute("PRAGMA cache_size=-65536")

@@ -42,4 +42,8 @@ public struct SQLiteSyncBackend: SyncBackend {
     public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {
         try store.recordSetAside(peer: peer, refused, replacing: false, stored: stored)
     }
+
+    public func sharingPolicy(for peer: String) throws -> SharingPolicy {
+        try store.sharingPolicy(for: peer)
+    }
 }

@@ -103,7 +103,7 @@ struct SyncHandlers: Sendable {
         let responder = responder
         let commits = backend.commits
         var seen = commits.generation
-        var (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull)) }
+        var (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull, peer: peer)) }
         if first == nil, !runs.more, runs.setAside.isEmpty, pull.waitSeconds > 0 {
             // Long-poll: woken by the next commit (a push here, or any process writing the store),
             // not by reading the store again and again. A server shutting down answers at once.
@@ -111,7 +111,7 @@ struct SyncHandlers: Sendable {
             try await withGracefulShutdownHandler {
                 while first == nil, !runs.more, ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
                     seen = await commits.wait(after: seen, timeout: deadline - ContinuousClock.now)
-                    (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull)) }
+                    (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull, peer: peer)) }
                 }
             } onGracefulShutdown: {
                 commits.signal()

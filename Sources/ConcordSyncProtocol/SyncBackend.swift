@@ -20,4 +20,28 @@ public protocol SyncBackend: BatchSource {
     /// Records the origins a push from `peer` had refused (for status), and forgets earlier ones
     /// whose events it has now stored.
     func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws
+    /// This node's sharing rules for `peer`, resolved against what it holds: what the peer
+    /// receives with openings (docs/privacy.md).
+    func sharingPolicy(for peer: String) throws -> SharingPolicy
+}
+
+/// A node's events as one peer may see them: each event whole or as its stub, as the node's
+/// sharing rules for that peer decide. Every sender reads through it (pull answers, pushes,
+/// `export --for`), so no opening leaves a node that its rules withhold.
+public struct SharedView: BatchSource {
+    public let source: any BatchSource
+    public let policy: SharingPolicy
+
+    public init(source: any BatchSource, policy: SharingPolicy) {
+        self.source = source
+        self.policy = policy
+    }
+
+    public func versionVector() throws -> VersionVector { try source.versionVector() }
+    public func originKey(_ origin: OriginID) throws -> OriginKey? { try source.originKey(origin) }
+    public func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash? { try source.eventHash(origin, seq: seq) }
+    public func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? { try source.nextSeal(of: origin, after: seq) }
+    public func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event] {
+        try source.events(of: origin, after: after, through: through).map(policy.shared)
+    }
 }

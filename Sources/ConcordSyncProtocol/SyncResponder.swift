@@ -12,8 +12,8 @@ public struct SyncResponder: Sendable {
     }
 
     /// The runs a pull asks for, to be sent one at a time (the answer streams), then `end(after:)`.
-    public func pull(_ request: SyncWire.PullRequest) throws -> MissingRuns {
-        try MissingRuns(source: backend, have: request.have, heads: request.heads, exclude: request.exclude, budget: request.budget.narrowed(to: limits.budget))
+    public func pull(_ request: SyncWire.PullRequest, peer: String) throws -> MissingRuns {
+        try MissingRuns(source: SharedView(source: backend, policy: backend.sharingPolicy(for: peer)), have: request.have, heads: request.heads, exclude: request.exclude, budget: request.budget.narrowed(to: limits.budget))
     }
 
     /// The end line once `runs` has given every run it will.
@@ -22,8 +22,8 @@ public struct SyncResponder: Sendable {
     }
 
     /// A whole pull answer as NDJSON (for callers that do not stream).
-    public func pullAnswer(_ request: SyncWire.PullRequest) throws -> (body: [UInt8], events: Int) {
-        var runs = try pull(request)
+    public func pullAnswer(_ request: SyncWire.PullRequest, peer: String) throws -> (body: [UInt8], events: Int) {
+        var runs = try pull(request, peer: peer)
         var body: [UInt8] = []
         var events = 0
         while let run = try runs.next() {

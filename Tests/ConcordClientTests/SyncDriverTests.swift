@@ -137,7 +137,7 @@ final class StorePeer: SyncPeer, @unchecked Sendable {
 
     func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) {
         lock.withLock { recorded.append(pull) }
-        var runs = try responder.pull(pull)
+        var runs = try responder.pull(pull, peer: "region")
         let batch = try runs.batch()
         return (batch, responder.end(after: runs))
     }
@@ -174,4 +174,5 @@ final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
     func catchUpReadModels() throws { try inner.catchUpReadModels() }
     func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? { try inner.authenticate(token: token) }
     func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {}
+    func sharingPolicy(for peer: String) throws -> SharingPolicy { try inner.sharingPolicy(for: peer) }
 }

@@ -37,8 +37,18 @@ struct EventHashingTests {
         variant { $0.payload = #"{"note":"seen!"}"# }
         variant { $0.prevHash = EventHash.sha256([1]) }
         variant { $0.id.seq = 2 }
-        let hashes = Set(variants.map { $0.computeHash() } + [event.hash])
+        // Format 2: the opening's fields are covered through the commitment.
+        #expect(event.commitment != nil)
+        let hashes = Set(variants.map { variant in
+            var committed = variant
+            committed.commitment = committed.computeCommitment()
+            return committed.computeHash()
+        } + [event.hash])
         #expect(hashes.count == variants.count + 1)
+        // An opening changed without its commitment no longer matches it.
+        for changed in variants where changed.openingBytes != event.openingBytes {
+            #expect(!changed.openingMatchesCommitment)
+        }
     }
 
     @Test func fieldBoundariesAreUnambiguous() throws {
@@ -49,7 +59,7 @@ struct EventHashingTests {
         first.causationID = "c"
         second.actor = "a"
         second.causationID = "bc"
-        #expect(first.computeHash() != second.computeHash())
+        #expect(first.computeCommitment() != second.computeCommitment())
     }
 
     @Test func aSealVerifiesOnlyWithItsOriginsKey() throws {

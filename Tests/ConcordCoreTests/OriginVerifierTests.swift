@@ -20,6 +20,7 @@ struct OriginVerifierTests {
         let fixture = try ChainFixture(events: 5)
         var events = fixture.events
         events[2].event.payload = #"{"note":"rewritten"}"#
+        events[2].event.commitment = events[2].event.computeCommitment()
         events[2].event.hash = events[2].event.computeHash()
         let kinds = fixture.verify(events: events).map { "\($0.seq) \($0.kind.rawValue)" }
         #expect(kinds.contains("4 chain-broken"))

@@ -95,9 +95,10 @@ struct TamperDetectionTests {
         let tampered = try Tampered()
         var event = try #require(try tampered.store.readOrigin(tampered.origin, afterSeq: 5, limit: 1).first).event
         event.payload = #"{"note":"forged"}"#
+        event.commitment = event.computeCommitment()
         event.hash = event.computeHash()
-        let statement = try tampered.raw.prepare("UPDATE events SET data = ?, hash = ? WHERE seq = 6")
-        try statement.run([.text(event.payload), .blob(event.hash.bytes)])
+        let statement = try tampered.raw.prepare("UPDATE events SET data = ?, commitment = ?, hash = ? WHERE seq = 6")
+        try statement.run([.text(event.payload), .blob(event.commitment!.bytes), .blob(event.hash.bytes)])
         let fault = try #require(try tampered.firstFault())
         #expect((fault.seq, fault.kind) == (6, .sealMismatch))
     }

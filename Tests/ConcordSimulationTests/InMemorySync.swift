@@ -45,7 +45,7 @@ struct InMemorySync {
             case .pull(var request):
                 request.heads = try here.heads(at: request.have)
                 let received = try SyncWire.PullRequest(json: request.json, limits: limits)
-                let (body, _) = try there.pullAnswer(received)
+                let (body, _) = try there.pullAnswer(received, peer: local.name)
                 let (batch, end) = try receivePull(try deliver(body, fault()))
                 let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try here.ingest(batch, from: remote.name)
                 guard result.refused.isEmpty, end.setAside.isEmpty else {
