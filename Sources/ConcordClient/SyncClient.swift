@@ -123,6 +123,55 @@ public struct SyncClient: Sendable {
         }
     }
 
+    public func stubs(after: EventID?) async throws -> (stubs: [SyncWire.StubRange], more: Bool, openings: UInt64) {
+        let path = after.map { "/v1/stubs?after=\($0.description)" } ?? "/v1/stubs"
+        let body: [UInt8]
+        do {
+            body = try await send(method: .GET, path: path, body: nil)
+        } catch let refusal as PeerRefusal {
+            throw refusal.error
+        }
+        do {
+            return try SyncWire.decodeStubsDocument(String(decoding: body, as: UTF8.self))
+        } catch let error as ConcordError {
+            throw ConcordError(.peer, "\(baseURL) answered GET /v1/stubs with a document this node cannot take: \(error.message)", cause: error)
+        }
+    }
+
+    public func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) {
+        var reader = BatchReader(budget: request.budget)
+        do {
+            try await send(method: .POST, path: "/v1/openings/pull", body: Array(request.json.utf8), maxInflated: request.maxBytes + SyncLimits.maxEndLineBytes, timeout: timeout) { chunk in
+                try reader.feed(chunk)
+            }
+        } catch let refusal as PeerRefusal {
+            throw refusal.error
+        } catch let error as ConcordError where ![.peer, .unauthorized, .forbidden].contains(error.code) {
+            throw ConcordError(.peer, "\(baseURL) sent an openings answer this node cannot take: \(error.message)", cause: error)
+        }
+        let batch: IngestBatch
+        do {
+            batch = try reader.finish()
+        } catch let error as ConcordError {
+            throw ConcordError(.peer, "\(baseURL) sent an openings answer this node cannot take: \(error.message)", cause: error)
+        }
+        guard let end = reader.end else { throw ConcordError(.peer, "the peer's openings answer ended early (no end line): the connection was cut") }
+        return (batch.events, end)
+    }
+
+    public func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult {
+        let bound = InflateLimits(maxOutputBytes: .max, maxRatio: SyncLimits.protocolInflateRatio, ratioFloorBytes: SyncLimits.protocolRatioFloorBytes)
+        let body = Zlib.compress(Array(BatchWriter.lines(IngestBatch(events: events)).utf8), format: .gzip, ratioBound: bound)
+        do {
+            let response = try await send(method: .POST, path: "/v1/openings/push", body: body, contentEncoding: "gzip")
+            return try SyncWire.OpeningsResult(json: String(decoding: response, as: UTF8.self))
+        } catch let refusal as PeerRefusal {
+            throw refusal.error
+        } catch let error as ConcordError where ![.peer, .unauthorized, .forbidden].contains(error.code) {
+            throw ConcordError(.peer, "\(baseURL) answered pushed openings with a document this node cannot read: \(error.message)", cause: error)
+        }
+    }
+
     /// A peer's 4xx or 5xx answer.
     struct PeerRefusal: Error {
         var error: ConcordError

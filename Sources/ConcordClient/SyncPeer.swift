@@ -11,6 +11,12 @@ public protocol SyncPeer: Sendable {
     /// `POST /v1/push`. A push the peer refused origin by origin returns those refusals (with an
     /// empty vector when it refused every one); any other refusal throws.
     func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult
+    /// `GET /v1/stubs`: one page of the events the peer holds as stubs.
+    func stubs(after: EventID?) async throws -> (stubs: [SyncWire.StubRange], more: Bool, openings: UInt64)
+    /// `POST /v1/openings/pull`: openings of this node's stubs that the peer may share with it.
+    func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd)
+    /// `POST /v1/openings/push`: openings of the peer's stubs, offered.
+    func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult
 }
 
 extension SyncClient: SyncPeer {}

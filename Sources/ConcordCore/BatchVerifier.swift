@@ -235,6 +235,17 @@ public struct BatchVerifier: Sendable {
         return .success(OriginPlan(origin: origin, newKey: newKey, events: new, seals: seals, alreadyHeld: alreadyHeld, openings: openings))
     }
 
+    /// Whether a late opening (sent apart from any run: `POST /v1/openings/…`) may be stored: the
+    /// event must hash to its stated hash, be held here with that hash (as a stub), and its opening
+    /// must match its commitment. Nil when it may; otherwise why not.
+    public static func lateOpeningProblem(_ event: Event, heldHash: EventHash?) -> String? {
+        guard event.commitment != nil, event.disclosure == .full else { return "event \(event.id) carries no opening" }
+        guard let heldHash else { return "event \(event.id) is not held here" }
+        guard event.computeHash() == event.hash, heldHash == event.hash else { return "event \(event.id) differs from the one held here" }
+        guard event.openingMatchesCommitment else { return "event \(event.id)'s opening does not match its commitment" }
+        return nil
+    }
+
     /// The offered run from a seq where it differs from what is held: proof of a fork when it is
     /// consecutive, hashes and links, and ends on a seal of the origin's key; bad input otherwise.
     private func forkOrInvalid(

@@ -256,6 +256,14 @@ extension SQLiteEventStore {
             CREATE TABLE refold_streams (
                 stream TEXT PRIMARY KEY
             ) WITHOUT ROWID;
+            -- The stubs a node holds, for the peers that may give their openings.
+            CREATE INDEX events_withheld ON events (origin, seq) WHERE disclosure = 1;
+            -- Per peer: the openings numbers last reconciled (the peer's, pulled; this node's, pushed).
+            CREATE TABLE peer_openings (
+                peer   TEXT    PRIMARY KEY,
+                pulled INTEGER,
+                pushed INTEGER
+            ) WITHOUT ROWID;
             -- Stores made before need-to-know shared everything with every peer: they keep doing so.
             INSERT OR IGNORE INTO settings (name, value) VALUES ('share_default', 'full');
             -- A store that never held an event has no old copies in free pages: no vacuum needed

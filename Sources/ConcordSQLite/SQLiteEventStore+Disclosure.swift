@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ConcordCore
+import ConcordSyncProtocol
 
 /// Openings that arrive after their stubs, and erasures that destroy them (docs/privacy.md).
 extension SQLiteEventStore {
@@ -51,6 +52,65 @@ extension SQLiteEventStore {
             }
         }
         return erased
+    }
+
+    /// Stores late openings a peer sent: each one of a stub held here, matching it
+    /// (`BatchVerifier.lateOpeningProblem`); the others are ignored (a hostile peer's are
+    /// logged by the caller, never stored).
+    public func storeLateOpenings(_ events: [Event]) throws -> (stored: Int, ignored: Int) {
+        let stored = try withConnection("store \(events.count) opening(s)") { state -> Int in
+            try state.connection.transaction {
+                let connection = state.connection
+                var valid: [Event] = []
+                for event in events {
+                    let held = try Self.storedHash(connection, event.id)
+                    if BatchVerifier.lateOpeningProblem(event, heldHash: held) == nil { valid.append(event) }
+                }
+                return try Self.storeOpenings(valid, connection)
+            }
+        }
+        if stored > 0 { commits.signal() }
+        return (stored, events.count - stored)
+    }
+
+    /// The events held as stubs (not erased), as ranges of consecutive seqs, after `after`.
+    public func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange] {
+        try withConnection("read the stubs") { state in
+            let statement = try state.connection.prepare(
+                "SELECT origin, seq FROM events WHERE disclosure = 1 AND (origin > ? OR (origin = ? AND seq > ?)) ORDER BY origin, seq"
+            )
+            try statement.bind([.text(after?.origin.hex ?? ""), .text(after?.origin.hex ?? ""), .integer(Int64(bitPattern: after?.seq ?? 0))])
+            var ranges: [SyncWire.StubRange] = []
+            while try statement.step() {
+                let id = EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(bitPattern: statement.int64(1)))
+                if let last = ranges.last, last.origin == id.origin, last.last &+ 1 == id.seq {
+                    ranges[ranges.count - 1].last = id.seq
+                } else {
+                    guard ranges.count < limit else { break }
+                    ranges.append(SyncWire.StubRange(origin: id.origin, first: id.seq, last: id.seq))
+                }
+            }
+            statement.reset()
+            return ranges
+        }
+    }
+
+    public func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?) {
+        try withConnection("read the openings state") { state in
+            let statement = try state.connection.cached("SELECT pulled, pushed FROM peer_openings WHERE peer = ?")
+            defer { statement.reset() }
+            try statement.bind(1, peer)
+            guard try statement.step() else { return (nil, nil) }
+            return (statement.isNull(0) ? nil : UInt64(bitPattern: statement.int64(0)), statement.isNull(1) ? nil : UInt64(bitPattern: statement.int64(1)))
+        }
+    }
+
+    public func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws {
+        try withConnection("record the openings state") { state in
+            try state.connection.cached("INSERT OR REPLACE INTO peer_openings (peer, pulled, pushed) VALUES (?, ?, ?)").run([
+                .text(peer), pulled.map { .integer(Int64(bitPattern: $0)) } ?? .null, pushed.map { .integer(Int64(bitPattern: $0)) } ?? .null,
+            ])
+        }
     }
 
     static func markForRefold(_ stream: StreamID, _ connection: SQLiteConnection) throws {

@@ -46,4 +46,23 @@ public struct SQLiteSyncBackend: SyncBackend {
     public func sharingPolicy(for peer: String) throws -> SharingPolicy {
         try store.sharingPolicy(for: peer)
     }
+
+    public func openingsGeneration() throws -> UInt64 { try store.openingsGeneration() }
+
+    public func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange] {
+        try store.withheldRanges(after: after, limit: limit)
+    }
+
+    public func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult {
+        let (stored, ignored) = try store.storeLateOpenings(events)
+        return SyncWire.OpeningsResult(stored: stored, ignored: ignored)
+    }
+
+    public func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?) {
+        try store.openingsReconciled(with: peer)
+    }
+
+    public func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws {
+        try store.recordOpeningsReconciled(with: peer, pulled: pulled, pushed: pushed)
+    }
 }

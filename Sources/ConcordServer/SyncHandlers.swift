@@ -86,8 +86,58 @@ struct SyncHandlers: Sendable {
         let slot = try await access(request).slot
         defer { withExtendedLifetime(slot) {} }
         let advertised = limits.advertised
-        let document = try await onStore { SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector(), limits: advertised) }
+        let document = try await onStore {
+            SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector(), limits: advertised, openings: try $0.openingsGeneration())
+        }
         return json(document)
+    }
+
+    /// `GET /v1/stubs[?after=ORIGIN:SEQ]`: the events this node holds as stubs, a page at a time.
+    func stubs(_ request: Request) async throws -> Response {
+        let slot = try await access(request).slot
+        defer { withExtendedLifetime(slot) {} }
+        let after = try request.uri.queryParameters.get("after").map { text in
+            do { return try EventID(parsing: String(text)) } catch { throw ConcordError(.invalidArgument, "?after= must be an event id ORIGIN:SEQ") }
+        }
+        let responder = responder
+        let page = try await onStore { _ in try responder.stubs(after: after) }
+        return json(SyncWire.stubsDocument(page.ranges, more: page.more, openings: page.openings))
+    }
+
+    /// `POST /v1/openings/pull`: the openings of the puller's stubs that this node may share with it.
+    func pullOpenings(_ request: Request) async throws -> Response {
+        let (peer, _, slot) = try await access(request)
+        defer { withExtendedLifetime(slot) {} }
+        var text: [UInt8] = []
+        try await readBody(request, maxInflated: SyncLimits.maxPullRequestBytes) { chunk in text += chunk }
+        guard let body = String(validating: text, as: UTF8.self) else { throw ConcordError(.invalidJSON, "the openings request is not UTF-8") }
+        let wanted = try SyncWire.OpeningsRequest(json: body, limits: limits)
+        let responder = responder
+        let (events, more) = try await onStore { _ in try responder.openings(wanted, peer: peer) }
+        var lines: [UInt8] = []
+        BatchWriter.append(IngestBatch(events: events), to: &lines)
+        let end = SyncWire.BatchEnd(more: more, vector: try await onStore { try $0.versionVector() }, openings: try await onStore { try $0.openingsGeneration() })
+        lines += Array((end.json + "\n").utf8)
+        logger.info("served openings", metadata: ["peer": "\(peer)", "openings": "\(events.count)", "more": "\(more)"])
+        return Response(status: .ok, headers: [.contentType: SyncWire.ndjsonContentType], body: .init(byteBuffer: ByteBuffer(bytes: lines)))
+    }
+
+    /// `POST /v1/openings/push`: openings of stubs this node holds, offered by a peer.
+    func pushOpenings(_ request: Request) async throws -> Response {
+        let (peer, readOnly, slot) = try await access(request)
+        defer { withExtendedLifetime(slot) {} }
+        guard !readOnly else { throw ConcordError(.forbidden, "peer \(peer) has a read-only token: it may pull but not push") }
+        var reader = BatchReader(limits: limits)
+        try await readBody(request, maxInflated: limits.maxInflatedBytes) { chunk in try reader.feed(chunk) }
+        guard reader.end == nil else { throw ConcordError(.invalidJSON, "pushed openings are event lines, not an end line") }
+        let batch = try reader.finish()
+        guard batch.seals.isEmpty, batch.keys.isEmpty, !batch.events.isEmpty else {
+            throw ConcordError(.invalidJSON, "pushed openings are event lines (with their openings) only, at least one")
+        }
+        let result = try await onStore { try $0.storeOpenings(batch.events, from: peer) }
+        if result.stored > 0 { catchUp.request() }
+        logger.info("accepted openings", metadata: ["peer": "\(peer)", "stored": "\(result.stored)", "ignored": "\(result.ignored)"])
+        return json(result.json)
     }
 
     func pull(_ request: Request) async throws -> Response {

@@ -49,6 +49,7 @@ public struct SyncServer: Sendable {
     /// Every route the server answers, as documented in docs/openapi.yaml (a test holds them equal).
     public static let routes: [(method: String, path: String)] = [
         ("GET", "/health"), ("GET", "/metrics"), ("GET", "/v1/vector"), ("POST", "/v1/pull"), ("POST", "/v1/push"),
+        ("GET", "/v1/stubs"), ("POST", "/v1/openings/pull"), ("POST", "/v1/openings/push"),
     ]
 
     let backend: any SyncBackend
@@ -78,6 +79,9 @@ public struct SyncServer: Sendable {
         router.get("/v1/vector") { request, _ in await handlers.respond(request) { try await handlers.vector(request) } }
         router.post("/v1/pull") { request, _ in await handlers.respond(request) { try await handlers.pull(request) } }
         router.post("/v1/push") { request, _ in await handlers.respond(request) { try await handlers.push(request) } }
+        router.get("/v1/stubs") { request, _ in await handlers.respond(request) { try await handlers.stubs(request) } }
+        router.post("/v1/openings/pull") { request, _ in await handlers.respond(request) { try await handlers.pullOpenings(request) } }
+        router.post("/v1/openings/push") { request, _ in await handlers.respond(request) { try await handlers.pushOpenings(request) } }
 
         let table = CountsByKey(limit: configuration.maxConnectionsPerAddress)
         let (head, body) = (TimeAmount(configuration.headTimeout), TimeAmount(configuration.bodyTimeout))

@@ -23,6 +23,15 @@ public protocol SyncBackend: BatchSource {
     /// This node's sharing rules for `peer`, resolved against what it holds: what the peer
     /// receives with openings (docs/privacy.md).
     func sharingPolicy(for peer: String) throws -> SharingPolicy
+    /// The number that changes whenever this node's rules change or it stores a late opening.
+    func openingsGeneration() throws -> UInt64
+    /// The events this node holds as stubs (not erased), as ranges, from after `after`, at most `limit`.
+    func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange]
+    /// Stores the openings of held stubs that a peer sent (each checked against its commitment).
+    func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult
+    /// The openings numbers this node last reconciled with `peer`: the peer's (pulled) and its own (pushed).
+    func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?)
+    func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws
 }
 
 /// A node's events as one peer may see them: each event whole or as its stub, as the node's

@@ -18,7 +18,40 @@ public struct SyncResponder: Sendable {
 
     /// The end line once `runs` has given every run it will.
     public func end(after runs: MissingRuns) -> SyncWire.BatchEnd {
-        SyncWire.BatchEnd(more: runs.more, vector: runs.vector, heads: runs.headsForPeer, setAside: runs.setAside, limits: limits.advertised)
+        SyncWire.BatchEnd(
+            more: runs.more, vector: runs.vector, heads: runs.headsForPeer, setAside: runs.setAside, limits: limits.advertised,
+            openings: try? backend.openingsGeneration()
+        )
+    }
+
+    /// The openings of the asked-for stubs that this node holds and may share with `peer`, in
+    /// `(origin, seq)` order within the budget; `more` when the budget ran out first (the peer
+    /// asks again for the rest after the last event sent).
+    public func openings(_ request: SyncWire.OpeningsRequest, peer: String) throws -> (events: [Event], more: Bool) {
+        let view = SharedView(source: backend, policy: try backend.sharingPolicy(for: peer))
+        var events: [Event] = []
+        var bytes = 0
+        for range in request.stubs {
+            // Read in slices, so a wide range of stubs costs memory for what is sent only.
+            var after = range.first - 1
+            while after < range.last {
+                let through = min(range.last, after + 1000)
+                for event in try view.events(of: range.origin, after: after, through: through) where event.disclosure == .full && event.commitment != nil {
+                    let weight = event.exchangeLineBytes
+                    guard events.count < request.maxEvents, bytes + weight <= request.maxBytes else { return (events, true) }
+                    events.append(event)
+                    bytes += weight
+                }
+                after = through
+            }
+        }
+        return (events, false)
+    }
+
+    /// The stubs this node holds, a page at a time.
+    public func stubs(after: EventID?) throws -> (ranges: [SyncWire.StubRange], more: Bool, openings: UInt64) {
+        let ranges = try backend.withheldRanges(after: after, limit: SyncWire.maxStubRanges + 1)
+        return (Array(ranges.prefix(SyncWire.maxStubRanges)), ranges.count > SyncWire.maxStubRanges, try backend.openingsGeneration())
     }
 
     /// A whole pull answer as NDJSON (for callers that do not stream).

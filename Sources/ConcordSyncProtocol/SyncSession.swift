@@ -38,6 +38,9 @@ public struct SyncSession: Sendable {
         public var remoteVector = VersionVector()
         /// Origins set aside, in the order they were, with the reason (by either side).
         public var setAside: [SyncWire.Refusal] = []
+        /// Openings of held stubs received from the peer, and sent to it (late openings).
+        public var openingsReceived = 0
+        public var openingsSent = 0
 
         public var forks: Int { setAside.filter { $0.code == ConcordError.Code.fork.rawValue }.count }
     }

@@ -269,13 +269,17 @@ public enum SyncWire {
         public var setAside: [Refusal]
         /// The server's own limits, for the puller's pushes.
         public var limits: Limits?
+        /// The server's openings number (see SyncWire+Openings): when it differs from the one the
+        /// puller last reconciled with, the puller asks for the openings of its stubs.
+        public var openings: UInt64?
 
-        public init(more: Bool, vector: VersionVector, heads: [OriginID: EventHash] = [:], setAside: [Refusal] = [], limits: Limits? = nil) {
+        public init(more: Bool, vector: VersionVector, heads: [OriginID: EventHash] = [:], setAside: [Refusal] = [], limits: Limits? = nil, openings: UInt64? = nil) {
             self.more = more
             self.vector = vector
             self.heads = heads
             self.setAside = setAside
             self.limits = limits
+            self.openings = openings
         }
 
         public var json: String {
@@ -286,6 +290,7 @@ public enum SyncWire {
             if !heads.isEmpty { json.field("heads", rawJSON: SyncWire.encode(heads)) }
             if !setAside.isEmpty { json.field("setAside", rawJSON: Refusal.list(setAside)) }
             if let limits { json.field("limits", rawJSON: limits.json) }
+            if let openings { json.field("openings", openings) }
             return json.finish()
         }
 
@@ -296,6 +301,7 @@ public enum SyncWire {
             heads = try SyncWire.decodeHeads(object["heads"], field: "heads")
             setAside = try Refusal.decodeList(object["setAside"])
             limits = try object["limits"].map(Limits.init(object:))
+            openings = try SyncWire.integer(object, "openings", in: 0...Int.max).map(UInt64.init)
         }
     }
 
@@ -340,11 +346,12 @@ public enum SyncWire {
     // MARK: Vector document and errors
 
     /// `{"node": NAME, "vector": {…}, "limits": {…}}`, the answer to `GET /v1/vector`.
-    public static func vectorDocument(node: String, vector: VersionVector, limits: Limits) -> String {
+    public static func vectorDocument(node: String, vector: VersionVector, limits: Limits, openings: UInt64? = nil) -> String {
         var json = JSONObjectWriter()
         json.field("node", node)
         json.field("vector", rawJSON: encode(vector))
         json.field("limits", rawJSON: limits.json)
+        if let openings { json.field("openings", openings) }
         return json.finish()
     }
 

@@ -38,6 +38,8 @@ struct Concord: AsyncParsableCommand {
             TokenCommand.self,
             PeerCommand.self,
             TrustCommand.self,
+            ShareCommand.self,
+            EraseCommand.self,
             VerifyCommand.self,
             ResealCommand.self,
             StatusCommand.self,

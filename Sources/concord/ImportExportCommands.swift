@@ -15,10 +15,12 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("Write to this new file (mode 0600) instead of standard output.", valueName: "file")) var out: String?
     @Flag(help: "With --out: replace the file if it exists.") var force = false
+    @Option(name: .customLong("for"), help: ArgumentHelp("Write only what this peer may see: events its sharing rules withhold go as stubs (concord share).", valueName: "peer")) var peer: String?
 
     func run() async throws {
         try CommandFailure.reporting {
             let store = try storeOptions.openStore()
+            let policy = try peer.map { try store.sharingPolicy(for: $0) }
             let total = Int(try store.eventCount())
             var progress = ProgressBar("exporting", total: total)
             let output: FileHandle
@@ -29,6 +31,8 @@ struct ExportCommand: AsyncParsableCommand {
             }
             var written = 0
             try store.exportBatches { batch in
+                var batch = batch
+                if let policy { batch.events = batch.events.map(policy.shared) }
                 var lines: [UInt8] = []
                 BatchWriter.append(batch, to: &lines)
                 output.write(Data(lines))

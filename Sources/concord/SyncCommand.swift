@@ -40,8 +40,11 @@ struct SyncCommand: AsyncParsableCommand {
             try await SyncClient.withSyncClient(baseURL: url, token: token, caCertificatePath: caCert) { client in
                 let driver = SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: name, logger: logger)
                 let report: @Sendable (SyncSession.Summary, Bool) -> Void = { summary, always in
-                    if always || summary.pulled + summary.pushed > 0 || !summary.setAside.isEmpty {
+                    if always || summary.pulled + summary.pushed + summary.openingsReceived + summary.openingsSent > 0 || !summary.setAside.isEmpty {
                         print("Synced with \(name): pulled \(summary.pulled) new event(s), pushed \(summary.pushed), \(summary.alreadyHeld) already held, in \(summary.requests) request(s)")
+                        if summary.openingsReceived + summary.openingsSent > 0 {
+                            print("  openings of stubs: \(summary.openingsReceived) received, \(summary.openingsSent) sent")
+                        }
                         // Flushed even into a pipe, so a script following a --follow sync sees each round as it happens.
                         fflush(nil)
                     }

@@ -116,6 +116,9 @@ final class FlakyPeer: SyncPeer, @unchecked Sendable {
         }
         return try await inner.push(batch)
     }
+    func stubs(after: EventID?) async throws -> (stubs: [SyncWire.StubRange], more: Bool, openings: UInt64) { try await inner.stubs(after: after) }
+    func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) { try await inner.pullOpenings(request) }
+    func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult { try await inner.pushOpenings(events) }
 }
 
 /// A peer in memory: answers the sync calls from a store with the server's own responder, and
@@ -148,6 +151,20 @@ final class StorePeer: SyncPeer, @unchecked Sendable {
         case .refused(_, let origins): return SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: VersionVector(), refused: origins)
         }
     }
+
+    func stubs(after: EventID?) async throws -> (stubs: [SyncWire.StubRange], more: Bool, openings: UInt64) {
+        let page = try responder.stubs(after: after)
+        return (page.ranges, page.more, page.openings)
+    }
+
+    func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) {
+        let (events, more) = try responder.openings(request, peer: "region")
+        return (events, SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration()))
+    }
+
+    func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult {
+        try responder.backend.storeOpenings(events, from: "region")
+    }
 }
 
 /// A node that appends an event of its own during its first ingest.
@@ -175,4 +192,9 @@ final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
     func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? { try inner.authenticate(token: token) }
     func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {}
     func sharingPolicy(for peer: String) throws -> SharingPolicy { try inner.sharingPolicy(for: peer) }
+    func openingsGeneration() throws -> UInt64 { try inner.openingsGeneration() }
+    func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange] { try inner.withheldRanges(after: after, limit: limit) }
+    func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult { try inner.storeOpenings(events, from: peer) }
+    func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?) { try inner.openingsReconciled(with: peer) }
+    func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws { try inner.recordOpeningsReconciled(with: peer, pulled: pulled, pushed: pushed) }
 }

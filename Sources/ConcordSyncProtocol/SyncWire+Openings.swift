@@ -1,0 +1,137 @@
+import ConcordCore
+
+/// Late openings (docs/sync-protocol.md, "Openings"): a node that holds stubs asks a peer for
+/// their openings, and a node that holds openings a peer lacks offers them, whenever either
+/// side's sharing rules or held openings changed since they last compared (`openings`, a number
+/// each node advertises on `GET /v1/vector` and every pull's end line).
+extension SyncWire {
+    /// A run of one origin's events, `first…last`, that a node holds as stubs.
+    public struct StubRange: Sendable, Equatable {
+        public var origin: OriginID
+        public var first: UInt64
+        public var last: UInt64
+
+        public init(origin: OriginID, first: UInt64, last: UInt64) {
+            self.origin = origin
+            self.first = first
+            self.last = last
+        }
+    }
+
+    /// The most ranges one request or answer carries.
+    public static let maxStubRanges = 10_000
+
+    /// `[["ORIGIN", FIRST, LAST], …]`.
+    public static func encode(_ ranges: [StubRange]) -> String {
+        "[" + ranges.map { "[\"\($0.origin.hex)\",\($0.first),\($0.last)]" }.joined(separator: ",") + "]"
+    }
+
+    public static func decodeRanges(_ value: JSONValue?, field: String) throws -> [StubRange] {
+        guard case .array(let items)? = value else { throw ConcordError(.invalidJSON, "\"\(field)\" must be an array of [origin, first, last]") }
+        guard items.count <= maxStubRanges else { throw ConcordError(.tooLarge, "\"\(field)\" lists more than \(maxStubRanges) ranges, the limit") }
+        return try items.map { item in
+            guard case .array(let parts) = item, parts.count == 3, case .string(let hex) = parts[0],
+                  case .number(let firstText) = parts[1], case .number(let lastText) = parts[2],
+                  let first = JSONValue.integer(fromNumber: firstText), let last = JSONValue.integer(fromNumber: lastText),
+                  first >= 1, last >= first
+            else {
+                throw ConcordError(.invalidJSON, "\"\(field)\" must list [origin, first, last] with 1 ≤ first ≤ last < 2^63")
+            }
+            return StubRange(origin: try OriginID(hex: hex), first: UInt64(first), last: UInt64(last))
+        }
+    }
+
+    /// The ranges covering `ids` (sorted by origin, then seq).
+    public static func ranges(of ids: [EventID]) -> [StubRange] {
+        var ranges: [StubRange] = []
+        for id in ids {
+            if let last = ranges.last, last.origin == id.origin, last.last &+ 1 == id.seq {
+                ranges[ranges.count - 1].last = id.seq
+            } else {
+                ranges.append(StubRange(origin: id.origin, first: id.seq, last: id.seq))
+            }
+        }
+        return ranges
+    }
+
+    /// `POST /v1/openings/pull`: the stubs a node holds, whose openings it asks for.
+    public struct OpeningsRequest: Sendable, Equatable {
+        public var stubs: [StubRange]
+        public var maxEvents: Int
+        public var maxBytes: Int
+
+        public init(stubs: [StubRange], budget: BatchBudget) {
+            self.stubs = stubs
+            self.maxEvents = budget.maxEvents
+            self.maxBytes = budget.maxBytes
+        }
+
+        public var budget: BatchBudget { BatchBudget(maxEvents: maxEvents, maxBytes: maxBytes) }
+
+        public var json: String {
+            var json = JSONObjectWriter()
+            json.field("stubs", rawJSON: SyncWire.encode(stubs))
+            json.field("maxEvents", maxEvents)
+            json.field("maxBytes", maxBytes)
+            return json.finish()
+        }
+
+        public init(json text: String, limits: SyncLimits) throws {
+            let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxPullRequestBytes))
+            stubs = try SyncWire.decodeRanges(object["stubs"], field: "stubs")
+            let budget = BatchBudget(
+                maxEvents: try SyncWire.integer(object, "maxEvents", in: 1...Int.max) ?? limits.budget.maxEvents,
+                maxBytes: try SyncWire.integer(object, "maxBytes", in: 1...Int.max) ?? limits.budget.maxBytes
+            ).narrowed(to: limits.budget)
+            maxEvents = budget.maxEvents
+            maxBytes = budget.maxBytes
+        }
+    }
+
+    /// `GET /v1/stubs` answers `{"stubs": [...], "more": BOOL, "openings": N}`; with `more`, the
+    /// next page is asked with `?after=ORIGIN:SEQ` (the last range's end).
+    public static func stubsDocument(_ ranges: [StubRange], more: Bool, openings: UInt64) -> String {
+        var json = JSONObjectWriter()
+        json.field("stubs", rawJSON: encode(ranges))
+        json.field("more", more)
+        json.field("openings", openings)
+        return json.finish()
+    }
+
+    public static func decodeStubsDocument(_ text: String) throws -> (stubs: [StubRange], more: Bool, openings: UInt64) {
+        let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxEndLineBytes))
+        guard case .bool(let more)? = object["more"], let openings = try SyncWire.integer(object, "openings", in: 0...Int.max) else {
+            throw ConcordError(.invalidJSON, "a stubs document needs \"more\" and \"openings\"")
+        }
+        return (try decodeRanges(object["stubs"], field: "stubs"), more, UInt64(openings))
+    }
+
+    /// The answer to `POST /v1/openings/push`.
+    public struct OpeningsResult: Sendable, Equatable {
+        /// Openings stored (of stubs held here).
+        public var stored: Int
+        /// Openings of events not held here as stubs (held whole, erased, or not held): ignored.
+        public var ignored: Int
+
+        public init(stored: Int, ignored: Int) {
+            self.stored = stored
+            self.ignored = ignored
+        }
+
+        public var json: String {
+            var json = JSONObjectWriter()
+            json.field("stored", stored)
+            json.field("ignored", ignored)
+            return json.finish()
+        }
+
+        public init(json text: String) throws {
+            let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 2, maxBytes: 4096))
+            guard let stored = try SyncWire.integer(object, "stored", in: 0...Int.max), let ignored = try SyncWire.integer(object, "ignored", in: 0...Int.max) else {
+                throw ConcordError(.invalidJSON, "an openings result needs \"stored\" and \"ignored\"")
+            }
+            self.stored = stored
+            self.ignored = ignored
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import ConcordCore
+import ConcordSQLite
+
+struct EraseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase",
+        abstract: "Destroy the data of events this node recorded, on every node, keeping every chain verifiable.",
+        discussion: """
+            Records a signed erasure event (who erased what, when and why: part of the audited history). This node, and every node that stores the erasure through sync or import, destroys the named events' openings (their data, actor and ids) in the same transaction; their headers stay, so every hash link and seal still verifies. The bytes leave the store file, its WAL and free pages; read models show the fields as [erased].
+
+            Only the origin that recorded an event may erase it, the same rule on every node: naming an event of another origin is refused here, and an erasure that breaks the rule is refused by every node. Events recorded before need-to-know (format 1, whose hash covers their data) cannot be erased. Copies already taken outside Concord (files, prints, exports made before) are not recalled.
+
+              concord erase case:NW-2026-0042 --reason "retention review 2026-12: no further action"
+              concord erase 3f9a0c…e1:17 --reason "subject access request SAR-118"
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var recording: RecordingOptions
+    @Argument(help: "Streams (all the events this node's origin recorded on them) or event ids ORIGIN:SEQ.") var targets: [String]
+    @Option(help: ArgumentHelp("Why (who asked, under which rule). Kept in the log for auditors: no personal data.", valueName: "text")) var reason: String
+
+    func validate() throws {
+        guard !targets.isEmpty else { throw ValidationError("name at least one stream or event id to erase") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must say why the data is erased") }
+    }
+
+    func run() async throws {
+        try CommandFailure.reporting {
+            let store = try storeOptions.openStore()
+            let origin = try store.origin
+            var ids: [EventID] = []
+            var notOurs = 0
+            var kept = 0
+            for target in targets {
+                if let id = try? EventID(parsing: target) {
+                    guard id.origin == origin else {
+                        throw ConcordError(.invalidArgument, "event \(id) was recorded by origin \(id.origin), not by this node (\(origin)); only its origin may erase it")
+                    }
+                    guard let event = try store.readOrigin(id.origin, afterSeq: id.seq - 1, limit: 1).first?.event, event.seq == id.seq else {
+                        throw ConcordError(.unknownID, "this node holds no event \(id)")
+                    }
+                    guard event.commitment != nil else {
+                        throw ConcordError(.invalidArgument, "event \(id) was recorded before need-to-know (format 1): its hash covers its data, so it cannot be erased without breaking every copy's verification")
+                    }
+                    ids.append(id)
+                    continue
+                }
+                let stream = try StreamID(target)
+                let events = try store.readStream(stream, afterVersion: 0, limit: Int.max).map(\.event)
+                guard !events.isEmpty else { throw ConcordError(.unknownID, "this node holds no event on \(stream)") }
+                for event in events {
+                    if event.origin != origin { notOurs += 1 } else if event.commitment == nil || event.disclosure == .erased || event.type.rawValue == Erasure.eventType { kept += 1 } else { ids.append(event.id) }
+                }
+            }
+            ids = Array(Set(ids)).sorted()
+            guard !ids.isEmpty else {
+                throw ConcordError(.invalidArgument, "nothing to erase: none of the named events was recorded by this node's origin (\(origin)) in format 2 and not erased already\(notOurs > 0 ? "; \(notOurs) were recorded by other origins, which only they may erase" : "")")
+            }
+            let context = try recording.context()
+            let draft = try Erasure(targets: ids, reason: reason).draft(actor: context.actor, occurredAt: context.occurredAt, origin: origin)
+            let stored = try store.append([draft], expecting: [:]).events[0]
+            print("Erased the data of \(ids.count) event(s) (erasure \(stored.event.origin.short):\(stored.event.seq)); every node that syncs it destroys them too")
+            if notOurs > 0 { print("\(notOurs) event(s) of other origins were left: only the origin that recorded an event may erase it") }
+            if kept > 0 { print("\(kept) event(s) were left: already erased, erasures themselves, or recorded before need-to-know (format 1)") }
+        }
+    }
+}

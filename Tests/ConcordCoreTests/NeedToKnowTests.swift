@@ -1,0 +1,114 @@
+import ConcordCore
+import Testing
+
+/// Format 2: commitments, stubs, erasure rules and sharing decisions, without a store.
+struct NeedToKnowTests {
+    func chain(_ notes: [String], stream: String = "case:NW-1", key: NodeKey = NodeKey()) throws -> (events: [Event], seals: [Seal], key: NodeKey) {
+        var chain = OriginChain(key: key, lastSeq: 0, lastHash: .genesis)
+        var clock = HybridLogicalClock()
+        var events: [Event] = []
+        for note in notes {
+            let draft = try EventDraft(stream: StreamID(stream), type: EventType("case.note-added"), data: .object(["note": .string(note)]), actor: "officer@nw", occurredAt: 1_457_519_400_000)
+            events.append(chain.append(draft, hlc: try clock.tick(now: 1_700_000_000_000), recordedAt: 1_700_000_000_000, prev: []))
+        }
+        return (events, [chain.sealHead()], key)
+    }
+
+    @Test func aStubKeepsItsHashAndCarriesNoPartOfItsOpening() throws {
+        let event = try chain(["Victim named Alice Northcott"]).events[0]
+        #expect(event.format == 2 && event.salt.count == EventLimits.saltBytes && event.openingMatchesCommitment)
+        let stub = try #require(event.stub)
+        #expect(stub.computeHash() == event.hash && stub.disclosure == .withheld)
+        let line = stub.exchangeJSON
+        for text in ["Alice", "officer@nw", Hex.encode(event.salt), "\"data\""] { #expect(!line.contains(text), "\(line)") }
+        #expect(event.exchangeJSON.contains("Alice"))
+        for candidate in [event, stub] {
+            #expect(candidate.exchangeLineBytes == candidate.exchangeJSON.utf8.count + 1)
+            let decoded = try Event(exchange: try JSONValue(parsing: candidate.exchangeJSON))
+            #expect(decoded == candidate)
+        }
+        // A stub line that smuggles part of an opening is refused.
+        let smuggled = line.replacingOccurrences(of: "\"commitment\"", with: "\"actor\":\"x\",\"commitment\"")
+        #expect(throws: ConcordError.self) { try Event(exchange: try JSONValue(parsing: smuggled)) }
+    }
+
+    @Test func theSaltHidesAShortPayload() throws {
+        let events = try chain(["charged", "charged"]).events
+        #expect(events[0].commitment != events[1].commitment)
+        // The commitment of the bare payload (a guess without the salt) is not the commitment.
+        var guess = events[0]
+        guess.salt = []
+        #expect(guess.computeCommitment() != events[0].commitment)
+    }
+
+    @Test func anOpeningThatDoesNotMatchItsCommitmentIsRefused() throws {
+        var (events, seals, key) = try chain(["first", "second"])
+        let verifier = BatchVerifier(now: 1_700_000_000_000)
+        events[1].payload = #"{"note":"rewritten"}"#
+        let result = verifier.verify(origin: key.origin, events: events, seals: seals, offeredKeys: [key.originKey], state: OriginState())
+        guard case .failure(let refusal) = result else { Issue.record("accepted an altered opening"); return }
+        #expect(refusal.code == .invalidEvent && refusal.message.contains("opening"))
+    }
+
+    @Test func aHeldStubOfferedWithItsOpeningIsPlannedAsALateOpening() throws {
+        let (events, seals, key) = try chain(["first", "second"])
+        let state = OriginState(head: 2, headHash: events[1].hash, headHLC: events[1].hlc, key: key.originKey, heldHashes: [1: events[0].hash, 2: events[1].hash])
+        let plan = try BatchVerifier(now: 1_700_000_000_000).verify(origin: key.origin, events: events, seals: seals, offeredKeys: [], state: state).get()
+        #expect(plan.events.isEmpty && plan.alreadyHeld == 2 && plan.openings.map(\.seq) == [1, 2])
+        let stubs = events.map { $0.stub! }
+        let none = try BatchVerifier(now: 1_700_000_000_000).verify(origin: key.origin, events: stubs, seals: seals, offeredKeys: [], state: state).get()
+        #expect(none.openings.isEmpty)
+    }
+
+    func erasureEvent(by key: NodeKey, after events: [Event], naming targets: [EventID], reason: String = "retention review") throws -> Event {
+        var chain = OriginChain(key: key, lastSeq: events.last?.seq ?? 0, lastHash: events.last?.hash ?? .genesis)
+        // Built by hand, as a hostile origin would: the draft checks nothing about the targets' origin.
+        let data = JSONValue.object(["events": .array(targets.map { .string($0.description) }), "reason": .string(reason)])
+        let draft = try EventDraft(stream: Erasure.stream(of: key.origin), type: EventType(Erasure.eventType), data: data, actor: "dpo", occurredAt: 0)
+        return chain.append(draft, hlc: HLCTimestamp(wallMillis: 1_700_000_000_000, counter: 99), recordedAt: 1_700_000_000_000, prev: [])
+    }
+
+    @Test func onlyTheRecordingOriginMayEraseAndEveryNodeDecidesFromTheErasureAlone() throws {
+        let (events, _, key) = try chain(["first", "second"])
+        let own = try erasureEvent(by: key, after: events, naming: [events[0].id])
+        #expect(try Erasure.recorded(by: own)?.targets == [events[0].id])
+        let stranger = NodeKey()
+        let foreign = try erasureEvent(by: stranger, after: [], naming: [events[0].id])
+        #expect(throws: ConcordError.self) { try Erasure.recorded(by: foreign) }
+        let later = try erasureEvent(by: key, after: events, naming: [EventID(origin: key.origin, seq: 5)])
+        #expect(throws: ConcordError.self) { try Erasure.recorded(by: later) }
+        #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: key, after: events, naming: [events[0].id], reason: " ")) }
+        #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: key, after: events, naming: [])) }
+        #expect(throws: ConcordError.self) { try Erasure.recorded(by: own.stub!) }
+        // The verifier refuses a foreign erasure as it refuses any bad event.
+        let result = BatchVerifier(now: 1_700_000_000_000).verify(origin: stranger.origin, events: [foreign], seals: [stranger.seal(seq: 1, hash: foreign.hash)], offeredKeys: [stranger.originKey], state: OriginState())
+        guard case .failure(let refusal) = result else { Issue.record("accepted a foreign erasure"); return }
+        #expect(refusal.message.contains("only the events it recorded itself"))
+    }
+
+    @Test func sharingDecisionsFollowTheirOrder() throws {
+        let (events, _, key) = try chain(["note"], stream: "case:NW-1")
+        let meeting = try chain(["minutes"], stream: "meeting:M-1").events[0]
+        let erasure = try erasureEvent(by: key, after: events, naming: [events[0].id])
+        let policy = SharingPolicy(peer: "south", rules: [.kind("meeting")], defaultRule: .full, localStreams: [try StreamID("meeting:M-2")])
+        #expect(!policy.decide(events[0]).sendsOpening)
+        #expect(policy.decide(meeting).sendsOpening)
+        #expect(policy.decide(erasure).sendsOpening)
+        #expect(policy.shared(events[0]).disclosure == .withheld && policy.shared(meeting) == meeting)
+        #expect(!policy.decide(events[0].stub!).sendsOpening)
+        #expect(!policy.decide(stream: try StreamID("meeting:M-2")).sendsOpening)
+        let none = SharingPolicy(peer: "east", rules: [], defaultRule: .stubs)
+        #expect(!none.decide(meeting).sendsOpening)
+        let region = SharingPolicy(peer: "east", rules: [.region("North")], defaultRule: .stubs, resolvedStreams: [try StreamID("case:NW-1"): .region("North")])
+        #expect(region.decide(events[0]).sendsOpening && !region.decide(meeting).sendsOpening)
+        var v1 = events[0]
+        v1.commitment = nil
+        #expect(none.decide(v1).sendsOpening)
+        for text in ["all", "kind:case", "region:North West", "stream:case:NW-1", "meeting:M-1"] {
+            #expect(try ShareSelector(parsing: text).description == text)
+        }
+        for bad in ["", "kind:people", "colour:red", "region:"] {
+            #expect(throws: ConcordError.self) { try ShareSelector(parsing: bad) }
+        }
+    }
+}
