@@ -44,6 +44,19 @@ public final class RawHTTPConnection {
     @discardableResult
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
+    /// Everything the server sends until it closes the connection (or a read times out): for a
+    /// request sent with `Connection: close`, the whole response, head and body.
+    public func readAll() -> [UInt8] {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { break }
+            received += buffer.prefix(count)
+        }
+        return received
+    }
+
     /// The status code of the response, or nil when the connection closed (or timed out) without one.
     public func status() -> Int? {
         var received: [UInt8] = []
