@@ -83,6 +83,8 @@ struct NeedToKnowTests {
         // North records a case of its region, a case it keeps local, and a meeting for everyone.
         try ok("north", ["case", "open", "N-1", "--title", "Secret Alpha North", "--region", "North"])
         try ok("north", ["case", "note", "N-1", "Victim Alice Northcott moved to a safe house"])
+        // A long note: its data spills into overflow pages, which an erasure frees.
+        try ok("north", ["case", "note", "N-1", String(repeating: "Statement of Alice Northcott, page after page. ", count: 200)])
         try ok("north", ["case", "open", "N-2", "--title", "Local only Zed", "--region", "North"])
         try ok("north", ["share", "local", "case:N-2"])
         try ok("north", ["meeting", "schedule", "M-1", "--title", "Best practice forum", "--at", "2026-12-01T10:00Z", "--location", "Leeds"])
@@ -122,16 +124,29 @@ struct NeedToKnowTests {
         // A rule widened later: south's next sync fetches the openings of its stubs of north's cases.
         try ok("hub", ["share", "add", "south", "region:North"])
         let widened = try ok("south", ["sync", "hub"])
-        #expect(widened.contains("openings of stubs: 2 received"), "\(widened)")
+        #expect(widened.contains("openings of stubs: 3 received"), "\(widened)")
         try expectHolding("south", ["Secret Alpha North"], not: ["Local only Zed"])
         #expect(try cases("south")["N-1"]?["title"] == .string("Secret Alpha North"))
         #expect(try concord.run(["verify", "--store", store("south")]).status == 0)
         // Nothing moved since: the next sync asks nothing again.
         #expect(try !ok("south", ["sync", "hub"]).contains("openings of stubs"))
 
+        // North lets its local case go: north offers the hub the opening it withheld, and the hub,
+        // holding it late, passes it on to the region its rules grant it to.
+        // (East compares openings numbers with the hub first: the hub's rules changed, east's did not.)
+        #expect(try !ok("east", ["sync", "hub"]).contains("received"))
+        try ok("north", ["share", "local", "case:N-2", "--remove"])
+        let offered = try ok("north", ["sync", "hub"])
+        #expect(offered.contains("openings of stubs: 0 received, 1 sent"), "\(offered)")
+        try expectHolding("hub", ["Local only Zed"])
+        let late = try ok("east", ["sync", "hub"])
+        #expect(late.contains("openings of stubs: 1 received"), "\(late)")
+        try expectHolding("east", ["Local only Zed"])
+        #expect(try cases("east")["N-2"]?["title"] == .string("Local only Zed"))
+
         // North erases its case; the erasure reaches every node through the hub.
         let erased = try ok("north", ["erase", "case:N-1", "--reason", "retention review 2026-12: no further action"])
-        #expect(erased.contains("Erased the data of 2 event(s)"), "\(erased)")
+        #expect(erased.contains("Erased the data of 3 event(s)"), "\(erased)")
         for node in ["north", "south", "east", "east2", "north"] { try ok(node, ["sync", "hub"]) }
         for node in ["hub", "north", "south", "east", "east2"] {
             for secret in ["Secret Alpha North", "Alice Northcott"] {
