@@ -20,6 +20,8 @@ extension StoredEvent {
         json.field("data", rawJSON: event.payload)
         json.field("prevHash", event.prevHash.hex)
         json.field("hash", event.hash.hex)
+        json.field("format", UInt64(event.format))
+        json.field("disclosure", event.disclosure == .full ? "full" : event.disclosure == .withheld ? "withheld" : "erased")
         return json.finish()
     }
 }

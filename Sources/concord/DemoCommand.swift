@@ -131,8 +131,51 @@ struct DemoCommand: AsyncParsableCommand {
                 print("(verify did not notice: this is a bug)")
                 throw ExitCode.failure
             } catch let exit as ExitCode where exit.rawValue == 1 {
-                print("\nThe edit is caught: the event no longer matches its hash, which the next event and the node's signature commit to.")
+                print("\nThe edit is caught: the event's data no longer matches the commitment its hash covers, which the next event and the node's signature commit to.")
             }
+
+            section("9. Need to know: a case kept from the other regions, then erased everywhere")
+            for region in DemoScenario.regions {
+                for rule in [ShareSelector.kind("meeting"), .region(region.name)] { try hub.addShareRule(peer: region.node, rule) }
+            }
+            try hub.setShareDefault(.stubs)
+            print("on national-hub:  concord share add REGION kind:meeting region:NAME   (for each region)")
+            print("                  concord share default stubs\n")
+            let sensitive = "WY-2026-0042"
+            let victim = "Victim: Sara Malik, 19, moved to a safe house in Leeds"
+            try yorkshire.run(.open(title: "Forced labour at a car wash", region: "West Yorkshire", category: "labour exploitation", reference: nil), caseID: sensitive, officer("DS Walsh, West Yorkshire"))
+            try yorkshire.run(.note(victim), caseID: sensitive, officer("DS Walsh, West Yorkshire"))
+            print("on west-yorkshire: concord case open \(sensitive) …; concord case note \(sensitive) \"\(victim)\"")
+            try await syncRound("sync", quiet: true)
+            try await syncRound("sync", quiet: true)
+            let explanation = try hub.sharingPolicy(for: "greater-manchester").decide(stream: try StreamID("case:\(sensitive)"))
+            print("concord share explain greater-manchester case:\(sensitive)   (on the hub)")
+            print("  greater-manchester receives it as stubs: \(explanation.reason)\n")
+            func holds(_ node: String, _ text: String) -> Bool {
+                ["", "-wal"].contains { suffix in FileManager.default.contents(atPath: path(node) + suffix)?.range(of: Data(text.utf8)) != nil }
+            }
+            for name in names {
+                let row = try stores[names.firstIndex(of: name)!].queryReadModels(.live, sql: "SELECT status, title FROM {schema}.cases WHERE case_id = ?", [.text(sensitive)])
+                let shown = row.rows.first.map { "status \($0[0].description), title \($0[1].description)" } ?? "not held"
+                print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(sensitive): \(shown.padding(toLength: 55, withPad: " ", startingAt: 0)) victim's name in its file: \(holds(name, "Sara Malik") ? "yes" : "no")")
+            }
+            print("\nThe regions without need to know hold only the case's stubs (its headers), and verify them:")
+            for name in ["greater-manchester", "west-midlands"] {
+                print("\(name): ", terminator: "")
+                try await run(VerifyCommand.self, ["--store", path(name)])
+            }
+            print("\nRetention review: West Yorkshire erases the case (a signed erasure event, part of the record)")
+            print("concord erase case:\(sensitive) --reason \"retention review: no further action\"\n")
+            try await run(EraseCommand.self, ["--store", path("west-yorkshire"), "--actor", "Data Protection Officer, West Yorkshire", "case:\(sensitive)", "--reason", "retention review: no further action"])
+            try await syncRound("sync", quiet: true)
+            try await syncRound("sync", quiet: true)
+            print("")
+            for (store, name) in zip(stores, names) {
+                let report = try LogVerifier.verify(store)
+                let row = try store.queryReadModels(.live, sql: "SELECT title FROM {schema}.cases WHERE case_id = ?", [.text(sensitive)]).rows.first?[0].description ?? "-"
+                print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) verifies: \(report.isValid ? "yes" : "NO")  title: \(row.padding(toLength: 9, withPad: " ", startingAt: 0)) victim's name in its file: \(holds(name, "Sara Malik") ? "yes" : "no")  digest \(try store.readModelDigest(.live).prefix(16))…")
+            }
+            print("\nEvery chain and seal still verifies; the erased text is in no node's file; the digests agree again.")
             print("\nDone. Explore: concord query cases --store \(path("west-yorkshire")) --status charged")
         }
     }

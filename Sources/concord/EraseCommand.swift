@@ -35,14 +35,14 @@ struct EraseCommand: AsyncParsableCommand {
             var kept = 0
             for target in targets {
                 if let id = try? EventID(parsing: target) {
-                    guard id.origin == origin else {
-                        throw ConcordError(.invalidArgument, "event \(id) was recorded by origin \(id.origin), not by this node (\(origin)); only its origin may erase it")
-                    }
                     guard let event = try store.readOrigin(id.origin, afterSeq: id.seq - 1, limit: 1).first?.event, event.seq == id.seq else {
                         throw ConcordError(.unknownID, "this node holds no event \(id)")
                     }
                     guard event.commitment != nil else {
                         throw ConcordError(.invalidArgument, "event \(id) was recorded before need-to-know (format 1): its hash covers its data, so it cannot be erased without breaking every copy's verification")
+                    }
+                    guard id.origin == origin else {
+                        throw ConcordError(.invalidArgument, "event \(id) was recorded by origin \(id.origin), not by this node's origin (\(origin)); only its origin may erase it")
                     }
                     ids.append(id)
                     continue
