@@ -123,8 +123,8 @@ public struct SyncClient: Sendable {
         }
     }
 
-    public func stubs(after: EventID?) async throws -> (stubs: [SyncWire.StubRange], more: Bool, openings: UInt64) {
-        let path = after.map { "/v1/stubs?after=\($0.description)" } ?? "/v1/stubs"
+    public func stubs(since: Int64) async throws -> SyncWire.StubsPage {
+        let path = "/v1/stubs?since=\(since)"
         let body: [UInt8]
         do {
             body = try await send(method: .GET, path: path, body: nil)
@@ -132,7 +132,7 @@ public struct SyncClient: Sendable {
             throw refusal.error
         }
         do {
-            return try SyncWire.decodeStubsDocument(String(decoding: body, as: UTF8.self))
+            return try SyncWire.StubsPage(json: String(decoding: body, as: UTF8.self))
         } catch let error as ConcordError {
             throw ConcordError(.peer, "\(baseURL) answered GET /v1/stubs with a document this node cannot take: \(error.message)", cause: error)
         }

@@ -38,6 +38,7 @@ public struct SyncDriver: Sendable {
         var prefetched: (request: SyncWire.PullRequest, response: Task<PullAnswer, any Error>)?
         // The peer's openings number, from its last end line.
         var remoteOpenings: UInt64?
+        var remoteStubs: Int64?
         // A prefetch not used is cancelled and awaited: nothing may run against the client after
         // the sync, or beside the pull that replaces it.
         func discardPrefetch() async {
@@ -67,6 +68,7 @@ public struct SyncDriver: Sendable {
                     prefetched = nil
                     let (batch, end) = answer
                     remoteOpenings = end.openings ?? remoteOpenings
+                    remoteStubs = end.stubs ?? remoteStubs
                     if end.more, !batch.events.isEmpty {
                         let next = Self.following(request, after: batch)
                         let client = self.client
@@ -100,7 +102,16 @@ public struct SyncDriver: Sendable {
                 case .done(var summary):
                     // (The session ends only after a pull that said "no more": nothing is fetched ahead.)
                     await discardPrefetch()
-                    try await reconcileOpenings(&summary, mode: mode, remote: remoteOpenings, budget: session.peerLimits?.budget.narrowed(to: budget) ?? budget)
+                    let reconciler = OpeningsReconciler(local: local, peerName: peerName, budget: session.peerLimits?.budget.narrowed(to: budget) ?? budget)
+                    let openings = try await reconciler.run(
+                        with: client, remoteOpenings: remoteOpenings, remoteStubs: remoteStubs, ask: mode != .pushOnly, offer: mode != .pullOnly
+                    )
+                    summary.openingsReceived = openings.received
+                    summary.openingsSent = openings.sent
+                    summary.requests += openings.requests
+                    if openings.received + openings.sent > 0 {
+                        logger.info("openings", metadata: ["peer": "\(peerName)", "received": "\(openings.received)", "sent": "\(openings.sent)"])
+                    }
                     return summary
                 case .failed(let reason):
                     throw ConcordError(.peer, "sync with \(peerName) stopped: \(reason)")
@@ -109,78 +120,6 @@ public struct SyncDriver: Sendable {
         } catch {
             await discardPrefetch()
             throw error
-        }
-    }
-
-    /// Late openings, both ways, when either side's openings number moved since the last
-    /// reconciliation with this peer: this node asks for the openings of the stubs it holds, and
-    /// offers the openings of the peer's stubs that its own rules grant (docs/sync-protocol.md).
-    /// Cost: one request each way when nothing changed; otherwise the stubs held, listed, and the
-    /// openings newly shared, sent.
-    private func reconcileOpenings(_ summary: inout SyncSession.Summary, mode: SyncSession.Mode, remote: UInt64?, budget: BatchBudget) async throws {
-        let (pulledBefore, pushedBefore) = try local.openingsReconciled(with: peerName)
-        var pulled = pulledBefore
-        var pushed = pushedBefore
-        if mode != .pushOnly, let remote, remote != pulledBefore {
-            var after: EventID?
-            while true {
-                let ranges = try local.withheldRanges(after: after, limit: SyncWire.maxStubRanges)
-                guard !ranges.isEmpty else { break }
-                var pending = ranges[...]
-                while !pending.isEmpty {
-                    let (events, end) = try await client.pullOpenings(SyncWire.OpeningsRequest(stubs: Array(pending), budget: budget))
-                    if !events.isEmpty { summary.openingsReceived += try local.storeOpenings(events, from: peerName).stored }
-                    summary.requests += 1
-                    // With more to come, ask again from after the last opening sent.
-                    guard end.more, let last = events.last else { break }
-                    while let first = pending.first, first.origin < last.origin || (first.origin == last.origin && first.last <= last.seq) { pending.removeFirst() }
-                    if let first = pending.first, first.origin == last.origin, first.first <= last.seq { pending[pending.startIndex].first = last.seq + 1 }
-                }
-                guard ranges.count == SyncWire.maxStubRanges, let last = ranges.last else { break }
-                after = EventID(origin: last.origin, seq: last.last)
-            }
-            pulled = remote
-        }
-        let mine = try local.openingsGeneration()
-        if mode != .pullOnly, mine != pushedBefore {
-            let view = SharedView(source: local, policy: try local.sharingPolicy(for: peerName))
-            var after: EventID?
-            var batch: [Event] = []
-            var bytes = 0
-            func flush() async throws {
-                guard !batch.isEmpty else { return }
-                summary.openingsSent += try await client.pushOpenings(batch).stored
-                summary.requests += 1
-                batch.removeAll()
-                bytes = 0
-            }
-            while true {
-                let page = try await client.stubs(after: after)
-                summary.requests += 1
-                for range in page.stubs {
-                    var from = range.first - 1
-                    while from < range.last {
-                        let through = min(range.last, from + 1000)
-                        for event in try view.events(of: range.origin, after: from, through: through) where event.disclosure == .full && event.commitment != nil {
-                            if batch.count >= budget.maxEvents || bytes + event.exchangeLineBytes > budget.maxBytes { try await flush() }
-                            batch.append(event)
-                            bytes += event.exchangeLineBytes
-                        }
-                        from = through
-                    }
-                }
-                guard page.more, let last = page.stubs.last else { break }
-                after = EventID(origin: last.origin, seq: last.last)
-            }
-            try await flush()
-            pushed = mine
-        }
-        if pulled != pulledBefore || pushed != pushedBefore {
-            try local.recordOpeningsReconciled(with: peerName, pulled: pulled, pushed: pushed)
-        }
-        if summary.openingsReceived + summary.openingsSent > 0 {
-            logger.info("openings", metadata: ["peer": "\(peerName)", "received": "\(summary.openingsReceived)", "sent": "\(summary.openingsSent)"])
-            if summary.openingsReceived > 0 { try local.catchUpReadModels() }
         }
     }
 

@@ -257,12 +257,14 @@ extension SQLiteEventStore {
                 stream TEXT PRIMARY KEY
             ) WITHOUT ROWID;
             -- The stubs a node holds, for the peers that may give their openings.
-            CREATE INDEX events_withheld ON events (origin, seq) WHERE disclosure = 1;
-            -- Per peer: the openings numbers last reconciled (the peer's, pulled; this node's, pushed).
+            CREATE INDEX events_withheld ON events (position) WHERE disclosure = 1;
+            -- Per peer, where the last reconciliation of openings left off (OpeningsState).
             CREATE TABLE peer_openings (
-                peer   TEXT    PRIMARY KEY,
-                pulled INTEGER,
-                pushed INTEGER
+                peer               TEXT    PRIMARY KEY,
+                peer_openings      INTEGER,
+                asked_through      INTEGER NOT NULL,
+                own_openings       INTEGER,
+                peer_stubs_through INTEGER NOT NULL
             ) WITHOUT ROWID;
             -- Stores made before need-to-know shared everything with every peer: they keep doing so.
             INSERT OR IGNORE INTO settings (name, value) VALUES ('share_default', 'full');

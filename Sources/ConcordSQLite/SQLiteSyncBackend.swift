@@ -49,20 +49,18 @@ public struct SQLiteSyncBackend: SyncBackend {
 
     public func openingsGeneration() throws -> UInt64 { try store.openingsGeneration() }
 
-    public func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange] {
-        try store.withheldRanges(after: after, limit: limit)
+    public func withheld(storedAfter since: Int64, limit: Int) throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
+        try store.withheld(storedAfter: since, limit: limit)
     }
+
+    public func stubsCursor() throws -> Int64 { try store.stubsCursor() }
 
     public func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult {
         let (stored, ignored) = try store.storeLateOpenings(events)
         return SyncWire.OpeningsResult(stored: stored, ignored: ignored)
     }
 
-    public func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?) {
-        try store.openingsReconciled(with: peer)
-    }
+    public func openingsState(with peer: String) throws -> OpeningsState { try store.openingsState(with: peer) }
 
-    public func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws {
-        try store.recordOpeningsReconciled(with: peer, pulled: pulled, pushed: pushed)
-    }
+    public func recordOpeningsState(_ state: OpeningsState, with peer: String) throws { try store.recordOpeningsState(state, with: peer) }
 }

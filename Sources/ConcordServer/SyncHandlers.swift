@@ -87,21 +87,24 @@ struct SyncHandlers: Sendable {
         defer { withExtendedLifetime(slot) {} }
         let advertised = limits.advertised
         let document = try await onStore {
-            SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector(), limits: advertised, openings: try $0.openingsGeneration())
+            SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector(), limits: advertised, openings: try $0.openingsGeneration(), stubs: try $0.stubsCursor())
         }
         return json(document)
     }
 
-    /// `GET /v1/stubs[?after=ORIGIN:SEQ]`: the events this node holds as stubs, a page at a time.
+    /// `GET /v1/stubs[?since=CURSOR]`: the events this node holds as stubs, a page at a time.
     func stubs(_ request: Request) async throws -> Response {
         let slot = try await access(request).slot
         defer { withExtendedLifetime(slot) {} }
-        let after = try request.uri.queryParameters.get("after").map { text in
-            do { return try EventID(parsing: String(text)) } catch { throw ConcordError(.invalidArgument, "?after= must be an event id ORIGIN:SEQ") }
-        }
+        let since = try request.uri.queryParameters.get("since").map { text -> Int64 in
+            guard let value = Int64(String(text)), value >= 0, String(value) == String(text) else {
+                throw ConcordError(.invalidArgument, "?since= must be a cursor: a whole number from 0 to 9223372036854775807")
+            }
+            return value
+        } ?? 0
         let responder = responder
-        let page = try await onStore { _ in try responder.stubs(after: after) }
-        return json(SyncWire.stubsDocument(page.ranges, more: page.more, openings: page.openings))
+        let page = try await onStore { _ in try responder.stubs(since: since) }
+        return json(page.json)
     }
 
     /// `POST /v1/openings/pull`: the openings of the puller's stubs that this node may share with it.
@@ -116,7 +119,7 @@ struct SyncHandlers: Sendable {
         let (events, more) = try await onStore { _ in try responder.openings(wanted, peer: peer) }
         var lines: [UInt8] = []
         BatchWriter.append(IngestBatch(events: events), to: &lines)
-        let end = SyncWire.BatchEnd(more: more, vector: try await onStore { try $0.versionVector() }, openings: try await onStore { try $0.openingsGeneration() })
+        let end = try await onStore { SyncWire.BatchEnd(more: more, vector: try $0.versionVector(), openings: try $0.openingsGeneration(), stubs: try $0.stubsCursor()) }
         lines += Array((end.json + "\n").utf8)
         logger.info("served openings", metadata: ["peer": "\(peer)", "openings": "\(events.count)", "more": "\(more)"])
         return Response(status: .ok, headers: [.contentType: SyncWire.ndjsonContentType], body: .init(byteBuffer: ByteBuffer(bytes: lines)))

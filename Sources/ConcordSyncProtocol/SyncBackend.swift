@@ -25,13 +25,17 @@ public protocol SyncBackend: BatchSource {
     func sharingPolicy(for peer: String) throws -> SharingPolicy
     /// The number that changes whenever this node's rules change or it stores a late opening.
     func openingsGeneration() throws -> UInt64
-    /// The events this node holds as stubs (not erased), as ranges, from after `after`, at most `limit`.
-    func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange]
+    /// The events this node holds as stubs (not erased) that it stored after the cursor `since`,
+    /// at most `limit` of them, as ranges; `through` is the cursor of the last one listed
+    /// (`since` when none), `more` whether others follow.
+    func withheld(storedAfter since: Int64, limit: Int) throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool)
+    /// The cursor of the newest stub this node holds (0 when none).
+    func stubsCursor() throws -> Int64
     /// Stores the openings of held stubs that a peer sent (each checked against its commitment).
     func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult
-    /// The openings numbers this node last reconciled with `peer`: the peer's (pulled) and its own (pushed).
-    func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?)
-    func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws
+    /// Where this node's last reconciliation of openings with `peer` left off.
+    func openingsState(with peer: String) throws -> OpeningsState
+    func recordOpeningsState(_ state: OpeningsState, with peer: String) throws
 }
 
 /// A node's events as one peer may see them: each event whole or as its stub, as the node's

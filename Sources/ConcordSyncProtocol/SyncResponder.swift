@@ -20,7 +20,7 @@ public struct SyncResponder: Sendable {
     public func end(after runs: MissingRuns) -> SyncWire.BatchEnd {
         SyncWire.BatchEnd(
             more: runs.more, vector: runs.vector, heads: runs.headsForPeer, setAside: runs.setAside, limits: limits.advertised,
-            openings: try? backend.openingsGeneration()
+            openings: try? backend.openingsGeneration(), stubs: try? backend.stubsCursor()
         )
     }
 
@@ -48,10 +48,10 @@ public struct SyncResponder: Sendable {
         return (events, false)
     }
 
-    /// The stubs this node holds, a page at a time.
-    public func stubs(after: EventID?) throws -> (ranges: [SyncWire.StubRange], more: Bool, openings: UInt64) {
-        let ranges = try backend.withheldRanges(after: after, limit: SyncWire.maxStubRanges + 1)
-        return (Array(ranges.prefix(SyncWire.maxStubRanges)), ranges.count > SyncWire.maxStubRanges, try backend.openingsGeneration())
+    /// The stubs this node stored after the cursor, a page at a time.
+    public func stubs(since: Int64) throws -> SyncWire.StubsPage {
+        let page = try backend.withheld(storedAfter: since, limit: SyncWire.maxStubsPerPage)
+        return SyncWire.StubsPage(stubs: page.ranges, through: page.through, more: page.more, openings: try backend.openingsGeneration())
     }
 
     /// A whole pull answer as NDJSON (for callers that do not stream).

@@ -1,9 +1,10 @@
 import ConcordCore
 
 /// Late openings (docs/sync-protocol.md, "Openings"): a node that holds stubs asks a peer for
-/// their openings, and a node that holds openings a peer lacks offers them, whenever either
-/// side's sharing rules or held openings changed since they last compared (`openings`, a number
-/// each node advertises on `GET /v1/vector` and every pull's end line).
+/// their openings, and a node that holds openings a peer lacks offers them: for new stubs since
+/// they last compared, and for every stub when a side's sharing rules changed or it stored
+/// openings late (`openings`, a number each node advertises on `GET /v1/vector` and every pull's
+/// end line, beside `stubs`, the cursor of its newest stub).
 extension SyncWire {
     /// A run of one origin's events, `first…last`, that a node holds as stubs.
     public struct StubRange: Sendable, Equatable {
@@ -88,23 +89,45 @@ extension SyncWire {
         }
     }
 
-    /// `GET /v1/stubs` answers `{"stubs": [...], "more": BOOL, "openings": N}`; with `more`, the
-    /// next page is asked with `?after=ORIGIN:SEQ` (the last range's end).
-    public static func stubsDocument(_ ranges: [StubRange], more: Bool, openings: UInt64) -> String {
-        var json = JSONObjectWriter()
-        json.field("stubs", rawJSON: encode(ranges))
-        json.field("more", more)
-        json.field("openings", openings)
-        return json.finish()
+    /// One page of `GET /v1/stubs?since=CURSOR`: the events the node holds as stubs that it
+    /// stored after the cursor, as ranges, with the cursor to ask from next (`through`) and
+    /// whether more follow. A cursor is opaque to the peer (a position in the node's log); 0 asks
+    /// for every stub.
+    public struct StubsPage: Sendable, Equatable {
+        public var stubs: [StubRange]
+        public var through: Int64
+        public var more: Bool
+        public var openings: UInt64
+
+        public init(stubs: [StubRange], through: Int64, more: Bool, openings: UInt64) {
+            self.stubs = stubs
+            self.through = through
+            self.more = more
+            self.openings = openings
+        }
+
+        public var json: String {
+            var json = JSONObjectWriter()
+            json.field("stubs", rawJSON: SyncWire.encode(stubs))
+            json.field("through", through)
+            json.field("more", more)
+            json.field("openings", openings)
+            return json.finish()
+        }
+
+        public init(json text: String) throws {
+            let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxEndLineBytes))
+            guard case .bool(let more)? = object["more"], let openings = try SyncWire.integer(object, "openings", in: 0...Int.max),
+                  let through = try SyncWire.integer(object, "through", in: 0...Int.max)
+            else {
+                throw ConcordError(.invalidJSON, "a stubs page needs \"through\", \"more\" and \"openings\"")
+            }
+            self.init(stubs: try SyncWire.decodeRanges(object["stubs"], field: "stubs"), through: Int64(through), more: more, openings: UInt64(openings))
+        }
     }
 
-    public static func decodeStubsDocument(_ text: String) throws -> (stubs: [StubRange], more: Bool, openings: UInt64) {
-        let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxEndLineBytes))
-        guard case .bool(let more)? = object["more"], let openings = try SyncWire.integer(object, "openings", in: 0...Int.max) else {
-            throw ConcordError(.invalidJSON, "a stubs document needs \"more\" and \"openings\"")
-        }
-        return (try decodeRanges(object["stubs"], field: "stubs"), more, UInt64(openings))
-    }
+    /// The most stub events one page lists (so it has at most `maxStubRanges` ranges).
+    public static let maxStubsPerPage = maxStubRanges
 
     /// The answer to `POST /v1/openings/push`.
     public struct OpeningsResult: Sendable, Equatable {
@@ -133,5 +156,24 @@ extension SyncWire {
             self.stored = stored
             self.ignored = ignored
         }
+    }
+}
+
+/// What a node remembers of its last reconciliation of openings with one peer.
+public struct OpeningsState: Sendable, Equatable {
+    /// The peer's openings number when this node last asked it for the openings of all its stubs.
+    public var peerOpenings: UInt64?
+    /// This node's cursor (its log position) of the newest stub it has asked the peer about.
+    public var askedThrough: Int64
+    /// This node's openings number when it last offered the peer all it could.
+    public var ownOpenings: UInt64?
+    /// The peer's stubs cursor when this node last offered it openings.
+    public var peerStubsThrough: Int64
+
+    public init(peerOpenings: UInt64? = nil, askedThrough: Int64 = 0, ownOpenings: UInt64? = nil, peerStubsThrough: Int64 = 0) {
+        self.peerOpenings = peerOpenings
+        self.askedThrough = askedThrough
+        self.ownOpenings = ownOpenings
+        self.peerStubsThrough = peerStubsThrough
     }
 }

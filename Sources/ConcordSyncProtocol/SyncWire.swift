@@ -272,14 +272,21 @@ public enum SyncWire {
         /// The server's openings number (see SyncWire+Openings): when it differs from the one the
         /// puller last reconciled with, the puller asks for the openings of its stubs.
         public var openings: UInt64?
+        /// The cursor of the server's newest stub (`SyncWire.StubsPage`): when it moved, a peer
+        /// holding openings asks for the stubs stored since.
+        public var stubs: Int64?
 
-        public init(more: Bool, vector: VersionVector, heads: [OriginID: EventHash] = [:], setAside: [Refusal] = [], limits: Limits? = nil, openings: UInt64? = nil) {
+        public init(
+            more: Bool, vector: VersionVector, heads: [OriginID: EventHash] = [:], setAside: [Refusal] = [], limits: Limits? = nil,
+            openings: UInt64? = nil, stubs: Int64? = nil
+        ) {
             self.more = more
             self.vector = vector
             self.heads = heads
             self.setAside = setAside
             self.limits = limits
             self.openings = openings
+            self.stubs = stubs
         }
 
         public var json: String {
@@ -291,6 +298,7 @@ public enum SyncWire {
             if !setAside.isEmpty { json.field("setAside", rawJSON: Refusal.list(setAside)) }
             if let limits { json.field("limits", rawJSON: limits.json) }
             if let openings { json.field("openings", openings) }
+            if let stubs { json.field("stubs", stubs) }
             return json.finish()
         }
 
@@ -302,6 +310,7 @@ public enum SyncWire {
             setAside = try Refusal.decodeList(object["setAside"])
             limits = try object["limits"].map(Limits.init(object:))
             openings = try SyncWire.integer(object, "openings", in: 0...Int.max).map(UInt64.init)
+            stubs = try SyncWire.integer(object, "stubs", in: 0...Int.max).map(Int64.init)
         }
     }
 
@@ -346,12 +355,13 @@ public enum SyncWire {
     // MARK: Vector document and errors
 
     /// `{"node": NAME, "vector": {…}, "limits": {…}}`, the answer to `GET /v1/vector`.
-    public static func vectorDocument(node: String, vector: VersionVector, limits: Limits, openings: UInt64? = nil) -> String {
+    public static func vectorDocument(node: String, vector: VersionVector, limits: Limits, openings: UInt64? = nil, stubs: Int64? = nil) -> String {
         var json = JSONObjectWriter()
         json.field("node", node)
         json.field("vector", rawJSON: encode(vector))
         json.field("limits", rawJSON: limits.json)
         if let openings { json.field("openings", openings) }
+        if let stubs { json.field("stubs", stubs) }
         return json.finish()
     }
 

@@ -116,7 +116,7 @@ final class FlakyPeer: SyncPeer, @unchecked Sendable {
         }
         return try await inner.push(batch)
     }
-    func stubs(after: EventID?) async throws -> (stubs: [SyncWire.StubRange], more: Bool, openings: UInt64) { try await inner.stubs(after: after) }
+    func stubs(since: Int64) async throws -> SyncWire.StubsPage { try await inner.stubs(since: since) }
     func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) { try await inner.pullOpenings(request) }
     func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult { try await inner.pushOpenings(events) }
 }
@@ -152,14 +152,11 @@ final class StorePeer: SyncPeer, @unchecked Sendable {
         }
     }
 
-    func stubs(after: EventID?) async throws -> (stubs: [SyncWire.StubRange], more: Bool, openings: UInt64) {
-        let page = try responder.stubs(after: after)
-        return (page.ranges, page.more, page.openings)
-    }
+    func stubs(since: Int64) async throws -> SyncWire.StubsPage { try responder.stubs(since: since) }
 
     func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) {
         let (events, more) = try responder.openings(request, peer: "region")
-        return (events, SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration()))
+        return (events, SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor()))
     }
 
     func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult {
@@ -193,8 +190,11 @@ final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
     func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {}
     func sharingPolicy(for peer: String) throws -> SharingPolicy { try inner.sharingPolicy(for: peer) }
     func openingsGeneration() throws -> UInt64 { try inner.openingsGeneration() }
-    func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange] { try inner.withheldRanges(after: after, limit: limit) }
+    func withheld(storedAfter since: Int64, limit: Int) throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
+        try inner.withheld(storedAfter: since, limit: limit)
+    }
+    func stubsCursor() throws -> Int64 { try inner.stubsCursor() }
     func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult { try inner.storeOpenings(events, from: peer) }
-    func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?) { try inner.openingsReconciled(with: peer) }
-    func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws { try inner.recordOpeningsReconciled(with: peer, pulled: pulled, pushed: pushed) }
+    func openingsState(with peer: String) throws -> OpeningsState { try inner.openingsState(with: peer) }
+    func recordOpeningsState(_ state: OpeningsState, with peer: String) throws { try inner.recordOpeningsState(state, with: peer) }
 }

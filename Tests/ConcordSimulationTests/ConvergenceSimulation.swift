@@ -24,6 +24,15 @@ struct ConvergenceSimulation {
         var vectors: [VersionVector] = []
         var conflicts: [[String]] = []
         var verificationFaults: [String] = []
+        var sharingChanges = 0
+        var erasures = 0
+        var erasedEvents = 0
+        var openingsMoved = 0
+        var openingsMovedHealing = 0
+        var vectorsUnderRules: [VersionVector] = []
+        var stubsUnderRules = 0
+        var stubsLeft = 0
+        var erasureFaults: [String] = []
 
         var converged: Bool { Set(digests).count == 1 && Set(vectors).count == 1 && Set(conflicts).count == 1 }
     }
@@ -35,7 +44,7 @@ struct ConvergenceSimulation {
     let seed: UInt64
     var steps = 160
 
-    func run(in directory: TemporaryDirectory) throws -> Report {
+    func run(in directory: TemporaryDirectory) async throws -> Report {
         var random = SeededRandom(seed: seed)
         var report = Report(seed: seed)
         let clock = SimulatedClock()
@@ -63,10 +72,21 @@ struct ConvergenceSimulation {
             switch roll {
             case 0..<45:
                 let node = Int.random(in: 0..<Self.nodeCount, using: &random)
-                let done = try edit(nodes[node], step: step, &random)
-                report.edits += 1
-                if !done { report.refusedEdits += 1 }
-                report.trace.append("\(step) edit region-\(node)\(done ? "" : " (refused by the rules)")")
+                let roll = Int.random(in: 0..<10, using: &random)
+                if roll == 0 {
+                    let change = try changeSharing(nodes[node], &random)
+                    report.sharingChanges += 1
+                    report.trace.append("\(step) region-\(node) sharing: \(change)")
+                } else if roll == 1 {
+                    let erased = try erase(nodes[node], step: step, &random)
+                    if erased > 0 { report.erasures += 1 }
+                    report.trace.append("\(step) region-\(node) erases \(erased) event(s)")
+                } else {
+                    let done = try edit(nodes[node], step: step, &random)
+                    report.edits += 1
+                    if !done { report.refusedEdits += 1 }
+                    report.trace.append("\(step) edit region-\(node)\(done ? "" : " (refused by the rules)")")
+                }
             case 45..<80:
                 let link = Int.random(in: 0..<links.count, using: &random)
                 let (a, b) = Int.random(in: 0..<2, using: &random) == 0 ? links[link] : (links[link].1, links[link].0)
@@ -76,11 +96,12 @@ struct ConvergenceSimulation {
                 }
                 report.syncs += 1
                 do {
-                    let summary = try sync.run(local: nodes[a], remote: nodes[b]) {
+                    let summary = try await sync.run(local: nodes[a], remote: nodes[b]) {
                         let fault = Int.random(in: 0..<100, using: &random)
                         return fault < 80 ? .none : fault < 87 ? .refused : fault < 95 ? .truncated : .duplicated
                     }
-                    report.trace.append("\(step) sync region-\(a) with region-\(b): pulled \(summary.pulled), pushed \(summary.pushed)")
+                    report.trace.append("\(step) sync region-\(a) with region-\(b): pulled \(summary.pulled), pushed \(summary.pushed), openings \(summary.openingsReceived) in, \(summary.openingsSent) out")
+                    report.openingsMoved += summary.openingsReceived + summary.openingsSent
                 } catch is InMemorySync.Cut {
                     report.cutSyncs += 1
                     report.trace.append("\(step) sync region-\(a) with region-\(b): cut")
@@ -101,13 +122,36 @@ struct ConvergenceSimulation {
             }
         }
 
-        // Heal: every link up, every node online, faultless syncs over the topology until quiet.
+        // Heal with the rules as they stand: every event reaches every node, whole or as a stub,
+        // so every vector is the same whatever the rules withhold.
         for node in nodes { node.online = true }
-        for round in 1...(2 * Self.nodeCount + 2) {
+        for _ in 1...(3 * Self.nodeCount + 2) {
+            var moved = 0
+            for (a, b) in links {
+                let summary = try await sync.run(local: nodes[a], remote: nodes[b]) { .none }
+                moved += summary.pulled + summary.pushed + summary.openingsReceived + summary.openingsSent
+                report.openingsMoved += summary.openingsReceived + summary.openingsSent
+            }
+            if moved == 0 { break }
+        }
+        for node in nodes {
+            report.vectorsUnderRules.append(try node.store.versionVector())
+            report.stubsUnderRules += try node.store.readLog(afterPosition: 0, limit: Int.max).filter { $0.event.disclosure == .withheld }.count
+        }
+
+        // Then every node shares everything (a widening of every rule: the stubs' openings must
+        // follow), and faultless syncs run until quiet.
+        for node in nodes {
+            try node.store.setShareDefault(.full)
+            for rule in try node.store.shareRules() { try node.store.removeShareRule(peer: rule.peer, rule.selector) }
+            for stream in try node.store.localStreams() { try node.store.setLocal(stream, false) }
+        }
+        for round in 1...(3 * Self.nodeCount + 2) {
             var moved: UInt64 = 0
             for (a, b) in links {
-                let summary = try sync.run(local: nodes[a], remote: nodes[b]) { .none }
-                moved += UInt64(summary.pulled + summary.pushed)
+                let summary = try await sync.run(local: nodes[a], remote: nodes[b]) { .none }
+                moved += UInt64(summary.pulled + summary.pushed + summary.openingsReceived + summary.openingsSent)
+                report.openingsMovedHealing += summary.openingsReceived + summary.openingsSent
             }
             report.healRounds = round
             if moved == 0 { break }
@@ -120,6 +164,16 @@ struct ConvergenceSimulation {
             report.conflicts.append(rows.rows.map { $0.map(\.description).joined(separator: " | ") })
             let verification = try LogVerifier.verify(node.store)
             report.verificationFaults += verification.faults.map { "\(node.name): \($0.origin):\($0.seq) \($0.kind.rawValue)" }
+            // Everything shared now: no stub is left, and every event an erasure names is erased
+            // (its text in no row of the log).
+            let events = try node.store.readLog(afterPosition: 0, limit: Int.max).map(\.event)
+            report.stubsLeft += events.filter { $0.disclosure == .withheld }.count
+            var named: Set<EventID> = []
+            for event in events { if let erasure = try Erasure.recorded(by: event) { named.formUnion(erasure.targets) } }
+            report.erasedEvents = max(report.erasedEvents, named.count)
+            for event in events where named.contains(event.id) && event.disclosure != .erased {
+                report.erasureFaults.append("\(node.name): \(event.id) is named by an erasure but not erased")
+            }
         }
         return report
     }
@@ -136,6 +190,45 @@ struct ConvergenceSimulation {
         return links
     }
 
+    /// A change to what a node shares: its default, a rule for a peer, or a case kept local. The
+    /// rules decide openings only; every event still reaches every node.
+    private func changeSharing(_ node: SimulatedNode, _ random: inout SeededRandom) throws -> String {
+        let peer = "region-\(Int.random(in: 0..<Self.nodeCount, using: &random))"
+        let own = try StreamID("case:\(node.name.uppercased())-\(Int.random(in: 1...3, using: &random))")
+        switch Int.random(in: 0..<5, using: &random) {
+        case 0:
+            let value: SharingPolicy.Default = Bool.random(using: &random) ? .full : .stubs
+            try node.store.setShareDefault(value)
+            return "default \(value.rawValue)"
+        case 1:
+            try node.store.addShareRule(peer: peer, .kind("meeting"))
+            return "\(peer) gets kind:meeting"
+        case 2:
+            try node.store.addShareRule(peer: peer, .stream(own))
+            return "\(peer) gets \(own)"
+        case 3:
+            for rule in try node.store.shareRules(peer: peer) { try node.store.removeShareRule(peer: peer, rule.selector) }
+            return "\(peer)'s rules removed"
+        default:
+            let local = Bool.random(using: &random)
+            try node.store.setLocal(own, local)
+            return "\(own) \(local ? "kept local" : "shared again")"
+        }
+    }
+
+    /// The node erases what it recorded on one of its own cases (nothing when it has none yet).
+    private func erase(_ node: SimulatedNode, step: Int, _ random: inout SeededRandom) throws -> Int {
+        let own = try StreamID("case:\(node.name.uppercased())-\(Int.random(in: 1...3, using: &random))")
+        let origin = try node.store.origin
+        let targets = try node.store.readStream(own, afterVersion: 0, limit: Int.max).map(\.event)
+            .filter { $0.origin == origin && $0.commitment != nil && $0.disclosure != .erased }.map(\.id)
+        guard !targets.isEmpty else { return 0 }
+        let draft = try Erasure(targets: targets, reason: "simulated retention review, step \(step)")
+            .draft(actor: "dpo@\(node.name)", occurredAt: 1_457_519_400_000 + Int64(step) * 60_000, origin: origin)
+        try node.store.append([draft], expecting: [:])
+        return targets.count
+    }
+
     /// One command on a shared record or the node's own case; false when the rules refused it
     /// (such as a note on a case this node has not heard of yet).
     private func edit(_ node: SimulatedNode, step: Int, _ random: inout SeededRandom) throws -> Bool {
@@ -144,12 +237,15 @@ struct ConvergenceSimulation {
         let caseID = Self.sharedCases[Int.random(in: 0..<Self.sharedCases.count, using: &random)]
         let statuses: [CaseStatus] = [.investigating, .referred, .charged, .convicted]
         do {
-            switch Int.random(in: 0..<6, using: &random) {
+            switch Int.random(in: 0..<7, using: &random) {
             case 0: try recorder.run(.changeStatus(statuses[Int.random(in: 0..<statuses.count, using: &random)]), caseID: caseID, context)
             case 1: try recorder.run(.assign(owner: "officer-\(Int.random(in: 0..<5, using: &random))"), caseID: caseID, context)
             case 2: try recorder.run(.note("Step \(step) at \(node.name)"), caseID: caseID, context)
             case 3: try recorder.run(.attend(name: "Officer \(node.name)", role: nil, organisation: nil), meetingID: Self.sharedMeeting, context)
             case 4: try recorder.run(.decide(decisionID: "D\(Int.random(in: 1...3, using: &random))", text: "Decided at \(node.name) step \(step)", proposedBy: nil), meetingID: Self.sharedMeeting, context)
+            case 5:
+                let own = "\(node.name.uppercased())-\(Int.random(in: 1...3, using: &random))"
+                try recorder.run(.note("Private note \(step) at \(node.name)"), caseID: own, context)
             default:
                 let own = "\(node.name.uppercased())-\(Int.random(in: 1...3, using: &random))"
                 try recorder.run(.open(title: "Own case \(own)", region: node.name, category: nil, reference: nil), caseID: own, context)

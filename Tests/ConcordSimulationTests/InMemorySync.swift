@@ -33,20 +33,25 @@ struct InMemorySync {
     /// The protocol's smallest batch: the simulation's syncs take as many rounds as they can.
     var budget = BatchBudget(maxEvents: SyncLimits.minimumBatchEvents, maxBytes: SyncLimits.minimumBatchBytes)
 
-    /// Pull then push. Throws `Cut` when a fault ends the session; whatever was stored stays.
-    func run(local: SimulatedNode, remote: SimulatedNode, fault: () -> WireFault) throws -> SyncSession.Summary {
+    /// Pull then push, then late openings both ways (`OpeningsReconciler`, as `SyncDriver` does).
+    /// Throws `Cut` when a fault ends the session; whatever was stored stays.
+    func run(local: SimulatedNode, remote: SimulatedNode, fault: () -> WireFault) async throws -> SyncSession.Summary {
         let here = SQLiteSyncBackend(store: local.store)
         let there = SyncResponder(backend: SQLiteSyncBackend(store: remote.store), limits: limits)
         var session = SyncSession(mode: .pullThenPush, budget: budget)
         var action = session.start(local: try here.versionVector())
         var unfolded = false
+        var remoteOpenings: UInt64?
+        var remoteStubs: Int64?
         while true {
             switch action {
             case .pull(var request):
                 request.heads = try here.heads(at: request.have)
                 let received = try SyncWire.PullRequest(json: request.json, limits: limits)
                 let (body, _) = try there.pullAnswer(received, peer: local.name)
-                let (batch, end) = try receivePull(try deliver(body, fault()))
+                let (batch, end) = try receivePull(try Self.deliver(body, fault()))
+                remoteOpenings = end.openings ?? remoteOpenings
+                remoteStubs = end.stubs ?? remoteStubs
                 let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try here.ingest(batch, from: remote.name)
                 guard result.refused.isEmpty, end.setAside.isEmpty else {
                     throw Refused(description: "\(local.name) pulling from \(remote.name): refused \(result.refused), set aside by the sender \(end.setAside)")
@@ -60,7 +65,8 @@ struct InMemorySync {
             case .fetchRemoteVector:
                 action = session.receivedRemoteVector(try remote.store.versionVector(), limits: limits.advertised, local: try here.versionVector())
             case .push(let have, let exclude, let proofRuns, let budget):
-                var runs = try MissingRuns(source: here, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
+                let shared = SharedView(source: here, policy: try here.sharingPolicy(for: remote.name))
+                var runs = try MissingRuns(source: shared, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
                 let batch = try runs.batch()
                 guard runs.setAside.isEmpty else { throw Refused(description: "\(local.name) cannot send \(runs.setAside)") }
                 var result = SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have)
@@ -70,11 +76,15 @@ struct InMemorySync {
                     guard chosen != .truncated else { throw Cut() }
                     let body = Array(BatchWriter.lines(batch).utf8)
                     for _ in 0..<(chosen == .duplicated ? 2 : 1) {
-                        result = try receivePush(try deliver(body, chosen), at: remote, by: there, from: local)
+                        result = try receivePush(try Self.deliver(body, chosen), at: remote, by: there, from: local)
                     }
                 }
                 action = session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try here.versionVector())
-            case .done(let summary):
+            case .done(var summary):
+                let peer = InMemoryOpeningsPeer(remote: remote.store, responder: there, asking: local.name, budget: budget, fault: fault())
+                let openings = try await OpeningsReconciler(local: here, peerName: remote.name, budget: budget).run(with: peer, remoteOpenings: remoteOpenings, remoteStubs: remoteStubs, ask: true, offer: true)
+                summary.openingsReceived = openings.received
+                summary.openingsSent = openings.sent
                 return summary
             case .failed(let reason):
                 throw Refused(description: "\(local.name) with \(remote.name): \(reason)")
@@ -83,7 +93,7 @@ struct InMemorySync {
     }
 
     /// The bytes that arrive, or `Cut` when none do.
-    private func deliver(_ body: [UInt8], _ fault: WireFault) throws -> [UInt8] {
+    fileprivate static func deliver(_ body: [UInt8], _ fault: WireFault) throws -> [UInt8] {
         switch fault {
         case .none, .duplicated: return body
         case .refused: throw Cut()
@@ -117,5 +127,52 @@ struct InMemorySync {
         case .refused(let error, let origins):
             throw Refused(description: "\(remote.name) refused a push from \(local.name): \(error.message) \(origins)")
         }
+    }
+}
+
+/// The late-openings calls answered by the remote node's responder, each message encoded to the
+/// wire format and decoded again; one fault, picked by the scheduler, applies to every answer of
+/// the reconciliation (an answer cut short has no end line and is discarded, as by HTTP).
+struct InMemoryOpeningsPeer: OpeningsPeer {
+    let remote: SQLiteEventStore
+    let responder: SyncResponder
+    let asking: String
+    let budget: BatchBudget
+    let fault: WireFault
+
+    func stubs(since: Int64) async throws -> SyncWire.StubsPage {
+        let body = Array(try responder.stubs(since: since).json.utf8)
+        do {
+            return try SyncWire.StubsPage(json: String(decoding: try InMemorySync.deliver(body, fault), as: UTF8.self))
+        } catch is ConcordError {
+            throw InMemorySync.Cut()
+        }
+    }
+
+    func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) {
+        let received = try SyncWire.OpeningsRequest(json: request.json, limits: responder.limits)
+        let (events, more) = try responder.openings(received, peer: asking)
+        var body: [UInt8] = []
+        BatchWriter.append(IngestBatch(events: events), to: &body)
+        let end = SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor())
+        body += Array((end.json + "\n").utf8)
+        var reader = BatchReader(budget: budget)
+        do {
+            try reader.feed(try InMemorySync.deliver(body, fault))
+            let batch = try reader.finish()
+            guard let end = reader.end else { throw InMemorySync.Cut() }
+            return (batch.events, end)
+        } catch is ConcordError {
+            throw InMemorySync.Cut()
+        }
+    }
+
+    func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult {
+        guard fault != .truncated else { throw InMemorySync.Cut() }
+        var reader = BatchReader(limits: responder.limits)
+        try reader.feed(try InMemorySync.deliver(Array(BatchWriter.lines(IngestBatch(events: events)).utf8), fault))
+        let result = try responder.backend.storeOpenings(try reader.finish().events, from: asking)
+        if result.stored > 0 { try remote.catchUpProjections() }
+        return result
     }
 }
