@@ -40,6 +40,9 @@ extension SQLiteEventStore {
             WHERE origin = ? AND seq = ? AND commitment IS NOT NULL AND type <> ? AND disclosure <> 2
             RETURNING stream
             """)
+        // Until the WAL is truncated after the commit, copies of the erased bytes may sit in it:
+        // a process killed before then leaves this mark, and the next open scrubs.
+        try connection.cached("INSERT OR REPLACE INTO settings (name, value) VALUES ('scrub_pending', '1')").run([])
         var erased = 0
         for target in erasure.targets {
             try update.bind([.text(id.description), .text(target.origin.hex), .integer(Int64(bitPattern: target.seq)), .text(Erasure.eventType)])
@@ -73,42 +76,58 @@ extension SQLiteEventStore {
         return (stored, events.count - stored)
     }
 
-    /// The events held as stubs (not erased), as ranges of consecutive seqs, after `after`.
-    public func withheldRanges(after: EventID?, limit: Int) throws -> [SyncWire.StubRange] {
+    /// The events held as stubs (not erased) stored after position `since`, at most `limit`, as
+    /// ranges of consecutive seqs; `through` is the position of the last one listed.
+    public func withheld(storedAfter since: Int64, limit: Int) throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
         try withConnection("read the stubs") { state in
+            // The partial index on position holds only stubs: the cost is the stubs listed.
             let statement = try state.connection.prepare(
-                "SELECT origin, seq FROM events WHERE disclosure = 1 AND (origin > ? OR (origin = ? AND seq > ?)) ORDER BY origin, seq"
+                "SELECT position, origin, seq FROM events WHERE disclosure = 1 AND position > ? ORDER BY position LIMIT ?"
             )
-            try statement.bind([.text(after?.origin.hex ?? ""), .text(after?.origin.hex ?? ""), .integer(Int64(bitPattern: after?.seq ?? 0))])
-            var ranges: [SyncWire.StubRange] = []
+            try statement.bind([.integer(since), .integer(Int64(limit) + 1)])
+            var ids: [EventID] = []
+            var through = since
+            var more = false
             while try statement.step() {
-                let id = EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(bitPattern: statement.int64(1)))
-                if let last = ranges.last, last.origin == id.origin, last.last &+ 1 == id.seq {
-                    ranges[ranges.count - 1].last = id.seq
-                } else {
-                    guard ranges.count < limit else { break }
-                    ranges.append(SyncWire.StubRange(origin: id.origin, first: id.seq, last: id.seq))
+                guard ids.count < limit else {
+                    more = true
+                    break
                 }
+                through = statement.int64(0)
+                ids.append(EventID(origin: OriginID(unchecked: statement.text(1)), seq: UInt64(bitPattern: statement.int64(2))))
             }
             statement.reset()
-            return ranges
+            return (SyncWire.ranges(of: ids.sorted()), through, more)
         }
     }
 
-    public func openingsReconciled(with peer: String) throws -> (pulled: UInt64?, pushed: UInt64?) {
+    /// The position of the newest stub held (0 when none): the cursor peers compare.
+    public func stubsCursor() throws -> Int64 {
+        try withConnection("read the stubs") { state in
+            try state.connection.scalarInt("SELECT max(position) FROM events WHERE disclosure = 1") ?? 0
+        }
+    }
+
+    public func openingsState(with peer: String) throws -> OpeningsState {
         try withConnection("read the openings state") { state in
-            let statement = try state.connection.cached("SELECT pulled, pushed FROM peer_openings WHERE peer = ?")
+            let statement = try state.connection.cached("SELECT peer_openings, asked_through, own_openings, peer_stubs_through FROM peer_openings WHERE peer = ?")
             defer { statement.reset() }
             try statement.bind(1, peer)
-            guard try statement.step() else { return (nil, nil) }
-            return (statement.isNull(0) ? nil : UInt64(bitPattern: statement.int64(0)), statement.isNull(1) ? nil : UInt64(bitPattern: statement.int64(1)))
+            guard try statement.step() else { return OpeningsState() }
+            return OpeningsState(
+                peerOpenings: statement.isNull(0) ? nil : UInt64(bitPattern: statement.int64(0)), askedThrough: statement.int64(1),
+                ownOpenings: statement.isNull(2) ? nil : UInt64(bitPattern: statement.int64(2)), peerStubsThrough: statement.int64(3)
+            )
         }
     }
 
-    public func recordOpeningsReconciled(with peer: String, pulled: UInt64?, pushed: UInt64?) throws {
+    public func recordOpeningsState(_ openings: OpeningsState, with peer: String) throws {
         try withConnection("record the openings state") { state in
-            try state.connection.cached("INSERT OR REPLACE INTO peer_openings (peer, pulled, pushed) VALUES (?, ?, ?)").run([
-                .text(peer), pulled.map { .integer(Int64(bitPattern: $0)) } ?? .null, pushed.map { .integer(Int64(bitPattern: $0)) } ?? .null,
+            try state.connection.cached(
+                "INSERT OR REPLACE INTO peer_openings (peer, peer_openings, asked_through, own_openings, peer_stubs_through) VALUES (?, ?, ?, ?, ?)"
+            ).run([
+                .text(peer), openings.peerOpenings.map { .integer(Int64(bitPattern: $0)) } ?? .null, .integer(openings.askedThrough),
+                openings.ownOpenings.map { .integer(Int64(bitPattern: $0)) } ?? .null, .integer(openings.peerStubsThrough),
             ])
         }
     }
@@ -143,6 +162,12 @@ extension SQLiteEventStore {
         (try? withConnection("scrub erased data") { state in try Self.scrub(state.connection) }) ?? false
     }
 
+    /// Scrubs when an erasure was committed but its scrub did not finish (the process was killed,
+    /// or another reader kept the WAL), at open.
+    static func scrubIfPending(_ connection: SQLiteConnection) throws {
+        if try connection.scalarText("SELECT value FROM settings WHERE name = 'scrub_pending'") != nil { _ = try scrub(connection) }
+    }
+
     /// `scrubAfterErasure` on a connection the caller holds (outside any transaction).
     static func scrub(_ connection: SQLiteConnection) throws -> Bool {
             connection.resetBusyStatements()
@@ -153,7 +178,12 @@ extension SQLiteEventStore {
             for _ in 0..<20 {
                 let statement = try connection.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
                 guard try statement.step() else { return false }
-                if statement.int64(0) == 0 { return true }
+                if statement.int64(0) == 0 {
+                    statement.reset()
+                    try connection.execute("DELETE FROM settings WHERE name = 'scrub_pending'")
+                    return true
+                }
+                statement.reset()
                 usleep(50_000)
             }
             return false

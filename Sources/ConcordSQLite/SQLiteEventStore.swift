@@ -123,6 +123,7 @@ public final class SQLiteEventStore: EventStore {
         }
         try configure(connection, options: options)
         try migrate(connection, path: path)
+        try storage("finish scrubbing erased data in \(path)") { try scrubIfPending(connection) }
         do {
             try storage("move peer tokens out of \(path)") { try moveTokensOutOfStore(connection, path: path) }
         } catch {
