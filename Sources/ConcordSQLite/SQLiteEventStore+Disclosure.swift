@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ConcordCore
 import ConcordSyncProtocol
 
@@ -153,7 +150,9 @@ extension SQLiteEventStore {
     }
 
     /// After a commit that erased openings: moves the WAL's pages into the file and truncates
-    /// the WAL, so the erased bytes are in no file (`secure_delete` zeroed them in the pages).
+    /// the WAL, so the erased bytes are in no file (`secure_delete` zeroed them in the pages); a
+    /// reader holding an old snapshot may keep it for about a second, then the scrub is left
+    /// pending (`scrub_pending`) for the next open or erasure.
     /// A store made before need-to-know may hold old copies in free pages (it ran without
     /// `secure_delete`): it is vacuumed once. Returns false when another connection kept the
     /// WAL from being truncated (it is then truncated at a later erasure or checkpoint).
@@ -175,7 +174,12 @@ extension SQLiteEventStore {
                 try connection.execute("VACUUM")
                 try connection.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('free_pages_zeroed', '1')")
             }
-            for _ in 0..<20 {
+            // A reader holding an old snapshot keeps the WAL: wait for it briefly (about a second
+            // in all), not for the connection's whole busy timeout at every try.
+            let busyTimeout = try connection.scalarInt("PRAGMA busy_timeout") ?? 0
+            try connection.execute("PRAGMA busy_timeout=100")
+            defer { try? connection.execute("PRAGMA busy_timeout=\(busyTimeout)") }
+            for _ in 0..<10 {
                 let statement = try connection.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
                 guard try statement.step() else { return false }
                 if statement.int64(0) == 0 {
@@ -184,7 +188,6 @@ extension SQLiteEventStore {
                     return true
                 }
                 statement.reset()
-                usleep(50_000)
             }
             return false
     }

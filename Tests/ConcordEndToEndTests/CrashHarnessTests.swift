@@ -13,7 +13,7 @@ import Testing
 /// CI runs a few kills; `scripts/crash-test.sh` (CONCORD_CRASH_KILLS=200) runs the full count.
 struct CrashHarnessTests {
     enum Operation: String, CaseIterable {
-        case append, `import`, sync, rebuild
+        case append, `import`, sync, rebuild, erase
     }
 
     struct Tally: CustomStringConvertible {
@@ -23,10 +23,12 @@ struct CrashHarnessTests {
         var duplicated = 0
         var partialImports = 0
         var importsKilledBeforeCommit = 0
+        var erasuresStored = 0
+        var erasuresKilledBeforeCommit = 0
 
         var description: String {
             let kinds = Operation.allCases.map { "\($0.rawValue) \(kills[$0, default: 0])" }.joined(separator: ", ")
-            return "\(kills.values.reduce(0, +)) kills (\(kinds)); \(acknowledged) acknowledged appends, \(lost) lost, \(duplicated) duplicated; \(partialImports) partial imports (\(importsKilledBeforeCommit) killed before their commit)"
+            return "\(kills.values.reduce(0, +)) kills (\(kinds)); \(acknowledged) acknowledged appends, \(lost) lost, \(duplicated) duplicated; \(partialImports) partial imports (\(importsKilledBeforeCommit) killed before their commit); erasures: \(erasuresStored) stored whole, \(erasuresKilledBeforeCommit) killed before their commit, none partial"
         }
     }
 
@@ -74,6 +76,11 @@ struct CrashHarnessTests {
         let text = String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return text
+    }
+
+    /// Every byte of the node's store and WAL.
+    func nodeFiles() -> Data {
+        ["", "-wal"].reduce(into: Data()) { all, suffix in all += FileManager.default.contents(atPath: node + suffix) ?? Data() }
     }
 
     func count(streamPrefix prefix: String) throws -> Int64 {
@@ -129,6 +136,28 @@ struct CrashHarnessTests {
                 _ = try killed(["sync", server.url, "--token", token], after: delay)
             case .rebuild:
                 _ = try killed(["projections", "rebuild"], after: delay)
+            case .erase:
+                // A case whose notes carry a marker, erased by a process killed at a random moment:
+                // afterwards the erasure is stored whole (every note erased, the marker in no byte
+                // of the store or its WAL once the store is next opened) or not at all.
+                let marker = "erase-marker-\(kill)-\(UInt64.random(in: 0...UInt64.max, using: &random))"
+                let file = directory.file("erase-\(kill).ndjson")
+                let lines = [#"{"stream":"case:ERASE-\#(kill)","type":"case.opened","data":{"reference":"ERASE-\#(kill)","title":"\#(marker)","region":"Test"}}"#]
+                    + (0..<20).map { #"{"stream":"case:ERASE-\#(kill)","type":"case.note-added","data":{"note":"\#(marker) note \#($0)"}}"# }
+                try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+                try ok(["import", "--new", file], store: node)
+                _ = try killed(["erase", "case:ERASE-\(kill)", "--reason", "crash test"], after: Int.random(in: 1...40, using: &random))
+                let store = try SQLiteEventStore.open(at: node, options: .init(durability: .normal), logger: StoreFixtures.quietLogger)
+                let states = try store.readStream(try StreamID("case:ERASE-\(kill)"), afterVersion: 0, limit: Int.max).map(\.event.disclosure)
+                #expect(states.count == 21, "kill \(kill): \(states.count) events of the erased case")
+                if states.allSatisfy({ $0 == .erased }) {
+                    tally.erasuresStored += 1
+                    // Opening the store (above) finished any scrub the kill interrupted.
+                    #expect(nodeFiles().range(of: Data(marker.utf8)) == nil, "kill \(kill): the erased text is still in the store's files")
+                } else {
+                    #expect(states.allSatisfy { $0 == .full }, "kill \(kill): a partial erasure: \(states)")
+                    tally.erasuresKilledBeforeCommit += 1
+                }
             }
 
             // After every kill: the store is sound and holds every acknowledged append exactly once.
