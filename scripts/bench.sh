@@ -9,7 +9,10 @@
 #     saving 1,000 events a call, and reading and decoding them all;
 #   - Concord: bulk import, single appends (normal and full), concurrent writers in one process
 #     (group commit), projection rebuild, initial sync over loopback, incremental sync of 100
-#     events at 10k and at N events, `concord log --limit 10` on the N-event store, peak RSS.
+#     events at 10k and at N events, `concord log --limit 10` on the N-event store, peak RSS;
+#   - the cost of need-to-know's payload commitments (format 2): import, rebuild and initial
+#     sync of the same events recorded in format 1 (`import --new --event-format 1`, hidden,
+#     for benchmarks only), side by side.
 #
 # Builds concord in release mode into .build-release. Needs swift, gcc, libsqlite3-dev, python3
 # (with venv and pip, or an existing eventsourcing) and GNU time (/usr/bin/time).
@@ -100,6 +103,12 @@ sed 's/"stream":"\([a-z]*\):/"stream":"bench-\1:/' "$work/big.ndjson" >"$work/bi
 "$bin" init --node plain $(store plain) >/dev/null
 timed "$work/import-plain.t" "$bin" import --new "$work/big-generic.ndjson" --actor bench $(store plain)
 
+log "concord: the same, in format 1 (no payload commitments), with and without read models"
+"$bin" init --node plainv1 $(store plainv1) >/dev/null
+timed "$work/import-plain-v1.t" "$bin" import --new "$work/big-generic.ndjson" --event-format 1 --actor bench $(store plainv1)
+"$bin" init --node hubv1 $(store hubv1) >/dev/null
+timed "$work/import-v1.t" "$bin" import --new "$work/big.ndjson" --event-format 1 --actor bench $(store hubv1)
+
 log "concord: $SINGLE single appends (normal), $((SINGLE / 5)) (full)"
 settle
 "$bin" init --node single $(store single normal) >/dev/null
@@ -120,17 +129,20 @@ done
 log "concord: projection rebuild of $N events"
 settle
 timed "$work/rebuild.t" "$bin" projections rebuild $(store hub)
+settle
+timed "$work/rebuild-v1.t" "$bin" projections rebuild $(store hubv1)
 
 log "concord: log --limit 10 on the $N-event store (median of 15)"
 samples=()
 for _ in $(seq 1 15); do t=$(now); "$bin" log --limit 10 $(store hub) >/dev/null; samples+=("$(since "$t")"); done
 log_s=$(median "${samples[@]}")
 
-# sync_pair NAME EVENTS_FILE: a hub NAME-hub with those events, a region pulling all of them, then
-# 5 incremental syncs of $DELTA new events. Writes NAME.initial.t and NAME.incremental (median s).
+# sync_pair NAME EVENTS_FILE [HUB]: a hub NAME-hub with those events (or the store HUB, holding
+# them already), a region pulling all of them, then 5 incremental syncs of $DELTA new events.
+# Writes NAME.initial.t and NAME.incremental (median s).
 sync_pair() {
     local name="$1" file="$2" hubname="$1-hub" hub_store="$work/$1-hub.sqlite"
-    if [ "$name" = big ]; then hubname=hub; hub_store="$work/hub.sqlite"; else
+    if [ -n "${3:-}" ]; then hubname="$3"; hub_store="$work/$3.sqlite"; else
         "$bin" init --node "$hubname" $(store "$hubname") >/dev/null
         "$bin" import --new "$file" --actor bench $(store "$hubname") >/dev/null
     fi
@@ -160,7 +172,9 @@ sync_pair() {
 log "concord: sync of $SMALL events, then 5 x $DELTA"
 sync_pair small "$work/small.ndjson"
 log "concord: initial sync of $N events over loopback, then 5 x $DELTA"
-sync_pair big "$work/big.ndjson"
+sync_pair big "$work/big.ndjson" hub
+log "concord: initial sync of the same $N events in format 1"
+sync_pair bigv1 "$work/big.ndjson" hubv1
 
 python3 - "$work" <<PY >"$work/table.md"
 import sys
@@ -183,6 +197,7 @@ single_normal = SINGLE / sn; single_full = (SINGLE // 5) / sf
 WRITERS = $WRITERS
 concurrent_total = WRITERS * ($CONCURRENT // WRITERS)
 cn, _ = t("concurrent-normal.t"); cf, _ = t("concurrent-full.t")
+plain1, _ = t("import-plain-v1.t"); imp1, _ = t("import-v1.t"); reb1, _ = t("rebuild-v1.t"); init1, _ = t("bigv1.initial.t")
 rows = [
     ("bulk import, no read models (events/s)", N / plain, raw_bulk, "raw SQLite bulk insert", 0.5, plain_rss),
     ("bulk import, no read models (events/s)", N / plain, es_save, "eventsourcing, 1,000 a save", 25, None),
@@ -194,6 +209,10 @@ rows = [
     ("projection rebuild (events/s)", N / reb, es_read, "eventsourcing read + decode", 5, reb_rss),
     ("initial sync over loopback (events/s)", N / init, 150000, "target", 1, init_rss),
     ("incremental sync of 100 (s, lower is better)", inc_big, inc_small, f"the same at {10000:,} events", 1 / 1.5, None),
+    ("format 2: bulk import, no read models (events/s)", N / plain, N / plain1, "the same in format 1", None, None),
+    ("format 2: bulk import with read models (events/s)", N / imp, N / imp1, "the same in format 1", None, None),
+    ("format 2: projection rebuild (events/s)", N / reb, N / reb1, "the same in format 1", None, None),
+    ("format 2: initial sync over loopback (events/s)", N / init, N / init1, "the same in format 1", None, None),
 ]
 print(f"| measure (N = {N:,}) | Concord | baseline | baseline is | ratio | target | peak RSS |")
 print("|---|---|---|---|---|---|---|")

@@ -19,9 +19,10 @@ public struct OriginChain: Sendable {
     }
 
     /// The next event of this origin, in format 2: its opening salted with `salt` (fresh random
-    /// bytes when not given), committed to, hashed and linked to the previous event.
+    /// bytes when not given), committed to, hashed and linked to the previous event. With
+    /// `format: 1`, as releases before need-to-know wrote (for benchmarks comparing the two).
     public mutating func append(
-        _ draft: EventDraft, hlc: HLCTimestamp, recordedAt: Int64, prev: [EventID], salt: [UInt8]? = nil
+        _ draft: EventDraft, hlc: HLCTimestamp, recordedAt: Int64, prev: [EventID], salt: [UInt8]? = nil, format: Int = 2
     ) -> Event {
         var event = Event(
             id: EventID(origin: origin, seq: lastSeq + 1),
@@ -41,7 +42,12 @@ public struct OriginChain: Sendable {
             commitment: EventHash.genesis,
             salt: salt ?? Self.randomSalt()
         )
-        event.commitment = event.computeCommitment()
+        if format == 1 {
+            event.commitment = nil
+            event.salt = []
+        } else {
+            event.commitment = event.computeCommitment()
+        }
         event.hash = event.computeHash()
         lastSeq = event.seq
         lastHash = event.hash

@@ -98,7 +98,7 @@ extension SQLiteEventStore {
             let connection = state.connection
             return try connection.transaction { () -> (count: Int, seal: Seal?) in
                 let key = try writerKey(&state)
-                var writer = try AppendWriter(connection, key: key, now: options.clock())
+                var writer = try AppendWriter(connection, key: key, now: options.clock(), format: options.eventFormat)
                 var count = 0
                 while let draft = try next() {
                     _ = try writer.append(draft, keeping: false)
@@ -207,6 +207,7 @@ struct AppendWriter {
     private let connection: SQLiteConnection
     private let insert: SQLiteStatement
     private let now: Int64
+    private let format: Int
     private var chain: OriginChain
     private var clock: HybridLogicalClock
     /// True when some stored stamp is too far ahead to start the clock from (see above).
@@ -221,7 +222,8 @@ struct AppendWriter {
     private var unsealedEvents = 0
     private var unsealedBytes = 0
 
-    init(_ connection: SQLiteConnection, key: NodeKey, now: Int64) throws {
+    init(_ connection: SQLiteConnection, key: NodeKey, now: Int64, format: Int = 2) throws {
+        self.format = format
         guard EventLimits.timeRange.contains(now) else {
             throw ConcordError(.invalidArgument, "this machine's clock says \(Timestamp.iso8601(millis: now)), outside the years 0001 to 9999; set it right before recording")
         }
@@ -288,7 +290,7 @@ struct AppendWriter {
         } catch let error as ConcordError {
             throw ConcordError(error.code, "cannot record on stream \(draft.stream): \(error.message)")
         }
-        let event = chain.append(draft, hlc: stamp, recordedAt: now, prev: state.heads)
+        let event = chain.append(draft, hlc: stamp, recordedAt: now, prev: state.heads, format: format)
         // Seal before this event when it would make the unsealed run longer than any peer takes
         // in one batch (the run then ends on the previous event).
         let lineBytes = event.exchangeLineBytes

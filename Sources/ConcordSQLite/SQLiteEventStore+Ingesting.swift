@@ -41,7 +41,7 @@ extension SQLiteEventStore {
                 }
                 let stored = try Self.store(plans, connection, at: now)
                 // Erased openings leave the read models in the same transaction.
-                if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { try Self.catchUp(connection) }
+                if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
                 var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
                 result.openingsStored = stored.openings
                 result.openingsErased = stored.erased

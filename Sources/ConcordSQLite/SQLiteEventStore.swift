@@ -23,6 +23,9 @@ public final class SQLiteEventStore: EventStore {
         /// Milliseconds since 1970 for recording and storing events; the convergence simulation
         /// replaces it with a simulated clock so a seed replays exactly.
         package var clock: @Sendable () -> Int64 = Timestamp.nowMillis
+        /// The format new events are written in: 2. Benchmarks set 1 to compare with releases
+        /// before need-to-know (`concord import --new --event-format 1`, hidden).
+        package var eventFormat = 2
 
         public init(durability: Durability = .full, busyTimeoutMillis: Int32 = 5000) {
             self.durability = durability

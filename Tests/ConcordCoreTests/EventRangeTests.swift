@@ -20,6 +20,15 @@ struct EventRangeTests {
         return event
     }
 
+    /// The same event in format 2 (salted commitment), and its stub.
+    func formats(_ event: Event) -> [Event] {
+        var committed = event
+        committed.salt = OriginChain.randomSalt()
+        committed.commitment = committed.computeCommitment()
+        committed.hash = committed.computeHash()
+        return [event, committed, committed.stub!]
+    }
+
     func decode(_ line: String) throws -> Event {
         try Event(exchange: try JSONValue(parsing: line, limits: EventLimits.exchangeLineJSON))
     }
@@ -62,8 +71,10 @@ struct EventRangeTests {
                 counter: UInt16.random(in: 0...UInt16.max, using: &random), recordedAt: Int64.random(in: EventLimits.timeRange, using: &random),
                 occurredAt: Int64.random(in: EventLimits.timeRange, using: &random), prev: prev, payload: #"{"note":"\#(round)"}"#
             )
-            #expect(e.exchangeLineBytes == e.exchangeJSON.utf8.count + 1, "round \(round)")
-            #expect(try decode(e.exchangeJSON) == e)
+            for e in formats(e) {
+                #expect(e.exchangeLineBytes == e.exchangeJSON.utf8.count + 1, "round \(round), format \(e.format) \(e.disclosure)")
+                #expect(try decode(e.exchangeJSON) == e)
+            }
         }
     }
 
@@ -77,8 +88,11 @@ struct EventRangeTests {
         e.correlationID = longLabel
         e.hash = e.computeHash()
         #expect(payload.utf8.count == EventLimits.maxPayloadBytes)
-        #expect(e.exchangeLineBytes <= EventLimits.maxEventLineBytes, "\(e.exchangeLineBytes)")
-        #expect(try decode(e.exchangeJSON) == e)
+        for e in formats(e) {
+            #expect(e.exchangeLineBytes <= EventLimits.maxEventLineBytes, "\(e.exchangeLineBytes)")
+            #expect(e.exchangeLineBytes == e.exchangeJSON.utf8.count + 1)
+            #expect(try decode(e.exchangeJSON) == e)
+        }
     }
 
     @Test func everyFieldOutOfItsRangeIsRefusedWhenDecoded() throws {

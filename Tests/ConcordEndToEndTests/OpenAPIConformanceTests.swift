@@ -31,7 +31,7 @@ struct OpenAPIConformanceTests {
     @Test func theServerAnswersExactlyTheDocumentedRoutes() async throws {
         let documented = try Self.documentedRoutes()
         #expect(documented == Set(SyncServer.routes.map { "\($0.method) \($0.path)" }))
-        #expect(documented.count == 5)
+        #expect(documented.count == 8)
 
         let concord = try ConcordExecutable.locate()
         let directory = try TemporaryDirectory("openapi")
@@ -55,6 +55,11 @@ struct OpenAPIConformanceTests {
             #expect(try await status(.POST, "/v1/pull", body: #"{"have":{}}"#) == 200)
             // A push without lines is refused: the document requires its body.
             #expect(try await status(.POST, "/v1/push", body: "") == 422)
+            #expect(try await status(.GET, "/v1/stubs") == 200)
+            #expect(try await status(.GET, "/v1/stubs?since=-1") == 422)
+            #expect(try await status(.POST, "/v1/openings/pull", body: #"{"stubs":[]}"#) == 200)
+            #expect(try await status(.POST, "/v1/openings/pull", body: #"{"stubs":[["00000000000000000000000000000000",2,1]]}"#) == 422)
+            #expect(try await status(.POST, "/v1/openings/push", body: "") == 422)
             // Anything undocumented is not there: unknown paths 404, other methods on known ones 405.
             #expect(try await status(.GET, "/v1/events") == 404)
             #expect(try await status(.DELETE, "/v1/push") == 405)
