@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import ConcordCore
 import ConcordSQLite
 
@@ -16,7 +19,7 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A short name for this node, such as west-yorkshire or national-hub.", valueName: "name"))
     var node: String
 
-    @Flag(help: "This node is a hub that relays other nodes' events: it must choose --share-default.")
+    @Flag(help: "This node is a hub that relays other nodes' events: it must choose --share-default (asked at a terminal).")
     var hub = false
 
     @Option(name: .long, help: ArgumentHelp("What peers with no sharing rules of their own receive: full (every stream whole) or stubs (headers only). Required with --hub; a region defaults to full (concord share).", valueName: "full|stubs"))
@@ -26,7 +29,8 @@ struct InitCommand: AsyncParsableCommand {
         if let shareDefault, SharingPolicy.Default(rawValue: shareDefault) == nil {
             throw ValidationError("--share-default is full or stubs, not '\(shareDefault.prefix(40))'")
         }
-        if hub, shareDefault == nil {
+        // At a terminal the choice is asked for; a script must give it.
+        if hub, shareDefault == nil, isatty(STDIN_FILENO) == 0 {
             throw ValidationError("""
                 a hub relays every region's events: choose what peers without rules of their own receive.
                   --share-default stubs   headers only, until concord share add grants more (need to know)
@@ -35,12 +39,30 @@ struct InitCommand: AsyncParsableCommand {
         }
     }
 
+    /// Asks at the terminal what peers without rules receive, until the answer is one of the two.
+    private static func askShareDefault() throws -> String {
+        print("""
+            This hub relays every region's events. What should peers without sharing rules of their own receive?
+              stubs  headers only (stream, type, times, hashes), until concord share add grants more: need to know
+              full   every stream whole, as before need-to-know
+            """)
+        while true {
+            print("Share default [stubs/full]: ", terminator: "")
+            guard let line = readLine() else { throw ConcordError(.invalidArgument, "no answer: give --share-default stubs or --share-default full") }
+            let answer = line.trimmingSpaces.lowercased()
+            if SharingPolicy.Default(rawValue: answer) != nil { return answer }
+        }
+    }
+
     func run() async throws {
         try CommandFailure.reporting {
             let store = try SQLiteEventStore.create(
                 at: storeOptions.storePath, nodeName: node, options: storeOptions.storeOptions, logger: storeOptions.logger
             )
-            if let shareDefault { try store.setShareDefault(SharingPolicy.Default(rawValue: shareDefault)!) }
+            if let choice = try shareDefault ?? (hub ? Self.askShareDefault() : nil) {
+                try store.setShareDefault(SharingPolicy.Default(rawValue: choice)!)
+                print("Peers without sharing rules of their own receive: \(choice == "full" ? "every stream in full" : "only stubs (concord share add grants more)")")
+            }
             let info = try store.nodeInfo()
             print("Created node '\(info.name)' in \(store.path)")
             print("origin  \(info.origin)")
