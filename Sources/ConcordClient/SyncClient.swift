@@ -60,7 +60,7 @@ public struct SyncClient: Sendable {
         return result
     }
 
-    public func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?) {
+    public func vector() async throws -> SyncWire.VectorDocument {
         let body: [UInt8]
         do {
             body = try await send(method: .GET, path: "/v1/vector", body: nil)

@@ -88,6 +88,8 @@ public struct SyncDriver: Sendable {
                     )
                 case .fetchRemoteVector:
                     let remote = try await client.vector()
+                    remoteOpenings = remote.openings ?? remoteOpenings
+                    remoteStubs = remote.stubs ?? remoteStubs
                     action = session.receivedRemoteVector(remote.vector, limits: remote.limits, local: try local.versionVector())
                 case .push(let have, let exclude, let proofRuns, let budget):
                     var runs = try MissingRuns(source: SharedView(source: local, policy: local.sharingPolicy(for: peerName)), have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)

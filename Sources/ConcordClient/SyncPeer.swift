@@ -6,7 +6,7 @@ import ConcordSyncProtocol
 /// memory.
 public protocol SyncPeer: OpeningsPeer {
     /// `GET /v1/vector`: the peer's name, vector and limits (nil from a peer that does not say them).
-    func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?)
+    func vector() async throws -> SyncWire.VectorDocument
     /// `POST /v1/pull`: one batch and its end line.
     func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd)
     /// `POST /v1/push`. A push the peer refused origin by origin returns those refusals (with an

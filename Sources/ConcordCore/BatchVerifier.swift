@@ -149,7 +149,9 @@ public struct BatchVerifier: Sendable {
             if held == event.hash {
                 alreadyHeld += 1
                 if event.commitment != nil, event.disclosure == .full {
-                    guard event.openingMatchesCommitment else {
+                    // The line's header must be the held event's too: its stream, among others,
+                    // decides what is refolded.
+                    guard event.computeHash() == event.hash, event.openingMatchesCommitment else {
                         return refuse(.invalidEvent, "event \(event.id) does not match its hash: its opening (data, actor or salt) differs from what its commitment names")
                     }
                     openings.append(event)

@@ -23,6 +23,10 @@ public struct CaseRecord: Sendable, Hashable {
     public internal(set) var lastOccurredAt: Int64 = .min
     /// Events on the stream that the domain did not understand (unknown type or malformed data).
     public internal(set) var ignoredEvents = 0
+    /// Every region a `case.opened` of the stream named. A region sharing rule grants a case only
+    /// while this is one region: a case re-opened under another (by any origin) is withheld from
+    /// both, never sent to the region a later writer chose (docs/privacy.md).
+    public internal(set) var regionsNamed: Set<String> = []
 
     init(id: String) { self.id = id }
 
@@ -45,6 +49,7 @@ public struct CaseRecord: Sendable, Hashable {
         switch domainEvent {
         case let .caseOpened(reference, title, region, category):
             if opened == nil { opened = Provenance(event) }
+            regionsNamed.insert(region)
             fields.write("reference", reference, by: by, history: history)
             fields.write("title", title, by: by, history: history)
             fields.write("region", region, by: by, history: history)

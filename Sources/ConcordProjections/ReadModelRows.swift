@@ -31,7 +31,7 @@ public struct ReadModelRows: Sendable, Hashable {
         let withheld = SQLValue.text("withheld")
         switch kind {
         case .case:
-            rows.add("cases", [.text(id), streamValue, .null, .null, .null, .null, withheld, .null, .null, .null, .null, .null, .null, .null, .integer(0), .integer(0)])
+            rows.add("cases", [.text(id), streamValue, .null, .null, .null, .null, withheld, .null, .null, .null, .null, .null, .null, .null, .integer(0), .integer(0), .integer(0)])
         case .meeting:
             rows.add("meetings", [.text(id), streamValue, .null, .null, .null, .null, withheld, .null, .null, .null, .null, .integer(0), .integer(0)])
         case .action:
@@ -65,7 +65,7 @@ public struct ReadModelRows: Sendable, Hashable {
                 .text(c.id), streamValue, SQLValue(c.reference), SQLValue(c.title), SQLValue(c.region), SQLValue(c.category),
                 SQLValue(c.status?.rawValue), SQLValue(c.owner), SQLValue(c.outcome), time(opened.occurredAt), .text(opened.actor),
                 id(opened.event), time(c.closed?.occurredAt), time(c.lastOccurredAt), .integer(Int64(c.notes.count)),
-                .integer(Int64(c.links.count)),
+                .integer(Int64(c.links.count)), .integer(Int64(c.regionsNamed.count)),
             ])
             for note in c.notes {
                 rows.add("case_notes", [.text(c.id), id(note.provenance.event), streamValue, time(note.provenance.occurredAt), .text(note.provenance.actor), .text(note.text)])

@@ -39,7 +39,7 @@ public enum ReadModelSchema {
     /// Every table, in digest order. Each has a `stream` column: a stream's rows are replaced
     /// together whenever the stream is refolded.
     public static let tables: [Table] = [
-        table("cases", "case_id,stream,reference,title,region,category,status,owner,outcome,opened_at,opened_by,opened_event,closed_at,last_activity_at,note_count INTEGER,link_count INTEGER", key: "case_id"),
+        table("cases", "case_id,stream,reference,title,region,category,status,owner,outcome,opened_at,opened_by,opened_event,closed_at,last_activity_at,note_count INTEGER,link_count INTEGER,regions_named INTEGER", key: "case_id"),
         table("case_notes", "case_id,event_id,stream,noted_at,actor,note", key: "case_id,event_id"),
         table("case_links", "case_id,other_case_id,stream,relation,linked_at,actor,event_id", key: "case_id,other_case_id"),
         table("meetings", "meeting_id,stream,title,at,location,host,status,minutes,cancel_reason,scheduled_by,scheduled_event,attendee_count INTEGER,decision_count INTEGER", key: "meeting_id"),

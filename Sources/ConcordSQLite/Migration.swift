@@ -232,6 +232,10 @@ extension SQLiteEventStore {
             WHEN OLD.commitment IS NULL
               OR NEW.origin IS NOT OLD.origin OR NEW.seq IS NOT OLD.seq OR NEW.stream IS NOT OLD.stream
               OR NEW.type IS NOT OLD.type OR NEW.hlc IS NOT OLD.hlc OR NEW.prev IS NOT OLD.prev
+              OR NEW.schema_version IS NOT OLD.schema_version OR NEW.recorded_at IS NOT OLD.recorded_at
+              OR NEW.occurred_at IS NOT OLD.occurred_at OR NEW.stream_version IS NOT OLD.stream_version
+              OR NEW.stored_at IS NOT OLD.stored_at
+              OR (NEW.disclosure = 0 AND NEW.erased_by IS NOT NULL)
               OR NEW.hash IS NOT OLD.hash OR NEW.prev_hash IS NOT OLD.prev_hash OR NEW.commitment IS NOT OLD.commitment
               OR NEW.position IS NOT OLD.position OR OLD.disclosure = 2
               -- Only two changes: a stub's opening arrives (1 -> 0), or an erasure blanks it (-> 2).

@@ -218,6 +218,8 @@ struct AppendWriter {
     private var appended = 0
     /// Openings destroyed by erasures appended in this commit.
     private(set) var erased = 0
+    /// Whether an event appended may widen what region or meeting rules grant (`mayWidenGrants`).
+    private var grantsMayWiden = false
     /// Events and exchange-line bytes since the last seal of this commit.
     private var unsealedEvents = 0
     private var unsealedBytes = 0
@@ -303,6 +305,7 @@ struct AppendWriter {
         let erasure = try Erasure.recorded(by: event)
         try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now, scratch: &scratch)
         if let erasure { erased += try SQLiteEventStore.applyErasure(erasure, by: event.id, connection) }
+        if !grantsMayWiden { grantsMayWiden = SQLiteEventStore.mayWidenGrants(event, version: state.version) }
         // A local append has seen every head, so it becomes the stream's only head.
         state.heads = [event.id]
         streams[draft.stream] = state
@@ -337,6 +340,7 @@ struct AppendWriter {
         }
         let seal = chain.sealHead()
         try SQLiteEventStore.insertSeal(connection, seal, at: now)
+        if grantsMayWiden { try SQLiteEventStore.noteGrantsMayWiden(connection) }
         return seal
     }
 }

@@ -9,18 +9,22 @@ extension SQLiteEventStore {
         var stored = 0
         let update = try connection.cached("""
             UPDATE events SET actor = ?, causation_id = ?, correlation_id = ?, data = ?, salt = ?, disclosure = 0
-            WHERE origin = ? AND seq = ? AND disclosure = 1 AND commitment = ?
+            WHERE origin = ? AND seq = ? AND disclosure = 1 AND commitment = ? AND hash = ?
+            RETURNING stream
             """)
         for event in events where event.disclosure == .full && event.commitment != nil {
-            try update.run([
+            try update.bind([
                 .text(event.actor), event.causationID.map { .text($0) } ?? .null, event.correlationID.map { .text($0) } ?? .null,
                 .text(event.payload), .blob(event.salt), .text(event.origin.hex), .integer(Int64(bitPattern: event.seq)),
-                .blob(event.commitment!.bytes),
+                .blob(event.commitment!.bytes), .blob(event.hash.bytes),
             ])
+            // The stored row's stream, not the line's, is refolded.
+            var streams: [String] = []
+            while try update.step() { streams.append(update.text(0)) }
             update.reset()
-            if connection.changes > 0 {
+            for stream in streams {
                 stored += 1
-                try markForRefold(event.stream, connection)
+                try markForRefold(StreamID(unchecked: stream), connection)
             }
         }
         if stored > 0 { try bumpOpeningsGeneration(connection) }

@@ -86,6 +86,7 @@ extension SQLiteEventStore {
         var inserted = 0
         var openings = 0
         var erased = 0
+        var grantsMayWiden = false
         for plan in plans where !plan.openings.isEmpty {
             openings += try storeOpenings(plan.openings, connection)
         }
@@ -100,12 +101,14 @@ extension SQLiteEventStore {
                 versions[event.stream] = version
                 try bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
                 try heads.moveHeads(for: event)
+                if !grantsMayWiden, event.disclosure == .full { grantsMayWiden = mayWidenGrants(event, version: version) }
                 // Verified by `BatchVerifier`: an erasure here is one every node applies.
                 if let erasure = try Erasure.recorded(by: event) { erased += try applyErasure(erasure, by: event.id, connection) }
             }
             for seal in plan.seals { try insertSeal(connection, seal, at: now) }
             inserted += plan.events.count
         }
+        if grantsMayWiden { try noteGrantsMayWiden(connection) }
         return (inserted, openings, erased)
     }
 

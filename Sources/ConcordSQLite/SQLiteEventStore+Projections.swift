@@ -11,7 +11,11 @@ extension SQLiteEventStore: ReadModelStore {
     @discardableResult
     public func catchUpProjections() throws -> Int {
         try withConnection("update the read models") { state in
-            try state.connection.transaction { try Self.catchUp(state.connection) }
+            let folded = try state.connection.transaction { try Self.catchUp(state.connection) }
+            // An erasure whose WAL another reader held (here, or in another process) is scrubbed
+            // at the next catch-up: a long-running server does not keep the bytes until restart.
+            try Self.scrubIfPending(state.connection)
+            return folded
         }
     }
 

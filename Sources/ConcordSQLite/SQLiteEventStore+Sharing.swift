@@ -96,6 +96,25 @@ extension SQLiteEventStore {
         }
     }
 
+    /// Whether storing `event`, the `version`th of its stream here, may change what a region or
+    /// meeting rule grants of events already held: a case's region or an action's case or
+    /// decision learnt after some of its stream's events, or a decision (which grants the actions
+    /// raised from it). Then peers must ask again about their stubs (the openings number moves).
+    static func mayWidenGrants(_ event: Event, version: Int) -> Bool {
+        switch event.type.rawValue {
+        case "case.opened", "action.raised": version > 1
+        case "meeting.decision-recorded": true
+        default: false
+        }
+    }
+
+    /// Moves the openings number when the node has region or meeting rules (the only ones whose
+    /// grants depend on what the node holds).
+    static func noteGrantsMayWiden(_ connection: SQLiteConnection) throws {
+        let resolved = try connection.scalarInt("SELECT 1 FROM share_rules WHERE selector LIKE 'region:%' OR selector LIKE 'meeting:%' LIMIT 1")
+        if resolved != nil { try bumpOpeningsGeneration(connection) }
+    }
+
     /// The rules for `peer`, with its region and meeting rules resolved to streams through the
     /// read models (brought up to date first).
     public func sharingPolicy(for peer: String) throws -> SharingPolicy {
@@ -113,8 +132,9 @@ extension SQLiteEventStore {
             for rule in rules {
                 switch rule {
                 case .region(let region):
-                    try grant("SELECT stream FROM cases WHERE region = ? AND status IS NOT 'withheld'", region, by: rule)
-                    try grant("SELECT a.stream FROM actions a JOIN cases c ON c.case_id = a.case_id WHERE c.region = ?", region, by: rule)
+                    // Only cases every `case.opened` of which names the region (regions_named = 1).
+                    try grant("SELECT stream FROM cases WHERE region = ? AND regions_named = 1", region, by: rule)
+                    try grant("SELECT a.stream FROM actions a JOIN cases c ON c.case_id = a.case_id WHERE c.region = ? AND c.regions_named = 1", region, by: rule)
                 case .meeting(let meeting):
                     try grant("SELECT a.stream FROM actions a JOIN decisions d ON d.decision_id = a.decision_id WHERE d.meeting_id = ?", meeting, by: rule)
                 default: break

@@ -76,14 +76,17 @@ public struct OpeningsReconciler: Sendable {
                 let (events, end) = try await peer.pullOpenings(SyncWire.OpeningsRequest(stubs: Array(pending), budget: budget))
                 outcome.requests += 1
                 if !events.isEmpty { outcome.received += try local.storeOpenings(events, from: peerName).stored }
-                // With more to come, ask again for what lies after the last opening sent.
+                // With more to come, ask again for what lies after the last opening sent; a peer
+                // whose "more" moves nothing on is not asked again.
                 guard end.more, let last = events.last else { break }
+                let before = (pending.count, pending.first?.first)
                 while let first = pending.first, first.origin < last.origin || (first.origin == last.origin && first.last <= last.seq) {
                     pending.removeFirst()
                 }
                 if let first = pending.first, first.origin == last.origin, first.first <= last.seq {
                     pending[pending.startIndex].first = last.seq + 1
                 }
+                guard (pending.count, pending.first?.first) != before else { break }
             }
             since = page.through
             guard page.more else { return since }
@@ -102,15 +105,21 @@ public struct OpeningsReconciler: Sendable {
             batch.removeAll()
             bytes = 0
         }
+        let vector = try local.versionVector()
         var since = start
         while true {
             let page = try await peer.stubs(since: since)
             outcome.requests += 1
+            guard SyncWire.eventCount(of: page.stubs) <= UInt64(SyncWire.maxStubsPerPage) else {
+                throw ConcordError(.peer, "the peer's stubs page covers more than \(SyncWire.maxStubsPerPage) events, the most a page may list")
+            }
             for range in page.stubs {
-                // Read in slices, so that a wide range costs memory only for what is sent.
+                // Read in slices, so that a wide range costs memory only for what is sent; only
+                // what this node holds.
+                let last = min(range.last, vector[range.origin])
                 var from = range.first - 1
-                while from < range.last {
-                    let through = min(range.last, from + 1000)
+                while from < last {
+                    let through = min(last, from + 1000)
                     for event in try view.events(of: range.origin, after: from, through: through) where event.disclosure == .full && event.commitment != nil {
                         let weight = event.exchangeLineBytes
                         if batch.count >= budget.maxEvents || bytes + weight > budget.maxBytes { try await flush() }

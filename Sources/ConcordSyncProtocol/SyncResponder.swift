@@ -29,13 +29,16 @@ public struct SyncResponder: Sendable {
     /// asks again for the rest after the last event sent).
     public func openings(_ request: SyncWire.OpeningsRequest, peer: String) throws -> (events: [Event], more: Bool) {
         let view = SharedView(source: backend, policy: try backend.sharingPolicy(for: peer))
+        let vector = try backend.versionVector()
         var events: [Event] = []
         var bytes = 0
+        // At most `SyncWire.maxStubsPerPage` seqs in all (checked when the request was decoded),
+        // and only those this node holds.
         for range in request.stubs {
-            // Read in slices, so a wide range of stubs costs memory for what is sent only.
+            let last = min(range.last, vector[range.origin])
             var after = range.first - 1
-            while after < range.last {
-                let through = min(range.last, after + 1000)
+            while after < last {
+                let through = min(last, after + 1000)
                 for event in try view.events(of: range.origin, after: after, through: through) where event.disclosure == .full && event.commitment != nil {
                     let weight = event.exchangeLineBytes
                     guard events.count < request.maxEvents, bytes + weight <= request.maxBytes else { return (events, true) }

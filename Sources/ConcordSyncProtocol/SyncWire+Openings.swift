@@ -42,6 +42,15 @@ extension SyncWire {
         }
     }
 
+    /// How many events the ranges cover in all (saturating): at most `maxStubsPerPage` in one
+    /// request or page, so that no peer can make a node walk more.
+    public static func eventCount(of ranges: [StubRange]) -> UInt64 {
+        ranges.reduce(UInt64(0)) { total, range in
+            let (sum, overflow) = total.addingReportingOverflow(range.last - range.first + 1)
+            return overflow ? .max : sum
+        }
+    }
+
     /// The ranges covering `ids` (sorted by origin, then seq).
     public static func ranges(of ids: [EventID]) -> [StubRange] {
         var ranges: [StubRange] = []
@@ -80,6 +89,9 @@ extension SyncWire {
         public init(json text: String, limits: SyncLimits) throws {
             let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxPullRequestBytes))
             stubs = try SyncWire.decodeRanges(object["stubs"], field: "stubs")
+            guard SyncWire.eventCount(of: stubs) <= UInt64(SyncWire.maxStubsPerPage) else {
+                throw ConcordError(.tooLarge, "\"stubs\" covers more than \(SyncWire.maxStubsPerPage) events, the most one request may ask about")
+            }
             let budget = BatchBudget(
                 maxEvents: try SyncWire.integer(object, "maxEvents", in: 1...Int.max) ?? limits.budget.maxEvents,
                 maxBytes: try SyncWire.integer(object, "maxBytes", in: 1...Int.max) ?? limits.budget.maxBytes

@@ -365,9 +365,32 @@ public enum SyncWire {
         return json.finish()
     }
 
-    public static func decodeVectorDocument(_ text: String) throws -> (node: String, vector: VersionVector, limits: Limits?) {
+    /// A decoded `GET /v1/vector` answer.
+    public struct VectorDocument: Sendable, Equatable {
+        public var node: String
+        public var vector: VersionVector
+        /// Nil from a peer that does not say them.
+        public var limits: Limits?
+        /// The peer's openings number and stubs cursor (SyncWire+Openings), when it gives them.
+        public var openings: UInt64?
+        public var stubs: Int64?
+
+        public init(node: String, vector: VersionVector, limits: Limits?, openings: UInt64? = nil, stubs: Int64? = nil) {
+            self.node = node
+            self.vector = vector
+            self.limits = limits
+            self.openings = openings
+            self.stubs = stubs
+        }
+    }
+
+    public static func decodeVectorDocument(_ text: String) throws -> VectorDocument {
         let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxEndLineBytes))
-        return (object["node"]?.stringValue ?? "", try decodeVector(object["vector"], field: "vector"), try object["limits"].map(Limits.init(object:)))
+        return VectorDocument(
+            node: object["node"]?.stringValue ?? "", vector: try decodeVector(object["vector"], field: "vector"),
+            limits: try object["limits"].map(Limits.init(object:)),
+            openings: try integer(object, "openings", in: 0...Int.max).map(UInt64.init), stubs: try integer(object, "stubs", in: 0...Int.max).map(Int64.init)
+        )
     }
 
     /// `{"error": {"code": …, "message": …}}`, the body of every 4xx and 5xx; a push refused

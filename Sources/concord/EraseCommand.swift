@@ -44,6 +44,12 @@ struct EraseCommand: AsyncParsableCommand {
                     guard id.origin == origin else {
                         throw ConcordError(.invalidArgument, "event \(id) was recorded by origin \(id.origin), not by this node's origin (\(origin)); only its origin may erase it")
                     }
+                    guard event.type.rawValue != Erasure.eventType else {
+                        throw ConcordError(.invalidArgument, "event \(id) is an erasure: every node needs it whole to apply it, so it cannot be erased")
+                    }
+                    guard event.disclosure != .erased else {
+                        throw ConcordError(.invalidArgument, "event \(id) is erased already")
+                    }
                     ids.append(id)
                     continue
                 }

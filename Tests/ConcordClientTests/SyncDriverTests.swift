@@ -102,7 +102,7 @@ final class FlakyPeer: SyncPeer, @unchecked Sendable {
 
     var failedPushes: Int { failed.withLock { $0 } }
 
-    func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?) { try await inner.vector() }
+    func vector() async throws -> SyncWire.VectorDocument { try await inner.vector() }
     func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) { try await inner.pull(pull) }
     func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
         let fail = failures.withLock { left in
@@ -134,8 +134,11 @@ final class StorePeer: SyncPeer, @unchecked Sendable {
 
     var pulls: [SyncWire.PullRequest] { lock.withLock { recorded } }
 
-    func vector() async throws -> (node: String, vector: VersionVector, limits: SyncWire.Limits?) {
-        ("hub", try responder.backend.versionVector(), responder.limits.advertised)
+    func vector() async throws -> SyncWire.VectorDocument {
+        SyncWire.VectorDocument(
+            node: "hub", vector: try responder.backend.versionVector(), limits: responder.limits.advertised,
+            openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor()
+        )
     }
 
     func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) {
