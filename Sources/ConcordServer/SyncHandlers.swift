@@ -134,8 +134,10 @@ struct SyncHandlers: Sendable {
         try await readBody(request, maxInflated: limits.maxInflatedBytes) { chunk in try reader.feed(chunk) }
         guard reader.end == nil else { throw ConcordError(.invalidJSON, "pushed openings are event lines, not an end line") }
         let batch = try reader.finish()
-        guard batch.seals.isEmpty, batch.keys.isEmpty, !batch.events.isEmpty else {
-            throw ConcordError(.invalidJSON, "pushed openings are event lines (with their openings) only, at least one")
+        guard batch.seals.isEmpty, batch.keys.isEmpty, !batch.events.isEmpty,
+              batch.events.allSatisfy({ $0.commitment != nil && $0.disclosure == .full })
+        else {
+            throw ConcordError(.invalidJSON, "pushed openings are format-2 event lines with their openings (salt, actor, data), at least one, and no other lines")
         }
         let result = try await onStore { try $0.storeOpenings(batch.events, from: peer) }
         if result.stored > 0 { catchUp.request() }

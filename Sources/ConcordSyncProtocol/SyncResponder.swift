@@ -26,19 +26,23 @@ public struct SyncResponder: Sendable {
 
     /// The openings of the asked-for stubs that this node holds and may share with `peer`, in
     /// `(origin, seq)` order within the budget; `more` when the budget ran out first (the peer
-    /// asks again for the rest after the last event sent).
+    /// asks again for the rest after the last event sent). At most `SyncWire.maxStubsPerPage`
+    /// held seqs are looked at a request, whatever the ranges claim (an honest request never
+    /// names more); past that the answer says `more`.
     public func openings(_ request: SyncWire.OpeningsRequest, peer: String) throws -> (events: [Event], more: Bool) {
         let view = SharedView(source: backend, policy: try backend.sharingPolicy(for: peer))
         let vector = try backend.versionVector()
         var events: [Event] = []
         var bytes = 0
-        // At most `SyncWire.maxStubsPerPage` seqs in all (checked when the request was decoded),
-        // and only those this node holds.
+        var budgetOfSeqs = UInt64(SyncWire.maxStubsPerPage)
         for range in request.stubs {
+            // Only what this node holds, and no more seqs than a page of stubs.
             let last = min(range.last, vector[range.origin])
             var after = range.first - 1
             while after < last {
-                let through = min(last, after + 1000)
+                guard budgetOfSeqs > 0 else { return (events, true) }
+                let through = min(last, after + min(1000, budgetOfSeqs))
+                budgetOfSeqs -= through - after
                 for event in try view.events(of: range.origin, after: after, through: through) where event.disclosure == .full && event.commitment != nil {
                     let weight = event.exchangeLineBytes
                     guard events.count < request.maxEvents, bytes + weight <= request.maxBytes else { return (events, true) }

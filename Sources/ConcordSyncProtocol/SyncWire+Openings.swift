@@ -29,15 +29,17 @@ extension SyncWire {
 
     public static func decodeRanges(_ value: JSONValue?, field: String) throws -> [StubRange] {
         guard case .array(let items)? = value else { throw ConcordError(.invalidJSON, "\"\(field)\" must be an array of [origin, first, last]") }
-        guard items.count <= maxStubRanges else { throw ConcordError(.tooLarge, "\"\(field)\" lists more than \(maxStubRanges) ranges, the limit") }
-        return try items.map { item in
+        guard items.count <= maxStubRanges else { throw ConcordError(.invalidJSON, "\"\(field)\" lists more than \(maxStubRanges) ranges, the limit") }
+        return try items.compactMap { item in
             guard case .array(let parts) = item, parts.count == 3, case .string(let hex) = parts[0],
                   case .number(let firstText) = parts[1], case .number(let lastText) = parts[2],
                   let first = JSONValue.integer(fromNumber: firstText), let last = JSONValue.integer(fromNumber: lastText),
-                  first >= 1, last >= first
+                  first >= 1, last >= 1
             else {
-                throw ConcordError(.invalidJSON, "\"\(field)\" must list [origin, first, last] with 1 ≤ first ≤ last < 2^63")
+                throw ConcordError(.invalidJSON, "\"\(field)\" must list [origin, first, last] with seqs from 1 to 2^63 - 1")
             }
+            // A range whose first seq is past its last names no event: nothing to ask about.
+            guard last >= first else { return nil }
             return StubRange(origin: try OriginID(hex: hex), first: UInt64(first), last: UInt64(last))
         }
     }
@@ -89,9 +91,6 @@ extension SyncWire {
         public init(json text: String, limits: SyncLimits) throws {
             let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxPullRequestBytes))
             stubs = try SyncWire.decodeRanges(object["stubs"], field: "stubs")
-            guard SyncWire.eventCount(of: stubs) <= UInt64(SyncWire.maxStubsPerPage) else {
-                throw ConcordError(.tooLarge, "\"stubs\" covers more than \(SyncWire.maxStubsPerPage) events, the most one request may ask about")
-            }
             let budget = BatchBudget(
                 maxEvents: try SyncWire.integer(object, "maxEvents", in: 1...Int.max) ?? limits.budget.maxEvents,
                 maxBytes: try SyncWire.integer(object, "maxBytes", in: 1...Int.max) ?? limits.budget.maxBytes

@@ -58,11 +58,21 @@ struct OpeningsReconcilerTests {
         #expect(try backend.store.withheld(storedAfter: 0, limit: 10).ranges.count == 1)
     }
 
-    @Test func anOpeningsRequestCoveringMoreThanAPageIsRefused() throws {
-        let origin = OriginID(unchecked: "0123456789abcdef0123456789abcdef")
-        let huge = SyncWire.OpeningsRequest(stubs: [SyncWire.StubRange(origin: origin, first: 1, last: UInt64(Int64.max))], budget: SyncLimits().budget)
-        #expect(throws: ConcordError.self) { try SyncWire.OpeningsRequest(json: huge.json, limits: SyncLimits()) }
-        let fine = SyncWire.OpeningsRequest(stubs: [SyncWire.StubRange(origin: origin, first: 1, last: 10_000)], budget: SyncLimits().budget)
-        #expect(try SyncWire.OpeningsRequest(json: fine.json, limits: SyncLimits()).stubs == fine.stubs)
+    @Test func anOpeningsRequestLooksAtNoMoreThanAPageOfHeldSeqs() throws {
+        let directory = try TemporaryDirectory("openings-cap")
+        let store = try StoreFixtures.createStore(in: directory)
+        var drafts = try (0..<10_010).map { try StoreFixtures.draft("notes:cap-\($0 % 7)", "note.added", data: .object(["n": .number("\($0)")])) }[...]
+        _ = try store.appendAll { drafts.popFirst() }
+        let origin = try store.origin
+        let responder = SyncResponder(backend: SQLiteSyncBackend(store: store), limits: SyncLimits())
+        // Ranges claiming every seq there is, ten thousand times over: answered, bounded.
+        let claims = Array(repeating: SyncWire.StubRange(origin: origin, first: 1, last: UInt64(Int64.max)), count: SyncWire.maxStubRanges)
+        let request = try SyncWire.OpeningsRequest(json: SyncWire.OpeningsRequest(stubs: claims, budget: SyncLimits().budget).json, limits: SyncLimits())
+        let (events, more) = try responder.openings(request, peer: "anyone")
+        #expect(!events.isEmpty && events.count <= SyncWire.maxStubsPerPage && more)
+        #expect(events.allSatisfy { $0.seq <= UInt64(SyncWire.maxStubsPerPage) })
+        // A range whose first seq is past its last names nothing.
+        let empty = try SyncWire.OpeningsRequest(json: #"{"stubs":[["\#(origin.hex)",5,2]]}"#, limits: SyncLimits())
+        #expect(empty.stubs.isEmpty)
     }
 }
