@@ -84,15 +84,7 @@ public struct Event: Sendable, Hashable {
         if let commitment { return headerBytes(commitment: commitment) }
         var writer = CanonicalWriter(capacity: 160 + payload.utf8.count + prev.count * 44)
         writer.write(Self.encodingTag)
-        writer.write(id.origin.hex)
-        writer.write(id.seq)
-        writer.write(stream.rawValue)
-        writer.write(type.rawValue)
-        writer.write(schemaVersion)
-        writer.write(hlc.wallMillis)
-        writer.write(hlc.counter)
-        writer.write(recordedAt)
-        writer.write(occurredAt)
+        writeIdentityAndTimes(&writer)
         writer.write(actor)
         writer.write(causationID)
         writer.write(correlationID)
@@ -106,9 +98,8 @@ public struct Event: Sendable, Hashable {
         return writer.bytes
     }
 
-    private func headerBytes(commitment: EventHash) -> [UInt8] {
-        var writer = CanonicalWriter(capacity: 200 + prev.count * 44)
-        writer.write(Self.encodingTagV2)
+    /// Fields 2 to 10 of both formats: origin, seq, stream, type, schema version, HLC, times.
+    private func writeIdentityAndTimes(_ writer: inout CanonicalWriter) {
         writer.write(id.origin.hex)
         writer.write(id.seq)
         writer.write(stream.rawValue)
@@ -118,6 +109,12 @@ public struct Event: Sendable, Hashable {
         writer.write(hlc.counter)
         writer.write(recordedAt)
         writer.write(occurredAt)
+    }
+
+    private func headerBytes(commitment: EventHash) -> [UInt8] {
+        var writer = CanonicalWriter(capacity: 200 + prev.count * 44)
+        writer.write(Self.encodingTagV2)
+        writeIdentityAndTimes(&writer)
         writer.write(UInt32(prev.count))
         for head in prev {
             writer.write(head.origin.hex)
