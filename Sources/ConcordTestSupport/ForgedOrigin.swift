@@ -24,13 +24,25 @@ public struct ForgedOrigin: Sendable {
     public var originKey: OriginKey { key.originKey }
     public var lastSeq: UInt64 { events.last?.seq ?? 0 }
 
+    /// What a forged format-2 event carries of its opening.
+    public enum Opening: Sendable {
+        /// Format 1: no commitment, the hash covers the data.
+        case formatOne
+        /// Format 2 with its opening, salted with these bytes (any length: that is the point).
+        case whole(salt: [UInt8])
+        /// Format 2, as a stub.
+        case stub(salt: [UInt8])
+        /// Format 2 whose opening was changed after the commitment was taken.
+        case mismatched(salt: [UInt8])
+    }
+
     /// Appends an event with the given fields (defaults are ordinary), hashed and linked to the
     /// last one. Nothing is checked: that is the point.
     @discardableResult
     public mutating func append(
         seq: UInt64? = nil, stream: String = "notes:forged", type: String = "note.added", schemaVersion: UInt32 = 1,
         hlc: HLCTimestamp? = nil, recordedAt: Int64? = nil, occurredAt: Int64 = 1_457_519_400_000, actor: String = "forger",
-        prev: [EventID] = [], payload: String = #"{"n":1}"#
+        prev: [EventID] = [], payload: String = #"{"n":1}"#, opening: Opening = .formatOne
     ) -> Event {
         let now = Timestamp.nowMillis()
         var event = Event(
@@ -39,7 +51,19 @@ public struct ForgedOrigin: Sendable {
             recordedAt: recordedAt ?? now, occurredAt: occurredAt, actor: actor, causationID: nil, correlationID: nil,
             prev: prev, payload: payload, prevHash: events.last?.hash ?? .genesis, hash: .genesis
         )
+        switch opening {
+        case .formatOne:
+            break
+        case .whole(let salt), .stub(let salt), .mismatched(let salt):
+            event.salt = salt
+            event.commitment = event.computeCommitment()
+        }
         event.hash = event.computeHash()
+        switch opening {
+        case .stub: event.withholdOpening(as: .withheld)
+        case .mismatched: event.payload = #"{"changed":"after the commitment"}"#
+        default: break
+        }
         events.append(event)
         return event
     }

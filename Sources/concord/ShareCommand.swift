@@ -48,6 +48,11 @@ struct ShareCommand: AsyncParsableCommand {
                     let added = try store.addShareRule(peer: peer, rule)
                     print(added ? "\(peer) now receives \(rule) in full" : "\(peer) already had \(rule)")
                 }
+                // Rules are by name: a misspelt one would silently grant nothing to the real peer.
+                let known = Set(try store.issuedTokens().map(\.peer)).union(try store.peers().map(\.name))
+                if !known.contains(peer) {
+                    print("note: no token (concord token issue) or peer (concord peer add) is named \(peer) yet; the rules apply to the one that will be")
+                }
             }
         }
     }

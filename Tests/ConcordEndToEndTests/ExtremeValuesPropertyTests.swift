@@ -95,19 +95,28 @@ struct ExtremeValuesPropertyTests {
             var origin = ForgedOrigin()
             for index in 0..<Int.random(in: 1...4, using: &random) {
                 let outside = chance(8)
-                let field = Int.random(in: 0..<11, using: &random)
+                let field = Int.random(in: 0..<12, using: &random)
                 let normalWall = now + Int64(index)
+                // Format 2 at every edge too: whole, a stub, an opening changed after its commitment,
+                // a salt of the wrong length; and erasures naming ids at the edges.
+                let salt = (0..<(chance(5) ? pick([0, 16, 31, 33]) : EventLimits.saltBytes)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                let opening: ForgedOrigin.Opening = pick([.formatOne, .whole(salt: salt), .whole(salt: salt), .stub(salt: salt), .mismatched(salt: salt)])
+                let erasure = field == 11
+                let erased = [EventID(origin: origin.origin, seq: pick([1, 2, UInt64(index + 1), EventLimits.seqRange.upperBound])), EventID(origin: NodeKey().origin, seq: 1)]
                 origin.append(
                     seq: field == 0 ? seq(outside: outside) : nil,
                     stream: field == 1 ? stream(outside: outside) : "case:X-1",
-                    type: field == 2 ? type(outside: outside) : "case.note-added",
+                    type: field == 11 ? Erasure.eventType : field == 2 ? type(outside: outside) : "case.note-added",
                     schemaVersion: field == 3 ? (outside ? 0 : pick([1, 2, 3, UInt32.max])) : 1,
                     hlc: HLCTimestamp(wallMillis: field == 4 ? wall(outside: outside) : normalWall, counter: field == 4 ? pick([0, UInt16.max]) : 0),
                     recordedAt: field == 5 ? time(outside: outside) : now,
                     occurredAt: field == 6 ? time(outside: outside) : 1_457_519_400_000,
                     actor: field == 7 ? label(outside: outside) : "officer",
                     prev: field == 8 ? prev(outside: outside, origin: origin) : [],
-                    payload: field == 9 || field == 10 ? payload(outside: outside) : #"{"note":"n"}"#
+                    payload: erasure
+                        ? #"{"events":[\#(erased.prefix(pick([1, 2])).map { "\"\($0)\"" }.joined(separator: ",")),"reason":"\#(pick(["", "why", String(repeating: "r", count: Erasure.maxReasonBytes + 1)]))"}"#
+                        : field == 9 || field == 10 ? payload(outside: outside) : #"{"note":"n"}"#,
+                    opening: erasure ? .whole(salt: salt) : opening
                 )
             }
             if chance(95) { origin.seal() }
