@@ -7,7 +7,7 @@ struct ShareCommand: AsyncParsableCommand {
         commandName: "share",
         abstract: "Decide what each peer receives in full, and what only as stubs.",
         discussion: """
-            Every event travels to every peer, so every chain stays gap-free and verifiable; these rules decide whether it travels with its opening (its data, actor and ids) or as a stub (its header: stream, type, times, links and hashes). They apply to everything this node sends: pull answers it serves, pushes it makes, and concord export --for PEER. A node never sends an opening it was not given. PEER is the name a peer's token was given (concord token add) or the name this node syncs with it under (concord peer add).
+            Every event travels to every peer, so every chain stays gap-free and verifiable; these rules decide whether it travels with its opening (its data, actor and ids) or as a stub (its header: stream, type, times, links and hashes). They apply to everything this node sends: pull answers it serves, pushes it makes, and concord export --for PEER. A node never sends an opening it was not given. PEER is the name a peer's token was issued under (concord token issue) or the name this node syncs with it under (concord peer add).
 
             Rules (a peer with none gets the node's default; with any, an event goes whole when one grants it):
               all                 every stream
