@@ -1,3 +1,5 @@
+import Crypto
+
 /// Extends one origin's hash chain with new events and seals its head.
 ///
 /// The store keeps the chain's state; this type holds the rules, so every store (SQLite now,
@@ -40,7 +42,7 @@ public struct OriginChain: Sendable {
             prevHash: lastHash,
             hash: EventHash.genesis,
             commitment: EventHash.genesis,
-            salt: salt ?? Self.randomSalt()
+            salt: format == 1 ? [] : salt ?? Self.randomSalt()
         )
         if format == 1 {
             event.commitment = nil
@@ -54,10 +56,11 @@ public struct OriginChain: Sendable {
         return event
     }
 
-    /// `EventLimits.saltBytes` bytes from the system's secure generator.
+    /// `EventLimits.saltBytes` bytes from BoringSSL's generator (seeded by the kernel). Not a
+    /// `getrandom` call per byte through `SystemRandomNumberGenerator`: that cost more than a
+    /// third of an import (docs/performance.md).
     public static func randomSalt() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<EventLimits.saltBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        SymmetricKey(size: SymmetricKeySize(bitCount: EventLimits.saltBytes * 8)).withUnsafeBytes { Array($0) }
     }
 
     /// A signature over the current head, covering every event of the origin so far.
