@@ -29,7 +29,7 @@ public struct SyncDriver: Sendable {
         excluding: Set<OriginID> = [], proofs: [OriginID: UInt64] = [:]
     ) async throws -> SyncSession.Summary {
         var session = SyncSession(mode: mode, budget: budget, excluding: excluding, proofs: proofs)
-        var action = session.start(local: try local.versionVector())
+        var action = session.start(local: try await local.versionVector())
         // The read models catch up once the peer has nothing more to send, not after each batch;
         // if the sync fails part-way, the next read catches them up instead.
         var unfolded = false
@@ -52,7 +52,7 @@ public struct SyncDriver: Sendable {
                 switch action {
                 case .pull(var request):
                     request.waitSeconds = waitSeconds
-                    request.heads = try local.heads(at: request.have)
+                    request.heads = try await local.heads(at: request.have)
                     let answer: PullAnswer
                     if let ahead = prefetched, ahead.request == request {
                         // The prefetch is a task of its own: pass a cancellation of this sync on to it.
@@ -74,33 +74,33 @@ public struct SyncDriver: Sendable {
                         let client = self.client
                         prefetched = (next, Task { try await client.pull(next) })
                     }
-                    let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try local.ingest(batch, from: peerName)
+                    let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try await local.ingest(batch, from: peerName)
                     logger.info("pulled", metadata: ["peer": "\(peerName)", "received": "\(batch.events.count)", "new": "\(result.inserted)", "refused": "\(result.refused.count)"])
                     unfolded = unfolded || result.inserted > 0
-                    let localVector = try local.versionVector()
+                    let localVector = try await local.versionVector()
                     if unfolded, !end.more {
-                        try local.catchUpReadModels()
+                        try await local.catchUpReadModels()
                         unfolded = false
                     }
                     action = session.pulled(
                         received: batch.events.count, result: result, end: end, local: localVector,
-                        mismatchedHeads: try mismatchedHeads(end)
+                        mismatchedHeads: try await mismatchedHeads(end)
                     )
                 case .fetchRemoteVector:
                     let remote = try await client.vector()
                     remoteOpenings = remote.openings ?? remoteOpenings
                     remoteStubs = remote.stubs ?? remoteStubs
-                    action = session.receivedRemoteVector(remote.vector, limits: remote.limits, local: try local.versionVector())
+                    action = session.receivedRemoteVector(remote.vector, limits: remote.limits, local: try await local.versionVector())
                 case .push(let have, let exclude, let proofRuns, let budget):
-                    var runs = try MissingRuns(source: SharedView(source: local, policy: local.sharingPolicy(for: peerName)), have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
-                    let batch = try runs.batch()
+                    var runs = try await MissingRuns(source: SharedView(source: local, policy: await local.sharingPolicy(for: peerName)), have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
+                    let batch = try await runs.batch()
                     var result = batch.events.isEmpty ? SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have) : try await client.push(batch)
                     // Refused whole: nothing was stored, so the peer's vector is what it was.
                     if result.accepted == 0, result.alreadyHeld == 0, !result.refused.isEmpty, result.vector.entries.isEmpty { result.vector = have }
                     // Runs this node cannot send at all are set aside like the peer's refusals.
                     result.refused += runs.setAside
                     logger.info("pushed", metadata: ["peer": "\(peerName)", "sent": "\(batch.events.count)", "accepted": "\(result.accepted)", "refused": "\(result.refused.count)"])
-                    action = session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try local.versionVector())
+                    action = session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try await local.versionVector())
                 case .done(var summary):
                     // (The session ends only after a pull that said "no more": nothing is fetched ahead.)
                     await discardPrefetch()
@@ -136,11 +136,11 @@ public struct SyncDriver: Sendable {
 
     /// Origins whose event at the seq the peer's end line names differs from ours: a fork the
     /// peer could not see (we hold more than it does).
-    private func mismatchedHeads(_ end: SyncWire.BatchEnd) throws -> [OriginID: UInt64] {
+    private func mismatchedHeads(_ end: SyncWire.BatchEnd) async throws -> [OriginID: UInt64] {
         var mismatched: [OriginID: UInt64] = [:]
         for (origin, hash) in end.heads {
             let seq = end.vector[origin]
-            if seq >= 1, let mine = try local.eventHash(origin, seq: seq), mine != hash { mismatched[origin] = seq }
+            if seq >= 1, let mine = try await local.eventHash(origin, seq: seq), mine != hash { mismatched[origin] = seq }
         }
         return mismatched
     }
@@ -240,7 +240,7 @@ public struct SyncDriver: Sendable {
                         // Events pulled from the peer wake this loop too; push only what it lacks.
                         let remote = knownRemote.get()
                         let excluded = setAside.get()
-                        if try local.versionVector().entries.contains(where: { !excluded.contains($0.key) && remote[$0.key] < $0.value }) {
+                        if try await local.versionVector().entries.contains(where: { !excluded.contains($0.key) && remote[$0.key] < $0.value }) {
                             _ = try await round(.pushOnly)
                         }
                         pushed.set(target)

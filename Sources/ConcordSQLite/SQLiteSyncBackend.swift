@@ -1,8 +1,12 @@
 import ConcordCore
 import ConcordSyncProtocol
+import Dispatch
 
 /// The SQLite store as what sync needs from a node: the sync server (`concord serve`), the sync
 /// client (`concord sync`, the demo) and the test harnesses that drive many peers in one process.
+///
+/// SQLite's calls block: each is run on a Dispatch worker, off the cooperative threads that
+/// serve requests (on two cores, two blocked cooperative threads would stall every request).
 public struct SQLiteSyncBackend: SyncBackend {
     public let store: SQLiteEventStore
 
@@ -10,57 +14,78 @@ public struct SQLiteSyncBackend: SyncBackend {
         self.store = store
     }
 
-    public func nodeName() throws -> String { try store.nodeInfo().name }
+    public func nodeName() async throws -> String { try await blocking { try store.nodeInfo().name } }
 
     public var commits: CommitSignal { store.commits }
 
-    public func versionVector() throws -> VersionVector { try store.versionVector() }
+    public func versionVector() async throws -> VersionVector { try await blocking { try store.versionVector() } }
 
-    public func originKey(_ origin: OriginID) throws -> OriginKey? { try store.originKey(origin) }
+    public func originKey(_ origin: OriginID) async throws -> OriginKey? { try await blocking { try store.originKey(origin) } }
 
-    public func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash? { try store.eventHash(origin, seq: seq) }
+    public func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? { try await blocking { try store.eventHash(origin, seq: seq) } }
 
-    public func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? { try store.nextSeal(of: origin, after: seq) }
+    public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await blocking { try store.nextSeal(of: origin, after: seq) } }
 
-    public func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event] {
-        guard through > after else { return [] }
-        return try store.readOrigin(origin, afterSeq: after, limit: Int(clamping: through - after)).map(\.event)
+    public func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] {
+        try await blocking {
+            guard through > after else { return [] }
+            return try store.readOrigin(origin, afterSeq: after, limit: Int(clamping: through - after)).map(\.event)
+        }
     }
 
-    public func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult {
-        try store.ingest(batch, source: "peer \(peer)", policy: .setAside)
+    public func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
+        try await blocking {
+            try store.ingest(batch, source: "peer \(peer)", policy: .setAside)
+        }
     }
 
-    public func catchUpReadModels() throws {
-        try store.catchUpProjections()
+    public func catchUpReadModels() async throws {
+        _ = try await blocking { try store.catchUpProjections() }
     }
 
-    public func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? {
-        try store.authenticate(token: token).map { ($0.name, $0.readOnly) }
+    public func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? {
+        try await blocking {
+            try store.authenticate(token: token).map { ($0.name, $0.readOnly) }
+        }
     }
 
-    public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {
-        try store.recordSetAside(peer: peer, refused, replacing: false, stored: stored)
+    public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) async throws {
+        try await blocking {
+            try store.recordSetAside(peer: peer, refused, replacing: false, stored: stored)
+        }
     }
 
-    public func sharingPolicy(for peer: String) throws -> SharingPolicy {
-        try store.sharingPolicy(for: peer)
+    public func sharingPolicy(for peer: String) async throws -> SharingPolicy {
+        try await blocking {
+            try store.sharingPolicy(for: peer)
+        }
     }
 
-    public func openingsGeneration() throws -> UInt64 { try store.openingsGeneration() }
+    public func openingsGeneration() async throws -> UInt64 { try await blocking { try store.openingsGeneration() } }
 
-    public func withheld(storedAfter since: Int64, limit: Int) throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
-        try store.withheld(storedAfter: since, limit: limit)
+    public func withheld(storedAfter since: Int64, limit: Int) async throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
+        try await blocking {
+            try store.withheld(storedAfter: since, limit: limit)
+        }
     }
 
-    public func stubsCursor() throws -> Int64 { try store.stubsCursor() }
+    public func stubsCursor() async throws -> Int64 { try await blocking { try store.stubsCursor() } }
 
-    public func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult {
-        let (stored, ignored) = try store.storeLateOpenings(events)
-        return SyncWire.OpeningsResult(stored: stored, ignored: ignored)
+    public func storeOpenings(_ events: [Event], from peer: String) async throws -> SyncWire.OpeningsResult {
+        try await blocking {
+            let (stored, ignored) = try store.storeLateOpenings(events)
+            return SyncWire.OpeningsResult(stored: stored, ignored: ignored)
+        }
     }
 
-    public func openingsState(with peer: String) throws -> OpeningsState { try store.openingsState(with: peer) }
+    public func openingsState(with peer: String) async throws -> OpeningsState { try await blocking { try store.openingsState(with: peer) } }
 
-    public func recordOpeningsState(_ state: OpeningsState, with peer: String) throws { try store.recordOpeningsState(state, with: peer) }
+    public func recordOpeningsState(_ state: OpeningsState, with peer: String) async throws { try await blocking { try store.recordOpeningsState(state, with: peer) } }
+
+    /// Runs a blocking store call on a Dispatch worker and waits for it without blocking.
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
 }

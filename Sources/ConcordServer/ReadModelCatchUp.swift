@@ -1,6 +1,5 @@
 import ConcordSyncProtocol
 import Logging
-import NIOPosix
 import Synchronization
 
 /// Folds pushed events into the read models in the background, one run at a time.
@@ -41,7 +40,7 @@ final class ReadModelCatchUp: Sendable {
     private func runUntilCurrent() async {
         repeat {
             do {
-                try await NIOThreadPool.singleton.runIfActive { try self.backend.catchUpReadModels() }
+                try await backend.catchUpReadModels()
             } catch {
                 // The next read of the read models catches them up; nothing is lost.
                 logger.error("read-model catch-up failed", metadata: ["error": "\(error)"])

@@ -31,16 +31,6 @@ struct SyncHandlers: Sendable {
     /// (`SyncLimits.validate` refuses stricter ones).
     static let answerRatioBound = InflateLimits(maxOutputBytes: .max, maxRatio: SyncLimits.protocolInflateRatio, ratioFloorBytes: SyncLimits.protocolRatioFloorBytes)
 
-    /// Runs blocking store work (SQLite) on NIO's thread pool, off the event loops that serve requests.
-    private func onStore<T: Sendable>(_ body: @escaping @Sendable (any SyncBackend) throws -> T) async throws -> T {
-        let backend = backend
-        return try await Self.onPool { try body(backend) }
-    }
-
-    private static func onPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive { try body() }
-    }
-
     /// Runs a handler; any error becomes the protocol's JSON error with its status code.
     func respond(_ request: Request, _ body: () async throws -> Response) async -> Response {
         let started = ContinuousClock.now
@@ -86,9 +76,10 @@ struct SyncHandlers: Sendable {
         let slot = try await access(request).slot
         defer { withExtendedLifetime(slot) {} }
         let advertised = limits.advertised
-        let document = try await onStore {
-            SyncWire.vectorDocument(node: try $0.nodeName(), vector: try $0.versionVector(), limits: advertised, openings: try $0.openingsGeneration(), stubs: try $0.stubsCursor())
-        }
+        let document = SyncWire.vectorDocument(
+            node: try await backend.nodeName(), vector: try await backend.versionVector(), limits: advertised,
+            openings: try await backend.openingsGeneration(), stubs: try await backend.stubsCursor()
+        )
         return json(document)
     }
 
@@ -102,8 +93,7 @@ struct SyncHandlers: Sendable {
             }
             return value
         } ?? 0
-        let responder = responder
-        let page = try await onStore { _ in try responder.stubs(since: since) }
+        let page = try await responder.stubs(since: since)
         return json(page.json)
     }
 
@@ -115,11 +105,10 @@ struct SyncHandlers: Sendable {
         try await readBody(request, maxInflated: SyncLimits.maxPullRequestBytes) { chunk in text += chunk }
         guard let body = String(validating: text, as: UTF8.self) else { throw ConcordError(.invalidJSON, "the openings request is not UTF-8") }
         let wanted = try SyncWire.OpeningsRequest(json: body, limits: limits)
-        let responder = responder
-        let (events, more) = try await onStore { _ in try responder.openings(wanted, peer: peer) }
+        let (events, more) = try await responder.openings(wanted, peer: peer)
         var lines: [UInt8] = []
         BatchWriter.append(IngestBatch(events: events), to: &lines)
-        let end = try await onStore { SyncWire.BatchEnd(more: more, vector: try $0.versionVector(), openings: try $0.openingsGeneration(), stubs: try $0.stubsCursor()) }
+        let end = SyncWire.BatchEnd(more: more, vector: try await backend.versionVector(), openings: try await backend.openingsGeneration(), stubs: try await backend.stubsCursor())
         lines += Array((end.json + "\n").utf8)
         logger.info("served openings", metadata: ["peer": "\(peer)", "openings": "\(events.count)", "more": "\(more)"])
         return Response(status: .ok, headers: [.contentType: SyncWire.ndjsonContentType], body: .init(byteBuffer: ByteBuffer(bytes: lines)))
@@ -139,7 +128,7 @@ struct SyncHandlers: Sendable {
         else {
             throw ConcordError(.invalidJSON, "pushed openings are format-2 event lines with their openings (salt, actor, data), at least one, and no other lines")
         }
-        let result = try await onStore { try $0.storeOpenings(batch.events, from: peer) }
+        let result = try await backend.storeOpenings(batch.events, from: peer)
         if result.stored > 0 { catchUp.request() }
         logger.info("accepted openings", metadata: ["peer": "\(peer)", "stored": "\(result.stored)", "ignored": "\(result.ignored)"])
         return json(result.json)
@@ -158,7 +147,8 @@ struct SyncHandlers: Sendable {
         let responder = responder
         let commits = backend.commits
         var seen = commits.generation
-        var (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull, peer: peer)) }
+        var runs = try await responder.pull(pull, peer: peer)
+        var first = try await runs.next()
         if first == nil, !runs.more, runs.setAside.isEmpty, pull.waitSeconds > 0 {
             // Long-poll: woken by the next commit (a push here, or any process writing the store),
             // not by reading the store again and again. A server shutting down answers at once.
@@ -166,7 +156,8 @@ struct SyncHandlers: Sendable {
             try await withGracefulShutdownHandler {
                 while first == nil, !runs.more, ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
                     seen = await commits.wait(after: seen, timeout: deadline - ContinuousClock.now)
-                    (runs, first) = try await onStore { _ in try Self.firstRun(responder.pull(pull, peer: peer)) }
+                    runs = try await responder.pull(pull, peer: peer)
+                    first = try await runs.next()
                 }
             } onGracefulShutdown: {
                 commits.signal()
@@ -197,10 +188,9 @@ struct SyncHandlers: Sendable {
                     BatchWriter.append(run.batch, to: &lines)
                     served += run.events.count
                     try await send(lines)
-                    let current = rest
-                    (rest, next) = try await Self.onPool { try Self.nextRun(current) }
+                    next = try await rest.next()
                 }
-                try await send(Array((responder.end(after: rest).json + "\n").utf8), finishing: true)
+                try await send(Array((await responder.end(after: rest).json + "\n").utf8), finishing: true)
                 try await writer.finish(nil)
                 Counter(label: "concord_events_served_total").increment(by: served)
                 Counter(label: "concord_bytes_out_total").increment(by: bytesOut)
@@ -210,16 +200,6 @@ struct SyncHandlers: Sendable {
             withExtendedLifetime(slot) {}
         }
         return Response(status: .ok, headers: headers, body: body)
-    }
-
-    private static func firstRun(_ runs: MissingRuns) throws -> (MissingRuns, Run?) {
-        try nextRun(runs)
-    }
-
-    private static func nextRun(_ runs: MissingRuns) throws -> (MissingRuns, Run?) {
-        var runs = runs
-        let run = try runs.next()
-        return (runs, run)
     }
 
     func push(_ request: Request) async throws -> Response {
@@ -236,8 +216,7 @@ struct SyncHandlers: Sendable {
             throw ConcordError(.invalidJSON, "the push holds no events or seals: send origin, event and seal lines (docs/file-formats.md)")
         }
         let started = ContinuousClock.now
-        let responder = responder
-        let outcome = try await onStore { _ in try responder.push(batch, from: peer) }
+        let outcome = try await responder.push(batch, from: peer)
         Timer(label: "concord_batch_apply_duration").record(since: started)
         switch outcome {
         case .stored(let result, let inserted):
@@ -262,7 +241,7 @@ struct SyncHandlers: Sendable {
             throw ConcordError(.unauthorized, "the Authorization header must be Bearer TOKEN")
         }
         let token = String(header.dropFirst(7)).trimmingSpaces
-        guard !token.isEmpty, token.utf8.count <= 512, let peer = try await onStore({ try $0.authenticate(token: token) }) else {
+        guard !token.isEmpty, token.utf8.count <= 512, let peer = try await backend.authenticate(token: token) else {
             throw ConcordError(.unauthorized, "the token is not one this node issued")
         }
         guard let slot = gate.enter(peer.peer) else {

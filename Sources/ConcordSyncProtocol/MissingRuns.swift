@@ -3,23 +3,23 @@ import ConcordCore
 /// What sending a peer the events it lacks reads from a node, whatever stores them.
 public protocol BatchSource: Sendable {
     /// `{origin: highest seq}` over the stored events.
-    func versionVector() throws -> VersionVector
+    func versionVector() async throws -> VersionVector
     /// The public key recorded for an origin.
-    func originKey(_ origin: OriginID) throws -> OriginKey?
+    func originKey(_ origin: OriginID) async throws -> OriginKey?
     /// The hash of a held event, or nil.
-    func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash?
+    func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash?
     /// The origin's first seal after `seq`, or nil.
-    func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal?
+    func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal?
     /// The origin's events with seqs `after + 1 … through`, in seq order.
-    func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event]
+    func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event]
 }
 
 extension BatchSource {
     /// For each origin of `vector`, the hash of the held event at `vector[origin]`.
-    public func heads(at vector: VersionVector) throws -> [OriginID: EventHash] {
+    public func heads(at vector: VersionVector) async throws -> [OriginID: EventHash] {
         var heads: [OriginID: EventHash] = [:]
         for (origin, seq) in vector.entries {
-            if let hash = try eventHash(origin, seq: seq) { heads[origin] = hash }
+            if let hash = try await eventHash(origin, seq: seq) { heads[origin] = hash }
         }
         return heads
     }
@@ -77,10 +77,10 @@ public struct MissingRuns: Sendable {
     public init(
         source: any BatchSource, have: VersionVector, heads: [OriginID: EventHash] = [:], exclude: Set<OriginID> = [],
         proofRuns: [OriginID: UInt64] = [:], budget: BatchBudget
-    ) throws {
+    ) async throws {
         self.source = source
         self.budget = budget
-        vector = try source.versionVector()
+        vector = try await source.versionVector()
         var pending: [(origin: OriginID, after: UInt64, proofOnly: Bool)] = []
         for (origin, highest) in vector.sorted {
             if let from = proofRuns[origin], from >= 1, from <= highest {
@@ -90,10 +90,10 @@ public struct MissingRuns: Sendable {
             guard !exclude.contains(origin) else { continue }
             let theirs = have[origin]
             if theirs > highest {
-                if let hash = try source.eventHash(origin, seq: highest) { headsForPeer[origin] = hash }
+                if let hash = try await source.eventHash(origin, seq: highest) { headsForPeer[origin] = hash }
                 continue
             }
-            if theirs >= 1, let their = heads[origin], let mine = try source.eventHash(origin, seq: theirs), mine != their {
+            if theirs >= 1, let their = heads[origin], let mine = try await source.eventHash(origin, seq: theirs), mine != their {
                 mismatched[origin] = theirs
                 pending.append((origin, theirs - 1, true))
                 continue
@@ -104,17 +104,17 @@ public struct MissingRuns: Sendable {
     }
 
     /// The next run that fits, or nil when the batch is complete (`more` says whether it was full).
-    public mutating func next() throws -> Run? {
+    public mutating func next() async throws -> Run? {
         while let (origin, after, proofOnly) = pending.first {
-            guard let seal = try source.nextSeal(of: origin, after: after) else {
+            guard let seal = try await source.nextSeal(of: origin, after: after) else {
                 // Events after the last seal cannot be verified by anyone: this node's log is unsound there.
                 setAside.append(SyncWire.Refusal(origin: origin, seq: after + 1, code: ConcordError.Code.invalidEvent.rawValue,
                     message: "this node holds events of origin \(origin) after seq \(after) that no seal covers; it cannot send them (concord verify names the fault)"))
                 pending.removeFirst()
                 continue
             }
-            let runEvents = try source.events(of: origin, after: after, through: seal.seq)
-            let key = keyed.contains(origin) ? nil : try source.originKey(origin)
+            let runEvents = try await source.events(of: origin, after: after, through: seal.seq)
+            let key = keyed.contains(origin) ? nil : try await source.originKey(origin)
             let run = Run(key: key, events: runEvents, seal: seal)
             let eventBytes = runEvents.reduce(0) { $0 + $1.exchangeLineBytes }
             let runBytes = run.lineBytes
@@ -154,9 +154,9 @@ public struct MissingRuns: Sendable {
     }
 
     /// Every remaining run that fits, as one batch.
-    public mutating func batch() throws -> IngestBatch {
+    public mutating func batch() async throws -> IngestBatch {
         var batch = IngestBatch()
-        while let run = try next() {
+        while let run = try await next() {
             if let key = run.key { batch.keys.append(key) }
             batch.events += run.events
             batch.seals.append(run.seal)

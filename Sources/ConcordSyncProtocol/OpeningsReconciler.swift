@@ -42,7 +42,7 @@ public struct OpeningsReconciler: Sendable {
     ///   - ask, offer: which directions to run (a pull-only sync does not offer).
     public func run(with peer: some OpeningsPeer, remoteOpenings: UInt64?, remoteStubs: Int64?, ask: Bool, offer: Bool) async throws -> Outcome {
         var outcome = Outcome()
-        let before = try local.openingsState(with: peerName)
+        let before = try await local.openingsState(with: peerName)
         var state = before
         if ask {
             // Every stub when the peer's rules or openings changed; else only stubs new since.
@@ -51,7 +51,7 @@ public struct OpeningsReconciler: Sendable {
             if let remoteOpenings { state.peerOpenings = remoteOpenings }
         }
         if offer {
-            let mine = try local.openingsGeneration()
+            let mine = try await local.openingsGeneration()
             if mine != before.ownOpenings {
                 try await offerOpenings(peer, since: 0, &outcome)
                 state.ownOpenings = mine
@@ -61,8 +61,8 @@ public struct OpeningsReconciler: Sendable {
                 state.peerStubsThrough = remoteStubs ?? 0
             }
         }
-        if state != before { try local.recordOpeningsState(state, with: peerName) }
-        if outcome.received > 0 { try local.catchUpReadModels() }
+        if state != before { try await local.recordOpeningsState(state, with: peerName) }
+        if outcome.received > 0 { try await local.catchUpReadModels() }
         return outcome
     }
 
@@ -70,12 +70,12 @@ public struct OpeningsReconciler: Sendable {
     private func askForOpenings(_ peer: some OpeningsPeer, since start: Int64, _ outcome: inout Outcome) async throws -> Int64 {
         var since = start
         while true {
-            let page = try local.withheld(storedAfter: since, limit: SyncWire.maxStubsPerPage)
+            let page = try await local.withheld(storedAfter: since, limit: SyncWire.maxStubsPerPage)
             var pending = page.ranges[...]
             while !pending.isEmpty {
                 let (events, end) = try await peer.pullOpenings(SyncWire.OpeningsRequest(stubs: Array(pending), budget: budget))
                 outcome.requests += 1
-                if !events.isEmpty { outcome.received += try local.storeOpenings(events, from: peerName).stored }
+                if !events.isEmpty { outcome.received += try await local.storeOpenings(events, from: peerName).stored }
                 // With more to come, ask again for what lies after the last opening sent; a peer
                 // whose "more" moves nothing on is not asked again.
                 guard end.more, let last = events.last else { break }
@@ -95,7 +95,7 @@ public struct OpeningsReconciler: Sendable {
 
     /// Offers the openings of the peer's stubs stored after `since` that this node's rules grant.
     private func offerOpenings(_ peer: some OpeningsPeer, since start: Int64, _ outcome: inout Outcome) async throws {
-        let view = SharedView(source: local, policy: try local.sharingPolicy(for: peerName))
+        let view = SharedView(source: local, policy: try await local.sharingPolicy(for: peerName))
         var batch: [Event] = []
         var bytes = 0
         func flush() async throws {
@@ -105,7 +105,7 @@ public struct OpeningsReconciler: Sendable {
             batch.removeAll()
             bytes = 0
         }
-        let vector = try local.versionVector()
+        let vector = try await local.versionVector()
         var since = start
         while true {
             let page = try await peer.stubs(since: since)
@@ -120,7 +120,7 @@ public struct OpeningsReconciler: Sendable {
                 var from = range.first - 1
                 while from < last {
                     let through = min(last, from + 1000)
-                    for event in try view.events(of: range.origin, after: from, through: through) where event.disclosure == .full && event.commitment != nil {
+                    for event in try await view.events(of: range.origin, after: from, through: through) where event.disclosure == .full && event.commitment != nil {
                         let weight = event.exchangeLineBytes
                         if batch.count >= budget.maxEvents || bytes + weight > budget.maxBytes { try await flush() }
                         batch.append(event)

@@ -3,7 +3,7 @@ import ConcordCore
 /// What sync needs from a node, on either side: what `MissingRuns` reads, verified ingestion,
 /// and who a token belongs to. `SQLiteSyncBackend` adapts the SQLite store to it.
 public protocol SyncBackend: BatchSource {
-    func nodeName() throws -> String
+    func nodeName() async throws -> String
     /// Signalled after every commit that stores events (by this process, and by any other that
     /// writes the same store, as far as the backend can tell): long polls wait on it.
     var commits: CommitSignal { get }
@@ -12,30 +12,30 @@ public protocol SyncBackend: BatchSource {
     /// evidence). The read models are brought up to date separately, once a run of batches is in
     /// (`catchUpReadModels`): folding after every batch of a long sync would fold the same
     /// streams again and again.
-    func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult
+    func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult
     /// Folds what was stored since the read models' checkpoint into them.
-    func catchUpReadModels() throws
+    func catchUpReadModels() async throws
     /// The peer a token belongs to, and whether it may only pull; nil for an unknown token.
-    func authenticate(token: String) throws -> (peer: String, readOnly: Bool)?
+    func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)?
     /// Records the origins a push from `peer` had refused (for status), and forgets earlier ones
     /// whose events it has now stored.
-    func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws
+    func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) async throws
     /// This node's sharing rules for `peer`, resolved against what it holds: what the peer
     /// receives with openings (docs/privacy.md).
-    func sharingPolicy(for peer: String) throws -> SharingPolicy
+    func sharingPolicy(for peer: String) async throws -> SharingPolicy
     /// The number that changes whenever this node's rules change or it stores a late opening.
-    func openingsGeneration() throws -> UInt64
+    func openingsGeneration() async throws -> UInt64
     /// The events this node holds as stubs (not erased) that it stored after the cursor `since`,
     /// at most `limit` of them, as ranges; `through` is the cursor of the last one listed
     /// (`since` when none), `more` whether others follow.
-    func withheld(storedAfter since: Int64, limit: Int) throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool)
+    func withheld(storedAfter since: Int64, limit: Int) async throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool)
     /// The cursor of the newest stub this node holds (0 when none).
-    func stubsCursor() throws -> Int64
+    func stubsCursor() async throws -> Int64
     /// Stores the openings of held stubs that a peer sent (each checked against its commitment).
-    func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult
+    func storeOpenings(_ events: [Event], from peer: String) async throws -> SyncWire.OpeningsResult
     /// Where this node's last reconciliation of openings with `peer` left off.
-    func openingsState(with peer: String) throws -> OpeningsState
-    func recordOpeningsState(_ state: OpeningsState, with peer: String) throws
+    func openingsState(with peer: String) async throws -> OpeningsState
+    func recordOpeningsState(_ state: OpeningsState, with peer: String) async throws
 }
 
 /// A node's events as one peer may see them: each event whole or as its stub, as the node's
@@ -50,11 +50,11 @@ public struct SharedView: BatchSource {
         self.policy = policy
     }
 
-    public func versionVector() throws -> VersionVector { try source.versionVector() }
-    public func originKey(_ origin: OriginID) throws -> OriginKey? { try source.originKey(origin) }
-    public func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash? { try source.eventHash(origin, seq: seq) }
-    public func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? { try source.nextSeal(of: origin, after: seq) }
-    public func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event] {
-        try source.events(of: origin, after: after, through: through).map(policy.shared)
+    public func versionVector() async throws -> VersionVector { try await source.versionVector() }
+    public func originKey(_ origin: OriginID) async throws -> OriginKey? { try await source.originKey(origin) }
+    public func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? { try await source.eventHash(origin, seq: seq) }
+    public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await source.nextSeal(of: origin, after: seq) }
+    public func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] {
+        try await source.events(of: origin, after: after, through: through).map(policy.shared)
     }
 }

@@ -12,15 +12,15 @@ public struct SyncResponder: Sendable {
     }
 
     /// The runs a pull asks for, to be sent one at a time (the answer streams), then `end(after:)`.
-    public func pull(_ request: SyncWire.PullRequest, peer: String) throws -> MissingRuns {
-        try MissingRuns(source: SharedView(source: backend, policy: backend.sharingPolicy(for: peer)), have: request.have, heads: request.heads, exclude: request.exclude, budget: request.budget.narrowed(to: limits.budget))
+    public func pull(_ request: SyncWire.PullRequest, peer: String) async throws -> MissingRuns {
+        try await MissingRuns(source: SharedView(source: backend, policy: backend.sharingPolicy(for: peer)), have: request.have, heads: request.heads, exclude: request.exclude, budget: request.budget.narrowed(to: limits.budget))
     }
 
     /// The end line once `runs` has given every run it will.
-    public func end(after runs: MissingRuns) -> SyncWire.BatchEnd {
+    public func end(after runs: MissingRuns) async -> SyncWire.BatchEnd {
         SyncWire.BatchEnd(
             more: runs.more, vector: runs.vector, heads: runs.headsForPeer, setAside: runs.setAside, limits: limits.advertised,
-            openings: try? backend.openingsGeneration(), stubs: try? backend.stubsCursor()
+            openings: try? await backend.openingsGeneration(), stubs: try? await backend.stubsCursor()
         )
     }
 
@@ -29,9 +29,9 @@ public struct SyncResponder: Sendable {
     /// asks again for the rest after the last event sent). At most `SyncWire.maxStubsPerPage`
     /// held seqs are looked at a request, whatever the ranges claim (an honest request never
     /// names more); past that the answer says `more`.
-    public func openings(_ request: SyncWire.OpeningsRequest, peer: String) throws -> (events: [Event], more: Bool) {
-        let view = SharedView(source: backend, policy: try backend.sharingPolicy(for: peer))
-        let vector = try backend.versionVector()
+    public func openings(_ request: SyncWire.OpeningsRequest, peer: String) async throws -> (events: [Event], more: Bool) {
+        let view = SharedView(source: backend, policy: try await backend.sharingPolicy(for: peer))
+        let vector = try await backend.versionVector()
         var events: [Event] = []
         var bytes = 0
         var budgetOfSeqs = UInt64(SyncWire.maxStubsPerPage)
@@ -43,7 +43,7 @@ public struct SyncResponder: Sendable {
                 guard budgetOfSeqs > 0 else { return (events, true) }
                 let through = min(last, after + min(1000, budgetOfSeqs))
                 budgetOfSeqs -= through - after
-                for event in try view.events(of: range.origin, after: after, through: through) where event.disclosure == .full && event.commitment != nil {
+                for event in try await view.events(of: range.origin, after: after, through: through) where event.disclosure == .full && event.commitment != nil {
                     let weight = event.exchangeLineBytes
                     guard events.count < request.maxEvents, bytes + weight <= request.maxBytes else { return (events, true) }
                     events.append(event)
@@ -56,21 +56,21 @@ public struct SyncResponder: Sendable {
     }
 
     /// The stubs this node stored after the cursor, a page at a time.
-    public func stubs(since: Int64) throws -> SyncWire.StubsPage {
-        let page = try backend.withheld(storedAfter: since, limit: SyncWire.maxStubsPerPage)
-        return SyncWire.StubsPage(stubs: page.ranges, through: page.through, more: page.more, openings: try backend.openingsGeneration())
+    public func stubs(since: Int64) async throws -> SyncWire.StubsPage {
+        let page = try await backend.withheld(storedAfter: since, limit: SyncWire.maxStubsPerPage)
+        return SyncWire.StubsPage(stubs: page.ranges, through: page.through, more: page.more, openings: try await backend.openingsGeneration())
     }
 
     /// A whole pull answer as NDJSON (for callers that do not stream).
-    public func pullAnswer(_ request: SyncWire.PullRequest, peer: String) throws -> (body: [UInt8], events: Int) {
-        var runs = try pull(request, peer: peer)
+    public func pullAnswer(_ request: SyncWire.PullRequest, peer: String) async throws -> (body: [UInt8], events: Int) {
+        var runs = try await pull(request, peer: peer)
         var body: [UInt8] = []
         var events = 0
-        while let run = try runs.next() {
+        while let run = try await runs.next() {
             BatchWriter.append(run.batch, to: &body)
             events += run.events.count
         }
-        body += Array((end(after: runs).json + "\n").utf8)
+        body += Array((await end(after: runs).json + "\n").utf8)
         return (body, events)
     }
 
@@ -82,18 +82,18 @@ public struct SyncResponder: Sendable {
     }
 
     /// Verifies and stores a pushed batch, origin by origin.
-    public func push(_ batch: IngestBatch, from peer: String) throws -> PushOutcome {
-        let result = try backend.ingest(batch, from: peer)
+    public func push(_ batch: IngestBatch, from peer: String) async throws -> PushOutcome {
+        let result = try await backend.ingest(batch, from: peer)
         let firstSeqs = Dictionary(batch.events.map { ($0.origin, $0.seq) }, uniquingKeysWith: min)
         let refused = result.refused.map { SyncWire.Refusal($0, seq: firstSeqs[$0.origin] ?? 0) }
         let refusedOrigins = Set(refused.map(\.origin))
         let stored = Set(batch.events.map(\.origin)).subtracting(refusedOrigins)
-        if !refused.isEmpty || !stored.isEmpty { try backend.recordSetAside(peer: peer, refused: refused, stored: stored) }
+        if !refused.isEmpty || !stored.isEmpty { try await backend.recordSetAside(peer: peer, refused: refused, stored: stored) }
         if let first = result.refused.first, result.inserted == 0, result.alreadyHeld == 0 {
             let message = result.refused.count == 1 ? first.message : "\(first.message) (and \(result.refused.count - 1) other origin(s) refused: see \"refused\")"
             return .refused(ConcordError(first.code, message), refused)
         }
-        let vector = try backend.versionVector()
+        let vector = try await backend.versionVector()
         return .stored(SyncWire.PushResult(accepted: result.inserted, alreadyHeld: result.alreadyHeld, vector: vector, refused: refused), inserted: result.inserted)
     }
 }

@@ -23,9 +23,9 @@ public enum StoreFixtures {
 extension SQLiteEventStore {
     /// The events a peer with `have` lacks, as one batch (what a pull answer would carry):
     /// runs ending on seals, within `maxEvents`, through the same `MissingRuns` as sync.
-    public func missingBatch(have: VersionVector, maxEvents: Int) throws -> (batch: IngestBatch, more: Bool) {
-        var runs = try MissingRuns(source: SQLiteSyncBackend(store: self), have: have, budget: BatchBudget(maxEvents: maxEvents, maxBytes: 64 << 20))
-        let batch = try runs.batch()
+    public func missingBatch(have: VersionVector, maxEvents: Int) async throws -> (batch: IngestBatch, more: Bool) {
+        var runs = try await MissingRuns(source: SQLiteSyncBackend(store: self), have: have, budget: BatchBudget(maxEvents: maxEvents, maxBytes: 64 << 20))
+        let batch = try await runs.batch()
         return (batch, runs.more)
     }
 }

@@ -18,20 +18,20 @@ struct OpeningsReconcilerTests {
     }
 
     /// A node holding one stub (of another node's event) and one whole event of its own.
-    func node() throws -> (backend: SQLiteSyncBackend, stub: Event, own: Event, directory: TemporaryDirectory) {
+    func node() async throws -> (backend: SQLiteSyncBackend, stub: Event, own: Event, directory: TemporaryDirectory) {
         let directory = try TemporaryDirectory("reconciler")
         let other = try StoreFixtures.createStore(in: directory, name: "other.sqlite", node: "other")
-        let stubbed = try other.append([try StoreFixtures.draft("case:X-1", data: .object(["note": .string("secret")]))]).events[0].event
+        let stubbed = try await other.append([try StoreFixtures.draft("case:X-1", data: .object(["note": .string("secret")]))]).events[0].event
         let store = try StoreFixtures.createStore(in: directory)
-        var batch = try other.missingBatch(have: VersionVector(), maxEvents: 1000).batch
+        var batch = try await other.missingBatch(have: VersionVector(), maxEvents: 1000).batch
         batch.events = batch.events.map { $0.stub! }
         try store.ingest(batch)
-        let own = try store.append([try StoreFixtures.draft("case:Y-1")]).events[0].event
+        let own = try await store.append([try StoreFixtures.draft("case:Y-1")]).events[0].event
         return (SQLiteSyncBackend(store: store), stubbed, own, directory)
     }
 
     @Test func aStubsPageCoveringMoreThanAPageMayIsRefusedAsMisbehaviour() async throws {
-        let (backend, _, own, _) = try node()
+        let (backend, _, own, _) = try await node()
         // One range of 2^63 - 1 seqs: walking it would never end.
         let page = SyncWire.StubsPage(stubs: [SyncWire.StubRange(origin: own.origin, first: 1, last: UInt64(Int64.max))], through: 1, more: false, openings: 0)
         let peer = ScriptedPeer(page: page, answer: ([], SyncWire.BatchEnd(more: false, vector: VersionVector())))
@@ -44,7 +44,7 @@ struct OpeningsReconcilerTests {
     }
 
     @Test func aPeerSayingMoreWithoutMovingOnIsNotAskedForever() async throws {
-        let (backend, stub, _, _) = try node()
+        let (backend, stub, _, _) = try await node()
         // "More", with an event before every range asked about (and not one of them).
         var before = stub
         before.id = EventID(origin: OriginID(unchecked: "00000000000000000000000000000000"), seq: 1)
@@ -58,7 +58,7 @@ struct OpeningsReconcilerTests {
         #expect(try backend.store.withheld(storedAfter: 0, limit: 10).ranges.count == 1)
     }
 
-    @Test func anOpeningsRequestLooksAtNoMoreThanAPageOfHeldSeqs() throws {
+    @Test func anOpeningsRequestLooksAtNoMoreThanAPageOfHeldSeqs() async throws {
         let directory = try TemporaryDirectory("openings-cap")
         let store = try StoreFixtures.createStore(in: directory)
         var drafts = try (0..<10_010).map { try StoreFixtures.draft("notes:cap-\($0 % 7)", "note.added", data: .object(["n": .number("\($0)")])) }[...]
@@ -68,7 +68,7 @@ struct OpeningsReconcilerTests {
         // Ranges claiming every seq there is, ten thousand times over: answered, bounded.
         let claims = Array(repeating: SyncWire.StubRange(origin: origin, first: 1, last: UInt64(Int64.max)), count: SyncWire.maxStubRanges)
         let request = try SyncWire.OpeningsRequest(json: SyncWire.OpeningsRequest(stubs: claims, budget: SyncLimits().budget).json, limits: SyncLimits())
-        let (events, more) = try responder.openings(request, peer: "anyone")
+        let (events, more) = try await responder.openings(request, peer: "anyone")
         #expect(!events.isEmpty && events.count <= SyncWire.maxStubsPerPage && more)
         #expect(events.allSatisfy { $0.seq <= UInt64(SyncWire.maxStubsPerPage) })
         // A range whose first seq is past its last names nothing.

@@ -135,7 +135,7 @@ final class StorePeer: SyncPeer, @unchecked Sendable {
     var pulls: [SyncWire.PullRequest] { lock.withLock { recorded } }
 
     func vector() async throws -> SyncWire.VectorDocument {
-        SyncWire.VectorDocument(
+        await SyncWire.VectorDocument(
             node: "hub", vector: try responder.backend.versionVector(), limits: responder.limits.advertised,
             openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor()
         )
@@ -143,27 +143,27 @@ final class StorePeer: SyncPeer, @unchecked Sendable {
 
     func pull(_ pull: SyncWire.PullRequest) async throws -> (batch: IngestBatch, end: SyncWire.BatchEnd) {
         lock.withLock { recorded.append(pull) }
-        var runs = try responder.pull(pull, peer: "region")
-        let batch = try runs.batch()
-        return (batch, responder.end(after: runs))
+        var runs = try await responder.pull(pull, peer: "region")
+        let batch = try await runs.batch()
+        return await (batch, responder.end(after: runs))
     }
 
     func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
-        switch try responder.push(batch, from: "region") {
+        switch try await responder.push(batch, from: "region") {
         case .stored(let result, _): return result
         case .refused(_, let origins): return SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: VersionVector(), refused: origins)
         }
     }
 
-    func stubs(since: Int64) async throws -> SyncWire.StubsPage { try responder.stubs(since: since) }
+    func stubs(since: Int64) async throws -> SyncWire.StubsPage { try await responder.stubs(since: since) }
 
     func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) {
-        let (events, more) = try responder.openings(request, peer: "region")
-        return (events, SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor()))
+        let (events, more) = try await responder.openings(request, peer: "region")
+        return await (events, SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor()))
     }
 
     func pushOpenings(_ events: [Event]) async throws -> SyncWire.OpeningsResult {
-        try responder.backend.storeOpenings(events, from: "region")
+        try await responder.backend.storeOpenings(events, from: "region")
     }
 }
 
@@ -176,28 +176,28 @@ final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
         self.inner = inner
     }
 
-    func nodeName() throws -> String { try inner.nodeName() }
+    func nodeName() async throws -> String { try await inner.nodeName() }
     var commits: CommitSignal { inner.commits }
-    func versionVector() throws -> VersionVector { try inner.versionVector() }
-    func originKey(_ origin: OriginID) throws -> OriginKey? { try inner.originKey(origin) }
-    func eventHash(_ origin: OriginID, seq: UInt64) throws -> EventHash? { try inner.eventHash(origin, seq: seq) }
-    func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? { try inner.nextSeal(of: origin, after: seq) }
-    func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event] { try inner.events(of: origin, after: after, through: through) }
-    func ingest(_ batch: IngestBatch, from peer: String) throws -> IngestResult {
+    func versionVector() async throws -> VersionVector { try await inner.versionVector() }
+    func originKey(_ origin: OriginID) async throws -> OriginKey? { try await inner.originKey(origin) }
+    func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? { try await inner.eventHash(origin, seq: seq) }
+    func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await inner.nextSeal(of: origin, after: seq) }
+    func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] { try await inner.events(of: origin, after: after, through: through) }
+    func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
         ingested += 1
-        if ingested == 1 { try inner.store.append([StoreFixtures.draft("case:REGION")]) }
-        return try inner.ingest(batch, from: peer)
+        if ingested == 1 { try await inner.store.append([StoreFixtures.draft("case:REGION")]) }
+        return try await inner.ingest(batch, from: peer)
     }
-    func catchUpReadModels() throws { try inner.catchUpReadModels() }
-    func authenticate(token: String) throws -> (peer: String, readOnly: Bool)? { try inner.authenticate(token: token) }
+    func catchUpReadModels() async throws { try await inner.catchUpReadModels() }
+    func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? { try await inner.authenticate(token: token) }
     func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) throws {}
-    func sharingPolicy(for peer: String) throws -> SharingPolicy { try inner.sharingPolicy(for: peer) }
-    func openingsGeneration() throws -> UInt64 { try inner.openingsGeneration() }
-    func withheld(storedAfter since: Int64, limit: Int) throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
-        try inner.withheld(storedAfter: since, limit: limit)
+    func sharingPolicy(for peer: String) async throws -> SharingPolicy { try await inner.sharingPolicy(for: peer) }
+    func openingsGeneration() async throws -> UInt64 { try await inner.openingsGeneration() }
+    func withheld(storedAfter since: Int64, limit: Int) async throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
+        try await inner.withheld(storedAfter: since, limit: limit)
     }
-    func stubsCursor() throws -> Int64 { try inner.stubsCursor() }
-    func storeOpenings(_ events: [Event], from peer: String) throws -> SyncWire.OpeningsResult { try inner.storeOpenings(events, from: peer) }
-    func openingsState(with peer: String) throws -> OpeningsState { try inner.openingsState(with: peer) }
-    func recordOpeningsState(_ state: OpeningsState, with peer: String) throws { try inner.recordOpeningsState(state, with: peer) }
+    func stubsCursor() async throws -> Int64 { try await inner.stubsCursor() }
+    func storeOpenings(_ events: [Event], from peer: String) async throws -> SyncWire.OpeningsResult { try await inner.storeOpenings(events, from: peer) }
+    func openingsState(with peer: String) async throws -> OpeningsState { try await inner.openingsState(with: peer) }
+    func recordOpeningsState(_ state: OpeningsState, with peer: String) async throws { try await inner.recordOpeningsState(state, with: peer) }
 }

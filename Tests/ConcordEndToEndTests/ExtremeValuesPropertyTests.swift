@@ -146,7 +146,7 @@ struct ExtremeValuesPropertyTests {
                 #expect(try store.versionVector() == before, "round \(round): a refused body changed the store")
                 continue
             }
-            let result = try backend.ingest(batch, from: "extreme")
+            let result = try await backend.ingest(batch, from: "extreme")
             outcomes.setAside += result.refused.count
             outcomes.stored += result.inserted
             for refusal in result.refused {
@@ -161,16 +161,16 @@ struct ExtremeValuesPropertyTests {
                     _ = try store.record(of: stored.event.stream, .live)
                 }
             }
-            if round % 10 == 9 { try exerciseEveryReadingPath(store, directory: directory, round: round) }
+            if round % 10 == 9 { try await exerciseEveryReadingPath(store, directory: directory, round: round) }
         }
-        try exerciseEveryReadingPath(store, directory: directory, round: Self.batches)
+        try await exerciseEveryReadingPath(store, directory: directory, round: Self.batches)
         print("extreme values: \(Self.batches) batches; \(outcomes.refusedWhole) refused whole at decoding, \(outcomes.setAside) origins set aside at verification, \(outcomes.stored) events stored and handled")
         #expect(outcomes.refusedWhole > 0 && outcomes.setAside > 0 && outcomes.stored > 0, "the values must reach every outcome: \(outcomes)")
         try everyReadCommandOfTheBinary(store.path)
     }
 
     /// Folds, replays, queries, verification, serving and export over the whole store.
-    func exerciseEveryReadingPath(_ store: SQLiteEventStore, directory: TemporaryDirectory, round: Int) throws {
+    func exerciseEveryReadingPath(_ store: SQLiteEventStore, directory: TemporaryDirectory, round: Int) async throws {
         try store.catchUpProjections()
         let live = try store.readModelDigest(.live)
         try store.rebuildProjections()
@@ -192,15 +192,15 @@ struct ExtremeValuesPropertyTests {
         #expect(report.faults.isEmpty, "round \(round): \(report.faults.prefix(3))")
         _ = try store.forks()
         // Served to a peer: everything goes, and the peer takes all of it.
-        var runs = try MissingRuns(source: SQLiteSyncBackend(store: store), have: VersionVector(), budget: SyncLimits().budget)
+        var runs = try await MissingRuns(source: SQLiteSyncBackend(store: store), have: VersionVector(), budget: SyncLimits().budget)
         let peer = try StoreFixtures.createStore(in: directory, name: "peer-\(round).sqlite", node: "peer")
         while true {
-            let batch = try runs.batch()
+            let batch = try await runs.batch()
             #expect(runs.setAside.isEmpty, "round \(round): the hub could not send \(runs.setAside)")
             guard !batch.events.isEmpty else { break }
             let result = try peer.ingest(batch, source: "hub", policy: .setAside)
             #expect(result.refused.isEmpty, "round \(round): the peer refused what the hub stored: \(result.refused.prefix(2))")
-            runs = try MissingRuns(source: SQLiteSyncBackend(store: store), have: try peer.versionVector(), budget: SyncLimits().budget)
+            runs = try await MissingRuns(source: SQLiteSyncBackend(store: store), have: try peer.versionVector(), budget: SyncLimits().budget)
         }
         #expect(try peer.versionVector() == store.versionVector())
         #expect(try peer.readModelDigest(.live) == store.readModelDigest(.live), "round \(round): the peer's read models differ")

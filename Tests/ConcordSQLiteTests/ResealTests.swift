@@ -7,7 +7,7 @@ import Testing
 /// A run longer between seals than any peer takes (as an older release wrote a large commit) is
 /// set aside by the sender until `resealLongRuns` seals it more often; then every part of it syncs.
 struct ResealTests {
-    @Test func aLongRunOfOurOwnSyncsOnceResealed() throws {
+    @Test func aLongRunOfOurOwnSyncsOnceResealed() async throws {
         let directory = try TemporaryDirectory("reseal")
         let store = try StoreFixtures.createStore(in: directory)
         let count = EventLimits.maxEventsPerSeal * 2 + 500
@@ -21,8 +21,8 @@ struct ResealTests {
             try state.connection.execute("DELETE FROM seals WHERE seq <> \(count)")
         }
         let source = SQLiteSyncBackend(store: store)
-        var before = try MissingRuns(source: source, have: VersionVector(), budget: SyncLimits().budget)
-        #expect(try before.batch().events.isEmpty)
+        var before = try await MissingRuns(source: source, have: VersionVector(), budget: SyncLimits().budget)
+        await #expect(try before.batch().events.isEmpty)
         #expect(before.setAside.first?.code == "too-large")
 
         #expect(try store.resealLongRuns() == 2)
@@ -31,8 +31,8 @@ struct ResealTests {
         let peer = try StoreFixtures.createStore(in: directory, name: "peer.sqlite", node: "peer")
         var have = VersionVector()
         while true {
-            var runs = try MissingRuns(source: source, have: have, budget: SyncLimits().budget)
-            let batch = try runs.batch()
+            var runs = try await MissingRuns(source: source, have: have, budget: SyncLimits().budget)
+            let batch = try await runs.batch()
             #expect(runs.setAside.isEmpty)
             guard !batch.events.isEmpty else { break }
             #expect(try peer.ingest(batch, source: "node", policy: .setAside).refused.isEmpty)
@@ -44,7 +44,7 @@ struct ResealTests {
     /// A peer that already holds the long run (from an older release) does not get the new seals
     /// by sync (a vector says nothing of seals); an import of the origin's export gives them, and
     /// then the peer can serve the run on too.
-    @Test func aPeerAlreadyHoldingTheLongRunGetsTheNewSealsByImport() throws {
+    @Test func aPeerAlreadyHoldingTheLongRunGetsTheNewSealsByImport() async throws {
         let directory = try TemporaryDirectory("reseal-held")
         let store = try StoreFixtures.createStore(in: directory)
         let count = EventLimits.maxEventsPerSeal + 300
@@ -63,15 +63,15 @@ struct ResealTests {
                 try state.connection.execute("DELETE FROM seals WHERE origin = '\(origin.hex)' AND seq <> \(count)")
             }
         }
-        func setAside(_ node: SQLiteEventStore) throws -> [String] {
-            var runs = try MissingRuns(source: SQLiteSyncBackend(store: node), have: VersionVector(), budget: SyncLimits().budget)
-            _ = try runs.batch()
+        func setAside(_ node: SQLiteEventStore) async throws -> [String] {
+            var runs = try await MissingRuns(source: SQLiteSyncBackend(store: node), have: VersionVector(), budget: SyncLimits().budget)
+            _ = try await runs.batch()
             return runs.setAside.map(\.code)
         }
-        #expect(try setAside(peer) == ["too-large"])
+        #expect(try await setAside(peer) == ["too-large"])
         #expect(try store.resealLongRuns() == 1)
-        #expect(try setAside(store).isEmpty)
-        #expect(try setAside(peer) == ["too-large"], "the peer has no new seal yet")
+        #expect(try await setAside(store).isEmpty)
+        #expect(try await setAside(peer) == ["too-large"], "the peer has no new seal yet")
 
         var lines: [IngestBatch] = []
         try store.exportBatches { lines.append($0) }
@@ -79,7 +79,7 @@ struct ResealTests {
             let result = try peer.ingest(batch)
             #expect(result.inserted == 0 && result.alreadyHeld == batch.events.count)
         }
-        #expect(try setAside(peer).isEmpty)
+        #expect(try await setAside(peer).isEmpty)
         #expect(try LogVerifier.verify(peer).isValid)
     }
 }

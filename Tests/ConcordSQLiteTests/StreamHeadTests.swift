@@ -21,37 +21,37 @@ struct StreamHeadTests {
     func note() throws -> EventDraft { try StoreFixtures.draft("case:WY-1") }
 
     /// `b` learns `a`'s event and succeeds it; `c` then receives `b`'s event before `a`'s.
-    func successorArrivesFirst() throws -> (first: Event, second: Event) {
-        let first = try a.append([note()]).events[0].event
-        try b.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
-        let second = try b.append([note()]).events[0].event
+    func successorArrivesFirst() async throws -> (first: Event, second: Event) {
+        let first = try await a.append([note()]).events[0].event
+        try await b.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
+        let second = try await b.append([note()]).events[0].event
         #expect(second.prev == [first.id])
         var holdsFirst = VersionVector()
         holdsFirst[first.origin] = first.seq
-        try c.ingest(b.missingBatch(have: holdsFirst, maxEvents: 100).batch)
+        try await c.ingest(b.missingBatch(have: holdsFirst, maxEvents: 100).batch)
         return (first, second)
     }
 
-    @Test func anEventArrivingAfterItsSuccessorDoesNotBecomeAHead() throws {
-        let (_, second) = try successorArrivesFirst()
-        try c.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
-        let next = try c.append([note()]).events[0].event
+    @Test func anEventArrivingAfterItsSuccessorDoesNotBecomeAHead() async throws {
+        let (_, second) = try await successorArrivesFirst()
+        try await c.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
+        let next = try await c.append([note()]).events[0].event
         #expect(next.prev == [second.id])
     }
 
-    @Test func concurrentEventsAreBothHeadsUntilALocalEventNamesThem() throws {
-        let first = try a.append([note()]).events[0].event
-        let other = try b.append([note()]).events[0].event
-        try c.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
-        try c.ingest(b.missingBatch(have: VersionVector(), maxEvents: 100).batch)
-        let next = try c.append([note()]).events[0].event
+    @Test func concurrentEventsAreBothHeadsUntilALocalEventNamesThem() async throws {
+        let first = try await a.append([note()]).events[0].event
+        let other = try await b.append([note()]).events[0].event
+        try await c.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
+        try await c.ingest(b.missingBatch(have: VersionVector(), maxEvents: 100).batch)
+        let next = try await c.append([note()]).events[0].event
         #expect(next.prev == [first.id, other.id].sorted { $0.description < $1.description })
-        let after = try c.append([note()]).events[0].event
+        let after = try await c.append([note()]).events[0].event
         #expect(after.prev == [next.id])
     }
 
-    @Test func theMigrationFindsParentsNamedButNotYetHeld() throws {
-        let (first, second) = try successorArrivesFirst()
+    @Test func theMigrationFindsParentsNamedButNotYetHeld() async throws {
+        let (first, second) = try await successorArrivesFirst()
         // Undo migration 0004 on c, as in a store written before it, then reopen to run it again.
         try c.withConnection("undo 0004") { state in
             try state.connection.execute("DROP TABLE awaited_parents; DELETE FROM schema_migrations WHERE name = '0004-awaited-parents'")
@@ -61,7 +61,7 @@ struct StreamHeadTests {
             try state.connection.scalarInt("SELECT count(*) FROM awaited_parents WHERE origin = ? AND seq = ?", [.text(first.origin.hex), .integer(Int64(first.seq))])
         }
         #expect(awaited == 1)
-        try reopened.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
-        #expect(try reopened.append([note()]).events[0].event.prev == [second.id])
+        try await reopened.ingest(a.missingBatch(have: VersionVector(), maxEvents: 100).batch)
+        await #expect(try reopened.append([note()]).events[0].event.prev == [second.id])
     }
 }

@@ -16,20 +16,21 @@ struct TrustRosterTests {
         try region.append([StoreFixtures.draft("case:WY-1")])
     }
 
-    func regionBatch() throws -> IngestBatch { try region.missingBatch(have: VersionVector(), maxEvents: 100).batch }
+    func regionBatch() async throws -> IngestBatch { try await region.missingBatch(have: VersionVector(), maxEvents: 100).batch }
 
-    @Test func firstSightIsTheDefaultAndAcceptsAnyOriginWhoseKeyMatches() throws {
+    @Test func firstSightIsTheDefaultAndAcceptsAnyOriginWhoseKeyMatches() async throws {
         #expect(try hub.trustMode() == .firstSight)
-        #expect(try hub.ingest(regionBatch()).inserted == 1)
+        #expect(try await hub.ingest(regionBatch()).inserted == 1)
     }
 
-    @Test func strictModeRefusesAnOriginNotOnTheRosterAndStoresNothing() throws {
-        try hub.append([StoreFixtures.draft("case:HUB-1")])
+    @Test func strictModeRefusesAnOriginNotOnTheRosterAndStoresNothing() async throws {
+        try await hub.append([StoreFixtures.draft("case:HUB-1")])
         try hub.setTrustMode(.strict)
         let before = (try hub.versionVector(), try hub.eventCount(), try hub.originKeys().count)
         let origin = try region.nodeInfo().origin
+        let batch = try await regionBatch()
         #expect {
-            try hub.ingest(regionBatch())
+            try hub.ingest(batch)
         } throws: { error in
             let error = error as? ConcordError
             return error?.code == .untrustedOrigin && error?.message.contains("concord trust add \(origin)") == true
@@ -42,19 +43,19 @@ struct TrustRosterTests {
         #expect(try hub.originKeys().count == before.2)
 
         try hub.trust(origin, label: "west-yorkshire")
-        #expect(try hub.ingest(regionBatch()).inserted == 1)
+        #expect(try await hub.ingest(regionBatch()).inserted == 1)
         #expect(try hub.trustedOrigins().map(\.label) == ["west-yorkshire"])
     }
 
-    @Test func strictModeAcceptsTheNodesOwnEventsComingBack() throws {
+    @Test func strictModeAcceptsTheNodesOwnEventsComingBack() async throws {
         try region.setTrustMode(.strict)
         // The region's own events, relayed back by a hub, are always its own origin's.
-        try hub.ingest(regionBatch())
-        try hub.append([StoreFixtures.draft("case:WY-1")])
+        try await hub.ingest(regionBatch())
+        try await hub.append([StoreFixtures.draft("case:WY-1")])
         let hubOrigin = try hub.nodeInfo().origin
         var regionHolds = try region.versionVector()
         #expect(regionHolds[hubOrigin] == 0)
-        let fromHub = try hub.missingBatch(have: VersionVector(), maxEvents: 100).batch
+        let fromHub = try await hub.missingBatch(have: VersionVector(), maxEvents: 100).batch
         #expect {
             try region.ingest(fromHub)
         } throws: { ($0 as? ConcordError)?.code == .untrustedOrigin }
@@ -64,16 +65,17 @@ struct TrustRosterTests {
         #expect(regionHolds[hubOrigin] == 1)
     }
 
-    @Test func removingAnOriginRefusesItsNewEventsAgainAndKeepsTheOld() throws {
+    @Test func removingAnOriginRefusesItsNewEventsAgainAndKeepsTheOld() async throws {
         try hub.setTrustMode(.strict)
         let origin = try region.nodeInfo().origin
         try hub.trust(origin, label: "west-yorkshire")
-        try hub.ingest(regionBatch())
+        try await hub.ingest(regionBatch())
         #expect(try hub.distrust(origin))
         #expect(try !hub.distrust(origin))
-        try region.append([StoreFixtures.draft("case:WY-1")])
+        try await region.append([StoreFixtures.draft("case:WY-1")])
+        let next = try await regionBatch()
         #expect {
-            try hub.ingest(regionBatch())
+            try hub.ingest(next)
         } throws: { ($0 as? ConcordError)?.code == .untrustedOrigin }
         #expect(try hub.eventCount() == 1)
     }

@@ -39,20 +39,20 @@ struct InMemorySync {
         let here = SQLiteSyncBackend(store: local.store)
         let there = SyncResponder(backend: SQLiteSyncBackend(store: remote.store), limits: limits)
         var session = SyncSession(mode: .pullThenPush, budget: budget)
-        var action = session.start(local: try here.versionVector())
+        var action = await session.start(local: try here.versionVector())
         var unfolded = false
         var remoteOpenings: UInt64?
         var remoteStubs: Int64?
         while true {
             switch action {
             case .pull(var request):
-                request.heads = try here.heads(at: request.have)
+                request.heads = try await here.heads(at: request.have)
                 let received = try SyncWire.PullRequest(json: request.json, limits: limits)
-                let (body, _) = try there.pullAnswer(received, peer: local.name)
+                let (body, _) = try await there.pullAnswer(received, peer: local.name)
                 let (batch, end) = try receivePull(try Self.deliver(body, fault()))
                 remoteOpenings = end.openings ?? remoteOpenings
                 remoteStubs = end.stubs ?? remoteStubs
-                let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try here.ingest(batch, from: remote.name)
+                let result = await batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try here.ingest(batch, from: remote.name)
                 guard result.refused.isEmpty, end.setAside.isEmpty else {
                     throw Refused(description: "\(local.name) pulling from \(remote.name): refused \(result.refused), set aside by the sender \(end.setAside)")
                 }
@@ -61,13 +61,13 @@ struct InMemorySync {
                     try local.store.catchUpProjections()
                     unfolded = false
                 }
-                action = session.pulled(received: batch.events.count, result: result, end: end, local: try here.versionVector())
+                action = await session.pulled(received: batch.events.count, result: result, end: end, local: try here.versionVector())
             case .fetchRemoteVector:
-                action = session.receivedRemoteVector(try remote.store.versionVector(), limits: limits.advertised, local: try here.versionVector())
+                action = await session.receivedRemoteVector(try remote.store.versionVector(), limits: limits.advertised, local: try here.versionVector())
             case .push(let have, let exclude, let proofRuns, let budget):
-                let shared = SharedView(source: here, policy: try here.sharingPolicy(for: remote.name))
-                var runs = try MissingRuns(source: shared, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
-                let batch = try runs.batch()
+                let shared = await SharedView(source: here, policy: try here.sharingPolicy(for: remote.name))
+                var runs = try await MissingRuns(source: shared, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
+                let batch = try await runs.batch()
                 guard runs.setAside.isEmpty else { throw Refused(description: "\(local.name) cannot send \(runs.setAside)") }
                 var result = SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have)
                 if !batch.events.isEmpty {
@@ -76,10 +76,10 @@ struct InMemorySync {
                     guard chosen != .truncated else { throw Cut() }
                     let body = Array(BatchWriter.lines(batch).utf8)
                     for _ in 0..<(chosen == .duplicated ? 2 : 1) {
-                        result = try receivePush(try Self.deliver(body, chosen), at: remote, by: there, from: local)
+                        result = try await receivePush(try Self.deliver(body, chosen), at: remote, by: there, from: local)
                     }
                 }
-                action = session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try here.versionVector())
+                action = await session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try here.versionVector())
             case .done(var summary):
                 let peer = InMemoryOpeningsPeer(remote: remote.store, responder: there, asking: local.name, budget: budget, fault: fault())
                 let openings = try await OpeningsReconciler(local: here, peerName: remote.name, budget: budget).run(with: peer, remoteOpenings: remoteOpenings, remoteStubs: remoteStubs, ask: true, offer: true)
@@ -117,10 +117,10 @@ struct InMemorySync {
     }
 
     /// As the server: the whole body decoded and answered by the responder.
-    private func receivePush(_ body: [UInt8], at remote: SimulatedNode, by responder: SyncResponder, from local: SimulatedNode) throws -> SyncWire.PushResult {
+    private func receivePush(_ body: [UInt8], at remote: SimulatedNode, by responder: SyncResponder, from local: SimulatedNode) async throws -> SyncWire.PushResult {
         var reader = BatchReader(limits: limits)
         try reader.feed(body)
-        switch try responder.push(try reader.finish(), from: local.name) {
+        switch try await responder.push(try reader.finish(), from: local.name) {
         case .stored(let result, let inserted):
             if inserted > 0 { try remote.store.catchUpProjections() }
             return result
@@ -141,7 +141,7 @@ struct InMemoryOpeningsPeer: OpeningsPeer {
     let fault: WireFault
 
     func stubs(since: Int64) async throws -> SyncWire.StubsPage {
-        let body = Array(try responder.stubs(since: since).json.utf8)
+        let body = await Array(try responder.stubs(since: since).json.utf8)
         do {
             return try SyncWire.StubsPage(json: String(decoding: try InMemorySync.deliver(body, fault), as: UTF8.self))
         } catch is ConcordError {
@@ -151,10 +151,10 @@ struct InMemoryOpeningsPeer: OpeningsPeer {
 
     func pullOpenings(_ request: SyncWire.OpeningsRequest) async throws -> (events: [Event], end: SyncWire.BatchEnd) {
         let received = try SyncWire.OpeningsRequest(json: request.json, limits: responder.limits)
-        let (events, more) = try responder.openings(received, peer: asking)
+        let (events, more) = try await responder.openings(received, peer: asking)
         var body: [UInt8] = []
         BatchWriter.append(IngestBatch(events: events), to: &body)
-        let end = SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor())
+        let end = await SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor())
         body += Array((end.json + "\n").utf8)
         var reader = BatchReader(budget: budget)
         do {
@@ -171,7 +171,7 @@ struct InMemoryOpeningsPeer: OpeningsPeer {
         guard fault != .truncated else { throw InMemorySync.Cut() }
         var reader = BatchReader(limits: responder.limits)
         try reader.feed(try InMemorySync.deliver(Array(BatchWriter.lines(IngestBatch(events: events)).utf8), fault))
-        let result = try responder.backend.storeOpenings(try reader.finish().events, from: asking)
+        let result = try await responder.backend.storeOpenings(try reader.finish().events, from: asking)
         if result.stored > 0 { try remote.catchUpProjections() }
         return result
     }

@@ -42,13 +42,13 @@ struct MissingRunsTests {
 
     func origins(_ keys: NodeKey...) -> [OriginID] { keys.map(\.origin) }
 
-    @Test func runsComeInOriginOrderEachEndingOnASealWithinTheBudget() throws {
+    @Test func runsComeInOriginOrderEachEndingOnASealWithinTheBudget() async throws {
         let source = MemorySource()
         try source.write(a, 25, sealEvery: 5)
         try source.write(b, 3)
         let first = [a.origin, b.origin].min()!
-        var runs = try MissingRuns(source: source, have: VersionVector(), budget: BatchBudget(maxEvents: 12, maxBytes: 1 << 20))
-        let batch = try runs.batch()
+        var runs = try await MissingRuns(source: source, have: VersionVector(), budget: BatchBudget(maxEvents: 12, maxBytes: 1 << 20))
+        let batch = try await runs.batch()
         // Two runs of 5 fit 12 events, a third would not.
         let firstRuns = batch.events.filter { $0.origin == first }
         #expect(runs.more)
@@ -59,55 +59,55 @@ struct MissingRunsTests {
         }
         #expect(batch.events.count <= 12 && !firstRuns.isEmpty)
         // The rest, once the peer holds this batch.
-        var rest = try MissingRuns(source: source, have: VersionVector().adding(batch.events), budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
-        let second = try rest.batch()
+        var rest = try await MissingRuns(source: source, have: VersionVector().adding(batch.events), budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
+        let second = try await rest.batch()
         #expect(!rest.more)
         #expect(batch.events.count + second.events.count == 28)
     }
 
-    @Test func theByteBudgetBoundsABatchToo() throws {
+    @Test func theByteBudgetBoundsABatchToo() async throws {
         let source = MemorySource()
         try source.write(a, 10, sealEvery: 1, payloadBytes: 1000)
-        var runs = try MissingRuns(source: source, have: VersionVector(), budget: BatchBudget(maxEvents: 1000, maxBytes: 5000))
-        let batch = try runs.batch()
+        var runs = try await MissingRuns(source: source, have: VersionVector(), budget: BatchBudget(maxEvents: 1000, maxBytes: 5000))
+        let batch = try await runs.batch()
         #expect(runs.more && runs.bytes <= 5000 && batch.events.count >= 1 && batch.events.count < 10)
         #expect(Array(BatchWriter.lines(batch).utf8).count == runs.bytes, "the weight counted is the bytes written")
     }
 
-    @Test func aHeadThatDiffersIsAnsweredWithTheHeldEventThereAndItsRunOnly() throws {
+    @Test func aHeadThatDiffersIsAnsweredWithTheHeldEventThereAndItsRunOnly() async throws {
         let source = MemorySource()
         try source.write(a, 10, sealEvery: 2)
         let other = EventHash.sha256([9])
-        var runs = try MissingRuns(source: source, have: VersionVector([a.origin: 5]), heads: [a.origin: other], budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
-        let batch = try runs.batch()
+        var runs = try await MissingRuns(source: source, have: VersionVector([a.origin: 5]), heads: [a.origin: other], budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
+        let batch = try await runs.batch()
         #expect(batch.events.map(\.seq) == [5, 6])
         #expect(runs.mismatched == [a.origin: 5])
         // The same hash as held: the usual continuation.
-        var usual = try MissingRuns(source: source, have: VersionVector([a.origin: 5]), heads: [a.origin: try source.eventHash(a.origin, seq: 5)!], budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
-        #expect(try usual.batch().events.map(\.seq) == [6, 7, 8, 9, 10])
+        var usual = try await MissingRuns(source: source, have: VersionVector([a.origin: 5]), heads: [a.origin: try source.eventHash(a.origin, seq: 5)!], budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
+        await #expect(try usual.batch().events.map(\.seq) == [6, 7, 8, 9, 10])
     }
 
-    @Test func aPeerAheadGetsOurHeadToCompareExcludedOriginsNothingAndProofRunsOneRun() throws {
+    @Test func aPeerAheadGetsOurHeadToCompareExcludedOriginsNothingAndProofRunsOneRun() async throws {
         let source = MemorySource()
         try source.write(a, 4, sealEvery: 2)
         try source.write(b, 4, sealEvery: 2)
-        var runs = try MissingRuns(source: source, have: VersionVector([a.origin: 9]), exclude: [b.origin], proofRuns: [a.origin: 3], budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
+        var runs = try await MissingRuns(source: source, have: VersionVector([a.origin: 9]), exclude: [b.origin], proofRuns: [a.origin: 3], budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
         #expect(runs.headsForPeer == [:], "a is sent as a proof run, not compared")
-        let batch = try runs.batch()
+        let batch = try await runs.batch()
         #expect(batch.events.map(\.seq) == [3, 4] && batch.events.allSatisfy { $0.origin == a.origin })
-        var ahead = try MissingRuns(source: source, have: VersionVector([a.origin: 9, b.origin: 4]), budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
+        var ahead = try await MissingRuns(source: source, have: VersionVector([a.origin: 9, b.origin: 4]), budget: BatchBudget(maxEvents: 1000, maxBytes: 1 << 20))
         #expect(ahead.headsForPeer == [a.origin: try source.eventHash(a.origin, seq: 4)!])
-        #expect(try ahead.batch().events.isEmpty)
+        await #expect(try ahead.batch().events.isEmpty)
     }
 
-    @Test func aRunNoBatchCanCarryIsSetAsideAndTheOthersStillGo() throws {
+    @Test func aRunNoBatchCanCarryIsSetAsideAndTheOthersStillGo() async throws {
         let source = MemorySource()
         // An older release's long commit sealed only at its end, and an unsealed tail.
         try source.write(a, EventLimits.maxEventsPerSeal + 1, sealEvery: .max)
         try source.write(b, 3)
         try source.write(b, 2, sealAtEnd: false)
-        var runs = try MissingRuns(source: source, have: VersionVector(), budget: BatchBudget(maxEvents: 5000, maxBytes: 64 << 20))
-        let batch = try runs.batch()
+        var runs = try await MissingRuns(source: source, have: VersionVector(), budget: BatchBudget(maxEvents: 5000, maxBytes: 64 << 20))
+        let batch = try await runs.batch()
         #expect(batch.events.map(\.origin) == Array(repeating: b.origin, count: 3))
         #expect(Set(runs.setAside.map(\.origin)) == [a.origin, b.origin])
         #expect(runs.setAside.first { $0.origin == a.origin }?.code == "too-large")
