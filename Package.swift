@@ -7,6 +7,8 @@ import PackageDescription
 //   ConcordCore      events, ordering, canonical encoding, hashing, signing, the store protocol (no I/O)
 //   CSQLite          the system libsqlite3
 //   ConcordSQLite    the SQLite event store over a thin wrapper of the C API
+//   ConcordPostgres  the same store on PostgreSQL (postgres-nio), for a hub
+//   ConcordInMemory  a hub's store in memory: the conformance suite's reference
 //   concord          the command-line tool, the only place concrete pieces are wired together
 let package = Package(
     name: "concord",
@@ -15,6 +17,7 @@ let package = Package(
         .executable(name: "concord", targets: ["concord"]),
         .library(name: "ConcordCore", targets: ["ConcordCore"]),
         .library(name: "ConcordSQLite", targets: ["ConcordSQLite"]),
+        .library(name: "ConcordPostgres", targets: ["ConcordPostgres"]),
         // For Benchmarks/ (a separate package) and embedders:
         .library(name: "ConcordDomain", targets: ["ConcordDomain"]),
         .library(name: "ConcordProjections", targets: ["ConcordProjections"]),
@@ -34,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -112,6 +116,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The store on PostgreSQL: the same rules (BatchVerifier, the read-model fold), another adapter.
+        .target(
+            name: "ConcordPostgres",
+            dependencies: [
+                "ConcordCore",
+                "ConcordDomain",
+                "ConcordProjections",
+                "ConcordSyncProtocol",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A hub's store in memory: the conformance suite's reference, and a fast simulation backend.
+        .target(
+            name: "ConcordInMemory",
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSyncProtocol"]
+        ),
         .executableTarget(
             name: "concord",
             dependencies: [
@@ -119,6 +140,7 @@ let package = Package(
                 "ConcordDomain",
                 "ConcordProjections",
                 "ConcordSQLite",
+                "ConcordPostgres",
                 "ConcordSyncProtocol",
                 "ConcordServer",
                 "ConcordClient",
@@ -165,6 +187,12 @@ let package = Package(
         .testTarget(
             name: "ConcordSQLiteTests",
             dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "CSQLite", "ConcordTestSupport", "ConcordSyncProtocol", "ConcordZlib"]
+        ),
+        // One test body run against every backend (SQLite, PostgreSQL, in memory).
+        .testTarget(
+            name: "ConcordStoreConformanceTests",
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordPostgres", "ConcordInMemory", "ConcordSyncProtocol", "ConcordTestSupport",
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "ConcordSimulationTests",

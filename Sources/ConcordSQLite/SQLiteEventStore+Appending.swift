@@ -167,10 +167,7 @@ extension SQLiteEventStore {
         }
     }
 
-    /// `prev` as stored: event ids `ORIGIN:SEQ` separated by single spaces, sorted; empty when none.
-    static func encodePrev(_ prev: [EventID]) -> String {
-        prev.map(\.description).joined(separator: " ")
-    }
+    static func encodePrev(_ prev: [EventID]) -> String { StoredPrevList.encode(prev) }
 
     static func chainHead(_ connection: SQLiteConnection, key: NodeKey) throws -> OriginChain {
         let statement = try connection.cached("SELECT seq, hash FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")

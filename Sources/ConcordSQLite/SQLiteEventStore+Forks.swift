@@ -91,7 +91,7 @@ extension SQLiteEventStore {
     }
 
     /// The most origins kept as set aside for one peer.
-    public static let maxSetAsidePerPeer = 100
+    public static let maxSetAsidePerPeer = SyncLimits.maxSetAsidePerPeer
 
     /// The origins the last sync with each peer set aside.
     public func setAsideOrigins() throws -> [SetAsideOrigin] {

@@ -2,11 +2,6 @@ import ConcordCore
 
 /// Tokens this node's server accepts, and the peers this node syncs with.
 extension SQLiteEventStore {
-    public struct PeerAccess: Sendable, Equatable {
-        public var name: String
-        public var readOnly: Bool
-    }
-
     public struct Peer: Sendable {
         public var name: String
         public var url: String
@@ -20,21 +15,13 @@ extension SQLiteEventStore {
     /// Issues a new token for a peer (replacing any earlier one of that name) and returns it.
     /// Only its SHA-256 is stored: the token cannot be shown again.
     public func issueToken(peer name: String, readOnly: Bool) throws -> String {
-        try Identifier.validate(name, what: "peer name", maxLength: 100)
-        var random = SystemRandomNumberGenerator()
-        let token = "concord_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        try PeerToken.validatePeerName(name)
+        let token = PeerToken.generate()
         try withConnection("store the token for \(name)") { state in
             try state.connection.cached("INSERT OR REPLACE INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (?, ?, ?, ?)")
-                .run([.text(name), .blob(EventHash.sha256(Array(token.utf8)).bytes), .integer(readOnly ? 1 : 0), .integer(Timestamp.nowMillis())])
+                .run([.text(name), .blob(PeerToken.digest(token)), .integer(readOnly ? 1 : 0), .integer(Timestamp.nowMillis())])
         }
         return token
-    }
-
-    /// A token this node's server accepts: who holds it (the token itself is not kept).
-    public struct IssuedToken: Sendable, Equatable {
-        public var peer: String
-        public var readOnly: Bool
-        public var createdAt: Int64
     }
 
     public func issuedTokens() throws -> [IssuedToken] {
@@ -67,7 +54,7 @@ extension SQLiteEventStore {
     public func authenticate(token: String) throws -> PeerAccess? {
         try withConnection("check a token") { state in
             let statement = try state.connection.cached("SELECT name, read_only FROM peer_tokens WHERE token_hash = ?")
-            try statement.bind(1, EventHash.sha256(Array(token.utf8)).bytes)
+            try statement.bind(1, PeerToken.digest(token))
             guard try statement.step() else { return nil }
             return PeerAccess(name: statement.text(0), readOnly: statement.int64(1) != 0)
         }

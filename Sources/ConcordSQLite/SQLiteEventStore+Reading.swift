@@ -32,28 +32,7 @@ extension SQLiteEventStore {
         return StoredEvent(event: event, position: row.int64(0), streamVersion: Int(row.int64(4)))
     }
 
-    /// `prev` as stored (`ORIGIN:SEQ` ids separated by spaces), leniently: a damaged id reads as
-    /// seq 0 (or an empty origin) so verification reports the row instead of failing to read it.
-    static func decodePrev(_ text: String) -> [EventID] {
-        guard !text.isEmpty else { return [] }
-        var prev: [EventID] = []
-        var utf8 = text.utf8[...]
-        while !utf8.isEmpty {
-            let end = utf8.firstIndex(of: UInt8(ascii: " ")) ?? utf8.endIndex
-            let id = utf8[..<end]
-            if !id.isEmpty {
-                let colon = id.firstIndex(of: UInt8(ascii: ":"))
-                let origin = String(Substring(id[..<(colon ?? id.endIndex)]))
-                var seq: UInt64 = 0
-                if let colon {
-                    seq = UInt64(Substring(id[id.index(after: colon)...])) ?? 0
-                }
-                prev.append(EventID(origin: OriginID(unchecked: origin), seq: seq))
-            }
-            utf8 = end == utf8.endIndex ? utf8[end...] : utf8[utf8.index(after: end)...]
-        }
-        return prev
-    }
+    static func decodePrev(_ text: String) -> [EventID] { StoredPrevList.decode(text) }
 
     private func query(_ what: String, _ sql: String, _ bindings: [SQLiteValue]) throws -> [StoredEvent] {
         try withConnection(what) { state in

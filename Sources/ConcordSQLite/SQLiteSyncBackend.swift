@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordSyncProtocol
+import ConcordProjections
 import Dispatch
 
 /// The SQLite store as what sync needs from a node: the sync server (`concord serve`), the sync
@@ -7,7 +8,7 @@ import Dispatch
 ///
 /// SQLite's calls block: each is run on a Dispatch worker, off the cooperative threads that
 /// serve requests (on two cores, two blocked cooperative threads would stall every request).
-public struct SQLiteSyncBackend: SyncBackend {
+public struct SQLiteSyncBackend: HubBackend {
     public let store: SQLiteEventStore
 
     public init(store: SQLiteEventStore) {
@@ -81,6 +82,41 @@ public struct SQLiteSyncBackend: SyncBackend {
     public func openingsState(with peer: String) async throws -> OpeningsState { try await blocking { try store.openingsState(with: peer) } }
 
     public func recordOpeningsState(_ state: OpeningsState, with peer: String) async throws { try await blocking { try store.recordOpeningsState(state, with: peer) } }
+
+    // MARK: HubBackend
+
+    public func ingest(_ batch: IngestBatch, source: String, policy: IngestPolicy) async throws -> IngestResult {
+        try await blocking { try store.ingest(batch, source: source, policy: policy) }
+    }
+
+    public func issueToken(peer: String, readOnly: Bool) async throws -> String {
+        try await blocking { try store.issueToken(peer: peer, readOnly: readOnly) }
+    }
+
+    public func issuedTokens() async throws -> [IssuedToken] { try await blocking { try store.issuedTokens() } }
+
+    public func revokeToken(peer: String) async throws -> Bool { try await blocking { try store.revokeToken(peer: peer) } }
+
+    public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await blocking { try store.readLog(afterPosition: afterPosition, limit: limit) }
+    }
+
+    public func eventCount() async throws -> Int { try await blocking { Int(try store.eventCount()) } }
+
+    public func forkedOrigins() async throws -> [OriginID] {
+        try await blocking { Array(Set(try store.forks().filter(\.proven).map(\.event.origin))).sorted() }
+    }
+
+    public func setAsideOrigins() async throws -> [(peer: String, refusal: SyncWire.Refusal)] {
+        try await blocking {
+            try store.setAsideOrigins().map { ($0.peer, SyncWire.Refusal(origin: $0.origin, seq: $0.seq, code: $0.code, message: $0.message)) }
+        }
+    }
+
+    public func readModelDigest() async throws -> String { try await blocking { try store.readModelDigest(.live) } }
+
+    /// The SQLite store closes when the last reference to it goes.
+    public func close() async {}
 
     /// Runs a blocking store call on a Dispatch worker and waits for it without blocking.
     private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -20,6 +20,9 @@ public struct SyncLimits: Sendable, Equatable {
     /// Every sender keeps each compressed body within this ratio past this floor (see `Deflater`'s
     /// ratio bound), so receivers may only loosen them: `validate` refuses stricter limits.
     public static let protocolInflateRatio = 100
+    /// The most origins a node keeps as set aside for one peer: a hostile pusher cannot grow a
+    /// store without end that way (every backend keeps to it).
+    public static let maxSetAsidePerPeer = 100
     public static let protocolRatioFloorBytes = 1 << 20
 
     /// The protocol's floor for every peer's batch limits: one longest run between two seals

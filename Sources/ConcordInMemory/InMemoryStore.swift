@@ -1,0 +1,280 @@
+import ConcordCore
+import ConcordDomain
+import ConcordProjections
+import ConcordSyncProtocol
+import Synchronization
+
+/// A hub's store held in memory: the reference the conformance suite holds the SQLite and
+/// PostgreSQL stores to, and a fast backend for simulations. It judges events by the same rules
+/// (`BatchVerifier`) and folds them by the same rules (`ReadModelRows`); only where rows live
+/// differs. Its read models are folded afresh from the log whenever they are read, so its
+/// digest is the plain definition that the incremental folds of the other stores must equal.
+public final class InMemoryStore: HubBackend {
+    private struct State {
+        var log: [StoredEvent] = []
+        /// Index into `log` per (origin, seq - 1): origins are gap-free.
+        var byOrigin: [OriginID: [Int]] = [:]
+        var keys: [OriginID: OriginKey] = [:]
+        var seals: [OriginID: [UInt64: Seal]] = [:]
+        var streamVersions: [StreamID: Int] = [:]
+        var tokens: [[UInt8]: (peer: String, readOnly: Bool, createdAt: Int64)] = [:]
+        var setAside: [String: [OriginID: SyncWire.Refusal]] = [:]
+        var forked: Set<OriginID> = []
+        var openingsGeneration: UInt64 = 0
+        var openingsStates: [String: OpeningsState] = [:]
+    }
+
+    private let name: String
+    private let state = Mutex(State())
+    private let clock: @Sendable () -> Int64
+    public let commits = CommitSignal()
+
+    public init(nodeName: String, clock: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }) {
+        name = nodeName
+        self.clock = clock
+    }
+
+    public func nodeName() async throws -> String { name }
+
+    // MARK: Ingest
+
+    public func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
+        try await ingest(batch, source: "peer \(peer)", policy: .setAside)
+    }
+
+    public func ingest(_ batch: IngestBatch, source: String, policy: IngestPolicy) async throws -> IngestResult {
+        let now = clock()
+        let result = try state.withLock { state -> IngestResult in
+            let verifier = BatchVerifier(now: now)
+            var plans: [OriginPlan] = []
+            var refused: [OriginRefusal] = []
+            var origins = state.keys.count
+            for (origin, part) in BatchVerifier.byOrigin(batch).sorted(by: { $0.key < $1.key }) {
+                var originState = OriginState(roomForNewOrigin: origins < EventLimits.maxReceivedOrigins)
+                let held = state.byOrigin[origin] ?? []
+                if let last = held.last {
+                    let head = state.log[last].event
+                    originState.head = head.seq
+                    originState.headHash = head.hash
+                    originState.headHLC = head.hlc
+                }
+                originState.key = state.keys[origin]
+                for seq in BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: originState.head) where seq >= 1 && seq <= UInt64(held.count) {
+                    originState.heldHashes[seq] = state.log[held[Int(seq) - 1]].event.hash
+                }
+                switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: originState) {
+                case .success(let plan):
+                    if plan.newKey != nil { origins += 1 }
+                    plans.append(plan)
+                case .failure(let refusal): refused.append(refusal)
+                }
+            }
+            // One proof an origin, and only of an origin whose key is held (as every store).
+            for proof in refused.compactMap(\.proof) where state.keys[proof.origin] != nil { state.forked.insert(proof.origin) }
+            if policy == .allOrNothing, !refused.isEmpty { return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused) }
+            var inserted = 0
+            var openings = 0
+            var erased = 0
+            for plan in plans {
+                for opening in plan.openings where Self.fill(&state, opening) { openings += 1 }
+                if !plan.events.isEmpty || !plan.seals.isEmpty, let key = plan.newKey, state.keys[key.origin] == nil { state.keys[key.origin] = key }
+                for event in plan.events {
+                    let version = (state.streamVersions[event.stream] ?? 0) + 1
+                    state.streamVersions[event.stream] = version
+                    state.log.append(StoredEvent(event: event, position: Int64(state.log.count + 1), streamVersion: version))
+                    state.byOrigin[event.origin, default: []].append(state.log.count - 1)
+                    inserted += 1
+                    if let erasure = try Erasure.recorded(by: event) { erased += Self.erase(&state, erasure, by: event.id) }
+                }
+                for seal in plan.seals where state.seals[seal.origin]?[seal.seq] == nil { state.seals[seal.origin, default: [:]][seal.seq] = seal }
+            }
+            if openings > 0 { state.openingsGeneration += 1 }
+            var result = IngestResult(inserted: inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
+            result.openingsStored = openings
+            result.openingsErased = erased
+            return result
+        }
+        if policy == .allOrNothing, let first = result.refused.first { throw first.error }
+        if result.inserted > 0 || result.openingsStored > 0 { commits.signal() }
+        return result
+    }
+
+    /// Fills a held stub's opening (checked against its commitment by the caller).
+    private static func fill(_ state: inout State, _ opening: Event) -> Bool {
+        guard let index = index(state, opening.id), state.log[index].event.disclosure == .withheld,
+              state.log[index].event.hash == opening.hash, opening.disclosure == .full
+        else { return false }
+        state.log[index].event = opening
+        return true
+    }
+
+    private static func erase(_ state: inout State, _ erasure: Erasure, by id: EventID) -> Int {
+        var erased = 0
+        for target in erasure.targets {
+            guard let index = index(state, target) else { continue }
+            var event = state.log[index].event
+            guard event.commitment != nil, event.type.rawValue != Erasure.eventType, event.disclosure != .erased else { continue }
+            event.withholdOpening(as: .erased)
+            state.log[index].event = event
+            erased += 1
+        }
+        return erased
+    }
+
+    private static func index(_ state: State, _ id: EventID) -> Int? {
+        guard let held = state.byOrigin[id.origin], id.seq >= 1, id.seq <= UInt64(held.count) else { return nil }
+        return held[Int(id.seq) - 1]
+    }
+
+    // MARK: Reading
+
+    public func versionVector() async throws -> VersionVector {
+        state.withLock { state in VersionVector(state.byOrigin.mapValues { UInt64($0.count) }) }
+    }
+
+    public func originKey(_ origin: OriginID) async throws -> OriginKey? { state.withLock { $0.keys[origin] } }
+
+    public func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? {
+        state.withLock { state in Self.index(state, EventID(origin: origin, seq: seq)).map { state.log[$0].event.hash } }
+    }
+
+    public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? {
+        state.withLock { state in state.seals[origin]?.filter { $0.key > seq }.min { $0.key < $1.key }?.value }
+    }
+
+    public func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] {
+        state.withLock { state in
+            guard let held = state.byOrigin[origin], through > after else { return [] }
+            let last = min(through, UInt64(held.count))
+            guard last > after else { return [] }
+            return held[Int(after)..<Int(last)].map { state.log[$0].event }
+        }
+    }
+
+    public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
+        state.withLock { state in
+            let start = Int(clamping: max(0, afterPosition))
+            guard start < state.log.count else { return [] }
+            return Array(state.log[start..<min(state.log.count, start + limit)])
+        }
+    }
+
+    public func eventCount() async throws -> Int { state.withLock { $0.log.count } }
+
+    // MARK: Peers
+
+    public func issueToken(peer: String, readOnly: Bool) async throws -> String {
+        try PeerToken.validatePeerName(peer)
+        let token = PeerToken.generate()
+        let now = clock()
+        state.withLock { state in
+            state.tokens = state.tokens.filter { $0.value.peer != peer }
+            state.tokens[PeerToken.digest(token)] = (peer, readOnly, now)
+        }
+        return token
+    }
+
+    public func issuedTokens() async throws -> [IssuedToken] {
+        state.withLock { state in state.tokens.values.map { IssuedToken(peer: $0.peer, readOnly: $0.readOnly, createdAt: $0.createdAt) }.sorted { $0.peer < $1.peer } }
+    }
+
+    public func revokeToken(peer: String) async throws -> Bool {
+        state.withLock { state in
+            let before = state.tokens.count
+            state.tokens = state.tokens.filter { $0.value.peer != peer }
+            guard state.tokens.count < before else { return false }
+            state.setAside[peer] = nil
+            return true
+        }
+    }
+
+    public func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? {
+        state.withLock { state in state.tokens[PeerToken.digest(token)].map { ($0.peer, $0.readOnly) } }
+    }
+
+    public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) async throws {
+        state.withLock { state in
+            var kept = state.setAside[peer] ?? [:]
+            for origin in stored { kept[origin] = nil }
+            for refusal in refused where kept[refusal.origin] != nil || kept.count < SyncLimits.maxSetAsidePerPeer {
+                kept[refusal.origin] = refusal
+            }
+            state.setAside[peer] = kept.isEmpty ? nil : kept
+        }
+    }
+
+    public func setAsideOrigins() async throws -> [(peer: String, refusal: SyncWire.Refusal)] {
+        state.withLock { state in
+            state.setAside.sorted { $0.key < $1.key }.flatMap { peer, refusals in
+                refusals.values.sorted { $0.origin < $1.origin }.map { (peer, $0) }
+            }
+        }
+    }
+
+    public func forkedOrigins() async throws -> [OriginID] { state.withLock { $0.forked.sorted() } }
+
+    // MARK: Openings
+
+    public func sharingPolicy(for peer: String) async throws -> SharingPolicy {
+        SharingPolicy(peer: peer, rules: [], defaultRule: .full)
+    }
+
+    public func openingsGeneration() async throws -> UInt64 { state.withLock { $0.openingsGeneration } }
+
+    public func withheld(storedAfter since: Int64, limit: Int) async throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
+        state.withLock { state in
+            var ids: [EventID] = []
+            var through = since
+            for stored in state.log where stored.position > since && stored.event.disclosure == .withheld {
+                guard ids.count < limit else { return (SyncWire.ranges(of: ids.sorted()), through, true) }
+                ids.append(stored.event.id)
+                through = stored.position
+            }
+            return (SyncWire.ranges(of: ids.sorted()), through, false)
+        }
+    }
+
+    public func stubsCursor() async throws -> Int64 {
+        state.withLock { state in state.log.last { $0.event.disclosure == .withheld }?.position ?? 0 }
+    }
+
+    public func storeOpenings(_ events: [Event], from peer: String) async throws -> SyncWire.OpeningsResult {
+        let stored = state.withLock { state -> Int in
+            var stored = 0
+            for event in events {
+                let held = Self.index(state, event.id).map { state.log[$0].event.hash }
+                if BatchVerifier.lateOpeningProblem(event, heldHash: held) == nil, Self.fill(&state, event) { stored += 1 }
+            }
+            if stored > 0 { state.openingsGeneration += 1 }
+            return stored
+        }
+        if stored > 0 { commits.signal() }
+        return SyncWire.OpeningsResult(stored: stored, ignored: events.count - stored)
+    }
+
+    public func openingsState(with peer: String) async throws -> OpeningsState { state.withLock { $0.openingsStates[peer] ?? OpeningsState() } }
+
+    public func recordOpeningsState(_ openings: OpeningsState, with peer: String) async throws {
+        state.withLock { $0.openingsStates[peer] = openings }
+    }
+
+    // MARK: Read models
+
+    /// Nothing to catch up: the read models are folded when read.
+    public func catchUpReadModels() async throws {}
+
+    public func readModelDigest() async throws -> String {
+        let log = state.withLock { $0.log }
+        var streams: [StreamID: [Event]] = [:]
+        for stored in log where StreamKind.parse(stored.event.stream) != nil { streams[stored.event.stream, default: []].append(stored.event) }
+        var tables: [String: [[SQLValue]]] = [:]
+        for (stream, events) in streams {
+            for (table, rows) in ReadModelRows.rows(stream: stream, events: events).tables { tables[table, default: []] += rows }
+        }
+        var digest = ReadModelDigest()
+        for table in ReadModelSchema.tables { digest.add(table: table, rows: tables[table.name] ?? []) }
+        return digest.finish()
+    }
+
+    public func close() async {}
+}

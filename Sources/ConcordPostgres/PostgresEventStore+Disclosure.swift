@@ -1,0 +1,134 @@
+import ConcordCore
+import ConcordSyncProtocol
+import NIOCore
+import PostgresNIO
+
+/// Openings that arrive after their stubs, and erasures that destroy them (docs/privacy.md).
+extension PostgresEventStore {
+    /// Keeps the openings of held stubs (verified against their commitments by the caller).
+    /// An opening this node erased is not stored again. Returns how many were stored.
+    func storeOpenings(_ events: [Event], _ connection: PostgresConnection) async throws -> Int {
+        var stored = 0
+        for event in events where event.disclosure == .full && event.commitment != nil {
+            let rows = try await connection.query("""
+                UPDATE events SET actor = \(event.actor), causation_id = \(event.causationID), correlation_id = \(event.correlationID),
+                                  data = \(event.payload), salt = \(ByteBuffer(bytes: event.salt)), disclosure = 0
+                WHERE origin = \(event.origin.hex) AND seq = \(Int64(bitPattern: event.seq)) AND disclosure = 1
+                  AND commitment = \(ByteBuffer(bytes: event.commitment!.bytes)) AND hash = \(ByteBuffer(bytes: event.hash.bytes))
+                RETURNING stream
+                """, logger: logger)
+            // The stored row's stream, not the line's, is refolded.
+            for try await stream in rows.decode(String.self) {
+                stored += 1
+                try await markForRefold(stream, connection)
+            }
+        }
+        if stored > 0 {
+            try await connection.query("""
+                INSERT INTO settings (name, value) VALUES ('openings_generation', '1')
+                ON CONFLICT (name) DO UPDATE SET value = (settings.value::bigint + 1)::text
+                """, logger: logger)
+        }
+        return stored
+    }
+
+    /// Destroys the openings an erasure names, in the transaction that stores the erasure.
+    func applyErasure(_ erasure: Erasure, by id: EventID, _ connection: PostgresConnection) async throws -> Int {
+        var erased = 0
+        let seqs = erasure.targets.map { Int64(bitPattern: $0.seq) }
+        guard let origin = erasure.targets.first?.origin else { return 0 }
+        // An erasure names events of its own origin only (`Erasure.recorded(by:)`).
+        let rows = try await connection.query("""
+            UPDATE events SET actor = '', causation_id = NULL, correlation_id = NULL, data = '{}', salt = NULL, disclosure = 2, erased_by = \(id.description)
+            WHERE origin = \(origin.hex) AND seq = ANY(\(seqs)) AND commitment IS NOT NULL AND type <> \(Erasure.eventType) AND disclosure <> 2
+            RETURNING stream
+            """, logger: logger)
+        for try await stream in rows.decode(String.self) {
+            erased += 1
+            try await markForRefold(stream, connection)
+        }
+        return erased
+    }
+
+    private func markForRefold(_ stream: String, _ connection: PostgresConnection) async throws {
+        try await connection.query("INSERT INTO refold_streams (stream) VALUES (\(stream)) ON CONFLICT DO NOTHING", logger: logger)
+    }
+
+    /// Stores late openings a peer sent: each of a stub held here and matching it
+    /// (`BatchVerifier.lateOpeningProblem`); the others are ignored.
+    public func storeLateOpenings(_ events: [Event]) async throws -> (stored: Int, ignored: Int) {
+        let stored = try await run("store \(events.count) opening(s)") { connection -> Int in
+            var valid: [Event] = []
+            for event in events {
+                let held = try await Self.storedHash(connection, event.id, logger: self.logger)
+                if BatchVerifier.lateOpeningProblem(event, heldHash: held) == nil { valid.append(event) }
+            }
+            let stored = try await self.storeOpenings(valid, connection)
+            if stored > 0 { try await connection.query("SELECT pg_notify(\(Self.commitChannel), '')", logger: self.logger) }
+            return stored
+        }
+        if stored > 0 { commits.signal() }
+        return (stored, events.count - stored)
+    }
+
+    /// The events held as stubs (not erased) stored after position `since`, at most `limit`.
+    public func withheld(storedAfter since: Int64, limit: Int) async throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {
+        try await read("read the stubs") { connection in
+            let rows = try await connection.query(
+                "SELECT position, origin, seq FROM events WHERE disclosure = 1 AND position > \(since) ORDER BY position LIMIT \(Int64(limit) + 1)",
+                logger: self.logger
+            )
+            var ids: [EventID] = []
+            var through = since
+            var more = false
+            for try await (position, origin, seq) in rows.decode((Int64, String, Int64).self) {
+                guard ids.count < limit else {
+                    more = true
+                    break
+                }
+                through = position
+                ids.append(EventID(origin: OriginID(unchecked: origin), seq: UInt64(bitPattern: seq)))
+            }
+            return (SyncWire.ranges(of: ids.sorted()), through, more)
+        }
+    }
+
+    public func stubsCursor() async throws -> Int64 {
+        try await read("read the stubs") { connection in
+            try await connection.query("SELECT max(position) FROM events WHERE disclosure = 1", logger: self.logger).decode(Int64?.self).first { _ in true }.flatMap { $0 } ?? 0
+        }
+    }
+
+    public func openingsGeneration() async throws -> UInt64 {
+        try await read("read the settings") { connection in
+            let value = try await connection.query("SELECT value FROM settings WHERE name = 'openings_generation'", logger: self.logger).decode(String.self).first { _ in true }
+            return UInt64(value ?? "0") ?? 0
+        }
+    }
+
+    public func openingsState(with peer: String) async throws -> OpeningsState {
+        try await read("read the openings state") { connection in
+            let rows = try await connection.query(
+                "SELECT peer_openings, asked_through, own_openings, peer_stubs_through FROM peer_openings WHERE peer = \(peer)", logger: self.logger
+            )
+            guard let (peerOpenings, askedThrough, ownOpenings, peerStubsThrough) = try await rows.decode((Int64?, Int64, Int64?, Int64).self).first(where: { _ in true }) else {
+                return OpeningsState()
+            }
+            return OpeningsState(
+                peerOpenings: peerOpenings.map { UInt64(bitPattern: $0) }, askedThrough: askedThrough,
+                ownOpenings: ownOpenings.map { UInt64(bitPattern: $0) }, peerStubsThrough: peerStubsThrough
+            )
+        }
+    }
+
+    public func recordOpeningsState(_ state: OpeningsState, with peer: String) async throws {
+        try await run("record the openings state") { connection in
+            try await connection.query("""
+                INSERT INTO peer_openings (peer, peer_openings, asked_through, own_openings, peer_stubs_through)
+                VALUES (\(peer), \(state.peerOpenings.map { Int64(bitPattern: $0) }), \(state.askedThrough), \(state.ownOpenings.map { Int64(bitPattern: $0) }), \(state.peerStubsThrough))
+                ON CONFLICT (peer) DO UPDATE SET peer_openings = EXCLUDED.peer_openings, asked_through = EXCLUDED.asked_through,
+                    own_openings = EXCLUDED.own_openings, peer_stubs_through = EXCLUDED.peer_stubs_through
+                """, logger: self.logger)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import ConcordCore
+import NIOCore
+import PostgresNIO
+
+extension PostgresEventStore {
+    /// Stores events of any origin after verifying them by the rules every backend shares
+    /// (`BatchVerifier`), in one transaction; see `SQLiteEventStore.ingest` for the policies.
+    ///
+    /// Locking (docs/postgres.md): each origin of the batch is locked, in origin order, with a
+    /// transaction-scoped advisory lock before its head is read, so two writers of one origin
+    /// verify against the head the other left; the log's position row is locked last, when the
+    /// verified events are inserted, so positions follow commit order. No transaction waits for
+    /// an origin lock while holding the position row, so the two cannot deadlock.
+    @discardableResult
+    public func ingest(_ batch: IngestBatch, source: String = "import", policy: IngestPolicy = .allOrNothing) async throws -> IngestResult {
+        let now = clock()
+        let result = try await run("store \(batch.events.count) event(s)") { connection -> IngestResult in
+            let verifier = BatchVerifier(now: now)
+            var plans: [OriginPlan] = []
+            var refused: [OriginRefusal] = []
+            var origins = Int(try await connection.query("SELECT count(*) FROM origins", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
+            for (origin, part) in BatchVerifier.byOrigin(batch).sorted(by: { $0.key < $1.key }) {
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.originLock(origin)))", logger: self.logger)
+                var state = try await self.originState(connection, origin, events: part.events, seals: part.seals)
+                state.roomForNewOrigin = origins < EventLimits.maxReceivedOrigins
+                switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: state) {
+                case .success(let plan):
+                    if plan.newKey != nil { origins += 1 }
+                    plans.append(plan)
+                case .failure(let refusal): refused.append(refusal)
+                }
+            }
+            for proof in refused.compactMap(\.proof) { try await self.recordForkProof(connection, proof, source: source, at: now) }
+            if policy == .allOrNothing, !refused.isEmpty {
+                return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
+            }
+            let stored = try await self.store(plans, connection, at: now)
+            // Erased openings leave the read models in the same transaction.
+            if stored.erased > 0 { _ = try await self.catchUp(connection) }
+            if stored.inserted > 0 || stored.openings > 0 {
+                try await connection.query("SELECT pg_notify(\(Self.commitChannel), '')", logger: self.logger)
+            }
+            var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
+            result.openingsStored = stored.openings
+            result.openingsErased = stored.erased
+            return result
+        }
+        if policy == .allOrNothing, let first = result.refused.first { throw first.error }
+        if result.inserted > 0 || result.openingsStored > 0 { commits.signal() }
+        return result
+    }
+
+    /// The advisory-lock key of an origin (a collision only makes two origins wait for each other).
+    static func originLock(_ origin: OriginID) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in origin.hex.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        // Clear of `migrationLock`'s key space.
+        return Int64(bitPattern: hash & 0x3FFF_FFFF_FFFF_FFFF)
+    }
+
+    /// What the store holds of one origin, for `BatchVerifier`.
+    private func originState(_ connection: PostgresConnection, _ origin: OriginID, events: [Event], seals: [Seal]) async throws -> OriginState {
+        var state = OriginState()
+        let head = try await connection.query(
+            "SELECT seq, hash, hlc FROM events WHERE origin = \(origin.hex) ORDER BY seq DESC LIMIT 1", logger: logger
+        ).decode((Int64, ByteBuffer, Int64).self).first { _ in true }
+        if let (seq, hash, hlc) = head {
+            state.head = UInt64(bitPattern: seq)
+            state.headHash = EventHash(bytes: Array(hash.readableBytesView))
+            state.headHLC = HLCTimestamp(packed: hlc)
+        }
+        state.key = try await Self.storedKey(connection, origin, logger: logger)
+        let wanted = BatchVerifier.seqsToLookUp(events: events, seals: seals, head: state.head).map { Int64(bitPattern: $0) }
+        if !wanted.isEmpty {
+            let rows = try await connection.query("SELECT seq, hash FROM events WHERE origin = \(origin.hex) AND seq = ANY(\(wanted))", logger: logger)
+            for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
+                state.heldHashes[UInt64(bitPattern: seq)] = EventHash(bytes: Array(hash.readableBytesView))
+            }
+        }
+        return state
+    }
+
+    /// Inserts verified plans: keys first seen, events (under the position lock), seals, late
+    /// openings; applies the erasures among the new events.
+    private func store(_ plans: [OriginPlan], _ connection: PostgresConnection, at now: Int64) async throws -> (inserted: Int, openings: Int, erased: Int) {
+        var openings = 0
+        for plan in plans where !plan.openings.isEmpty {
+            openings += try await storeOpenings(plan.openings, connection)
+        }
+        let keys = plans.filter { !$0.events.isEmpty || !$0.seals.isEmpty }.compactMap(\.newKey)
+        for key in keys {
+            try await connection.query(
+                "INSERT INTO origins (origin, public_key, first_seen) VALUES (\(key.origin.hex), \(ByteBuffer(bytes: key.publicKey)), \(now)) ON CONFLICT DO NOTHING",
+                logger: logger
+            )
+        }
+        let events = plans.flatMap(\.events)
+        var erased = 0
+        if !events.isEmpty {
+            // Positions in commit order: the row stays locked until this transaction ends.
+            let last = try await connection.query(
+                "UPDATE log_position SET last = last + \(Int64(events.count)) WHERE id = 1 RETURNING last", logger: logger
+            ).decode(Int64.self).first { _ in true } ?? 0
+            var position = last - Int64(events.count)
+            // Stream versions continue each stream's highest; no other writer can add to a stream
+            // while this one holds the position row.
+            let streams = Array(Set(events.map(\.stream.rawValue)))
+            var versions: [String: Int64] = [:]
+            for try await (stream, version) in try await connection.query(
+                "SELECT stream, max(stream_version) FROM events WHERE stream = ANY(\(streams)) GROUP BY stream", logger: logger
+            ).decode((String, Int64).self) {
+                versions[stream] = version
+            }
+            for chunk in stride(from: 0, to: events.count, by: Self.rowsPerInsert).map({ events[$0..<min($0 + Self.rowsPerInsert, events.count)] }) {
+                var bindings = PostgresBindings(capacity: chunk.count * 21)
+                var values: [String] = []
+                values.reserveCapacity(chunk.count)
+                for event in chunk {
+                    position += 1
+                    let version = (versions[event.stream.rawValue] ?? 0) + 1
+                    versions[event.stream.rawValue] = version
+                    let base = bindings.count
+                    values.append("(" + (1...21).map { "$\(base + $0)" }.joined(separator: ",") + ")")
+                    bindings.append(position)
+                    bindings.append(event.origin.hex)
+                    bindings.append(Int64(bitPattern: event.seq))
+                    bindings.append(event.stream.rawValue)
+                    bindings.append(version)
+                    bindings.append(event.type.rawValue)
+                    bindings.append(Int64(event.schemaVersion))
+                    bindings.append(event.hlc.packed)
+                    bindings.append(event.recordedAt)
+                    bindings.append(event.occurredAt)
+                    bindings.append(now)
+                    bindings.append(event.actor)
+                    bindings.append(event.causationID)
+                    bindings.append(event.correlationID)
+                    bindings.append(StoredPrevList.encode(event.prev))
+                    bindings.append(event.payload)
+                    bindings.append(ByteBuffer(bytes: event.prevHash.bytes))
+                    bindings.append(ByteBuffer(bytes: event.hash.bytes))
+                    bindings.append(event.commitment.map { ByteBuffer(bytes: $0.bytes) })
+                    bindings.append(event.commitment != nil && event.disclosure == .full ? ByteBuffer(bytes: event.salt) : nil)
+                    bindings.append(Int16(event.disclosure.rawValue))
+                }
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO events (position, origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
+                                        stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure)
+                    VALUES \(values.joined(separator: ","))
+                    """, binds: bindings), logger: logger)
+            }
+            for event in events {
+                // Verified by `BatchVerifier`: an erasure here is one every node applies.
+                if let erasure = try Erasure.recorded(by: event) { erased += try await applyErasure(erasure, by: event.id, connection) }
+            }
+        }
+        let seals = plans.flatMap(\.seals)
+        for chunk in stride(from: 0, to: seals.count, by: Self.rowsPerInsert).map({ seals[$0..<min($0 + Self.rowsPerInsert, seals.count)] }) {
+            var bindings = PostgresBindings(capacity: chunk.count * 5)
+            var values: [String] = []
+            for seal in chunk {
+                let base = bindings.count
+                values.append("($\(base + 1),$\(base + 2),$\(base + 3),$\(base + 4),$\(base + 5))")
+                bindings.append(seal.origin.hex)
+                bindings.append(Int64(bitPattern: seal.seq))
+                bindings.append(ByteBuffer(bytes: seal.hash.bytes))
+                bindings.append(ByteBuffer(bytes: seal.signature))
+                bindings.append(now)
+            }
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO seals (origin, seq, hash, signature, sealed_at) VALUES \(values.joined(separator: ",")) ON CONFLICT DO NOTHING
+                """, binds: bindings), logger: logger)
+        }
+        return (events.count, openings, erased)
+    }
+
+    /// Rows a multi-row INSERT carries (PostgreSQL takes at most 65535 parameters a statement).
+    static let rowsPerInsert = 2000
+
+    private func recordForkProof(_ connection: PostgresConnection, _ proof: ForkProof, source: String, at now: Int64) async throws {
+        // One proof an origin is enough (see the SQLite store).
+        let held = try await connection.query("SELECT 1 FROM fork_proofs WHERE origin = \(proof.origin.hex) LIMIT 1", logger: logger).decode(Int32.self).first { _ in true }
+        guard held == nil, let key = try await Self.storedKey(connection, proof.origin, logger: logger) else { return }
+        try await connection.query("""
+            INSERT INTO fork_proofs (origin, seq, held_hash, offered_hash, proof, source, detected_at)
+            VALUES (\(proof.origin.hex), \(Int64(bitPattern: proof.seq)), \(ByteBuffer(bytes: proof.heldHash.bytes)), \(ByteBuffer(bytes: proof.offeredHash.bytes)),
+                    \(proof.exchangeLines(key: key)), \(source), \(now))
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// The fork evidence held, as exchange NDJSON (key, the offered events, their seal) per origin.
+    public func forkProofs() async throws -> [(origin: OriginID, seq: UInt64, proof: String)] {
+        try await read("read fork proofs") { connection in
+            var proofs: [(origin: OriginID, seq: UInt64, proof: String)] = []
+            for try await (origin, seq, proof) in try await connection.query("SELECT origin, seq, proof FROM fork_proofs ORDER BY origin, seq", logger: self.logger).decode((String, Int64, String).self) {
+                proofs.append((OriginID(unchecked: origin), UInt64(bitPattern: seq), proof))
+            }
+            return proofs
+        }
+    }
+}

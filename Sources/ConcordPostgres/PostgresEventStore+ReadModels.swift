@@ -1,0 +1,155 @@
+import ConcordCore
+import ConcordDomain
+import ConcordProjections
+import PostgresNIO
+
+/// The read models as plain PostgreSQL tables, folded by the same rules as on SQLite
+/// (`ReadModelRows`, from the domain's `StreamFolder`): equal events give equal digests.
+extension PostgresEventStore {
+    static let projectionName = "read-models"
+
+    /// Brings the read models up to the end of the log; returns the streams refolded.
+    @discardableResult
+    public func foldNewEvents() async throws -> Int {
+        try await run("update the read models") { connection in try await self.catchUp(connection) }
+    }
+
+    /// Folds every stream again from the log, in one transaction (readers see the old rows
+    /// until it commits). Returns the streams folded.
+    @discardableResult
+    public func rebuildReadModels() async throws -> Int {
+        try await run("rebuild the read models") { connection in try await self.rebuild(connection) }
+    }
+
+    /// `catchUpReadModels` inside the caller's transaction. The checkpoint row is locked first,
+    /// so concurrent catch-ups (one a request) fold one after another, never the same rows twice.
+    func catchUp(_ connection: PostgresConnection) async throws -> Int {
+        let checkpoint = try await connection.query(
+            "SELECT version, position FROM projection_state WHERE name = \(Self.projectionName) FOR UPDATE", logger: logger
+        ).decode((Int64, Int64).self).first { _ in true }
+        guard let (version, position) = checkpoint, version == Int64(ReadModelSchema.version) else {
+            return try await rebuild(connection)
+        }
+        // Every position up to `last` is committed (positions are handed out in commit order).
+        let end = try await logEnd(connection)
+        var streams: [String] = []
+        var seen: Set<String> = []
+        for try await stream in try await connection.query("SELECT stream FROM refold_streams", logger: logger).decode(String.self) {
+            if seen.insert(stream).inserted { streams.append(stream) }
+        }
+        guard end > position || !streams.isEmpty else { return 0 }
+        for try await stream in try await connection.query(
+            "SELECT stream FROM events WHERE position > \(position) AND position <= \(end) ORDER BY position", logger: logger
+        ).decode(String.self) {
+            if seen.insert(stream).inserted { streams.append(stream) }
+        }
+        for stream in streams.map(StreamID.init(unchecked:)) {
+            // Streams outside the domain's categories have no read-model rows.
+            guard let kind = StreamKind.parse(stream)?.kind else { continue }
+            let events = try await Self.events(try await connection.query(
+                "SELECT \(unescaped: Self.eventColumns) FROM events WHERE stream = \(stream.rawValue) AND position <= \(end) ORDER BY position", logger: logger
+            )).map(\.event)
+            for table in ReadModelSchema.tableNames(for: kind) {
+                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE stream = $1", binds: Self.bindings([stream.rawValue])), logger: logger)
+            }
+            try await insertRows(ReadModelRows.rows(stream: stream, events: events), connection)
+        }
+        try await connection.query("DELETE FROM refold_streams", logger: logger)
+        try await connection.query("UPDATE projection_state SET position = \(end) WHERE name = \(Self.projectionName)", logger: logger)
+        return streams.count
+    }
+
+    private func rebuild(_ connection: PostgresConnection) async throws -> Int {
+        let end = try await logEnd(connection)
+        for sql in Self.readModelTablesSQL { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+        var folded = 0
+        var current: StreamID?
+        var batch: [Event] = []
+        func flush() async throws {
+            guard let stream = current else { return }
+            if StreamKind.parse(stream) != nil {
+                try await insertRows(ReadModelRows.rows(stream: stream, events: batch), connection)
+                folded += 1
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+        // One pass over the log in stream order (byte order, whatever the database's collation).
+        let rows = try await connection.query(
+            "SELECT \(unescaped: Self.eventColumns) FROM events WHERE position <= \(end) ORDER BY stream COLLATE \"C\", position", logger: logger
+        )
+        for try await row in rows {
+            let event = try Self.decodeEvent(row).event
+            if event.stream != current {
+                try await flush()
+                current = event.stream
+            }
+            batch.append(event)
+        }
+        try await flush()
+        try await connection.query("DELETE FROM refold_streams", logger: logger)
+        try await connection.query("""
+            INSERT INTO projection_state (name, version, position, rebuilt_at) VALUES (\(Self.projectionName), \(Int64(ReadModelSchema.version)), \(end), \(clock()))
+            ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position, rebuilt_at = EXCLUDED.rebuilt_at
+            """, logger: logger)
+        return folded
+    }
+
+    private func logEnd(_ connection: PostgresConnection) async throws -> Int64 {
+        try await connection.query("SELECT last FROM log_position WHERE id = 1", logger: logger).decode(Int64.self).first { _ in true } ?? 0
+    }
+
+    private func insertRows(_ rows: ReadModelRows, _ connection: PostgresConnection) async throws {
+        for (name, tableRows) in rows.tables where !tableRows.isEmpty {
+            guard let table = ReadModelSchema.table(named: name) else { continue }
+            let width = table.columns.count
+            for chunk in stride(from: 0, to: tableRows.count, by: Self.rowsPerInsert).map({ tableRows[$0..<min($0 + Self.rowsPerInsert, tableRows.count)] }) {
+                var bindings = PostgresBindings(capacity: chunk.count * width)
+                var values: [String] = []
+                for row in chunk {
+                    let base = bindings.count
+                    values.append("(" + (1...width).map { "$\(base + $0)" }.joined(separator: ",") + ")")
+                    for value in row {
+                        switch value {
+                        case .null: bindings.appendNull()
+                        case .integer(let number): bindings.append(number)
+                        case .text(let text): bindings.append(text)
+                        }
+                    }
+                }
+                try await connection.query(PostgresQuery(
+                    unsafeSQL: "INSERT INTO \(name) (\(table.columnNames.joined(separator: ", "))) VALUES \(values.joined(separator: ","))", binds: bindings
+                ), logger: logger)
+            }
+        }
+    }
+
+    /// The digest over every read-model table, caught up first (`ReadModelDigest`: the same
+    /// bytes hashed as on SQLite).
+    public func readModelDigest() async throws -> String {
+        try await foldNewEvents()
+        return try await read("read the read models") { connection in
+            var digest = ReadModelDigest()
+            for table in ReadModelSchema.tables {
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(table.columnNames.joined(separator: ", ")) FROM \(table.name)"), logger: self.logger)
+                var values: [[SQLValue]] = []
+                for try await row in rows {
+                    let cells = row.makeRandomAccess()
+                    values.append(try table.columns.indices.map { index in
+                        if table.columns[index].type == "INTEGER" {
+                            return try cells[index].decode(Int64?.self).map(SQLValue.integer) ?? .null
+                        }
+                        return try cells[index].decode(String?.self).map(SQLValue.text) ?? .null
+                    })
+                }
+                digest.add(table: table, rows: values)
+            }
+            return digest.finish()
+        }
+    }
+
+    static func bindings(_ texts: [String]) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: texts.count)
+        for text in texts { bindings.append(text) }
+        return bindings
+    }
+}

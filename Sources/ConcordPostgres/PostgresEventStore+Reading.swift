@@ -1,0 +1,147 @@
+import ConcordCore
+import NIOCore
+import PostgresNIO
+
+extension PostgresEventStore {
+    /// The event columns, in the order `decodeEvent` reads them.
+    static let eventColumns = """
+        position, origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
+        actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure
+        """
+
+    static func decodeEvent(_ row: PostgresRow) throws -> StoredEvent {
+        let cells = row.makeRandomAccess()
+        func int(_ index: Int) throws -> Int64 { try cells[index].decode(Int64.self) }
+        func text(_ index: Int) throws -> String { try cells[index].decode(String.self) }
+        func bytes(_ index: Int) throws -> [UInt8]? { try cells[index].decode(ByteBuffer?.self).map { Array($0.readableBytesView) } }
+        let event = Event(
+            id: EventID(origin: OriginID(unchecked: try text(1)), seq: UInt64(bitPattern: try int(2))),
+            stream: StreamID(unchecked: try text(3)),
+            type: EventType(unchecked: try text(5)),
+            schemaVersion: UInt32(truncatingIfNeeded: try int(6)),
+            hlc: HLCTimestamp(packed: try int(7)),
+            recordedAt: try int(8),
+            occurredAt: try int(9),
+            actor: try text(10),
+            causationID: try cells[11].decode(String?.self),
+            correlationID: try cells[12].decode(String?.self),
+            prev: StoredPrevList.decode(try text(13)),
+            payload: try text(14),
+            prevHash: EventHash(bytes: try bytes(15) ?? []),
+            hash: EventHash(bytes: try bytes(16) ?? []),
+            commitment: try bytes(17).map { EventHash(bytes: $0) },
+            salt: try bytes(18) ?? [],
+            disclosure: Disclosure(rawValue: Int(try cells[19].decode(Int16.self))) ?? .withheld
+        )
+        return StoredEvent(event: event, position: try int(0), streamVersion: Int(try int(4)))
+    }
+
+    static func events(_ rows: PostgresRowSequence) async throws -> [StoredEvent] {
+        var events: [StoredEvent] = []
+        for try await row in rows { events.append(try decodeEvent(row)) }
+        return events
+    }
+
+    /// `{origin: highest seq}`: one index lookup an origin (every origin with events has its key
+    /// recorded, in the same transaction as its first events).
+    public func versionVector() async throws -> VersionVector {
+        try await read("read the version vector") { connection in try await Self.versionVector(connection, logger: self.logger) }
+    }
+
+    static func versionVector(_ connection: PostgresConnection, logger: Logger) async throws -> VersionVector {
+        var entries: [OriginID: UInt64] = [:]
+        let rows = try await connection.query(
+            "SELECT o.origin, (SELECT max(seq) FROM events e WHERE e.origin = o.origin) FROM origins o", logger: logger
+        )
+        for try await (origin, seq) in rows.decode((String, Int64?).self) {
+            if let seq { entries[OriginID(unchecked: origin)] = UInt64(bitPattern: seq) }
+        }
+        return VersionVector(entries)
+    }
+
+    public func originKey(_ origin: OriginID) async throws -> OriginKey? {
+        try await read("read origin keys") { connection in try await Self.storedKey(connection, origin, logger: self.logger) }
+    }
+
+    static func storedKey(_ connection: PostgresConnection, _ origin: OriginID, logger: Logger) async throws -> OriginKey? {
+        let rows = try await connection.query("SELECT public_key FROM origins WHERE origin = \(origin.hex)", logger: logger)
+        guard let key = try await rows.decode(ByteBuffer.self).first(where: { _ in true }) else { return nil }
+        return OriginKey(origin: origin, publicKey: Array(key.readableBytesView))
+    }
+
+    public func originKeys() async throws -> [OriginKey] {
+        try await read("read origin keys") { connection in
+            var keys: [OriginKey] = []
+            for try await (origin, key) in try await connection.query("SELECT origin, public_key FROM origins ORDER BY origin", logger: self.logger).decode((String, ByteBuffer).self) {
+                keys.append(OriginKey(origin: OriginID(unchecked: origin), publicKey: Array(key.readableBytesView)))
+            }
+            return keys
+        }
+    }
+
+    public func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? {
+        try await read("read the log") { connection in
+            try await Self.storedHash(connection, EventID(origin: origin, seq: seq), logger: self.logger)
+        }
+    }
+
+    static func storedHash(_ connection: PostgresConnection, _ id: EventID, logger: Logger) async throws -> EventHash? {
+        let rows = try await connection.query("SELECT hash FROM events WHERE origin = \(id.origin.hex) AND seq = \(Int64(bitPattern: id.seq))", logger: logger)
+        return try await rows.decode(ByteBuffer.self).first { _ in true }.map { EventHash(bytes: Array($0.readableBytesView)) }
+    }
+
+    public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? {
+        try await seals(of: origin, after: seq, through: UInt64(Int64.max), limit: 1).first
+    }
+
+    /// An origin's seals with seqs `after + 1 … through`, in seq order.
+    public func seals(of origin: OriginID, after: UInt64, through: UInt64, limit: Int = .max) async throws -> [Seal] {
+        try await read("read seals") { connection in
+            let rows = try await connection.query("""
+                SELECT seq, hash, signature FROM seals WHERE origin = \(origin.hex) AND seq > \(Int64(clamping: after)) AND seq <= \(Int64(clamping: through))
+                ORDER BY seq LIMIT \(Int64(limit))
+                """, logger: self.logger)
+            var seals: [Seal] = []
+            for try await (seq, hash, signature) in rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
+                seals.append(Seal(origin: origin, seq: UInt64(bitPattern: seq), hash: EventHash(bytes: Array(hash.readableBytesView)), signature: Array(signature.readableBytesView)))
+            }
+            return seals
+        }
+    }
+
+    /// The origin's events with seqs `after + 1 … through`, in seq order.
+    public func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] {
+        guard through > after else { return [] }
+        return try await read("read the log") { connection in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: Self.eventColumns) FROM events
+                WHERE origin = \(origin.hex) AND seq > \(Int64(clamping: after)) AND seq <= \(Int64(clamping: through)) ORDER BY seq
+                """, logger: self.logger)
+            return try await Self.events(rows).map(\.event)
+        }
+    }
+
+    /// The whole log in position order, starting after `afterPosition`: the global order. It
+    /// never skips an event that commits later (positions are handed out in commit order).
+    public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await read("read the log") { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.eventColumns) FROM events WHERE position > \(afterPosition) ORDER BY position LIMIT \(Int64(limit))",
+                logger: self.logger
+            )
+            return try await Self.events(rows)
+        }
+    }
+
+    /// The number of events held.
+    public func eventCount() async throws -> Int {
+        try await read("count the events") { connection in
+            Int(try await connection.query("SELECT count(*) FROM events", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
+        }
+    }
+
+    /// Every origin with events here, in origin order.
+    public func eventOrigins() async throws -> [OriginID] {
+        try await versionVector().sorted.map(\.origin)
+    }
+}

@@ -1,0 +1,223 @@
+import ConcordCore
+import ConcordProjections
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The event store on PostgreSQL, for a hub that serves many peers at once and is backed up,
+/// replicated and monitored with PostgreSQL's own tools (docs/postgres.md).
+///
+/// It keeps the same record as the SQLite store and judges incoming events by the same rules
+/// (`BatchVerifier`, in the core); only how rows are stored and locked differs:
+/// - one transaction a batch, on a pooled connection, so pulls are answered beside pushes;
+/// - an origin's part of a batch is verified and stored under a transaction-scoped advisory
+///   lock of that origin, so writers of one origin continue its head one after another;
+/// - positions are handed out from one locked row at the end of each writing transaction, so
+///   they follow commit order (a reader paging by position never skips a late commit);
+/// - a commit notifies `concord_commits`, which wakes long polls in every process serving the
+///   database.
+///
+/// The store relays what it is given; it writes no events of its own (a hub has no origin here).
+public final class PostgresEventStore: Sendable {
+    public let location: PostgresLocation
+    let client: PostgresClient
+    let logger: Logger
+    /// Signalled after each commit that stores events, here or (through NOTIFY) in any process.
+    public let commits = CommitSignal()
+    let clock: @Sendable () -> Int64
+    private let tasks: Mutex<(runner: Task<Void, Never>?, listener: Task<Void, Never>?)>
+
+    static let commitChannel = "concord_commits"
+
+    private init(location: PostgresLocation, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+        self.location = location
+        self.logger = logger
+        self.clock = clock
+        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
+        self.client = client
+        tasks = Mutex((Task { await client.run() }, nil))
+    }
+
+    /// Opens a store made by `create`, migrating it to this release's schema.
+    public static func open(_ location: PostgresLocation, logger: Logger, clock: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }) async throws -> PostgresEventStore {
+        let store = PostgresEventStore(location: location, logger: logger, clock: clock)
+        do {
+            guard try await store.migrationsApplied() != nil else {
+                throw ConcordError(.storeNotFound, "\(location) holds no Concord store")
+            }
+            try await store.migrate()
+            guard try await store.nodeNameIfAny() != nil else {
+                throw ConcordError(.storeNotFound, "\(location) holds no Concord store")
+            }
+            store.startListening()
+            return store
+        } catch {
+            await store.close()
+            throw Self.describe(error, doing: "open the store at \(location)")
+        }
+    }
+
+    /// Makes a new store in an empty database: the schema, the read-model tables, the node's name.
+    public static func create(_ location: PostgresLocation, nodeName: String, logger: Logger, clock: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }) async throws -> PostgresEventStore {
+        let store = PostgresEventStore(location: location, logger: logger, clock: clock)
+        do {
+            if try await store.migrationsApplied() != nil {
+                throw ConcordError(.storeExists, "\(location) already holds a Concord store")
+            }
+            try await store.migrate()
+            try await store.client.withTransaction(logger: logger) { connection in
+                try await connection.query("INSERT INTO node (id, name, created_at) VALUES (1, \(nodeName), \(clock()))", logger: logger)
+                for sql in readModelTablesSQL { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+                try await connection.query(
+                    "INSERT INTO projection_state (name, version, position, rebuilt_at) VALUES ('read-models', \(Int64(ReadModelSchema.version)), 0, \(clock()))",
+                    logger: logger
+                )
+            }
+            store.startListening()
+            return store
+        } catch {
+            await store.close()
+            throw Self.describe(error, doing: "create a store at \(location)")
+        }
+    }
+
+    /// Stops the pool and the listener. The store cannot be used after.
+    public func close() async {
+        let (runner, listener) = tasks.withLock { tasks in
+            defer { tasks = (nil, nil) }
+            return tasks
+        }
+        listener?.cancel()
+        _ = await listener?.value
+        runner?.cancel()
+        _ = await runner?.value
+    }
+
+    /// Lets the role `role` (made by the database's administrator) use the store without owning
+    /// it: it may add history but not change or remove it (`applicationGrantsSQL`).
+    public func grantApplicationRole(_ role: String) async throws {
+        try await run("grant \(role) the application's privileges") { connection in
+            for sql in Self.applicationGrantsSQL(role: role) { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger) }
+        }
+    }
+
+    public func nodeName() async throws -> String {
+        guard let name = try await nodeNameIfAny() else { throw ConcordError(.storeNotFound, "\(location) holds no Concord store") }
+        return name
+    }
+
+    // MARK: Internals
+
+    private func nodeNameIfAny() async throws -> String? {
+        try await read("read the node") { connection in
+            try await connection.query("SELECT name FROM node WHERE id = 1", logger: self.logger).first { _ in true }?.decode(String.self)
+        }
+    }
+
+    /// The migrations applied, or nil when the database holds no Concord schema.
+    private func migrationsApplied() async throws -> [String]? {
+        try await read("read the schema version") { connection in
+            let exists = try await connection.query("SELECT to_regclass('public.concord_migrations') IS NOT NULL", logger: self.logger)
+                .first { _ in true }?.decode(Bool.self) ?? false
+            guard exists else { return nil }
+            var names: [String] = []
+            for try await name in try await connection.query("SELECT name FROM concord_migrations ORDER BY name", logger: self.logger).decode(String.self) {
+                names.append(name)
+            }
+            return names
+        }
+    }
+
+    /// Applies, in order and each in its own transaction, the migrations not yet applied. A
+    /// database migrated by a newer release (a migration this one does not know) is refused.
+    private func migrate() async throws {
+        try await client.withConnection { connection in
+            try await connection.query("CREATE TABLE IF NOT EXISTS concord_migrations (name text PRIMARY KEY, applied_at bigint NOT NULL)", logger: self.logger)
+            // One process migrates at a time.
+            try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: self.logger)
+            do {
+                var applied: Set<String> = []
+                for try await name in try await connection.query("SELECT name FROM concord_migrations", logger: self.logger).decode(String.self) {
+                    applied.insert(name)
+                }
+                let known = Set(Self.migrations.map(\.name))
+                if let unknown = applied.subtracting(known).sorted().first {
+                    throw ConcordError(.storeTooNew, "\(location) was migrated by a newer release of Concord (migration \(unknown)); use that release")
+                }
+                for migration in Self.migrations where !applied.contains(migration.name) {
+                    try await connection.withTransaction(logger: self.logger) { connection in
+                        for statement in migration.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
+                        try await connection.query("INSERT INTO concord_migrations (name, applied_at) VALUES (\(migration.name), \(self.clock()))", logger: self.logger)
+                    }
+                }
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: self.logger)
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
+    /// Advisory-lock keys: one for migrations, and per origin (`originLock`).
+    static let migrationLock: Int64 = 0x436F_6E63_0000_0001
+
+    /// Listens on `concord_commits` on a connection of its own, for as long as the store is open,
+    /// reconnecting after a failure.
+    private func startListening() {
+        let task = Task { [client, commits, logger] in
+            var pause: Duration = .milliseconds(100)
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.commitChannel) { notifications in
+                            // Anything committed while not listening is caught up by this wake-up.
+                            commits.signal()
+                            pause = .milliseconds(100)
+                            for try await _ in notifications { commits.signal() }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("listening for commits failed; trying again", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(5))
+                }
+            }
+        }
+        tasks.withLock { $0.listener = task }
+    }
+
+    /// Runs `body` on a pooled connection, with PostgreSQL's errors turned into `ConcordError`.
+    func read<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw Self.describe(error, doing: what)
+        }
+    }
+
+    /// Runs `body` in one transaction (committed when it returns, rolled back when it throws).
+    @discardableResult
+    func run<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch {
+            throw Self.describe(error, doing: what)
+        }
+    }
+
+    static func describe(_ error: any Error, doing what: String) -> any Error {
+        if error is ConcordError { return error }
+        if let transaction = error as? PostgresTransactionError {
+            if let closure = transaction.closureError { return describe(closure, doing: what) }
+            if let begin = transaction.beginError { return describe(begin, doing: what) }
+            if let commit = transaction.commitError { return describe(commit, doing: what) }
+        }
+        if let failure = error as? PSQLError {
+            let message = failure.serverInfo?[.message] ?? "\(failure.code)"
+            return ConcordError(.storage, "cannot \(what): PostgreSQL says \(message)", cause: failure)
+        }
+        return ConcordError(.storage, "cannot \(what): \(error)", cause: error)
+    }
+}
+

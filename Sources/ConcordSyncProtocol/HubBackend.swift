@@ -1,0 +1,29 @@
+import ConcordCore
+
+/// What the commands that run a hub need from a store, whichever backend holds it (SQLite,
+/// PostgreSQL, memory): sync (`SyncBackend`), tokens, the log in its global order, fork and
+/// set-aside evidence, and the read models' digest. `concord serve`, `token`, `digest`, `copy`
+/// and `verify --store postgres://…` are written against it, and the conformance suite runs one
+/// test body against each backend through it.
+public protocol HubBackend: SyncBackend {
+    /// Verifies and stores a batch by the same rules as `ingest(_:from:)`; with `.allOrNothing`
+    /// (imports, copies) a refused origin refuses the whole batch and its first refusal is thrown.
+    func ingest(_ batch: IngestBatch, source: String, policy: IngestPolicy) async throws -> IngestResult
+    /// Issues a token for `peer` (replacing its earlier one) and returns it; only its digest is kept.
+    func issueToken(peer: String, readOnly: Bool) async throws -> String
+    func issuedTokens() async throws -> [IssuedToken]
+    /// Revokes a peer's token, and forgets what was set aside of its pushes. False when none.
+    func revokeToken(peer: String) async throws -> Bool
+    /// The log in position order after `afterPosition`: a reader paging it never misses an event
+    /// that commits later.
+    func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent]
+    func eventCount() async throws -> Int
+    /// The origins of which the store keeps fork evidence.
+    func forkedOrigins() async throws -> [OriginID]
+    /// The origins set aside, per peer.
+    func setAsideOrigins() async throws -> [(peer: String, refusal: SyncWire.Refusal)]
+    /// The digest over every read-model table, caught up with the log (`ReadModelDigest`).
+    func readModelDigest() async throws -> String
+    /// Releases the store's connections. Nothing may be asked of it after.
+    func close() async
+}

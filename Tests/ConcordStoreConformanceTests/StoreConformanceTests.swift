@@ -1,0 +1,245 @@
+import ConcordCore
+import ConcordDomain
+import ConcordProjections
+import ConcordSQLite
+import ConcordSyncProtocol
+import ConcordTestSupport
+import Foundation
+import Testing
+
+/// One test body, every backend (as GRDB runs one body against each of its writers): what a
+/// hub's store must do, whichever holds it. The events come from a real SQLite region node, so
+/// each backend is also held to the region's own verdicts and digest.
+@Suite struct StoreConformanceTests {
+    typealias Context = DomainRecorder<SQLiteEventStore>.Context
+
+    /// A region with cases, a meeting, a decision and an action, recorded through the domain.
+    static func region(in directory: TemporaryDirectory, name: String = "west-yorkshire") throws -> SQLiteEventStore {
+        let store = try StoreFixtures.createStore(in: directory, name: "\(name).sqlite", node: name)
+        let recorder = DomainRecorder(store: store)
+        let day = Context(actor: "officer", occurredAt: 1_457_519_400_000)
+        try recorder.run(.open(title: "Car wash on Leeds Road", region: "West Yorkshire", category: "labour exploitation", reference: "WY-2016-0012"), caseID: "WY-1", day)
+        try recorder.run(.note("Four men seen sleeping on site"), caseID: "WY-1", day)
+        try recorder.run(.changeStatus(.investigating), caseID: "WY-1", day)
+        try recorder.run(.schedule(title: "Regional tasking", at: 1_460_000_000_000, location: "Wakefield", host: nil), meetingID: "M-1", day)
+        try recorder.run(.decide(decisionID: "D-1", text: "Visit with the GLAA", proposedBy: "chair"), meetingID: "M-1", day)
+        try recorder.run(.raise(title: "Joint visit", owner: "DS Khan", due: "2016-04-01", decisionID: "D-1", caseID: "WY-1"), actionID: "A-1", day)
+        return store
+    }
+
+    static func everything(_ store: SQLiteEventStore) async throws -> IngestBatch {
+        try await store.missingBatch(have: VersionVector(), maxEvents: 100_000).batch
+    }
+
+    @Test(arguments: Backend.underTest)
+    func storesVerifiedEventsAndServesThemBackAsTheRegionHoldsThem(_ backend: Backend) async throws {
+        let directory = try TemporaryDirectory("conformance-region")
+        let region = try Self.region(in: directory)
+        let batch = try await Self.everything(region)
+        let origin = try region.origin
+        try await backend.withStore { store in
+            let result = try await store.ingest(batch, source: "import", policy: .allOrNothing)
+            #expect(result.inserted == batch.events.count && result.refused.isEmpty)
+            #expect(try await store.versionVector() == region.versionVector())
+            #expect(try await store.eventCount() == batch.events.count)
+            #expect(try await store.originKey(origin) == region.originKey(origin))
+            let count = UInt64(batch.events.count)
+            #expect(try await store.events(of: origin, after: 0, through: count) == batch.events)
+            #expect(try await store.events(of: origin, after: 2, through: 4).map(\.seq) == [3, 4])
+            #expect(try await store.events(of: origin, after: count, through: UInt64(Int64.max)).isEmpty)
+            #expect(try await store.eventHash(origin, seq: 3) == batch.events[2].hash)
+            #expect(try await store.eventHash(origin, seq: count + 1) == nil)
+            #expect(try await store.nextSeal(of: origin, after: 0) == region.nextSeal(of: origin, after: 0))
+            #expect(try await store.nextSeal(of: origin, after: count) == nil)
+            // The global order: every event once, positions rising.
+            let log = try await store.readLog(afterPosition: 0, limit: 1000)
+            #expect(log.map(\.event.id) == batch.events.map(\.id))
+            #expect(zip(log, log.dropFirst()).allSatisfy { $0.position < $1.position })
+            #expect(try await store.readLog(afterPosition: log[2].position, limit: 2).map(\.event.seq) == [4, 5])
+            // Offered again: all held, nothing new.
+            let again = try await store.ingest(batch, from: "region")
+            #expect(again.inserted == 0 && again.alreadyHeld == batch.events.count)
+            // The same fold, whichever store: the region's digest.
+            #expect(try await store.readModelDigest() == region.readModelDigest(.live))
+        }
+    }
+
+    @Test(arguments: Backend.underTest)
+    func refusesWhatDoesNotVerifyWithTheSameCodesAndStoresNothingOfIt(_ backend: Backend) async throws {
+        var honest = ForgedOrigin()
+        for _ in 0..<3 { honest.append() }
+        honest.seal()
+        var tampered = ForgedOrigin()
+        for _ in 0..<3 { tampered.append() }
+        tampered.seal()
+        var tamperedBatch = tampered.batch()
+        tamperedBatch.events[1].payload = #"{"n":2}"#
+        var unsealed = ForgedOrigin()
+        for _ in 0..<2 { unsealed.append() }
+        var gapped = ForgedOrigin()
+        for _ in 0..<4 { gapped.append() }
+        gapped.seal()
+        let cases: [(batch: IngestBatch, code: ConcordError.Code)] = [
+            (tamperedBatch, .invalidEvent),
+            (unsealed.batch(), .invalidEvent),
+            (IngestBatch(keys: gapped.batch().keys, events: Array(gapped.events.dropFirst()), seals: gapped.seals), .invalidEvent),
+            (IngestBatch(keys: [], events: honest.events, seals: honest.seals), .invalidEvent),
+        ]
+        try await backend.withStore { store in
+            for (batch, code) in cases {
+                await #expect(throws: ConcordError.self) { try await store.ingest(batch, source: "import", policy: .allOrNothing) }
+                let result = try await store.ingest(batch, from: "hostile")
+                #expect(result.inserted == 0 && result.refused.map(\.code) == [code], "\(result.refused)")
+            }
+            #expect(try await store.versionVector() == VersionVector())
+            #expect(try await store.eventCount() == 0)
+            // Set aside, one origin's refusal does not stop another's events in the same push.
+            var mixed = honest.batch()
+            mixed.keys += tamperedBatch.keys
+            mixed.events += tamperedBatch.events
+            mixed.seals += tamperedBatch.seals
+            let result = try await store.ingest(mixed, from: "mixed")
+            #expect(result.inserted == 3 && result.refused.map(\.origin) == [tampered.origin])
+            #expect(try await store.versionVector() == VersionVector([honest.origin: 3]))
+            // An import is all or nothing.
+            var other = ForgedOrigin()
+            other.append()
+            other.seal()
+            var both = other.batch()
+            both.keys += tamperedBatch.keys
+            both.events += tamperedBatch.events
+            both.seals += tamperedBatch.seals
+            await #expect(throws: ConcordError.self) { try await store.ingest(both, source: "import", policy: .allOrNothing) }
+            #expect(try await store.versionVector() == VersionVector([honest.origin: 3]))
+        }
+    }
+
+    @Test(arguments: Backend.underTest)
+    func aForkIsRefusedAndKeptAsEvidence(_ backend: Backend) async throws {
+        var origin = ForgedOrigin()
+        for _ in 0..<3 { origin.append() }
+        origin.seal()
+        var branch = origin.branch(keeping: 1)
+        branch.append(payload: #"{"n":"other"}"#)
+        branch.seal()
+        try await backend.withStore { store in
+            _ = try await store.ingest(origin.batch(), from: "first")
+            let result = try await store.ingest(branch.batch(), from: "second")
+            #expect(result.inserted == 0 && result.refused.map(\.code) == [.fork])
+            #expect(try await store.forkedOrigins() == [origin.origin])
+            #expect(try await store.versionVector() == VersionVector([origin.origin: 3]))
+            #expect(try await store.eventHash(origin.origin, seq: 2) == origin.events[1].hash)
+        }
+    }
+
+    @Test(arguments: Backend.underTest)
+    func tokensAreIssuedCheckedAndRevoked(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            let writer = try await store.issueToken(peer: "west-yorkshire", readOnly: false)
+            let reader = try await store.issueToken(peer: "auditor", readOnly: true)
+            #expect(writer != reader && writer.hasPrefix("concord_") && writer.utf8.count == 72)
+            #expect(try await store.authenticate(token: writer)?.peer == "west-yorkshire")
+            #expect(try await store.authenticate(token: writer)?.readOnly == false)
+            #expect(try await store.authenticate(token: reader)?.readOnly == true)
+            #expect(try await store.authenticate(token: writer + "0") == nil)
+            #expect(try await store.authenticate(token: "") == nil)
+            #expect(try await store.issuedTokens().map(\.peer) == ["auditor", "west-yorkshire"])
+            // A new token replaces the peer's old one.
+            let replaced = try await store.issueToken(peer: "west-yorkshire", readOnly: false)
+            #expect(try await store.authenticate(token: writer) == nil)
+            #expect(try await store.authenticate(token: replaced)?.peer == "west-yorkshire")
+            #expect(try await store.revokeToken(peer: "west-yorkshire"))
+            #expect(try await !store.revokeToken(peer: "west-yorkshire"))
+            #expect(try await store.authenticate(token: replaced) == nil)
+            await #expect(throws: ConcordError.self) { try await store.issueToken(peer: "", readOnly: false) }
+        }
+    }
+
+    @Test(arguments: Backend.underTest)
+    func setAsideOriginsAreBoundedPerPeerAndForgottenOnceStored(_ backend: Backend) async throws {
+        let origins = (0..<(SyncLimits.maxSetAsidePerPeer + 20)).map { _ in ForgedOrigin().origin }
+        try await backend.withStore { store in
+            _ = try await store.issueToken(peer: "hostile", readOnly: false)
+            let refusals = origins.map { SyncWire.Refusal(origin: $0, seq: 1, code: "invalid-event", message: "forged") }
+            try await store.recordSetAside(peer: "hostile", refused: refusals, stored: [])
+            #expect(try await store.setAsideOrigins().count == SyncLimits.maxSetAsidePerPeer)
+            let first = try await store.setAsideOrigins()[0].refusal.origin
+            try await store.recordSetAside(peer: "hostile", refused: [], stored: [first])
+            #expect(try await store.setAsideOrigins().count == SyncLimits.maxSetAsidePerPeer - 1)
+            #expect(try await !store.setAsideOrigins().contains { $0.refusal.origin == first })
+            #expect(try await store.revokeToken(peer: "hostile"))
+            #expect(try await store.setAsideOrigins().isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.underTest)
+    func stubsVerifyAndTheirOpeningsArriveLate(_ backend: Backend) async throws {
+        let directory = try TemporaryDirectory("conformance-stubs")
+        let region = try Self.region(in: directory)
+        let whole = try await Self.everything(region)
+        var stubs = whole
+        stubs.events = whole.events.map { $0.stub ?? $0 }
+        let expected = try region.readModelDigest(.live)
+        try await backend.withStore { store in
+            let result = try await store.ingest(stubs, from: "region")
+            #expect(result.inserted == whole.events.count)
+            let page = try await store.withheld(storedAfter: 0, limit: 1000)
+            #expect(SyncWire.eventCount(of: page.ranges) == UInt64(whole.events.count) && !page.more)
+            #expect(try await store.stubsCursor() == page.through && page.through > 0)
+            #expect(try await store.readModelDigest() != expected, "stubs fold as withheld rows")
+            let before = try await store.openingsGeneration()
+            // An opening that does not match its commitment is ignored.
+            var forged = whole.events[0]
+            forged.payload = #"{"title":"forged"}"#
+            #expect(try await store.storeOpenings([forged], from: "hostile").stored == 0)
+            let stored = try await store.storeOpenings(whole.events, from: "region")
+            #expect(stored.stored == whole.events.count && stored.ignored == 0)
+            #expect(try await store.withheld(storedAfter: 0, limit: 1000).ranges.isEmpty)
+            #expect(try await store.openingsGeneration() > before)
+            #expect(try await store.events(of: try region.origin, after: 0, through: 100) == whole.events)
+            #expect(try await store.readModelDigest() == expected)
+            // Openings state, per peer.
+            let state = OpeningsState(peerOpenings: 7, askedThrough: 3, ownOpenings: nil, peerStubsThrough: 9)
+            try await store.recordOpeningsState(state, with: "region")
+            #expect(try await store.openingsState(with: "region") == state)
+            #expect(try await store.openingsState(with: "other") == OpeningsState())
+        }
+    }
+
+    @Test(arguments: Backend.underTest)
+    func anErasureDestroysTheOpeningsItNamesAndEveryStoreFoldsItAlike(_ backend: Backend) async throws {
+        let directory = try TemporaryDirectory("conformance-erasure")
+        let region = try Self.region(in: directory)
+        let before = try await Self.everything(region)
+        let note = before.events[1]
+        let erasure = try Erasure(targets: [note.id], reason: "subject access request").draft(actor: "dpo", occurredAt: 1_457_600_000_000, origin: try region.origin)
+        try await region.append([erasure])
+        try await backend.withStore { store in
+            _ = try await store.ingest(before, from: "region")
+            let result = try await store.ingest(try await Self.everything(region), from: "region")
+            #expect(result.inserted == 1 && result.openingsErased == 1)
+            let held = try await store.events(of: note.origin, after: 1, through: 2)
+            #expect(held.first?.disclosure == .erased && held.first?.hash == note.hash)
+            #expect(try await store.readModelDigest() == region.readModelDigest(.live))
+        }
+    }
+
+    @Test(arguments: Backend.underTest)
+    func thePullAnswerComesFromTheOneResponderAndVerifiesElsewhere(_ backend: Backend) async throws {
+        let directory = try TemporaryDirectory("conformance-pull")
+        let region = try Self.region(in: directory)
+        let copy = try StoreFixtures.createStore(in: directory, name: "copy.sqlite", node: "copy")
+        try await backend.withStore { store in
+            _ = try await store.ingest(try await Self.everything(region), from: "region")
+            let responder = SyncResponder(backend: store, limits: SyncLimits())
+            let answer = try await responder.pullAnswer(SyncWire.PullRequest(have: VersionVector(), maxEvents: 5000), peer: "copy")
+            var reader = BatchReader(limits: SyncLimits())
+            try reader.feed(answer.body)
+            let batch = try reader.finish()
+            #expect(reader.end?.more == false && answer.events == batch.events.count)
+            _ = try copy.ingest(batch)
+            #expect(try copy.versionVector() == region.versionVector())
+            #expect(try copy.readModelDigest(.live) == region.readModelDigest(.live))
+        }
+    }
+}
