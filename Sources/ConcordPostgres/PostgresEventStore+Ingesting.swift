@@ -40,6 +40,7 @@ extension PostgresEventStore {
             if stored.inserted > 0 || stored.openings > 0 {
                 try await connection.query("SELECT pg_notify(\(Self.commitChannel), '')", logger: self.logger)
             }
+            if let hook = self.beforeIngestCommit.withLock({ $0 }) { await hook() }
             var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
             result.openingsStored = stored.openings
             result.openingsErased = stored.erased

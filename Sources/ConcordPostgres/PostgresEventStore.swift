@@ -26,6 +26,9 @@ public final class PostgresEventStore: Sendable {
     public let commits = CommitSignal()
     let clock: @Sendable () -> Int64
     private let tasks: Mutex<(runner: Task<Void, Never>?, listener: Task<Void, Never>?)>
+    /// Run inside each ingest's transaction just before it commits: tests hold a transaction
+    /// open with it, to show what readers and other writers see meanwhile.
+    package let beforeIngestCommit = Mutex<(@Sendable () async -> Void)?>(nil)
 
     static let commitChannel = "concord_commits"
 
@@ -129,8 +132,15 @@ public final class PostgresEventStore: Sendable {
     }
 
     /// Applies, in order and each in its own transaction, the migrations not yet applied. A
-    /// database migrated by a newer release (a migration this one does not know) is refused.
+    /// database migrated by a newer release (a migration this one does not know) is refused. A
+    /// store with nothing to apply is not written to (an application role may open it).
     private func migrate() async throws {
+        let known = Set(Self.migrations.map(\.name))
+        let before = Set(try await migrationsApplied() ?? [])
+        if let unknown = before.subtracting(known).sorted().first {
+            throw ConcordError(.storeTooNew, "\(location) was migrated by a newer release of Concord (migration \(unknown)); use that release")
+        }
+        guard !known.subtracting(before).isEmpty else { return }
         try await client.withConnection { connection in
             try await connection.query("CREATE TABLE IF NOT EXISTS concord_migrations (name text PRIMARY KEY, applied_at bigint NOT NULL)", logger: self.logger)
             // One process migrates at a time.
@@ -139,10 +149,6 @@ public final class PostgresEventStore: Sendable {
                 var applied: Set<String> = []
                 for try await name in try await connection.query("SELECT name FROM concord_migrations", logger: self.logger).decode(String.self) {
                     applied.insert(name)
-                }
-                let known = Set(Self.migrations.map(\.name))
-                if let unknown = applied.subtracting(known).sorted().first {
-                    throw ConcordError(.storeTooNew, "\(location) was migrated by a newer release of Concord (migration \(unknown)); use that release")
                 }
                 for migration in Self.migrations where !applied.contains(migration.name) {
                     try await connection.withTransaction(logger: self.logger) { connection in

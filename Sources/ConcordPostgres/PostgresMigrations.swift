@@ -245,6 +245,7 @@ extension PostgresEventStore {
             + ReadModelSchema.tables.map(\.name)
         return [
             "GRANT USAGE ON SCHEMA public TO \(quoted)",
+            "GRANT SELECT ON concord_migrations TO \(quoted)",
             "GRANT SELECT, INSERT ON \(history.joined(separator: ", ")) TO \(quoted)",
             "GRANT UPDATE (actor, causation_id, correlation_id, data, salt, disclosure, erased_by) ON events TO \(quoted)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON \(bookkeeping.joined(separator: ", ")) TO \(quoted)",

@@ -1,0 +1,221 @@
+import ConcordCore
+import ConcordPostgres
+import ConcordSyncProtocol
+import ConcordTestSupport
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// What only the PostgreSQL store has to show: concurrent writers and readers on a pool, and a
+/// database that refuses to rewrite history whoever asks. Run when `$CONCORD_TEST_POSTGRES_URL`
+/// names a server (CI: always, see `PostgresIsUnderTestInCI`).
+@Suite struct PostgresStoreTests {
+    static let logger = StoreFixtures.quietLogger
+
+    /// One origin's history in runs of `runLength` events, each run sealed.
+    static func origin(events: Int, runLength: Int) -> (origin: ForgedOrigin, runs: [IngestBatch]) {
+        var origin = ForgedOrigin()
+        var runs: [IngestBatch] = []
+        for index in 1...events {
+            origin.append(stream: "notes:\(origin.origin.hex.prefix(6))-\(index % 7)")
+            if index % runLength == 0 || index == events {
+                origin.seal()
+                let start = UInt64(runs.reduce(0) { $0 + $1.events.count })
+                runs.append(origin.batch(after: start))
+            }
+        }
+        return (origin, runs)
+    }
+
+    /// Raw SQL against a test database, as another client (psql, an attacker with the password) would.
+    static func sql(_ location: PostgresLocation, _ statement: String) async throws -> [[String?]] {
+        let client = PostgresClient(configuration: .init(host: location.host, port: location.port, username: location.username, password: location.password, database: location.database, tls: .disable), backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        var rows: [[String?]] = []
+        for try await row in try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) {
+            rows.append(try row.map { cell in try cell.decode(String?.self) })
+        }
+        return rows
+    }
+
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func manyWritersOfOneOriginNeverLeaveAGapOrStoreAnEventTwice(_ backend: Backend) async throws {
+        let (origin, runs) = Self.origin(events: 1200, runLength: 60)
+        try await PostgresTestDatabase.with { location in
+            let store = try await PostgresEventStore.create(location, nodeName: "hub", logger: Self.logger)
+            // Eight peers push the same origin at once, each from its own point, wrapping round:
+            // most batches race another writer of the same origin.
+            var inserted = try await withThrowingTaskGroup(of: Int.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        var inserted = 0
+                        for round in 0..<(runs.count * 2) {
+                            let run = runs[(writer * 3 + round) % runs.count]
+                            inserted += try await store.ingest(run, from: "peer-\(writer)").inserted
+                        }
+                        return inserted
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            // Whatever was refused as a gap was offered again later; in the end all is stored once.
+            var remaining = runs
+            while let run = remaining.first {
+                inserted += try await store.ingest(run, from: "finisher").inserted
+                remaining.removeFirst()
+            }
+            #expect(inserted == 1200, "each event inserted exactly once across all writers")
+            #expect(try await store.versionVector() == VersionVector([origin.origin: 1200]))
+            let counts = try await Self.sql(location, "SELECT count(*)::text, count(DISTINCT seq)::text, min(seq)::text, max(seq)::text, min(position)::text, max(position)::text FROM events")
+            #expect(counts == [["1200", "1200", "1", "1200", "1", "1200"]], "seqs 1…1200 once each; positions dense")
+            let log = try await store.readLog(afterPosition: 0, limit: 5000)
+            #expect(log.map(\.event.seq) == Array(1...1200), "one origin's events are stored in seq order")
+            await store.close()
+        }
+    }
+
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func writersOfDifferentOriginsRunSideBySideAndPositionsStayDense(_ backend: Backend) async throws {
+        let origins = (0..<4).map { _ in Self.origin(events: 300, runLength: 50) }
+        try await PostgresTestDatabase.with { location in
+            let store = try await PostgresEventStore.create(location, nodeName: "hub", logger: Self.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (_, runs) in origins {
+                    group.addTask { for run in runs { _ = try await store.ingest(run, from: "peer") } }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.versionVector() == VersionVector(Dictionary(uniqueKeysWithValues: origins.map { ($0.origin.origin, UInt64(300)) })))
+            let log = try await store.readLog(afterPosition: 0, limit: 5000)
+            #expect(log.map(\.position) == Array(1...1200))
+            for (origin, _) in origins {
+                #expect(log.filter { $0.event.origin == origin.origin }.map(\.event.seq) == Array(1...300))
+            }
+            await store.close()
+        }
+    }
+
+    /// Marten's problem: with positions from a sequence, a transaction that took lower positions
+    /// and commits after one that took higher ones is skipped by a reader that paged past them.
+    /// Here one writer is held open before its commit while another writer commits, and a
+    /// reader pages the log throughout.
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func aReaderPagingTheLogNeverMissesAnEventThatCommitsLate(_ backend: Backend) async throws {
+        let (first, firstRuns) = Self.origin(events: 30, runLength: 30)
+        let (second, secondRuns) = Self.origin(events: 30, runLength: 30)
+        try await PostgresTestDatabase.with { location in
+            let store = try await PostgresEventStore.create(location, nodeName: "hub", logger: Self.logger)
+            let (held, release) = AsyncStream.makeStream(of: Void.self)
+            let (entered, signalEntered) = AsyncStream.makeStream(of: Void.self)
+            store.beforeIngestCommit.withLock { hook in
+                hook = { @Sendable in
+                    signalEntered.yield()
+                    for await _ in held { break }
+                }
+            }
+            let slow = Task { try await store.ingest(firstRuns[0], from: "slow") }
+            for await _ in entered { break }
+            // The slow writer is inside its transaction with its events inserted; from here on
+            // the hook lets every other ingest through.
+            store.beforeIngestCommit.withLock { $0 = nil }
+            let fast = Task { try await store.ingest(secondRuns[0], from: "fast") }
+            // Wait (bounded) until the fast writer is blocked on a lock the slow one holds.
+            var blocked = false
+            for _ in 0..<500 where !blocked {
+                blocked = try await Self.sql(location, "SELECT count(*)::text FROM pg_locks WHERE NOT granted") != [["0"]]
+                if !blocked { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(blocked, "the second writer waits for the first to commit")
+            // A reader now sees neither: it cannot page past the slow writer's positions.
+            var cursor: Int64 = 0
+            var seen: [EventID] = []
+            for event in try await store.readLog(afterPosition: cursor, limit: 1000) {
+                seen.append(event.event.id)
+                cursor = event.position
+            }
+            #expect(seen.isEmpty)
+            release.yield()
+            release.finish()
+            _ = try await slow.value
+            _ = try await fast.value
+            for event in try await store.readLog(afterPosition: cursor, limit: 1000) {
+                seen.append(event.event.id)
+                cursor = event.position
+            }
+            #expect(Set(seen) == Set((first.events + second.events).map(\.id)))
+            #expect(seen.count == 60)
+            await store.close()
+        }
+    }
+
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func historyCannotBeChangedOrRemovedEvenByTheTablesOwner(_ backend: Backend) async throws {
+        let (_, runs) = Self.origin(events: 5, runLength: 5)
+        try await PostgresTestDatabase.with { location in
+            let store = try await PostgresEventStore.create(location, nodeName: "hub", logger: Self.logger)
+            _ = try await store.ingest(runs[0], from: "peer")
+            await store.close()
+            let refused = [
+                "UPDATE events SET data = '{\"n\":9}' WHERE seq = 2",
+                "UPDATE events SET hash = '\\x00' WHERE seq = 2",
+                "UPDATE events SET disclosure = 2, actor = '', data = '{}', salt = NULL, erased_by = 'x:1' WHERE seq = 2",
+                "DELETE FROM events WHERE seq = 5",
+                "TRUNCATE events CASCADE",
+                "UPDATE seals SET signature = '\\x00'",
+                "DELETE FROM seals",
+                "DELETE FROM origins",
+                "INSERT INTO events SELECT position + 100, origin, seq + 2, stream, stream_version + 100, type, schema_version, hlc, recorded_at, occurred_at, stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure, erased_by FROM events WHERE seq = 5",
+            ]
+            for statement in refused {
+                await #expect(throws: (any Error).self, "\(statement)") { _ = try await Self.sql(location, statement) }
+            }
+            #expect(try await Self.sql(location, "SELECT count(*)::text FROM events") == [["5"]])
+            #expect(try await Self.sql(location, "SELECT count(*)::text FROM seals") == [["1"]])
+        }
+    }
+
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func anApplicationRoleMayAddHistoryButHasNoPrivilegeToChangeIt(_ backend: Backend) async throws {
+        let (origin, runs) = Self.origin(events: 4, runLength: 2)
+        let role = "concord_app_" + Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
+        guard let server = PostgresTestDatabase.server else { return }
+        try await PostgresAdmin.execute(["CREATE ROLE \(role) LOGIN"], on: server)
+        defer { Task { try? await PostgresAdmin.execute(["DROP ROLE IF EXISTS \(role)"], on: server) } }
+        try await PostgresTestDatabase.with { location in
+            let owner = try await PostgresEventStore.create(location, nodeName: "hub", logger: Self.logger)
+            try await owner.grantApplicationRole(role)
+            await owner.close()
+            var asApplication = location
+            asApplication.username = role
+            let store = try await PostgresEventStore.open(asApplication, logger: Self.logger)
+            _ = try await store.ingest(runs[0], from: "peer")
+            _ = try await store.ingest(runs[1], from: "peer")
+            _ = try await store.issueToken(peer: "peer", readOnly: false)
+            #expect(try await store.readModelDigest().count == 64)
+            await store.close()
+            #expect(try await Self.sql(asApplication, "SELECT max(seq)::text FROM events") == [["4"]])
+            for statement in ["UPDATE events SET hash = '\\x00'", "UPDATE events SET stream = 'x:y'", "DELETE FROM events", "DELETE FROM seals", "TRUNCATE events", "UPDATE origins SET public_key = '\\x00'"] {
+                do {
+                    _ = try await Self.sql(asApplication, statement)
+                    Issue.record("\(statement) was allowed")
+                } catch let error as PSQLError {
+                    #expect(error.serverInfo?[.sqlState] == "42501", "\(statement): permission denied, not merely a trigger")
+                }
+            }
+            #expect(try await Self.sql(location, "SELECT count(*)::text FROM events WHERE origin = '\(origin.origin.hex)'") == [["4"]])
+            try await PostgresAdmin.execute(["DROP OWNED BY \(role)"], on: location)
+        }
+    }
+}
+
+/// CI runs the PostgreSQL tests: a missing server there is a failure, not a skip.
+@Suite struct PostgresIsUnderTestInCI {
+    @Test func ciNamesAPostgreSQLServer() {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            #expect(PostgresTestDatabase.server != nil, "CI must set CONCORD_TEST_POSTGRES_URL (.ci/run starts a cluster)")
+        }
+    }
+}
