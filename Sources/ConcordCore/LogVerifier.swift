@@ -6,10 +6,7 @@ public enum LogVerifier {
         var keys: [OriginID: OriginKey] = [:]
         for key in try store.originKeys() { keys[key.origin] = key }
         let origins = Set(try store.eventOrigins()).union(keys.keys).sorted()
-        var faults: [VerificationFault] = []
-        var notices: [VerificationFault] = []
-        var events: UInt64 = 0
-        var seals: UInt64 = 0
+        var report = VerificationReport(faults: [], notices: [], eventsChecked: 0, sealsChecked: 0, origins: origins.count)
         for origin in origins {
             var verifier = OriginVerifier(origin: origin, key: keys[origin], seals: try store.seals(of: origin))
             var after: UInt64 = 0
@@ -20,11 +17,50 @@ public enum LogVerifier {
                 guard let last = batch.last, batch.count == batchSize, last.event.seq > after else { break }
                 after = last.event.seq
             }
-            faults += verifier.finish()
-            notices += verifier.notices
-            events += verifier.eventsChecked
-            seals += verifier.sealsChecked
+            report.add(&verifier)
         }
-        return VerificationReport(faults: faults, notices: notices, eventsChecked: events, sealsChecked: seals, origins: origins.count)
+        return report
+    }
+}
+
+/// A log as a verifier reads it, from a store whose reads are async (PostgreSQL, memory).
+public protocol VerifiableLog: Sendable {
+    func originKeys() async throws -> [OriginKey]
+    func eventOrigins() async throws -> [OriginID]
+    /// An origin's seals in seq order.
+    func seals(of origin: OriginID) async throws -> [Seal]
+    /// An origin's events in seq order, starting after `afterSeq`.
+    func readOrigin(_ origin: OriginID, afterSeq: UInt64, limit: Int) async throws -> [StoredEvent]
+}
+
+extension LogVerifier {
+    /// `verify(_:)` for an async store: the same `OriginVerifier` over every origin.
+    public static func verify(_ log: some VerifiableLog, batchSize: Int = 10_000) async throws -> VerificationReport {
+        var keys: [OriginID: OriginKey] = [:]
+        for key in try await log.originKeys() { keys[key.origin] = key }
+        let origins = Set(try await log.eventOrigins()).union(keys.keys).sorted()
+        var report = VerificationReport(faults: [], notices: [], eventsChecked: 0, sealsChecked: 0, origins: origins.count)
+        for origin in origins {
+            var verifier = OriginVerifier(origin: origin, key: keys[origin], seals: try await log.seals(of: origin))
+            var after: UInt64 = 0
+            while true {
+                let batch = try await log.readOrigin(origin, afterSeq: after, limit: batchSize)
+                for stored in batch { verifier.check(stored) }
+                guard let last = batch.last, batch.count == batchSize, last.event.seq > after else { break }
+                after = last.event.seq
+            }
+            report.add(&verifier)
+        }
+        return report
+    }
+}
+
+extension VerificationReport {
+    /// Adds one origin's verdict, once its events have all been checked.
+    mutating func add(_ verifier: inout OriginVerifier) {
+        faults += verifier.finish()
+        notices += verifier.notices
+        eventsChecked += verifier.eventsChecked
+        sealsChecked += verifier.sealsChecked
     }
 }

@@ -42,3 +42,19 @@ public struct IssuedToken: Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+/// A token as a store keeps it (its digest, never the token): what moves with a hub that is
+/// copied to another store, so that its peers' tokens go on working.
+public struct KeptToken: Sendable, Equatable {
+    public var peer: String
+    public var digest: [UInt8]
+    public var readOnly: Bool
+    public var createdAt: Int64
+
+    public init(peer: String, digest: [UInt8], readOnly: Bool, createdAt: Int64) {
+        self.peer = peer
+        self.digest = digest
+        self.readOnly = readOnly
+        self.createdAt = createdAt
+    }
+}

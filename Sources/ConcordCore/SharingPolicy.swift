@@ -140,3 +140,29 @@ public enum ShareSelector: Sendable, Hashable, CustomStringConvertible, Comparab
         }
     }
 }
+
+/// One sharing rule as a store keeps it.
+public struct ShareRule: Sendable, Hashable {
+    public var peer: String
+    public var selector: ShareSelector
+    public var addedAt: Int64
+
+    public init(peer: String, selector: ShareSelector, addedAt: Int64) {
+        self.peer = peer
+        self.selector = selector
+        self.addedAt = addedAt
+    }
+}
+
+/// A node's sharing settings whole: what moves with a hub copied to another store.
+public struct SharingSettings: Sendable, Hashable {
+    public var rules: [ShareRule]
+    public var defaultRule: SharingPolicy.Default
+    public var localStreams: [StreamID]
+
+    public init(rules: [ShareRule], defaultRule: SharingPolicy.Default, localStreams: [StreamID]) {
+        self.rules = rules
+        self.defaultRule = defaultRule
+        self.localStreams = localStreams
+    }
+}

@@ -22,6 +22,7 @@ public final class InMemoryStore: HubBackend {
         var forked: Set<OriginID> = []
         var openingsGeneration: UInt64 = 0
         var openingsStates: [String: OpeningsState] = [:]
+        var sharing = SharingSettings(rules: [], defaultRule: .full, localStreams: [])
     }
 
     private let name: String
@@ -188,6 +189,21 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
+    public func keptTokens() async throws -> [KeptToken] {
+        state.withLock { state in
+            state.tokens.map { KeptToken(peer: $0.value.peer, digest: $0.key, readOnly: $0.value.readOnly, createdAt: $0.value.createdAt) }.sorted { $0.peer < $1.peer }
+        }
+    }
+
+    public func restoreTokens(_ tokens: [KeptToken]) async throws {
+        state.withLock { state in
+            for token in tokens {
+                state.tokens = state.tokens.filter { $0.value.peer != token.peer }
+                state.tokens[token.digest] = (token.peer, token.readOnly, token.createdAt)
+            }
+        }
+    }
+
     public func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? {
         state.withLock { state in state.tokens[PeerToken.digest(token)].map { ($0.peer, $0.readOnly) } }
     }
@@ -215,8 +231,27 @@ public final class InMemoryStore: HubBackend {
 
     // MARK: Openings
 
+    /// Rules that name their streams (kinds, streams) apply; region and meeting rules, which
+    /// resolve through SQL over the read models, are refused by `restoreSharing`.
     public func sharingPolicy(for peer: String) async throws -> SharingPolicy {
-        SharingPolicy(peer: peer, rules: [], defaultRule: .full)
+        state.withLock { state in
+            SharingPolicy(
+                peer: peer, rules: state.sharing.rules.filter { $0.peer == peer }.map(\.selector), defaultRule: state.sharing.defaultRule,
+                localStreams: Set(state.sharing.localStreams)
+            )
+        }
+    }
+
+    public func sharingSettings() async throws -> SharingSettings { state.withLock { $0.sharing } }
+
+    public func restoreSharing(_ settings: SharingSettings) async throws {
+        if let rule = settings.rules.first(where: { SharingGrants.streamQueries(for: $0.selector) != nil }) {
+            throw ConcordError(.invalidArgument, "a store in memory cannot resolve the rule \(rule.selector) (it has no read-model tables)")
+        }
+        state.withLock { state in
+            state.sharing = settings
+            state.openingsGeneration += 1
+        }
     }
 
     public func openingsGeneration() async throws -> UInt64 { state.withLock { $0.openingsGeneration } }

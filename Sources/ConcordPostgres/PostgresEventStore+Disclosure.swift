@@ -23,12 +23,7 @@ extension PostgresEventStore {
                 try await markForRefold(stream, connection)
             }
         }
-        if stored > 0 {
-            try await connection.query("""
-                INSERT INTO settings (name, value) VALUES ('openings_generation', '1')
-                ON CONFLICT (name) DO UPDATE SET value = (settings.value::bigint + 1)::text
-                """, logger: logger)
-        }
+        if stored > 0 { try await bumpOpeningsGeneration(connection) }
         return stored
     }
 

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordProjections
 import NIOCore
 import PostgresNIO
 
@@ -115,6 +116,7 @@ extension PostgresEventStore {
             ).decode((String, Int64).self) {
                 versions[stream] = version
             }
+            let versionsBefore = versions
             for chunk in stride(from: 0, to: events.count, by: Self.rowsPerInsert).map({ events[$0..<min($0 + Self.rowsPerInsert, events.count)] }) {
                 var bindings = PostgresBindings(capacity: chunk.count * 21)
                 var values: [String] = []
@@ -153,10 +155,16 @@ extension PostgresEventStore {
                     VALUES \(values.joined(separator: ","))
                     """, binds: bindings), logger: logger)
             }
+            var grantsMayWiden = false
+            var counted: [String: Int64] = [:]
             for event in events {
+                let version = (counted[event.stream.rawValue] ?? versionsBefore[event.stream.rawValue] ?? 0) + 1
+                counted[event.stream.rawValue] = version
+                if !grantsMayWiden { grantsMayWiden = SharingGrants.mayWiden(event, version: Int(version)) }
                 // Verified by `BatchVerifier`: an erasure here is one every node applies.
                 if let erasure = try Erasure.recorded(by: event) { erased += try await applyErasure(erasure, by: event.id, connection) }
             }
+            if grantsMayWiden { try await noteGrantsMayWiden(connection) }
         }
         let seals = plans.flatMap(\.seals)
         for chunk in stride(from: 0, to: seals.count, by: Self.rowsPerInsert).map({ seals[$0..<min($0 + Self.rowsPerInsert, seals.count)] }) {

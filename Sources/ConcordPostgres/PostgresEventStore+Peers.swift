@@ -38,6 +38,29 @@ extension PostgresEventStore {
         }
     }
 
+    public func keptTokens() async throws -> [KeptToken] {
+        try await read("list the tokens") { connection in
+            var tokens: [KeptToken] = []
+            for try await (name, digest, readOnly, created) in try await connection.query(
+                "SELECT name, token_hash, read_only, created_at FROM peer_tokens ORDER BY name", logger: self.logger
+            ).decode((String, ByteBuffer, Bool, Int64).self) {
+                tokens.append(KeptToken(peer: name, digest: Array(digest.readableBytesView), readOnly: readOnly, createdAt: created))
+            }
+            return tokens
+        }
+    }
+
+    public func restoreTokens(_ tokens: [KeptToken]) async throws {
+        try await run("store copied tokens") { connection in
+            for token in tokens {
+                try await connection.query("""
+                    INSERT INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (\(token.peer), \(ByteBuffer(bytes: token.digest)), \(token.readOnly), \(token.createdAt))
+                    ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, read_only = EXCLUDED.read_only, created_at = EXCLUDED.created_at
+                    """, logger: self.logger)
+            }
+        }
+    }
+
     public func authenticate(token: String) async throws -> PeerAccess? {
         try await read("check a token") { connection in
             let rows = try await connection.query("SELECT name, read_only FROM peer_tokens WHERE token_hash = \(ByteBuffer(bytes: PeerToken.digest(token)))", logger: self.logger)

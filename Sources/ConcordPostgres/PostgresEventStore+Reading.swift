@@ -144,4 +144,21 @@ extension PostgresEventStore {
     public func eventOrigins() async throws -> [OriginID] {
         try await versionVector().sorted.map(\.origin)
     }
+
+    /// An origin's events in seq order after `afterSeq`, with their positions.
+    public func readOrigin(_ origin: OriginID, afterSeq: UInt64, limit: Int) async throws -> [StoredEvent] {
+        try await read("read the log") { connection in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: Self.eventColumns) FROM events WHERE origin = \(origin.hex) AND seq > \(Int64(clamping: afterSeq)) ORDER BY seq LIMIT \(Int64(limit))
+                """, logger: self.logger)
+            return try await Self.events(rows)
+        }
+    }
+
+    /// An origin's seals in seq order.
+    public func seals(of origin: OriginID) async throws -> [Seal] {
+        try await seals(of: origin, after: 0, through: UInt64(Int64.max))
+    }
 }
+
+extension PostgresEventStore: VerifiableLog {}

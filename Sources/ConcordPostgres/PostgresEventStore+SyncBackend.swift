@@ -3,8 +3,6 @@ import ConcordSyncProtocol
 
 /// The PostgreSQL store as what sync needs from a node: `concord serve --store postgres://…`.
 ///
-/// A hub on PostgreSQL has no sharing rules of its own yet: it sends every peer what it holds,
-/// each event as whole as it holds it (stubs stay stubs, erased openings stay erased).
 extension PostgresEventStore: HubBackend {
     public func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
         try await ingest(batch, source: "peer \(peer)", policy: .setAside)
@@ -16,10 +14,6 @@ extension PostgresEventStore: HubBackend {
 
     public func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? {
         try await authenticate(token: token).map { ($0.name, $0.readOnly) }
-    }
-
-    public func sharingPolicy(for peer: String) async throws -> SharingPolicy {
-        SharingPolicy(peer: peer, rules: [], defaultRule: .full)
     }
 
     public func storeOpenings(_ events: [Event], from peer: String) async throws -> SyncWire.OpeningsResult {

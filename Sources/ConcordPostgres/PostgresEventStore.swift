@@ -36,7 +36,7 @@ public final class PostgresEventStore: Sendable {
         self.location = location
         self.logger = logger
         self.clock = clock
-        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: Self.quieter(logger))
         self.client = client
         tasks = Mutex((Task { await client.run() }, nil))
     }
@@ -71,6 +71,8 @@ public final class PostgresEventStore: Sendable {
             try await store.client.withTransaction(logger: logger) { connection in
                 try await connection.query("INSERT INTO node (id, name, created_at) VALUES (1, \(nodeName), \(clock()))", logger: logger)
                 for sql in readModelTablesSQL { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+                // A new hub sends peers without rules every stream whole (`restoreSharing` changes it).
+                try await connection.query("INSERT INTO settings (name, value) VALUES ('share_default', 'full')", logger: logger)
                 try await connection.query(
                     "INSERT INTO projection_state (name, version, position, rebuilt_at) VALUES ('read-models', \(Int64(ReadModelSchema.version)), 0, \(clock()))",
                     logger: logger
@@ -210,6 +212,14 @@ public final class PostgresEventStore: Sendable {
         } catch {
             throw Self.describe(error, doing: what)
         }
+    }
+
+    /// The pool's own log, less chatty: it warns of a lease asked for while `run()` is starting,
+    /// which is harmless (the lease waits).
+    static func quieter(_ logger: Logger) -> Logger {
+        var logger = logger
+        if logger.logLevel > .debug { logger.logLevel = max(logger.logLevel, .error) }
+        return logger
     }
 
     static func describe(_ error: any Error, doing what: String) -> any Error {

@@ -220,6 +220,21 @@ extension PostgresEventStore {
 
             REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
             """),
+        PostgresMigration(name: "0002-sharing", sql: """
+            -- Need to know (docs/privacy.md): per peer, the rules granting openings; streams kept
+            -- on this node; what peers without rules receive (settings.share_default).
+            CREATE TABLE share_rules (
+                peer     text   NOT NULL,
+                selector text   NOT NULL,
+                added_at bigint NOT NULL,
+                PRIMARY KEY (peer, selector)
+            );
+            CREATE TABLE local_streams (
+                stream   text   PRIMARY KEY,
+                added_at bigint NOT NULL
+            );
+            REVOKE ALL ON share_rules, local_streams FROM PUBLIC;
+            """),
     ]
 
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).
@@ -241,7 +256,7 @@ extension PostgresEventStore {
     static func applicationGrantsSQL(role: String) -> [String] {
         let quoted = "\"" + role.replacing("\"", with: "\"\"") + "\""
         let history = ["events", "seals", "origins", "fork_proofs"]
-        let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state"]
+        let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state", "share_rules", "local_streams"]
             + ReadModelSchema.tables.map(\.name)
         return [
             "GRANT USAGE ON SCHEMA public TO \(quoted)",

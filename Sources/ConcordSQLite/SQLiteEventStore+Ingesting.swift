@@ -101,7 +101,7 @@ extension SQLiteEventStore {
                 versions[event.stream] = version
                 try bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
                 try heads.moveHeads(for: event)
-                if !grantsMayWiden, event.disclosure == .full { grantsMayWiden = mayWidenGrants(event, version: version) }
+                if !grantsMayWiden { grantsMayWiden = mayWidenGrants(event, version: version) }
                 // Verified by `BatchVerifier`: an erasure here is one every node applies.
                 if let erasure = try Erasure.recorded(by: event) { erased += try applyErasure(erasure, by: event.id, connection) }
             }

@@ -50,6 +50,30 @@ extension SQLiteEventStore {
         }
     }
 
+    /// The tokens as kept (digests), for `concord copy`.
+    public func keptTokens() throws -> [KeptToken] {
+        try withConnection("list the tokens") { state in
+            let statement = try state.connection.prepare("SELECT name, token_hash, read_only, created_at FROM peer_tokens ORDER BY name")
+            var tokens: [KeptToken] = []
+            while try statement.step() {
+                tokens.append(KeptToken(peer: statement.text(0), digest: statement.blob(1), readOnly: statement.int64(2) != 0, createdAt: statement.int64(3)))
+            }
+            return tokens
+        }
+    }
+
+    /// Keeps tokens copied from another store, replacing any of the same peers.
+    public func restoreTokens(_ tokens: [KeptToken]) throws {
+        try withConnection("store copied tokens") { state in
+            try state.connection.transaction {
+                for token in tokens {
+                    try state.connection.cached("INSERT OR REPLACE INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (?, ?, ?, ?)")
+                        .run([.text(token.peer), .blob(token.digest), .integer(token.readOnly ? 1 : 0), .integer(token.createdAt)])
+                }
+            }
+        }
+    }
+
     /// The peer a presented token belongs to, or nil.
     public func authenticate(token: String) throws -> PeerAccess? {
         try withConnection("check a token") { state in

@@ -1,14 +1,8 @@
 import ConcordCore
+import ConcordProjections
 
 /// The node's sharing rules (docs/privacy.md): per peer, what it receives with openings.
 extension SQLiteEventStore {
-    /// One rule as listed.
-    public struct ShareRule: Sendable, Hashable {
-        public var peer: String
-        public var selector: ShareSelector
-        public var addedAt: Int64
-    }
-
     public func shareRules(peer: String? = nil) throws -> [ShareRule] {
         try withConnection("read the sharing rules") { state in
             let statement = try state.connection.prepare(
@@ -96,22 +90,12 @@ extension SQLiteEventStore {
         }
     }
 
-    /// Whether storing `event`, the `version`th of its stream here, may change what a region or
-    /// meeting rule grants of events already held: a case's region or an action's case or
-    /// decision learnt after some of its stream's events, or a decision (which grants the actions
-    /// raised from it). Then peers must ask again about their stubs (the openings number moves).
-    static func mayWidenGrants(_ event: Event, version: Int) -> Bool {
-        switch event.type.rawValue {
-        case "case.opened", "action.raised": version > 1
-        case "meeting.decision-recorded": true
-        default: false
-        }
-    }
+    static func mayWidenGrants(_ event: Event, version: Int) -> Bool { SharingGrants.mayWiden(event, version: version) }
 
     /// Moves the openings number when the node has region or meeting rules (the only ones whose
     /// grants depend on what the node holds).
     static func noteGrantsMayWiden(_ connection: SQLiteConnection) throws {
-        let resolved = try connection.scalarInt("SELECT 1 FROM share_rules WHERE selector LIKE 'region:%' OR selector LIKE 'meeting:%' LIMIT 1")
+        let resolved = try connection.scalarInt("SELECT 1 FROM share_rules WHERE \(SharingGrants.resolvedRulesFilter) LIMIT 1")
         if resolved != nil { try bumpOpeningsGeneration(connection) }
     }
 
@@ -119,31 +103,44 @@ extension SQLiteEventStore {
     /// read models (brought up to date first).
     public func sharingPolicy(for peer: String) throws -> SharingPolicy {
         let rules = try shareRules(peer: peer).map(\.selector)
-        let needsReadModels = rules.contains { if case .region = $0 { true } else if case .meeting = $0 { true } else { false } }
-        if needsReadModels { try catchUpProjections() }
+        if SharingGrants.needsReadModels(rules) { try catchUpProjections() }
         return try withConnection("read the sharing rules") { state in
             let connection = state.connection
             var resolved: [StreamID: ShareSelector] = [:]
-            func grant(_ sql: String, _ value: String, by rule: ShareSelector) throws {
-                let statement = try connection.prepare(sql)
-                try statement.bind([.text(value)])
-                while try statement.step() { resolved[StreamID(unchecked: statement.text(0))] = rule }
-            }
             for rule in rules {
-                switch rule {
-                case .region(let region):
-                    // Only cases every `case.opened` of which names the region (regions_named = 1).
-                    try grant("SELECT stream FROM cases WHERE region = ? AND regions_named = 1", region, by: rule)
-                    try grant("SELECT a.stream FROM actions a JOIN cases c ON c.case_id = a.case_id WHERE c.region = ? AND c.regions_named = 1", region, by: rule)
-                case .meeting(let meeting):
-                    try grant("SELECT a.stream FROM actions a JOIN decisions d ON d.decision_id = a.decision_id WHERE d.meeting_id = ?", meeting, by: rule)
-                default: break
+                guard let (value, queries) = SharingGrants.streamQueries(for: rule) else { continue }
+                for sql in queries {
+                    let statement = try connection.prepare(sql)
+                    try statement.bind([.text(value)])
+                    while try statement.step() { resolved[StreamID(unchecked: statement.text(0))] = rule }
                 }
             }
             var local: Set<StreamID> = []
             let statement = try connection.prepare("SELECT stream FROM local_streams")
             while try statement.step() { local.insert(StreamID(unchecked: statement.text(0))) }
             return SharingPolicy(peer: peer, rules: rules, defaultRule: try Self.shareDefault(connection), localStreams: local, resolvedStreams: resolved)
+        }
+    }
+
+    /// Every rule, the default and the local streams, for `concord copy`.
+    public func sharingSettings() throws -> SharingSettings {
+        SharingSettings(rules: try shareRules(), defaultRule: try shareDefault(), localStreams: try localStreams())
+    }
+
+    /// Takes over another store's sharing settings, replacing this one's.
+    public func restoreSharing(_ settings: SharingSettings) throws {
+        _ = try changeSharing("take over sharing settings") { connection in
+            try connection.execute("DELETE FROM share_rules")
+            try connection.execute("DELETE FROM local_streams")
+            for rule in settings.rules {
+                try connection.cached("INSERT OR IGNORE INTO share_rules (peer, selector, added_at) VALUES (?, ?, ?)")
+                    .run([.text(rule.peer), .text(rule.selector.description), .integer(rule.addedAt)])
+            }
+            for stream in settings.localStreams {
+                try connection.cached("INSERT OR IGNORE INTO local_streams (stream, added_at) VALUES (?, ?)").run([.text(stream.rawValue), .integer(options.clock())])
+            }
+            try connection.cached("INSERT OR REPLACE INTO settings (name, value) VALUES ('share_default', ?)").run([.text(settings.defaultRule.rawValue)])
+            return true
         }
     }
 }

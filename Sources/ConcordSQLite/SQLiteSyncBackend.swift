@@ -97,6 +97,14 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func revokeToken(peer: String) async throws -> Bool { try await blocking { try store.revokeToken(peer: peer) } }
 
+    public func keptTokens() async throws -> [KeptToken] { try await blocking { try store.keptTokens() } }
+
+    public func restoreTokens(_ tokens: [KeptToken]) async throws { try await blocking { try store.restoreTokens(tokens) } }
+
+    public func sharingSettings() async throws -> SharingSettings { try await blocking { try store.sharingSettings() } }
+
+    public func restoreSharing(_ settings: SharingSettings) async throws { try await blocking { try store.restoreSharing(settings) } }
+
     public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
         try await blocking { try store.readLog(afterPosition: afterPosition, limit: limit) }
     }

@@ -14,6 +14,13 @@ public protocol HubBackend: SyncBackend {
     func issuedTokens() async throws -> [IssuedToken]
     /// Revokes a peer's token, and forgets what was set aside of its pushes. False when none.
     func revokeToken(peer: String) async throws -> Bool
+    /// The tokens as kept (digests only), and keeping them in another store: moving a hub
+    /// (`concord copy`) keeps its peers' tokens working.
+    func keptTokens() async throws -> [KeptToken]
+    func restoreTokens(_ tokens: [KeptToken]) async throws
+    /// The sharing rules, default and local streams whole, and taking them over from another store.
+    func sharingSettings() async throws -> SharingSettings
+    func restoreSharing(_ settings: SharingSettings) async throws
     /// The log in position order after `afterPosition`: a reader paging it never misses an event
     /// that commits later.
     func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent]

@@ -32,6 +32,7 @@ struct Concord: AsyncParsableCommand {
             DigestCommand.self,
             ProjectionsCommand.self,
             ImportCommand.self,
+            CopyCommand.self,
             ExportCommand.self,
             ServeCommand.self,
             SyncCommand.self,

@@ -14,8 +14,15 @@ struct DigestCommand: AsyncParsableCommand {
     @OptionGroup var viewOptions: ViewOptions
 
     func run() async throws {
-        try CommandFailure.reporting {
+        try await CommandFailure.reporting {
             let view = try viewOptions.view()
+            if storeOptions.isPostgres {
+                guard view == .live else {
+                    throw ConcordError(.invalidArgument, "--as-of and --valid-at are not available on a PostgreSQL store yet; copy it to a file (concord copy) and ask that")
+                }
+                print(try await storeOptions.withHub { try await $0.readModelDigest() })
+                return
+            }
             print(try storeOptions.openStore().readModelDigest(view))
         }
     }

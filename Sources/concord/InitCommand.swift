@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import ConcordCore
+import ConcordPostgres
 import ConcordSQLite
 
 struct InitCommand: AsyncParsableCommand {
@@ -25,7 +26,15 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("What peers with no sharing rules of their own receive: full (every stream whole) or stubs (headers only). Required with --hub; a region defaults to full (concord share).", valueName: "full|stubs"))
     var shareDefault: String?
 
+    @Option(name: .long, help: ArgumentHelp("PostgreSQL only: a role (made by the database's administrator) to grant what the hub's processes need, and no more: they may add history but not change or remove it (docs/postgres.md).", valueName: "role"))
+    var appRole: String?
+
     func validate() throws {
+        if storeOptions.isPostgres {
+            guard hub else { throw ValidationError("a PostgreSQL store is a hub's: add --hub (regional nodes keep a store file)") }
+        } else if appRole != nil {
+            throw ValidationError("--app-role is for a PostgreSQL store (--store postgres://…)")
+        }
         if let shareDefault, SharingPolicy.Default(rawValue: shareDefault) == nil {
             throw ValidationError("--share-default is full or stubs, not '\(shareDefault.prefix(40))'")
         }
@@ -55,6 +64,20 @@ struct InitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if storeOptions.isPostgres {
+            try await CommandFailure.reporting {
+                let location = try storeOptions.postgresLocation
+                let choice = try shareDefault ?? Self.askShareDefault()
+                let store = try await PostgresEventStore.create(location, nodeName: node, logger: storeOptions.logger)
+                try await store.restoreSharing(SharingSettings(rules: [], defaultRule: SharingPolicy.Default(rawValue: choice)!, localStreams: []))
+                if let appRole { try await store.grantApplicationRole(appRole) }
+                await store.close()
+                print("Created hub '\(node)' in \(location)")
+                print("Peers without sharing rules of their own receive: \(choice == "full" ? "every stream in full" : "only stubs")")
+                if let appRole { print("Role \(appRole) may add history but not change or remove it; serve with --store postgres://\(appRole)@\(location.host):\(location.port)/\(location.database)") }
+            }
+            return
+        }
         try CommandFailure.reporting {
             let store = try SQLiteEventStore.create(
                 at: storeOptions.storePath, nodeName: node, options: storeOptions.storeOptions, logger: storeOptions.logger

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConcordCore
+import ConcordPostgres
 import ConcordSQLite
 import ConcordServer
 import ConcordSyncProtocol
@@ -60,14 +61,24 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ConcordError(.invalidArgument, "--listen takes HOST:PORT, such as 127.0.0.1:7400")
             }
             let host = String(listen[..<colon])
-            let store = try storeOptions.openStore()
+            let backend: any SyncBackend
+            var watcher: OtherProcessCommitWatcher?
+            var postgres: PostgresEventStore?
+            if storeOptions.isPostgres {
+                // Commits by other processes serving the database wake long polls by NOTIFY.
+                postgres = try await PostgresEventStore.open(try storeOptions.postgresLocation, logger: storeOptions.logger)
+                backend = postgres!
+            } else {
+                let store = try storeOptions.openStore()
+                // Commits by other processes on this store wake long polls too.
+                watcher = store.watchOtherProcesses()
+                backend = SQLiteSyncBackend(store: store)
+            }
+            defer { watcher?.stop() }
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            // Commits by other processes on this store wake long polls too.
-            let watcher = store.watchOtherProcesses()
-            defer { watcher.stop() }
             let server = SyncServer(
-                backend: SQLiteSyncBackend(store: store),
+                backend: backend,
                 configuration: .init(
                     host: host, port: port, limits: limits, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey,
                     headTimeout: .seconds(readTimeout), bodyTimeout: .seconds(readTimeout * 6),
@@ -77,8 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
                 metricsText: { registry.emitToString() }
             )
             let scheme = tlsCert == nil ? "http" : "https"
-            try await server.run { bound in
-                FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(bound)\n".utf8))
+            do {
+                try await server.run { bound in
+                    FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(bound)\n".utf8))
+                }
+                await postgres?.close()
+            } catch {
+                await postgres?.close()
+                throw error
             }
         }
     }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import ConcordCore
+import ConcordPostgres
 import ConcordSQLite
+import ConcordSyncProtocol
 import Foundation
 import Logging
 
@@ -9,9 +11,9 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The node's store file.",
-            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. The node's private key is kept beside it in PATH.key.",
-            valueName: "path"
+            "The node's store: a file, or a hub's PostgreSQL database (postgres://USER@HOST:PORT/DATABASE).",
+            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub, serve, token, digest, verify, copy work on it; docs/postgres.md); its password may come from $PGPASSWORD.",
+            valueName: "path|url"
         )
     )
     var store: String?
@@ -44,8 +46,39 @@ struct StoreOptions: ParsableArguments {
 
     var storeOptions: SQLiteEventStore.Options { .init(durability: durability) }
 
+    /// Whether `--store` names a PostgreSQL database.
+    var isPostgres: Bool { PostgresLocation.isURL(storePath) }
+
+    var postgresLocation: PostgresLocation {
+        get throws { try PostgresLocation(url: storePath, environment: ProcessInfo.processInfo.environment) }
+    }
+
+    /// The SQLite store. On PostgreSQL only a hub's commands run (`withHub`): the others say so.
     func openStore() throws -> SQLiteEventStore {
-        try SQLiteEventStore.open(at: storePath, options: storeOptions, logger: logger)
+        if isPostgres {
+            throw ConcordError(.invalidArgument, """
+                this command runs on a store file; a PostgreSQL store (\((try? postgresLocation)?.description ?? "postgres://…")) is a hub's, \
+                on which init --hub, serve, token, digest, verify and copy run (docs/postgres.md)
+                """)
+        }
+        return try SQLiteEventStore.open(at: storePath, options: storeOptions, logger: logger)
+    }
+
+    /// The store as a hub's commands see it, whichever backend holds it; closed after `body`.
+    func withHub<T>(_ body: (any HubBackend) async throws -> T) async throws -> T {
+        let hub: any HubBackend = if isPostgres {
+            try await PostgresEventStore.open(try postgresLocation, logger: logger)
+        } else {
+            SQLiteSyncBackend(store: try openStore())
+        }
+        do {
+            let result = try await body(hub)
+            await hub.close()
+            return result
+        } catch {
+            await hub.close()
+            throw error
+        }
     }
 }
 

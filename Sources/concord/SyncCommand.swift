@@ -195,8 +195,8 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Write the token to this new file (mode 0600) instead of printing it.", valueName: "file")) var out: String?
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let token = try storeOptions.openStore().issueToken(peer: peerName, readOnly: readOnly)
+            try await CommandFailure.reporting {
+                let token = try await storeOptions.withHub { try await $0.issueToken(peer: peerName, readOnly: readOnly) }
                 let kind = readOnly ? "read-only: pull" : "pull and push"
                 if let out {
                     try PrivateOutput.create(out, force: false).write(Data((token + "\n").utf8))
@@ -215,8 +215,8 @@ struct TokenCommand: AsyncParsableCommand {
         @Flag(help: "One JSON object per token (NDJSON).") var json = false
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let tokens = try storeOptions.openStore().issuedTokens()
+            try await CommandFailure.reporting {
+                let tokens = try await storeOptions.withHub { try await $0.issuedTokens() }
                 if json {
                     for token in tokens {
                         var object = JSONObjectWriter()
@@ -240,8 +240,8 @@ struct TokenCommand: AsyncParsableCommand {
         @Argument(help: "The peer whose token to revoke.") var peerName: String
 
         func run() async throws {
-            try CommandFailure.reporting {
-                guard try storeOptions.openStore().revokeToken(peer: peerName) else {
+            try await CommandFailure.reporting {
+                guard try await storeOptions.withHub({ try await $0.revokeToken(peer: peerName) }) else {
                     throw ConcordError(.unknownID, "no token was issued to a peer named \(peerName); list them with: concord token list")
                 }
                 print("Revoked the token of peer \(peerName)")

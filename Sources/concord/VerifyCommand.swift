@@ -1,13 +1,15 @@
 import ArgumentParser
 import ConcordCore
+import ConcordPostgres
 import ConcordSQLite
+import ConcordSyncProtocol
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every event's hash, every chain link and every signature.",
         discussion: """
-            Recomputes each event's hash from its content, checks that each origin's events form an unbroken chain 1, 2, 3… in the order they were stored, that every seal's signature verifies with the origin's public key, and that the newest events are sealed. Also runs SQLite's integrity check.
+            Recomputes each event's hash from its content, checks that each origin's events form an unbroken chain 1, 2, 3… in the order they were stored, that every seal's signature verifies with the origin's public key, and that the newest events are sealed. On a store file, also runs SQLite's integrity check; a PostgreSQL store (--store postgres://…) is checked the same way, event by event.
 
             Exits 0 when all holds. Otherwise prints the first fault as
               FAULT origin ORIGIN seq N: KIND (what it means)
@@ -20,62 +22,96 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the report as one JSON document.")
     var json = false
 
+    /// What a verify found, whichever backend: printed alike.
+    struct Findings {
+        var integrity = "ok"
+        var report: VerificationReport
+        var forks: [(event: EventID, source: String, detectedAt: Int64?)] = []
+        var claims: [(event: EventID, source: String)] = []
+        var setAside: [(peer: String, refusal: SyncWire.Refusal)] = []
+    }
+
     func run() async throws {
-        try CommandFailure.reporting {
-            let store = try storeOptions.openStore()
-            let integrity = try store.integrityCheck()
-            let report = try LogVerifier.verify(store)
-            let allForks = try store.forks()
-            let forks = allForks.filter(\.proven)
-            let claims = allForks.filter { !$0.proven }
-            let setAside = try store.setAsideOrigins()
-            if json {
-                var document = JSONObjectWriter()
-                document.field("valid", report.isValid && integrity == "ok")
-                document.field("integrityCheck", integrity)
-                document.field("events", report.eventsChecked)
-                document.field("seals", report.sealsChecked)
-                document.field("origins", report.origins)
-                let faults = report.faults.map { fault -> String in
-                    var object = JSONObjectWriter()
-                    object.field("origin", fault.origin.hex)
-                    object.field("seq", fault.seq)
-                    object.field("kind", fault.kind.rawValue)
-                    object.field("detail", fault.detail)
-                    return object.finish()
+        try await CommandFailure.reporting {
+            let findings: Findings
+            if storeOptions.isPostgres {
+                let location = try storeOptions.postgresLocation
+                let store = try await PostgresEventStore.open(location, logger: storeOptions.logger)
+                do {
+                    findings = Findings(
+                        report: try await LogVerifier.verify(store),
+                        forks: try await store.forkProofs().map { (EventID(origin: $0.origin, seq: $0.seq), "a peer", nil) },
+                        setAside: try await store.setAside()
+                    )
+                    await store.close()
+                } catch {
+                    await store.close()
+                    throw error
                 }
-                document.field("faults", rawJSON: "[" + faults.joined(separator: ",") + "]")
-                document.field("notices", strings: report.notices.map(\.description))
-                document.field("forks", strings: forks.map { "\($0.event)" })
-                document.field("unprovenForkClaims", strings: claims.map { "\($0.event)" })
-                document.field("setAside", strings: setAside.map { "\($0.origin):\($0.seq)" })
-                print(document.finish())
             } else {
-                if integrity != "ok" { print("FAULT sqlite integrity check: \(integrity)") }
-                for fault in report.faults {
-                    print("FAULT origin \(fault.origin) seq \(fault.seq): \(fault.kind.rawValue) (\(fault.detail))")
-                }
-                for fork in forks {
-                    print("FORK origin \(fork.event.origin) seq \(fork.event.seq): another history, signed by the origin's key (its seal checked again now), was offered by \(fork.source) at \(Timestamp.iso8601(millis: fork.detectedAt)); it was refused and kept as evidence")
-                }
-                for notice in report.notices {
-                    print("NOTE origin \(notice.origin) seq \(notice.seq): \(notice.kind.rawValue) (\(notice.detail))")
-                }
-                for claim in claims {
-                    print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim an earlier release kept (from \(claim.source)) without any seal; it proves nothing")
-                }
-                for entry in setAside {
-                    print("SET ASIDE origin \(entry.origin) from seq \(entry.seq) in the last sync with \(entry.peer): \(entry.message) (\(entry.code))")
-                }
-                if report.isValid && integrity == "ok" {
-                    print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s) verified")
-                } else {
-                    print("FAILED: \(report.faults.count + (integrity == "ok" ? 0 : 1)) fault(s) in \(report.eventsChecked) events")
-                }
+                let store = try storeOptions.openStore()
+                let allForks = try store.forks()
+                findings = Findings(
+                    integrity: try store.integrityCheck(),
+                    report: try LogVerifier.verify(store),
+                    forks: allForks.filter(\.proven).map { ($0.event, $0.source, $0.detectedAt) },
+                    claims: allForks.filter { !$0.proven }.map { ($0.event, $0.source) },
+                    setAside: try store.setAsideOrigins().map { ($0.peer, SyncWire.Refusal(origin: $0.origin, seq: $0.seq, code: $0.code, message: $0.message)) }
+                )
             }
-            if !report.isValid || integrity != "ok" { throw ExitCode(1) }
-            if !forks.isEmpty || !setAside.isEmpty || !report.notices.isEmpty { throw ExitCode(3) }
+            try print(findings)
         }
+    }
+
+    private func print(_ findings: Findings) throws {
+        let (integrity, report, forks, claims, setAside) = (findings.integrity, findings.report, findings.forks, findings.claims, findings.setAside)
+        if json {
+            var document = JSONObjectWriter()
+            document.field("valid", report.isValid && integrity == "ok")
+            document.field("integrityCheck", integrity)
+            document.field("events", report.eventsChecked)
+            document.field("seals", report.sealsChecked)
+            document.field("origins", report.origins)
+            let faults = report.faults.map { fault -> String in
+                var object = JSONObjectWriter()
+                object.field("origin", fault.origin.hex)
+                object.field("seq", fault.seq)
+                object.field("kind", fault.kind.rawValue)
+                object.field("detail", fault.detail)
+                return object.finish()
+            }
+            document.field("faults", rawJSON: "[" + faults.joined(separator: ",") + "]")
+            document.field("notices", strings: report.notices.map(\.description))
+            document.field("forks", strings: forks.map { "\($0.event)" })
+            document.field("unprovenForkClaims", strings: claims.map { "\($0.event)" })
+            document.field("setAside", strings: setAside.map { "\($0.refusal.origin):\($0.refusal.seq)" })
+            Swift.print(document.finish())
+        } else {
+            if integrity != "ok" { Swift.print("FAULT sqlite integrity check: \(integrity)") }
+            for fault in report.faults {
+                Swift.print("FAULT origin \(fault.origin) seq \(fault.seq): \(fault.kind.rawValue) (\(fault.detail))")
+            }
+            for fork in forks {
+                let when = fork.detectedAt.map { " at \(Timestamp.iso8601(millis: $0))" } ?? ""
+                Swift.print("FORK origin \(fork.event.origin) seq \(fork.event.seq): another history, signed by the origin's key, was offered by \(fork.source)\(when); it was refused and kept as evidence")
+            }
+            for notice in report.notices {
+                Swift.print("NOTE origin \(notice.origin) seq \(notice.seq): \(notice.kind.rawValue) (\(notice.detail))")
+            }
+            for claim in claims {
+                Swift.print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim an earlier release kept (from \(claim.source)) without any seal; it proves nothing")
+            }
+            for entry in setAside {
+                Swift.print("SET ASIDE origin \(entry.refusal.origin) from seq \(entry.refusal.seq) in the last sync with \(entry.peer): \(entry.refusal.message) (\(entry.refusal.code))")
+            }
+            if report.isValid && integrity == "ok" {
+                Swift.print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s) verified")
+            } else {
+                Swift.print("FAILED: \(report.faults.count + (integrity == "ok" ? 0 : 1)) fault(s) in \(report.eventsChecked) events")
+            }
+        }
+        if !report.isValid || integrity != "ok" { throw ExitCode(1) }
+        if !forks.isEmpty || !setAside.isEmpty || !report.notices.isEmpty { throw ExitCode(3) }
     }
 }
 

@@ -148,9 +148,15 @@ import Testing
             let replaced = try await store.issueToken(peer: "west-yorkshire", readOnly: false)
             #expect(try await store.authenticate(token: writer) == nil)
             #expect(try await store.authenticate(token: replaced)?.peer == "west-yorkshire")
+            // Kept tokens move with a copied hub: the same token works on the copy.
+            let kept = try await store.keptTokens()
+            #expect(kept.map(\.peer) == ["auditor", "west-yorkshire"] && kept.allSatisfy { $0.digest.count == 32 })
             #expect(try await store.revokeToken(peer: "west-yorkshire"))
             #expect(try await !store.revokeToken(peer: "west-yorkshire"))
             #expect(try await store.authenticate(token: replaced) == nil)
+            try await store.restoreTokens(kept)
+            #expect(try await store.authenticate(token: replaced)?.peer == "west-yorkshire")
+            #expect(try await store.revokeToken(peer: "west-yorkshire"))
             await #expect(throws: ConcordError.self) { try await store.issueToken(peer: "", readOnly: false) }
         }
     }
