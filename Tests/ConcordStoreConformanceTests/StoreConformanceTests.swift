@@ -248,4 +248,42 @@ import Testing
             #expect(try copy.readModelDigest(.live) == region.readModelDigest(.live))
         }
     }
+
+    @Test(arguments: Backend.underTest.filter { $0 != .memory })
+    func sharingRulesResolveAlikeAndOnlyWhatTheyGrantLeavesWhole(_ backend: Backend) async throws {
+        let directory = try TemporaryDirectory("conformance-sharing")
+        let region = try Self.region(in: directory)
+        let batch = try await Self.everything(region)
+        let settings = SharingSettings(
+            rules: [
+                ShareRule(peer: "west-yorkshire", selector: .region("West Yorkshire"), addedAt: 1),
+                ShareRule(peer: "auditor", selector: .kind("meeting"), addedAt: 2),
+            ],
+            defaultRule: .stubs, localStreams: []
+        )
+        try await backend.withStore { store in
+            _ = try await store.ingest(batch, from: "region")
+            let before = try await store.openingsGeneration()
+            try await store.restoreSharing(settings)
+            let kept = try await store.sharingSettings()
+            #expect(Set(kept.rules) == Set(settings.rules) && kept.defaultRule == .stubs && kept.localStreams.isEmpty)
+            #expect(try await store.openingsGeneration() > before, "peers ask again once rules change")
+            let regional = try await store.sharingPolicy(for: "west-yorkshire")
+            #expect(Set(regional.resolvedStreams.keys) == [StreamID(unchecked: "case:WY-1"), StreamID(unchecked: "action:A-1")])
+            let auditor = try await store.sharingPolicy(for: "auditor")
+            let stranger = try await store.sharingPolicy(for: "stranger")
+            for event in batch.events {
+                let category = event.stream.category ?? ""
+                #expect(regional.decide(event).sendsOpening == (category == "case" || category == "action"), "\(event.stream)")
+                #expect(auditor.decide(event).sendsOpening == (category == "meeting"), "\(event.stream)")
+                #expect(!stranger.decide(event).sendsOpening)
+            }
+            // What leaves the store follows the rules: a stranger pulls stubs only.
+            let answer = try await SyncResponder(backend: store, limits: SyncLimits()).pullAnswer(SyncWire.PullRequest(have: VersionVector(), maxEvents: 5000), peer: "stranger")
+            var reader = BatchReader(limits: SyncLimits())
+            try reader.feed(answer.body)
+            let pulled = try reader.finish()
+            #expect(pulled.events.count == batch.events.count && pulled.events.allSatisfy { $0.disclosure == .withheld })
+        }
+    }
 }
