@@ -156,6 +156,7 @@ let package = Package(
             dependencies: [
                 "ConcordCore",
                 "ConcordSQLite",
+                "ConcordPostgres",
                 "ConcordSyncProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -201,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "ConcordEndToEndTests",
             dependencies: [
-                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "ConcordClient", "concord",
+                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordPostgres", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "ConcordClient", "concord",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
