@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "ConcordEndToEndTests",
             dependencies: [
-                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordPostgres", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "ConcordClient", "concord",
+                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordPostgres", "ConcordInMemory", "ConcordTestSupport", "ConcordZlib", "ConcordSyncProtocol", "ConcordClient", "concord",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

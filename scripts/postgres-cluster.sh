@@ -8,7 +8,10 @@
 # Uses the distribution's server (Debian: apt-get install postgresql). The cluster lives in
 # $CONCORD_PG_DIR (default /tmp/concord-pg), is owned by an unprivileged user (the `postgres`
 # user the package creates, when run as root), trusts only local connections and listens on
-# 127.0.0.1:$CONCORD_PG_PORT (default 55432) and a socket in its own directory.
+# 127.0.0.1:$CONCORD_PG_PORT (default 55432) and a socket in its own directory. Tests run it
+# without fsync (nothing there must survive a power cut); CONCORD_PG_DURABLE=1 keeps fsync on and
+# commits like SQLite's `normal` (synchronous_commit=off: a killed server loses nothing, a power
+# cut the last moments), for measurements against a SQLite hub at --durability normal.
 set -euo pipefail
 
 dir="${CONCORD_PG_DIR:-/tmp/concord-pg}"
@@ -29,8 +32,10 @@ start)
         [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
         as_owner "$bin/initdb" -D "$dir/data" -U concord --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
     fi
+    settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${CONCORD_PG_DURABLE:-0}" = 1 ] && settings="-c synchronous_commit=off"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=200 $settings" \
         start >&2
     echo "export CONCORD_TEST_POSTGRES_URL=postgres://concord@127.0.0.1:$port/postgres"
     ;;

@@ -1,4 +1,5 @@
 import ConcordCore
+import Foundation
 import NIOCore
 import PostgresNIO
 
@@ -9,8 +10,15 @@ extension PostgresEventStore {
         actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure
         """
 
-    static func decodeEvent(_ row: PostgresRow) throws -> StoredEvent {
-        let cells = row.makeRandomAccess()
+    /// The event whose `eventColumns` start at column `offset` of the row.
+    static func decodeEvent(_ row: PostgresRow, offset: Int = 0) throws -> StoredEvent {
+        let all = row.makeRandomAccess()
+        struct Shifted {
+            let row: PostgresRandomAccessRow
+            let offset: Int
+            subscript(index: Int) -> PostgresCell { row[index + offset] }
+        }
+        let cells = Shifted(row: all, offset: offset)
         func int(_ index: Int) throws -> Int64 { try cells[index].decode(Int64.self) }
         func text(_ index: Int) throws -> String { try cells[index].decode(String.self) }
         func bytes(_ index: Int) throws -> [UInt8]? { try cells[index].decode(ByteBuffer?.self).map { Array($0.readableBytesView) } }
@@ -59,8 +67,12 @@ extension PostgresEventStore {
         return VersionVector(entries)
     }
 
+    /// An origin's key: read once, then kept (a recorded key never changes: the triggers refuse it).
     public func originKey(_ origin: OriginID) async throws -> OriginKey? {
-        try await read("read origin keys") { connection in try await Self.storedKey(connection, origin, logger: self.logger) }
+        if let key = keys.withLock({ $0[origin] }) { return key }
+        let key = try await read("read origin keys") { connection in try await Self.storedKey(connection, origin, logger: self.logger) }
+        if let key { keys.withLock { $0[origin] = key } }
+        return key
     }
 
     static func storedKey(_ connection: PostgresConnection, _ origin: OriginID, logger: Logger) async throws -> OriginKey? {
@@ -88,6 +100,50 @@ extension PostgresEventStore {
     static func storedHash(_ connection: PostgresConnection, _ id: EventID, logger: Logger) async throws -> EventHash? {
         let rows = try await connection.query("SELECT hash FROM events WHERE origin = \(id.origin.hex) AND seq = \(Int64(bitPattern: id.seq))", logger: logger)
         return try await rows.decode(ByteBuffer.self).first { _ in true }.map { EventHash(bytes: Array($0.readableBytesView)) }
+    }
+
+    /// The held hashes among `ids`, in one round trip.
+    public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] {
+        guard !ids.isEmpty else { return [:] }
+        return try await read("read the log") { connection in
+            let rows = try await connection.query("""
+                SELECT e.origin, e.seq, e.hash FROM unnest(\(ids.map(\.origin.hex)), \(ids.map { Int64(bitPattern: $0.seq) })) AS w(origin, seq)
+                JOIN events e ON e.origin = w.origin AND e.seq = w.seq
+                """, logger: self.logger)
+            var hashes: [EventID: EventHash] = [:]
+            for try await (origin, seq, hash) in rows.decode((String, Int64, ByteBuffer).self) {
+                hashes[EventID(origin: OriginID(unchecked: origin), seq: UInt64(bitPattern: seq))] = EventHash(bytes: Array(hash.readableBytesView))
+            }
+            return hashes
+        }
+    }
+
+    /// The next seal after `seq` and the events it covers, in one query.
+    public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
+        try await read("read the log") { connection in
+            let rows = try await connection.query("""
+                WITH s AS (SELECT seq, hash, signature FROM seals WHERE origin = \(origin.hex) AND seq > \(Int64(clamping: seq)) ORDER BY seq LIMIT 1)
+                SELECT s.seq, s.hash, s.signature, \(unescaped: Self.eventColumns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+                FROM s LEFT JOIN events e ON e.origin = \(origin.hex) AND e.seq > \(Int64(clamping: seq)) AND e.seq <= s.seq
+                ORDER BY e.seq
+                """, logger: self.logger)
+            var seal: Seal?
+            var events: [Event] = []
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                if seal == nil {
+                    seal = Seal(
+                        origin: origin, seq: UInt64(bitPattern: try cells[0].decode(Int64.self)),
+                        hash: EventHash(bytes: Array(try cells[1].decode(ByteBuffer.self).readableBytesView)),
+                        signature: Array(try cells[2].decode(ByteBuffer.self).readableBytesView)
+                    )
+                }
+                // A seal with no event under it (a damaged store) joins one row of NULLs.
+                guard try cells[3].decode(Int64?.self) != nil else { continue }
+                events.append(try Self.decodeEvent(row, offset: 3).event)
+            }
+            return seal.map { ($0, events) }
+        }
     }
 
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? {

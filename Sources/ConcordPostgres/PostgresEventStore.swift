@@ -28,6 +28,8 @@ public final class PostgresEventStore: Sendable {
     private let tasks: Mutex<(runner: Task<Void, Never>?, listener: Task<Void, Never>?)>
     /// Run inside each ingest's transaction just before it commits: tests hold a transaction
     /// open with it, to show what readers and other writers see meanwhile.
+    /// Origin keys read so far (append-only in the database, so never stale).
+    let keys = Mutex<[OriginID: OriginKey]>([:])
     package let beforeIngestCommit = Mutex<(@Sendable () async -> Void)?>(nil)
 
     static let commitChannel = "concord_commits"

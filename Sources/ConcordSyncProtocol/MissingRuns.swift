@@ -12,16 +12,32 @@ public protocol BatchSource: Sendable {
     func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal?
     /// The origin's events with seqs `after + 1 … through`, in seq order.
     func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event]
+    /// The hashes of the held events among `ids` (one lookup each by default; a backend whose
+    /// reads cross a network answers them in one round trip).
+    func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash]
+    /// The origin's first seal after `seq` and the events it covers from `seq + 1` (`nextSeal`,
+    /// then `events`, by default; one round trip where reads cross a network).
+    func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])?
 }
 
 extension BatchSource {
+    public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
+        guard let seal = try await nextSeal(of: origin, after: seq) else { return nil }
+        return (seal, try await events(of: origin, after: seq, through: seal.seq))
+    }
+
+    public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] {
+        var hashes: [EventID: EventHash] = [:]
+        for id in ids {
+            if let hash = try await eventHash(id.origin, seq: id.seq) { hashes[id] = hash }
+        }
+        return hashes
+    }
+
     /// For each origin of `vector`, the hash of the held event at `vector[origin]`.
     public func heads(at vector: VersionVector) async throws -> [OriginID: EventHash] {
-        var heads: [OriginID: EventHash] = [:]
-        for (origin, seq) in vector.entries {
-            if let hash = try await eventHash(origin, seq: seq) { heads[origin] = hash }
-        }
-        return heads
+        let hashes = try await eventHashes(vector.entries.map { EventID(origin: $0.key, seq: $0.value) })
+        return Dictionary(uniqueKeysWithValues: hashes.map { ($0.key.origin, $0.value) })
     }
 }
 
@@ -81,6 +97,19 @@ public struct MissingRuns: Sendable {
         self.source = source
         self.budget = budget
         vector = try await source.versionVector()
+        // Every head hash this needs, looked up at once: the peer's heads where it holds less or
+        // as much, this node's own where the peer holds more.
+        var wanted: [EventID] = []
+        for (origin, highest) in vector.sorted where !exclude.contains(origin) {
+            if let from = proofRuns[origin], from >= 1, from <= highest { continue }
+            let theirs = have[origin]
+            if theirs > highest {
+                wanted.append(EventID(origin: origin, seq: highest))
+            } else if theirs >= 1, heads[origin] != nil {
+                wanted.append(EventID(origin: origin, seq: theirs))
+            }
+        }
+        let held = try await source.eventHashes(wanted)
         var pending: [(origin: OriginID, after: UInt64, proofOnly: Bool)] = []
         for (origin, highest) in vector.sorted {
             if let from = proofRuns[origin], from >= 1, from <= highest {
@@ -90,10 +119,10 @@ public struct MissingRuns: Sendable {
             guard !exclude.contains(origin) else { continue }
             let theirs = have[origin]
             if theirs > highest {
-                if let hash = try await source.eventHash(origin, seq: highest) { headsForPeer[origin] = hash }
+                if let hash = held[EventID(origin: origin, seq: highest)] { headsForPeer[origin] = hash }
                 continue
             }
-            if theirs >= 1, let their = heads[origin], let mine = try await source.eventHash(origin, seq: theirs), mine != their {
+            if theirs >= 1, let their = heads[origin], let mine = held[EventID(origin: origin, seq: theirs)], mine != their {
                 mismatched[origin] = theirs
                 pending.append((origin, theirs - 1, true))
                 continue
@@ -106,14 +135,13 @@ public struct MissingRuns: Sendable {
     /// The next run that fits, or nil when the batch is complete (`more` says whether it was full).
     public mutating func next() async throws -> Run? {
         while let (origin, after, proofOnly) = pending.first {
-            guard let seal = try await source.nextSeal(of: origin, after: after) else {
+            guard let (seal, runEvents) = try await source.nextRun(of: origin, after: after) else {
                 // Events after the last seal cannot be verified by anyone: this node's log is unsound there.
                 setAside.append(SyncWire.Refusal(origin: origin, seq: after + 1, code: ConcordError.Code.invalidEvent.rawValue,
                     message: "this node holds events of origin \(origin) after seq \(after) that no seal covers; it cannot send them (concord verify names the fault)"))
                 pending.removeFirst()
                 continue
             }
-            let runEvents = try await source.events(of: origin, after: after, through: seal.seq)
             let key = keyed.contains(origin) ? nil : try await source.originKey(origin)
             let run = Run(key: key, events: runEvents, seal: seal)
             let eventBytes = runEvents.reduce(0) { $0 + $1.exchangeLineBytes }

@@ -54,6 +54,10 @@ public struct SharedView: BatchSource {
     public func originKey(_ origin: OriginID) async throws -> OriginKey? { try await source.originKey(origin) }
     public func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? { try await source.eventHash(origin, seq: seq) }
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await source.nextSeal(of: origin, after: seq) }
+    public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] { try await source.eventHashes(ids) }
+    public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
+        try await source.nextRun(of: origin, after: seq).map { ($0.seal, $0.events.map(policy.shared)) }
+    }
     public func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] {
         try await source.events(of: origin, after: after, through: through).map(policy.shared)
     }
