@@ -11,7 +11,7 @@ import Testing
 /// range, replays, unknown origins, mixed good and bad events, bad pull parameters. Each is
 /// refused (or, for a replay or an empty body, harmlessly accepted), the server keeps answering,
 /// and nothing stored changes.
-extension HostileSyncInputTests {
+extension HostileHub {
     var port: Int { Int(server.url.split(separator: ":").last ?? "") ?? 0 }
 
     /// A request the server's router or HTTP layer turns away (not a protocol JSON error).
@@ -26,7 +26,7 @@ extension HostileSyncInputTests {
         #expect(try hubState() == before, "\(what): the store changed")
     }
 
-    @Test func wrongMethodsPathsAndTraversal() throws {
+    func wrongMethodsPathsAndTraversal() throws {
         try expectTurnedAway("GET /v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n", "GET on /v1/push")
         try expectTurnedAway("PUT /v1/pull HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", "PUT on /v1/pull")
         try expectTurnedAway("DELETE /v1/vector HTTP/1.1\r\nHost: x\r\n\r\n", "DELETE on /v1/vector")
@@ -38,7 +38,7 @@ extension HostileSyncInputTests {
         try expectTurnedAway("this is not http\r\n\r\n", statuses: 400...499, "not HTTP at all")
     }
 
-    @Test func undeclaredMethodsOnDeclaredPathsAre405WithAllow() throws {
+    func undeclaredMethodsOnDeclaredPathsAre405WithAllow() throws {
         for (request, allow) in [("DELETE /v1/push", "POST"), ("GET /v1/pull", "POST"), ("POST /v1/vector", "GET"), ("PUT /health", "GET"), ("TRACE /metrics", "GET")] {
             let connection = try RawHTTPConnection(port: port)
             connection.send("\(request) HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
@@ -51,7 +51,7 @@ extension HostileSyncInputTests {
         #expect(unknown.head()?.status == 404)
     }
 
-    @Test func hugeHeadersAndASlowBody() throws {
+    func hugeHeadersAndASlowBody() throws {
         let before = try hubState()
         let junk = String(repeating: "x", count: 300_000)
         try expectTurnedAway("POST /v1/push HTTP/1.1\r\nHost: x\r\nX-Junk: \(junk)\r\nContent-Length: 0\r\n\r\n", statuses: 400...499, "a 300 KB header")
@@ -62,7 +62,7 @@ extension HostileSyncInputTests {
         #expect(try hubState() == before)
     }
 
-    @Test func invalidUTF8AndNumbersOutOfRange() async throws {
+    func invalidUTF8AndNumbersOutOfRange() async throws {
         var invalid = body(goodLines)
         let at = try #require(invalid.firstIndex(of: UInt8(ascii: "\"")))
         invalid.insert(contentsOf: [0xC3, 0x28, 0xFF], at: at + 1)
@@ -74,7 +74,7 @@ extension HostileSyncInputTests {
         try await expectRefused(body(mutated(0) { $0 = $0.replacing("\"seq\":1", with: "\"seq\":1e400") }), token: token, status: 422, code: "invalid-json", mentioning: "seq")
     }
 
-    @Test func wrongShapesOfEvents() async throws {
+    func wrongShapesOfEvents() async throws {
         try await expectRefused(body(mutated(0) { $0 = $0.replacing(#""data":{"n":1}"#, with: #""data":[1]"#) }), token: token, status: 422, code: "invalid-json", mentioning: "data")
         try await expectRefused(body(mutated(0) { $0 = $0.replacing(#""stream":"notes:region""#, with: #""stream":"not a stream id""#) }), token: token, status: 422, code: "invalid-argument", mentioning: "stream id")
         try await expectRefused(body(mutated(0) { $0 = $0.replacing(#""kind":"event","#, with: "") }), token: token, status: 422, code: "invalid-json", mentioning: "kind")
@@ -83,7 +83,7 @@ extension HostileSyncInputTests {
         try await expectRefused(body([#"{"kind":"seal","origin":"zz","seq":1}"#]), token: token, status: 422, code: "invalid-argument", mentioning: "origin id")
     }
 
-    @Test func batchesThatMixGoodAndBadOrComeFromNowhere() async throws {
+    func batchesThatMixGoodAndBadOrComeFromNowhere() async throws {
         // The last event altered: the five good ones before it are not stored either.
         try await expectRefused(body(mutated(5) { $0 = $0.replacing("\"n\":6", with: "\"n\":66") }), token: token, status: 422, code: "invalid-event", mentioning: "does not match its hash")
         // Events of an origin whose key the batch does not carry.
@@ -99,7 +99,7 @@ extension HostileSyncInputTests {
         try await expectRefused(body(badSeal), token: token, status: 422, code: "invalid-event", mentioning: "seal")
     }
 
-    @Test func replaysChangeNothingAndEmptyBodiesAreRefused() async throws {
+    func replaysChangeNothingAndEmptyBodiesAreRefused() async throws {
         let (first, _) = try await send("/v1/push", body(goodLines), token: token)
         #expect(first == 200)
         let after = try hubState()
@@ -113,7 +113,7 @@ extension HostileSyncInputTests {
         try await expectRefused([], token: token, status: 422, code: "invalid-json", mentioning: "holds no events")
     }
 
-    @Test func badPullParameters() async throws {
+    func badPullParameters() async throws {
         try await expectRefused(path: "/v1/pull", Array(#"{"have":{},"maxEvents":0}"#.utf8), token: token, status: 422, code: "invalid-json", mentioning: "maxEvents")
         try await expectRefused(path: "/v1/pull", Array(#"{"have":{},"maxEvents":"ten"}"#.utf8), token: token, status: 422, code: "invalid-json", mentioning: "maxEvents")
         try await expectRefused(path: "/v1/pull", Array(#"{"have":{},"waitSeconds":-1}"#.utf8), token: token, status: 422, code: "invalid-json", mentioning: "waitSeconds")

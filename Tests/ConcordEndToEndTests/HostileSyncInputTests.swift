@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ConcordCore
+import ConcordPostgres
 @testable import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordTestSupport
@@ -9,10 +10,19 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-/// Every limit and check of the sync API against a real `concord serve`: each bad request gets
-/// its status code and a JSON error, the server goes on answering, and nothing stored changes.
-@Suite(.serialized)
-final class HostileSyncInputTests {
+/// The hubs the hostile corpus runs against: a store file, and PostgreSQL when
+/// `$CONCORD_TEST_POSTGRES_URL` names a server (always in CI).
+enum HubKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+    static var underTest: [HubKind] { PostgresTestDatabase.server == nil ? [.sqlite] : allCases }
+}
+
+/// A real `concord serve` to send hostile requests to, on a store of either kind, holding one
+/// case recorded at the hub (copied to PostgreSQL with `concord copy` for a PostgreSQL hub).
+final class HostileHub {
+    let kind: HubKind
+    let hubStore: String
     let concord: ConcordExecutable
     let directory: TemporaryDirectory
     let server: ServerProcess
@@ -23,7 +33,24 @@ final class HostileSyncInputTests {
     /// A good batch from another node: keys, 6 events, seals (its last line is a seal).
     let goodLines: [String]
 
-    init() throws {
+    /// Runs `body` against a hub of `kind`, stopped (and its database dropped) after.
+    static func with(_ kind: HubKind, _ body: (HostileHub) async throws -> Void) async throws {
+        switch kind {
+        case .sqlite:
+            let hub = try HostileHub(kind: kind, database: nil)
+            defer { hub.stop() }
+            try await body(hub)
+        case .postgres:
+            try await PostgresTestDatabase.with { location in
+                let hub = try HostileHub(kind: kind, database: location)
+                defer { hub.stop() }
+                try await body(hub)
+            }
+        }
+    }
+
+    init(kind: HubKind, database: PostgresLocation?) throws {
+        self.kind = kind
         concord = try ConcordExecutable.locate()
         directory = try TemporaryDirectory("hostile")
         let hub = directory.file("hub.sqlite")
@@ -38,14 +65,21 @@ final class HostileSyncInputTests {
         _ = try concord.run(["export", "--out", export, "--store", region])
         goodLines = try String(contentsOfFile: export, encoding: .utf8).split(separator: "\n").map(String.init)
         regionKey = try #require(try NodeKeyFile.read(at: region + ".key"))
-        token = String(try concord.run(["token", "issue", "region", "--store", hub]).stdout.split(separator: "\n").last ?? "")
-        readOnlyToken = String(try concord.run(["token", "issue", "auditor", "--read-only", "--store", hub]).stdout.split(separator: "\n").last ?? "")
+        if let database {
+            let copied = try concord.run(["copy", "--from", hub, "--to", database.description])
+            guard copied.status == 0 else { throw ConcordError(.storage, "copy to PostgreSQL failed: \(copied.stderr)") }
+            hubStore = database.description
+        } else {
+            hubStore = hub
+        }
+        token = String(try concord.run(["token", "issue", "region", "--store", hubStore]).stdout.split(separator: "\n").last ?? "")
+        readOnlyToken = String(try concord.run(["token", "issue", "auditor", "--read-only", "--store", hubStore]).stdout.split(separator: "\n").last ?? "")
         // The protocol's floor for every limit (1000 events, 8 MiB): the smallest a server may set.
-        server = try ServerProcess(concord, store: hub, extraArguments: ["--max-batch-events", "1000", "--max-body-bytes", "\(8 << 20)", "--max-inflated-bytes", "\(8 << 20)"])
+        server = try ServerProcess(concord, store: hubStore, extraArguments: ["--max-batch-events", "1000", "--max-body-bytes", "\(8 << 20)", "--max-inflated-bytes", "\(8 << 20)"])
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
     }
 
-    deinit {
+    func stop() {
         server.stop()
         try? http.syncShutdown()
     }
@@ -62,9 +96,14 @@ final class HostileSyncInputTests {
         return (Int(response.status.code), text)
     }
 
+    /// What the hub holds: its read-model digest and its whole log (on PostgreSQL, where `log`
+    /// does not run, what its verify counts: events, seals, origins, faults; the evidence a
+    /// refusal keeps, set-aside rows and fork proofs, is bookkeeping and may change).
     func hubState() throws -> String {
-        let hub = directory.file("hub.sqlite")
-        return try concord.run(["digest", "--store", hub]).stdout + (try concord.run(["log", "--json", "--store", hub]).stdout)
+        let digest = try concord.run(["digest", "--store", hubStore]).stdout
+        guard kind == .postgres else { return digest + (try concord.run(["log", "--json", "--store", hubStore]).stdout) }
+        let report = try JSONValue(parsing: try concord.run(["verify", "--json", "--store", hubStore]).stdout)
+        return digest + ["events", "seals", "origins", "faults", "valid"].map { "\($0)=\(report[$0].map { "\($0)" } ?? "-")" }.joined(separator: " ")
     }
 
     /// Sends a bad request and checks the refusal, that the server still answers, and that nothing changed.
@@ -90,7 +129,7 @@ final class HostileSyncInputTests {
         return lines
     }
 
-    @Test func aGoodPushIsAcceptedOnceThenHeld() async throws {
+    func aGoodPushIsAcceptedOnceThenHeld() async throws {
         let (status, answer) = try await send("/v1/push", Zlib.compress(body(goodLines), format: .gzip), token: token, encoding: "gzip")
         #expect(status == 200, "\(answer)")
         #expect(try SyncWire.PushResult(json: answer).accepted == 6)
@@ -102,14 +141,14 @@ final class HostileSyncInputTests {
         #expect(metrics.contains("concord_bytes_in_total"))
     }
 
-    @Test func authentication() async throws {
+    func authentication() async throws {
         try await expectRefused(body(goodLines), token: .some(nil), status: 401, code: "unauthorized", mentioning: "no token")
         try await expectRefused(body(goodLines), token: "concord_not-a-real-token", status: 401, code: "unauthorized", mentioning: "not one this node issued")
         try await expectRefused(body(goodLines), token: readOnlyToken, status: 403, code: "forbidden", mentioning: "read-only")
         try await expectRefused(path: "/v1/pull", Array(#"{"have":{}}"#.utf8), token: .some(nil), status: 401, code: "unauthorized", mentioning: "no token")
     }
 
-    @Test func encodings() async throws {
+    func encodings() async throws {
         let gz = Zlib.compress(body(goodLines), format: .gzip)
         try await expectRefused(gz, token: token, encoding: "br", status: 415, code: "unsupported-encoding", mentioning: "br")
         try await expectRefused(Array(gz.prefix(gz.count / 2)), token: token, encoding: "gzip", status: 400, code: "invalid-encoding", mentioning: "truncated")
@@ -122,7 +161,7 @@ final class HostileSyncInputTests {
         #expect(status == 200)
     }
 
-    @Test func sizeLimits() async throws {
+    func sizeLimits() async throws {
         try await expectRefused([UInt8](repeating: 0x0a, count: 9 << 20), token: token, status: 413, code: "too-large", mentioning: "larger than 8388608 bytes")
         let longLine = #"{"kind":"event","x":""# + String(repeating: "a", count: SyncLimits.maxLineBytes) + "\"}"
         try await expectRefused(body([longLine]), token: token, status: 413, code: "too-large", mentioning: "longer than")
@@ -136,7 +175,7 @@ final class HostileSyncInputTests {
         try await expectRefused(Array(many.utf8), token: token, status: 413, code: "too-large", mentioning: "more than 1000 events")
     }
 
-    @Test func malformedInput() async throws {
+    func malformedInput() async throws {
         try await expectRefused(Array("{not json\n".utf8), token: token, status: 422, code: "invalid-json", mentioning: "line 1")
         try await expectRefused(body(mutated(0) { $0 = $0.replacing("\"seq\":1", with: "\"seq\":\"one\"") }), token: token, status: 422, code: "invalid-json", mentioning: "\"seq\" must be an integer")
         try await expectRefused(body(goodLines + [#"{"kind":"mystery"}"#]), token: token, status: 422, code: "invalid-json", mentioning: "\"kind\" must be")
@@ -146,7 +185,7 @@ final class HostileSyncInputTests {
         try await expectRefused(path: "/v1/pull", Array(#"{"have":{"x":1}}"#.utf8), token: token, status: 422, code: "invalid-argument", mentioning: "origin id")
     }
 
-    @Test func eventsThatDoNotVerify() async throws {
+    func eventsThatDoNotVerify() async throws {
         try await expectRefused(body(mutated(2) { $0 = $0.replacing("\"n\":3", with: "\"n\":33") }), token: token, status: 422, code: "invalid-event", mentioning: "does not match its hash")
         var gap = goodLines
         gap.removeAll { $0.contains("\"kind\":\"event\"") && $0.contains("\"seq\":2,") }
@@ -167,7 +206,7 @@ final class HostileSyncInputTests {
         try await expectRefused(body([impostor] + goodLines.filter { !$0.contains("\"kind\":\"origin\"") }), token: token, status: 422, code: "invalid-event", mentioning: "does not hash to that origin")
     }
 
-    @Test func aForkIsRefusedAndKeptAsEvidence() async throws {
+    func aForkIsRefusedAndKeptAsEvidence() async throws {
         let (status, _) = try await send("/v1/push", body(goodLines), token: token)
         #expect(status == 200)
         // The region's own key signs a different first event: two events claim (origin, 1).
@@ -176,13 +215,15 @@ final class HostileSyncInputTests {
         let forked = chain.append(draft, hlc: HLCTimestamp(wallMillis: 1), recordedAt: 0, prev: [])
         let batch = BatchWriter.lines(IngestBatch(keys: [regionKey.originKey], events: [forked], seals: [chain.sealHead()]))
         try await expectRefused(Array(batch.utf8), token: token, status: 409, code: "fork", mentioning: "fork")
-        let status2 = try concord.run(["status", "--json", "--store", directory.file("hub.sqlite")]).stdout
-        #expect(status2.contains("\"forks\":1"), "\(status2)")
-        let verify = try concord.run(["verify", "--store", directory.file("hub.sqlite")])
+        if kind == .sqlite {
+            let status2 = try concord.run(["status", "--json", "--store", hubStore]).stdout
+            #expect(status2.contains("\"forks\":1"), "\(status2)")
+        }
+        let verify = try concord.run(["verify", "--store", hubStore])
         #expect(verify.stdout.contains("FORK origin \(regionKey.origin) seq 1"), "\(verify.stdout)")
     }
 
-    @Test func curlStyleCompressedPullsWork() async throws {
+    func curlStyleCompressedPullsWork() async throws {
         var request = HTTPClientRequest(url: server.url + "/v1/pull")
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -196,4 +237,26 @@ final class HostileSyncInputTests {
         #expect(text.contains("\"stream\":\"case:HUB-1\""))
         #expect(text.hasSuffix("\n") && text.split(separator: "\n").last?.contains("\"kind\":\"end\"") == true)
     }
+}
+
+/// Every limit and check of the sync API against a real `concord serve`, on each kind of hub:
+/// each bad request gets its status code and a JSON error, the server goes on answering, and
+/// nothing stored changes (the corpus is `HostileHub`'s methods, here and in HostileCorpusTests).
+@Suite(.serialized) struct HostileSyncInputTests {
+    @Test(arguments: HubKind.underTest) func aGoodPushIsAcceptedOnceThenHeld(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.aGoodPushIsAcceptedOnceThenHeld() } }
+    @Test(arguments: HubKind.underTest) func authentication(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.authentication() } }
+    @Test(arguments: HubKind.underTest) func encodings(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.encodings() } }
+    @Test(arguments: HubKind.underTest) func sizeLimits(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.sizeLimits() } }
+    @Test(arguments: HubKind.underTest) func malformedInput(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.malformedInput() } }
+    @Test(arguments: HubKind.underTest) func eventsThatDoNotVerify(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.eventsThatDoNotVerify() } }
+    @Test(arguments: HubKind.underTest) func aForkIsRefusedAndKeptAsEvidence(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.aForkIsRefusedAndKeptAsEvidence() } }
+    @Test(arguments: HubKind.underTest) func curlStyleCompressedPullsWork(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.curlStyleCompressedPullsWork() } }
+    @Test(arguments: HubKind.underTest) func wrongMethodsPathsAndTraversal(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try $0.wrongMethodsPathsAndTraversal() } }
+    @Test(arguments: HubKind.underTest) func undeclaredMethodsOnDeclaredPathsAre405WithAllow(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try $0.undeclaredMethodsOnDeclaredPathsAre405WithAllow() } }
+    @Test(arguments: HubKind.underTest) func hugeHeadersAndASlowBody(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try $0.hugeHeadersAndASlowBody() } }
+    @Test(arguments: HubKind.underTest) func invalidUTF8AndNumbersOutOfRange(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.invalidUTF8AndNumbersOutOfRange() } }
+    @Test(arguments: HubKind.underTest) func wrongShapesOfEvents(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.wrongShapesOfEvents() } }
+    @Test(arguments: HubKind.underTest) func batchesThatMixGoodAndBadOrComeFromNowhere(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.batchesThatMixGoodAndBadOrComeFromNowhere() } }
+    @Test(arguments: HubKind.underTest) func replaysChangeNothingAndEmptyBodiesAreRefused(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.replaysChangeNothingAndEmptyBodiesAreRefused() } }
+    @Test(arguments: HubKind.underTest) func badPullParameters(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.badPullParameters() } }
 }
