@@ -197,7 +197,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordSimulationTests",
-            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordSyncProtocol", "ConcordTestSupport"]
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordPostgres", "ConcordSyncProtocol", "ConcordTestSupport"]
         ),
         .testTarget(
             name: "ConcordEndToEndTests",

@@ -43,6 +43,9 @@ struct ConvergenceSimulation {
 
     let seed: UInt64
     var steps = 160
+    /// Hub mode: every region syncs only with this hub (a star; the hub never goes offline or
+    /// crashes), which relays between them, on whatever backend it is given.
+    var hub: SimulatedHub? = nil
 
     func run(in directory: TemporaryDirectory) async throws -> Report {
         var random = SeededRandom(seed: seed)
@@ -54,7 +57,10 @@ struct ConvergenceSimulation {
                 keySeed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }, clock: clock
             )
         }
-        let links = Self.randomTopology(&random)
+        let hubIndex = Self.nodeCount
+        let links = hub == nil ? Self.randomTopology(&random) : (0..<Self.nodeCount).map { ($0, hubIndex) }
+        func remote(_ index: Int) -> any SimulationRemote { index == hubIndex ? hub! : nodes[index] }
+        func isOnline(_ index: Int) -> Bool { index == hubIndex || nodes[index].online }
         report.trace.append("topology \(links.map { "\($0.0)-\($0.1)" }.joined(separator: " "))")
         var down = Set<Int>()  // indices into links
         let sync = InMemorySync()
@@ -89,14 +95,16 @@ struct ConvergenceSimulation {
                 }
             case 45..<80:
                 let link = Int.random(in: 0..<links.count, using: &random)
-                let (a, b) = Int.random(in: 0..<2, using: &random) == 0 ? links[link] : (links[link].1, links[link].0)
-                guard !down.contains(link), nodes[a].online, nodes[b].online else {
+                var (a, b) = Int.random(in: 0..<2, using: &random) == 0 ? links[link] : (links[link].1, links[link].0)
+                // A hub is synced with by the regions; it does not call them.
+                if a == hubIndex { (a, b) = (b, a) }
+                guard !down.contains(link), isOnline(a), isOnline(b) else {
                     report.trace.append("\(step) sync region-\(a) with region-\(b): unreachable")
                     continue
                 }
                 report.syncs += 1
                 do {
-                    let summary = try await sync.run(local: nodes[a], remote: nodes[b]) {
+                    let summary = try await sync.run(local: nodes[a], remote: remote(b)) {
                         let fault = Int.random(in: 0..<100, using: &random)
                         return fault < 80 ? .none : fault < 87 ? .refused : fault < 95 ? .truncated : .duplicated
                     }
@@ -128,12 +136,13 @@ struct ConvergenceSimulation {
         for _ in 1...(3 * Self.nodeCount + 2) {
             var moved = 0
             for (a, b) in links {
-                let summary = try await sync.run(local: nodes[a], remote: nodes[b]) { .none }
+                let summary = try await sync.run(local: nodes[a], remote: remote(b)) { .none }
                 moved += summary.pulled + summary.pushed + summary.openingsReceived + summary.openingsSent
                 report.openingsMoved += summary.openingsReceived + summary.openingsSent
             }
             if moved == 0 { break }
         }
+        if let hub { report.vectorsUnderRules.append(try await hub.store.versionVector()) }
         for node in nodes {
             report.vectorsUnderRules.append(try node.store.versionVector())
             report.stubsUnderRules += try node.store.readLog(afterPosition: 0, limit: Int.max).filter { $0.event.disclosure == .withheld }.count
@@ -149,7 +158,7 @@ struct ConvergenceSimulation {
         for round in 1...(3 * Self.nodeCount + 2) {
             var moved: UInt64 = 0
             for (a, b) in links {
-                let summary = try await sync.run(local: nodes[a], remote: nodes[b]) { .none }
+                let summary = try await sync.run(local: nodes[a], remote: remote(b)) { .none }
                 moved += UInt64(summary.pulled + summary.pushed + summary.openingsReceived + summary.openingsSent)
                 report.openingsMovedHealing += summary.openingsReceived + summary.openingsSent
             }
@@ -173,6 +182,13 @@ struct ConvergenceSimulation {
             report.erasedEvents = max(report.erasedEvents, named.count)
             for event in events where named.contains(event.id) && event.disclosure != .erased {
                 report.erasureFaults.append("\(node.name): \(event.id) is named by an erasure but not erased")
+            }
+        }
+        if let hub {
+            report.digests.append(try await hub.store.readModelDigest())
+            report.vectors.append(try await hub.store.versionVector())
+            if let log = hub.store as? any VerifiableLog {
+                report.verificationFaults += try await LogVerifier.verify(log).faults.map { "\(hub.name): \($0.origin):\($0.seq) \($0.kind.rawValue)" }
             }
         }
         return report

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordPostgres
 import ConcordTestSupport
 import Foundation
 import Testing
@@ -56,4 +57,38 @@ struct ConvergenceSimulationTests {
         #expect(first.digests == second.digests)
         #expect(first.vectors == second.vectors)
     }
+
+    /// The same runs with the regions syncing only through a hub on PostgreSQL: what it relays,
+    /// folds and verifies must leave it, and every region, with one digest.
+    @Test(arguments: PostgresTestDatabase.server == nil ? [] : [HubSeeds.count])
+    func regionsConvergeThroughAPostgreSQLHub(_ count: Int) async throws {
+        var totals = (syncs: 0, cut: 0, crashes: 0, erased: 0, stubs: 0)
+        for seed in (0..<UInt64(count)).map({ 1_000 + $0 }) {
+            try await PostgresTestDatabase.with { location in
+                let store = try await PostgresEventStore.create(location, nodeName: "hub", logger: StoreFixtures.quietLogger)
+                let hub = SimulatedHub(name: "hub", store: store)
+                let report = try await ConvergenceSimulation(seed: seed, hub: hub).run(in: try TemporaryDirectory("simulation-hub"))
+                await store.close()
+                let replay = "replay with CONCORD_SIM_HUB_SEEDS: seed \(seed)\n" + report.trace.suffix(40).joined(separator: "\n")
+                #expect(report.digests.count == ConvergenceSimulation.nodeCount + 1)
+                #expect(Set(report.digests).count == 1, "seed \(seed): digests differ after healing (the hub's last): \(report.digests)\n\(replay)")
+                #expect(Set(report.vectors).count == 1, "seed \(seed): version vectors differ\n\(replay)")
+                #expect(Set(report.conflicts).count == 1, "seed \(seed): conflicts differ between regions\n\(replay)")
+                #expect(report.verificationFaults.isEmpty, "seed \(seed): \(report.verificationFaults)\n\(replay)")
+                #expect(Set(report.vectorsUnderRules).count == 1, "seed \(seed): vectors differ while rules withheld openings\n\(replay)")
+                #expect(report.stubsLeft == 0 && report.erasureFaults.isEmpty, "seed \(seed): \(report.stubsLeft) stubs left, \(report.erasureFaults)\n\(replay)")
+                totals.syncs += report.syncs
+                totals.cut += report.cutSyncs
+                totals.crashes += report.crashes
+                totals.erased += report.erasedEvents
+                totals.stubs += report.stubsUnderRules
+            }
+        }
+        print("simulation through a PostgreSQL hub: \(count) seed(s) converged; \(totals.syncs) syncs (\(totals.cut) cut by faults), \(totals.crashes) region crashes, \(totals.erased) events erased, \(totals.stubs) stubs held under the rules")
+        #expect(totals.cut > 0 && totals.crashes > 0 && totals.stubs > 0)
+    }
+}
+
+enum HubSeeds {
+    static var count: Int { ProcessInfo.processInfo.environment["CONCORD_SIM_HUB_SEEDS"].flatMap(Int.init) ?? 3 }
 }

@@ -2,6 +2,23 @@ import ConcordCore
 @testable import ConcordSQLite
 import ConcordSyncProtocol
 
+/// The node a simulated sync is made with: another region (`SimulatedNode`) or a hub on any
+/// backend (`SimulatedHub`, PostgreSQL in `ConvergenceSimulation`'s hub mode).
+protocol SimulationRemote {
+    var name: String { get }
+    var backend: any SyncBackend { get }
+}
+
+extension SimulatedNode: SimulationRemote {
+    var backend: any SyncBackend { SQLiteSyncBackend(store: store) }
+}
+
+struct SimulatedHub: SimulationRemote {
+    let name: String
+    let store: any HubBackend
+    var backend: any SyncBackend { store }
+}
+
 /// What the simulated network does to one message.
 enum WireFault: String, CaseIterable {
     case none
@@ -35,9 +52,9 @@ struct InMemorySync {
 
     /// Pull then push, then late openings both ways (`OpeningsReconciler`, as `SyncDriver` does).
     /// Throws `Cut` when a fault ends the session; whatever was stored stays.
-    func run(local: SimulatedNode, remote: SimulatedNode, fault: () -> WireFault) async throws -> SyncSession.Summary {
+    func run(local: SimulatedNode, remote: any SimulationRemote, fault: () -> WireFault) async throws -> SyncSession.Summary {
         let here = SQLiteSyncBackend(store: local.store)
-        let there = SyncResponder(backend: SQLiteSyncBackend(store: remote.store), limits: limits)
+        let there = SyncResponder(backend: remote.backend, limits: limits)
         var session = SyncSession(mode: .pullThenPush, budget: budget)
         var action = await session.start(local: try here.versionVector())
         var unfolded = false
@@ -63,7 +80,8 @@ struct InMemorySync {
                 }
                 action = await session.pulled(received: batch.events.count, result: result, end: end, local: try here.versionVector())
             case .fetchRemoteVector:
-                action = await session.receivedRemoteVector(try remote.store.versionVector(), limits: limits.advertised, local: try here.versionVector())
+                let remoteVector = try await remote.backend.versionVector()
+                action = session.receivedRemoteVector(remoteVector, limits: limits.advertised, local: try await here.versionVector())
             case .push(let have, let exclude, let proofRuns, let budget):
                 let shared = await SharedView(source: here, policy: try here.sharingPolicy(for: remote.name))
                 var runs = try await MissingRuns(source: shared, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
@@ -81,7 +99,7 @@ struct InMemorySync {
                 }
                 action = await session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try here.versionVector())
             case .done(var summary):
-                let peer = InMemoryOpeningsPeer(remote: remote.store, responder: there, asking: local.name, budget: budget, fault: fault())
+                let peer = InMemoryOpeningsPeer(remote: remote.backend, responder: there, asking: local.name, budget: budget, fault: fault())
                 let openings = try await OpeningsReconciler(local: here, peerName: remote.name, budget: budget).run(with: peer, remoteOpenings: remoteOpenings, remoteStubs: remoteStubs, ask: true, offer: true)
                 summary.openingsReceived = openings.received
                 summary.openingsSent = openings.sent
@@ -117,12 +135,12 @@ struct InMemorySync {
     }
 
     /// As the server: the whole body decoded and answered by the responder.
-    private func receivePush(_ body: [UInt8], at remote: SimulatedNode, by responder: SyncResponder, from local: SimulatedNode) async throws -> SyncWire.PushResult {
+    private func receivePush(_ body: [UInt8], at remote: any SimulationRemote, by responder: SyncResponder, from local: SimulatedNode) async throws -> SyncWire.PushResult {
         var reader = BatchReader(limits: limits)
         try reader.feed(body)
         switch try await responder.push(try reader.finish(), from: local.name) {
         case .stored(let result, let inserted):
-            if inserted > 0 { try remote.store.catchUpProjections() }
+            if inserted > 0 { try await remote.backend.catchUpReadModels() }
             return result
         case .refused(let error, let origins):
             throw Refused(description: "\(remote.name) refused a push from \(local.name): \(error.message) \(origins)")
@@ -134,7 +152,7 @@ struct InMemorySync {
 /// wire format and decoded again; one fault, picked by the scheduler, applies to every answer of
 /// the reconciliation (an answer cut short has no end line and is discarded, as by HTTP).
 struct InMemoryOpeningsPeer: OpeningsPeer {
-    let remote: SQLiteEventStore
+    let remote: any SyncBackend
     let responder: SyncResponder
     let asking: String
     let budget: BatchBudget
@@ -172,7 +190,7 @@ struct InMemoryOpeningsPeer: OpeningsPeer {
         var reader = BatchReader(limits: responder.limits)
         try reader.feed(try InMemorySync.deliver(Array(BatchWriter.lines(IngestBatch(events: events)).utf8), fault))
         let result = try await responder.backend.storeOpenings(try reader.finish().events, from: asking)
-        if result.stored > 0 { try remote.catchUpProjections() }
+        if result.stored > 0 { try await remote.catchUpReadModels() }
         return result
     }
 }
