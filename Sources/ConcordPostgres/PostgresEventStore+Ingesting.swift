@@ -63,18 +63,24 @@ extension PostgresEventStore {
         return Int64(bitPattern: hash & 0x3FFF_FFFF_FFFF_FFFF)
     }
 
-    /// What the store holds of one origin, for `BatchVerifier`.
+    /// What the store holds of one origin, for `BatchVerifier`: its head and key in one query
+    /// (after the origin's lock, in a statement of its own, so its snapshot sees the last
+    /// writer's commit), and the held hashes only when the batch reaches at or below the head.
     private func originState(_ connection: PostgresConnection, _ origin: OriginID, events: [Event], seals: [Seal]) async throws -> OriginState {
         var state = OriginState()
-        let head = try await connection.query(
-            "SELECT seq, hash, hlc FROM events WHERE origin = \(origin.hex) ORDER BY seq DESC LIMIT 1", logger: logger
-        ).decode((Int64, ByteBuffer, Int64).self).first { _ in true }
-        if let (seq, hash, hlc) = head {
-            state.head = UInt64(bitPattern: seq)
-            state.headHash = EventHash(bytes: Array(hash.readableBytesView))
-            state.headHLC = HLCTimestamp(packed: hlc)
+        let rows = try await connection.query("""
+            SELECT 'head', h.seq, h.hash, h.hlc FROM (SELECT seq, hash, hlc FROM events WHERE origin = \(origin.hex) ORDER BY seq DESC LIMIT 1) h
+            UNION ALL SELECT 'key', NULL, public_key, NULL FROM origins WHERE origin = \(origin.hex)
+            """, logger: logger)
+        for try await (kind, seq, bytes, hlc) in rows.decode((String, Int64?, ByteBuffer, Int64?).self) {
+            if kind == "head" {
+                state.head = UInt64(bitPattern: seq ?? 0)
+                state.headHash = EventHash(bytes: Array(bytes.readableBytesView))
+                state.headHLC = HLCTimestamp(packed: hlc ?? 0)
+            } else {
+                state.key = OriginKey(origin: origin, publicKey: Array(bytes.readableBytesView))
+            }
         }
-        state.key = try await Self.storedKey(connection, origin, logger: logger)
         let wanted = BatchVerifier.seqsToLookUp(events: events, seals: seals, head: state.head).map { Int64(bitPattern: $0) }
         if !wanted.isEmpty {
             let rows = try await connection.query("SELECT seq, hash FROM events WHERE origin = \(origin.hex) AND seq = ANY(\(wanted))", logger: logger)

@@ -71,6 +71,14 @@ extension PostgresEventStore {
     /// Records the origins a push from `peer` had refused, at most `SyncLimits.maxSetAsidePerPeer` a peer,
     /// and forgets earlier ones whose events it has now stored.
     public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) async throws {
+        // Most pushes refuse nothing: one statement, no transaction.
+        if refused.isEmpty {
+            guard !stored.isEmpty else { return }
+            try await read("forget the origins set aside by the sync with \(peer)") { connection in
+                try await connection.query("DELETE FROM set_aside WHERE peer = \(peer) AND origin = ANY(\(stored.map(\.hex)))", logger: self.logger)
+            }
+            return
+        }
         try await run("record the origins set aside by the sync with \(peer)") { connection in
             if !stored.isEmpty {
                 try await connection.query("DELETE FROM set_aside WHERE peer = \(peer) AND origin = ANY(\(stored.map(\.hex)))", logger: self.logger)

@@ -43,16 +43,35 @@ extension PostgresEventStore {
         ).decode(String.self) {
             if seen.insert(stream).inserted { streams.append(stream) }
         }
-        for stream in streams.map(StreamID.init(unchecked:)) {
-            // Streams outside the domain's categories have no read-model rows.
-            guard let kind = StreamKind.parse(stream)?.kind else { continue }
-            let events = try await Self.events(try await connection.query(
-                "SELECT \(unescaped: Self.eventColumns) FROM events WHERE stream = \(stream.rawValue) AND position <= \(end) ORDER BY position", logger: logger
-            )).map(\.event)
-            for table in ReadModelSchema.tableNames(for: kind) {
-                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE stream = $1", binds: Self.bindings([stream.rawValue])), logger: logger)
+        // Streams outside the domain's categories have no read-model rows.
+        let domain = streams.compactMap { name in
+            let stream = StreamID(unchecked: name)
+            return StreamKind.parse(stream).map { (stream, $0.kind) }
+        }
+        if !domain.isEmpty {
+            // Every refolded stream's events in one read, its old rows cleared per table in one
+            // statement, its new rows written per table in multi-row inserts.
+            var events: [StreamID: [Event]] = [:]
+            for stored in try await Self.events(try await connection.query(
+                "SELECT \(unescaped: Self.eventColumns) FROM events WHERE stream = ANY(\(domain.map(\.0.rawValue))) AND position <= \(end) ORDER BY stream, position",
+                logger: logger
+            )) {
+                events[stored.event.stream, default: []].append(stored.event)
             }
-            try await insertRows(ReadModelRows.rows(stream: stream, events: events), connection)
+            var cleared: [String: [String]] = [:]
+            for (stream, kind) in domain {
+                for table in ReadModelSchema.tableNames(for: kind) { cleared[table, default: []].append(stream.rawValue) }
+            }
+            for (table, names) in cleared.sorted(by: { $0.key < $1.key }) {
+                var bindings = PostgresBindings()
+                bindings.append(names)
+                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE stream = ANY($1)", binds: bindings), logger: logger)
+            }
+            var rows: [String: [[SQLValue]]] = [:]
+            for (stream, _) in domain {
+                for (table, tableRows) in ReadModelRows.rows(stream: stream, events: events[stream] ?? []).tables { rows[table, default: []] += tableRows }
+            }
+            try await insertRows(rows, connection)
         }
         try await connection.query("DELETE FROM refold_streams", logger: logger)
         try await connection.query("UPDATE projection_state SET position = \(end) WHERE name = \(Self.projectionName)", logger: logger)
@@ -68,7 +87,7 @@ extension PostgresEventStore {
         func flush() async throws {
             guard let stream = current else { return }
             if StreamKind.parse(stream) != nil {
-                try await insertRows(ReadModelRows.rows(stream: stream, events: batch), connection)
+                try await insertRows(ReadModelRows.rows(stream: stream, events: batch).tables, connection)
                 folded += 1
             }
             batch.removeAll(keepingCapacity: true)
@@ -98,8 +117,8 @@ extension PostgresEventStore {
         try await connection.query("SELECT last FROM log_position WHERE id = 1", logger: logger).decode(Int64.self).first { _ in true } ?? 0
     }
 
-    private func insertRows(_ rows: ReadModelRows, _ connection: PostgresConnection) async throws {
-        for (name, tableRows) in rows.tables where !tableRows.isEmpty {
+    private func insertRows(_ rows: [String: [[SQLValue]]], _ connection: PostgresConnection) async throws {
+        for (name, tableRows) in rows.sorted(by: { $0.key < $1.key }) where !tableRows.isEmpty {
             guard let table = ReadModelSchema.table(named: name) else { continue }
             let width = table.columns.count
             for chunk in stride(from: 0, to: tableRows.count, by: Self.rowsPerInsert).map({ tableRows[$0..<min($0 + Self.rowsPerInsert, tableRows.count)] }) {

@@ -24,21 +24,32 @@ extension PostgresEventStore {
         return SharingPolicy(peer: peer, rules: rules, defaultRule: settings.defaultRule, localStreams: Set(settings.localStreams), resolvedStreams: resolved)
     }
 
+    /// Rules, local streams and default in one query (asked at every pull).
     public func sharingSettings() async throws -> SharingSettings {
         try await read("read the sharing rules") { connection in
+            let rows = try await connection.query("""
+                SELECT 'rule', peer, selector, added_at FROM share_rules
+                UNION ALL SELECT 'local', stream, NULL, NULL FROM local_streams
+                UNION ALL SELECT 'default', value, NULL, NULL FROM settings WHERE name = 'share_default'
+                """, logger: self.logger)
             var rules: [ShareRule] = []
-            for try await (peer, selector, added) in try await connection.query("SELECT peer, selector, added_at FROM share_rules ORDER BY peer, selector", logger: self.logger).decode((String, String, Int64).self) {
-                // A rule that no longer parses (edited by hand) grants nothing.
-                guard let selector = try? ShareSelector(parsing: selector) else { continue }
-                rules.append(ShareRule(peer: peer, selector: selector, addedAt: added))
-            }
             var local: [StreamID] = []
-            for try await stream in try await connection.query("SELECT stream FROM local_streams ORDER BY stream", logger: self.logger).decode(String.self) {
-                local.append(StreamID(unchecked: stream))
+            var fallback: String?
+            for try await (kind, first, second, added) in rows.decode((String, String, String?, Int64?).self) {
+                switch kind {
+                case "rule":
+                    // A rule that no longer parses (edited by hand) grants nothing.
+                    guard let second, let selector = try? ShareSelector(parsing: second) else { continue }
+                    rules.append(ShareRule(peer: first, selector: selector, addedAt: added ?? 0))
+                case "local": local.append(StreamID(unchecked: first))
+                default: fallback = first
+                }
             }
-            let value = try await connection.query("SELECT value FROM settings WHERE name = 'share_default'", logger: self.logger).decode(String.self).first { _ in true }
             // A missing or unreadable setting withholds: never more than was chosen.
-            return SharingSettings(rules: rules, defaultRule: SharingPolicy.Default(rawValue: value ?? "") ?? .stubs, localStreams: local)
+            return SharingSettings(
+                rules: rules.sorted { ($0.peer, $0.selector.description) < ($1.peer, $1.selector.description) },
+                defaultRule: SharingPolicy.Default(rawValue: fallback ?? "") ?? .stubs, localStreams: local.sorted { $0.rawValue < $1.rawValue }
+            )
         }
     }
 

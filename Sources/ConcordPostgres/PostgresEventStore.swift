@@ -28,6 +28,7 @@ public final class PostgresEventStore: Sendable {
     private let tasks: Mutex<(runner: Task<Void, Never>?, listener: Task<Void, Never>?)>
     /// Run inside each ingest's transaction just before it commits: tests hold a transaction
     /// open with it, to show what readers and other writers see meanwhile.
+    private let name = Mutex<String?>(nil)
     /// Origin keys read so far (append-only in the database, so never stale).
     let keys = Mutex<[OriginID: OriginKey]>([:])
     package let beforeIngestCommit = Mutex<(@Sendable () async -> Void)?>(nil)
@@ -108,9 +109,12 @@ public final class PostgresEventStore: Sendable {
         }
     }
 
+    /// The hub's name (read once: it never changes).
     public func nodeName() async throws -> String {
-        guard let name = try await nodeNameIfAny() else { throw ConcordError(.storeNotFound, "\(location) holds no Concord store") }
-        return name
+        if let name = name.withLock({ $0 }) { return name }
+        guard let stored = try await nodeNameIfAny() else { throw ConcordError(.storeNotFound, "\(location) holds no Concord store") }
+        name.withLock { $0 = stored }
+        return stored
     }
 
     // MARK: Internals

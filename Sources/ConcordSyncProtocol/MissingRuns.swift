@@ -18,9 +18,25 @@ public protocol BatchSource: Sendable {
     /// The origin's first seal after `seq` and the events it covers from `seq + 1` (`nextSeal`,
     /// then `events`, by default; one round trip where reads cross a network).
     func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])?
+    /// `nextRun` for several origins at once (one round trip where reads cross a network); an
+    /// origin with no seal after its seq is absent from the answer.
+    func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])]
+    /// How many origins' next runs `MissingRuns` reads at once: 1 (no read-ahead) by default,
+    /// more where a round trip costs more than the memory of the runs read ahead.
+    var readAheadOrigins: Int { get }
 }
 
 extension BatchSource {
+    public var readAheadOrigins: Int { 1 }
+
+    public func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])] {
+        var runs: [OriginID: (seal: Seal, events: [Event])] = [:]
+        for start in starts {
+            if let run = try await nextRun(of: start.origin, after: start.seq) { runs[start.origin] = run }
+        }
+        return runs
+    }
+
     public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
         guard let seal = try await nextSeal(of: origin, after: seq) else { return nil }
         return (seal, try await events(of: origin, after: seq, through: seal.seq))
@@ -88,6 +104,9 @@ public struct MissingRuns: Sendable {
     /// Per origin still to send: where its next run starts (after this seq), and whether it is a
     /// single proof run.
     private var pending: [(origin: OriginID, after: UInt64, proofOnly: Bool)]
+    /// Runs read ahead for the next pending origins (`BatchSource.readAheadOrigins` a read),
+    /// keyed by where each starts (the `EventID` of the seq it follows).
+    private var readAhead: [EventID: (seal: Seal, events: [Event])?] = [:]
     private var keyed: Set<OriginID> = []
 
     public init(
@@ -135,7 +154,15 @@ public struct MissingRuns: Sendable {
     /// The next run that fits, or nil when the batch is complete (`more` says whether it was full).
     public mutating func next() async throws -> Run? {
         while let (origin, after, proofOnly) = pending.first {
-            guard let (seal, runEvents) = try await source.nextRun(of: origin, after: after) else {
+            let start = EventID(origin: origin, seq: after)
+            if readAhead[start] == nil {
+                // The next origins' runs in one read: their first runs are usually all a pull needs.
+                let starts = pending.prefix(max(1, source.readAheadOrigins)).map { EventID(origin: $0.origin, seq: $0.after) }.filter { readAhead[$0] == nil }
+                let runs = try await source.nextRuns(starts)
+                for start in starts { readAhead[start] = .some(runs[start.origin]) }
+            }
+            let fetched = readAhead.removeValue(forKey: start) ?? nil
+            guard let (seal, runEvents) = fetched else {
                 // Events after the last seal cannot be verified by anyone: this node's log is unsound there.
                 setAside.append(SyncWire.Refusal(origin: origin, seq: after + 1, code: ConcordError.Code.invalidEvent.rawValue,
                     message: "this node holds events of origin \(origin) after seq \(after) that no seal covers; it cannot send them (concord verify names the fault)"))

@@ -55,6 +55,10 @@ public struct SharedView: BatchSource {
     public func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? { try await source.eventHash(origin, seq: seq) }
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await source.nextSeal(of: origin, after: seq) }
     public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] { try await source.eventHashes(ids) }
+    public var readAheadOrigins: Int { source.readAheadOrigins }
+    public func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])] {
+        try await source.nextRuns(starts).mapValues { ($0.seal, $0.events.map(policy.shared)) }
+    }
     public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
         try await source.nextRun(of: origin, after: seq).map { ($0.seal, $0.events.map(policy.shared)) }
     }
