@@ -99,6 +99,37 @@ public struct BatchVerifier: Sendable {
         return parts
     }
 
+    /// A batch's parts, one an origin, in origin order: the order every backend gathers state
+    /// (and PostgreSQL takes its origin locks) in, and the order `verify(_:states:originsHeld:)`
+    /// judges them in.
+    public typealias Part = (origin: OriginID, events: [Event], seals: [Seal], keys: [OriginKey])
+
+    public static func parts(of batch: IngestBatch) -> [Part] {
+        byOrigin(batch).sorted { $0.key < $1.key }.map { ($0.key, $0.value.events, $0.value.seals, $0.value.keys) }
+    }
+
+    /// What a batch comes to once each origin's part is judged against what the store reported
+    /// of it (`states`, by origin; a missing entry: nothing held, trusted): the plans to store,
+    /// in origin order, and the refusals (a fork's with its proof). `originsHeld` is how many
+    /// origins the store holds, so that new ones stop at `EventLimits.maxReceivedOrigins`.
+    public func verify(_ parts: [Part], states: [OriginID: OriginState], originsHeld: Int) -> (plans: [OriginPlan], refused: [OriginRefusal]) {
+        var plans: [OriginPlan] = []
+        var refused: [OriginRefusal] = []
+        var origins = originsHeld
+        for part in parts {
+            var state = states[part.origin] ?? OriginState()
+            state.roomForNewOrigin = origins < EventLimits.maxReceivedOrigins
+            switch verify(origin: part.origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: state) {
+            case .success(let plan):
+                if plan.newKey != nil { origins += 1 }
+                plans.append(plan)
+            case .failure(let refusal):
+                refused.append(refusal)
+            }
+        }
+        return (plans, refused)
+    }
+
     /// The seqs at or below `head` whose held hashes `verify` needs.
     public static func seqsToLookUp(events: [Event], seals: [Seal], head: UInt64) -> [UInt64] {
         (events.lazy.map(\.seq) + seals.lazy.map(\.seq)).filter { $0 <= head }

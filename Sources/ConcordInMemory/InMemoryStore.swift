@@ -46,30 +46,24 @@ public final class InMemoryStore: HubBackend {
     public func ingest(_ batch: IngestBatch, source: String, policy: IngestPolicy) async throws -> IngestResult {
         let now = clock()
         let result = try state.withLock { state -> IngestResult in
-            let verifier = BatchVerifier(now: now)
-            var plans: [OriginPlan] = []
-            var refused: [OriginRefusal] = []
-            var origins = state.keys.count
-            for (origin, part) in BatchVerifier.byOrigin(batch).sorted(by: { $0.key < $1.key }) {
-                var originState = OriginState(roomForNewOrigin: origins < EventLimits.maxReceivedOrigins)
-                let held = state.byOrigin[origin] ?? []
+            let parts = BatchVerifier.parts(of: batch)
+            var states: [OriginID: OriginState] = [:]
+            for part in parts {
+                var originState = OriginState()
+                let held = state.byOrigin[part.origin] ?? []
                 if let last = held.last {
                     let head = state.log[last].event
                     originState.head = head.seq
                     originState.headHash = head.hash
                     originState.headHLC = head.hlc
                 }
-                originState.key = state.keys[origin]
+                originState.key = state.keys[part.origin]
                 for seq in BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: originState.head) where seq >= 1 && seq <= UInt64(held.count) {
                     originState.heldHashes[seq] = state.log[held[Int(seq) - 1]].event.hash
                 }
-                switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: originState) {
-                case .success(let plan):
-                    if plan.newKey != nil { origins += 1 }
-                    plans.append(plan)
-                case .failure(let refusal): refused.append(refusal)
-                }
+                states[part.origin] = originState
             }
+            let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: state.keys.count)
             // One proof an origin, and only of an origin whose key is held (as every store).
             for proof in refused.compactMap(\.proof) where state.keys[proof.origin] != nil { state.forked.insert(proof.origin) }
             if policy == .allOrNothing, !refused.isEmpty { return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused) }

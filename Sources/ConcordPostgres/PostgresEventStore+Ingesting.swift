@@ -16,21 +16,14 @@ extension PostgresEventStore {
     public func ingest(_ batch: IngestBatch, source: String = "import", policy: IngestPolicy = .allOrNothing) async throws -> IngestResult {
         let now = clock()
         let result = try await run("store \(batch.events.count) event(s)") { connection -> IngestResult in
-            let verifier = BatchVerifier(now: now)
-            var plans: [OriginPlan] = []
-            var refused: [OriginRefusal] = []
-            var origins = Int(try await connection.query("SELECT count(*) FROM origins", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
-            for (origin, part) in BatchVerifier.byOrigin(batch).sorted(by: { $0.key < $1.key }) {
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.originLock(origin)))", logger: self.logger)
-                var state = try await self.originState(connection, origin, events: part.events, seals: part.seals)
-                state.roomForNewOrigin = origins < EventLimits.maxReceivedOrigins
-                switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: state) {
-                case .success(let plan):
-                    if plan.newKey != nil { origins += 1 }
-                    plans.append(plan)
-                case .failure(let refusal): refused.append(refusal)
-                }
+            let parts = BatchVerifier.parts(of: batch)
+            var states: [OriginID: OriginState] = [:]
+            for part in parts {
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.originLock(part.origin)))", logger: self.logger)
+                states[part.origin] = try await self.originState(connection, part.origin, events: part.events, seals: part.seals)
             }
+            let held = Int(try await connection.query("SELECT count(*) FROM origins", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
+            let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: held)
             for proof in refused.compactMap(\.proof) { try await self.recordForkProof(connection, proof, source: source, at: now) }
             if policy == .allOrNothing, !refused.isEmpty {
                 return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)

@@ -15,24 +15,17 @@ extension SQLiteEventStore {
         let result = try withConnection("store \(batch.events.count) event(s)") { state in
             let connection = state.connection
             return try connection.transaction {
-                let verifier = BatchVerifier(now: options.clock())
                 let trust = try TrustPolicy(connection)
-                var plans: [OriginPlan] = []
-                var refused: [OriginRefusal] = []
-                // Every vector names every origin a node holds: past the cap it would not fit a request.
-                var origins = Int(try connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
-                for (origin, part) in BatchVerifier.byOrigin(batch).sorted(by: { $0.key < $1.key }) {
-                    var state = try Self.originState(
-                        connection, origin, seqs: { BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: $0) }, trust: trust
+                let parts = BatchVerifier.parts(of: batch)
+                var states: [OriginID: OriginState] = [:]
+                for part in parts {
+                    states[part.origin] = try Self.originState(
+                        connection, part.origin, seqs: { BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: $0) }, trust: trust
                     )
-                    state.roomForNewOrigin = origins < EventLimits.maxReceivedOrigins
-                    switch verifier.verify(origin: origin, events: part.events, seals: part.seals, offeredKeys: part.keys, state: state) {
-                    case .success(let plan):
-                        if plan.newKey != nil { origins += 1 }
-                        plans.append(plan)
-                    case .failure(let refusal): refused.append(refusal)
-                    }
                 }
+                // Every vector names every origin a node holds: past the cap it would not fit a request.
+                let held = Int(try connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
+                let (plans, refused) = BatchVerifier(now: options.clock()).verify(parts, states: states, originsHeld: held)
                 let now = options.clock()
                 for proof in refused.compactMap(\.proof) { try Self.recordForkProof(connection, proof, source: source, at: now) }
                 if policy == .allOrNothing, !refused.isEmpty {
