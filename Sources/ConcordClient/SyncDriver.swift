@@ -92,7 +92,8 @@ public struct SyncDriver: Sendable {
                     remoteStubs = remote.stubs ?? remoteStubs
                     action = session.receivedRemoteVector(remote.vector, limits: remote.limits, local: try await local.versionVector())
                 case .push(let have, let exclude, let proofRuns, let budget):
-                    var runs = try await MissingRuns(source: SharedView(source: local, policy: await local.sharingPolicy(for: peerName)), have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
+                    let policy = try await local.sharingPolicy(for: peerName)
+                    var runs = try await MissingRuns(source: SharedView(source: local, policy: policy), have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
                     let batch = try await runs.batch()
                     var result = batch.events.isEmpty ? SyncWire.PushResult(accepted: 0, alreadyHeld: 0, vector: have) : try await client.push(batch)
                     // Refused whole: nothing was stored, so the peer's vector is what it was.

@@ -115,51 +115,23 @@ extension PostgresEventStore {
             ).decode((String, Int64).self) {
                 versions[stream] = version
             }
-            let versionsBefore = versions
-            for chunk in stride(from: 0, to: events.count, by: Self.rowsPerInsert).map({ events[$0..<min($0 + Self.rowsPerInsert, events.count)] }) {
-                var bindings = PostgresBindings(capacity: chunk.count * 21)
-                var values: [String] = []
-                values.reserveCapacity(chunk.count)
-                for event in chunk {
-                    position += 1
-                    let version = (versions[event.stream.rawValue] ?? 0) + 1
-                    versions[event.stream.rawValue] = version
-                    let base = bindings.count
-                    values.append("(" + (1...21).map { "$\(base + $0)" }.joined(separator: ",") + ")")
-                    bindings.append(position)
-                    bindings.append(event.origin.hex)
-                    bindings.append(Int64(bitPattern: event.seq))
-                    bindings.append(event.stream.rawValue)
-                    bindings.append(version)
-                    bindings.append(event.type.rawValue)
-                    bindings.append(Int64(event.schemaVersion))
-                    bindings.append(event.hlc.packed)
-                    bindings.append(event.recordedAt)
-                    bindings.append(event.occurredAt)
-                    bindings.append(now)
-                    bindings.append(event.actor)
-                    bindings.append(event.causationID)
-                    bindings.append(event.correlationID)
-                    bindings.append(StoredPrevList.encode(event.prev))
-                    bindings.append(event.payload)
-                    bindings.append(ByteBuffer(bytes: event.prevHash.bytes))
-                    bindings.append(ByteBuffer(bytes: event.hash.bytes))
-                    bindings.append(event.commitment.map { ByteBuffer(bytes: $0.bytes) })
-                    bindings.append(event.commitment != nil && event.disclosure == .full ? ByteBuffer(bytes: event.salt) : nil)
-                    bindings.append(Int16(event.disclosure.rawValue))
-                }
-                try await connection.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO events (position, origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
-                                        stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure)
-                    VALUES \(values.joined(separator: ","))
-                    """, binds: bindings), logger: logger)
+            var rows: [EventRow] = []
+            rows.reserveCapacity(events.count)
+            for event in events {
+                position += 1
+                let version = (versions[event.stream.rawValue] ?? 0) + 1
+                versions[event.stream.rawValue] = version
+                rows.append(EventRow(event: event, position: position, streamVersion: version))
+            }
+            if rows.count >= copyThreshold {
+                try await copyEvents(rows, connection, at: now)
+            } else {
+                try await insertEvents(rows, connection, at: now)
             }
             var grantsMayWiden = false
-            var counted: [String: Int64] = [:]
-            for event in events {
-                let version = (counted[event.stream.rawValue] ?? versionsBefore[event.stream.rawValue] ?? 0) + 1
-                counted[event.stream.rawValue] = version
-                if !grantsMayWiden { grantsMayWiden = SharingGrants.mayWiden(event, version: Int(version)) }
+            for row in rows {
+                let event = row.event
+                if !grantsMayWiden { grantsMayWiden = SharingGrants.mayWiden(event, version: Int(row.streamVersion)) }
                 // Verified by `BatchVerifier`: an erasure here is one every node applies.
                 if let erasure = try Erasure.recorded(by: event) { erased += try await applyErasure(erasure, by: event.id, connection) }
             }
@@ -183,6 +155,97 @@ extension PostgresEventStore {
                 """, binds: bindings), logger: logger)
         }
         return (events.count, openings, erased)
+    }
+
+    /// An event with where it goes: its position and its stream version.
+    struct EventRow {
+        var event: Event
+        var position: Int64
+        var streamVersion: Int64
+    }
+
+    static let eventInsertColumns = [
+        "position", "origin", "seq", "stream", "stream_version", "type", "schema_version", "hlc", "recorded_at", "occurred_at",
+        "stored_at", "actor", "causation_id", "correlation_id", "prev", "data", "prev_hash", "hash", "commitment", "salt", "disclosure",
+    ]
+
+    /// Multi-row INSERTs, for small batches (a push of a few events).
+    func insertEvents(_ rows: [EventRow], _ connection: PostgresConnection, at now: Int64) async throws {
+        for chunk in stride(from: 0, to: rows.count, by: Self.rowsPerInsert).map({ rows[$0..<min($0 + Self.rowsPerInsert, rows.count)] }) {
+            var bindings = PostgresBindings(capacity: chunk.count * 21)
+            var values: [String] = []
+            values.reserveCapacity(chunk.count)
+            for row in chunk {
+                let event = row.event
+                let base = bindings.count
+                values.append("(" + (1...21).map { "$\(base + $0)" }.joined(separator: ",") + ")")
+                bindings.append(row.position)
+                bindings.append(event.origin.hex)
+                bindings.append(Int64(bitPattern: event.seq))
+                bindings.append(event.stream.rawValue)
+                bindings.append(row.streamVersion)
+                bindings.append(event.type.rawValue)
+                bindings.append(Int64(event.schemaVersion))
+                bindings.append(event.hlc.packed)
+                bindings.append(event.recordedAt)
+                bindings.append(event.occurredAt)
+                bindings.append(now)
+                bindings.append(event.actor)
+                bindings.append(event.causationID)
+                bindings.append(event.correlationID)
+                bindings.append(StoredPrevList.encode(event.prev))
+                bindings.append(event.payload)
+                bindings.append(ByteBuffer(bytes: event.prevHash.bytes))
+                bindings.append(ByteBuffer(bytes: event.hash.bytes))
+                bindings.append(event.commitment.map { ByteBuffer(bytes: $0.bytes) })
+                bindings.append(event.commitment != nil && event.disclosure == .full ? ByteBuffer(bytes: event.salt) : nil)
+                bindings.append(Int16(event.disclosure.rawValue))
+            }
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO events (position, origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
+                                    stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure)
+                VALUES \(values.joined(separator: ","))
+                """, binds: bindings), logger: logger)
+        }
+    }
+
+    /// COPY, for large batches (imports, initial syncs, `concord copy`): measured faster from
+    /// `copyThreshold` events a batch (docs/postgres.md). The same triggers run for each row.
+    func copyEvents(_ rows: [EventRow], _ connection: PostgresConnection, at now: Int64) async throws {
+        try await connection.copyFrom(table: "events", columns: Self.eventInsertColumns, logger: logger) { writer in
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(1 << 16)
+            for row in rows {
+                let event = row.event
+                CopyText.field(row.position, &buffer, first: true)
+                CopyText.field(event.origin.hex, &buffer)
+                CopyText.field(Int64(bitPattern: event.seq), &buffer)
+                CopyText.field(event.stream.rawValue, &buffer)
+                CopyText.field(row.streamVersion, &buffer)
+                CopyText.field(event.type.rawValue, &buffer)
+                CopyText.field(Int64(event.schemaVersion), &buffer)
+                CopyText.field(event.hlc.packed, &buffer)
+                CopyText.field(event.recordedAt, &buffer)
+                CopyText.field(event.occurredAt, &buffer)
+                CopyText.field(now, &buffer)
+                CopyText.field(event.actor, &buffer)
+                CopyText.field(event.causationID, &buffer)
+                CopyText.field(event.correlationID, &buffer)
+                CopyText.field(StoredPrevList.encode(event.prev), &buffer)
+                CopyText.field(event.payload, &buffer)
+                CopyText.bytes(event.prevHash.bytes, &buffer)
+                CopyText.bytes(event.hash.bytes, &buffer)
+                CopyText.bytes(event.commitment?.bytes, &buffer)
+                CopyText.bytes(event.commitment != nil && event.disclosure == .full ? event.salt : nil, &buffer)
+                CopyText.field(Int64(event.disclosure.rawValue), &buffer)
+                buffer.writeInteger(UInt8(ascii: "\n"))
+                if buffer.readableBytes >= 1 << 16 {
+                    try await writer.write(buffer)
+                    buffer.clear()
+                }
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        }
     }
 
     /// Rows a multi-row INSERT carries (PostgreSQL takes at most 65535 parameters a statement).

@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordProjections
+import Foundation
 import Logging
 import PostgresNIO
 import Synchronization
@@ -31,6 +32,10 @@ public final class PostgresEventStore: Sendable {
     private let name = Mutex<String?>(nil)
     /// Origin keys read so far (append-only in the database, so never stale).
     let keys = Mutex<[OriginID: OriginKey]>([:])
+    /// Batches of at least this many events are stored with COPY, smaller ones with INSERT
+    /// (settable for the measurement that chose it: `CONCORD_PG_COPY_THRESHOLD`).
+    package var copyThreshold: Int { Self.defaultCopyThreshold }
+    static let defaultCopyThreshold = Int(ProcessInfo.processInfo.environment["CONCORD_PG_COPY_THRESHOLD"] ?? "") ?? 500
     package let beforeIngestCommit = Mutex<(@Sendable () async -> Void)?>(nil)
 
     static let commitChannel = "concord_commits"

@@ -56,7 +56,7 @@ struct InMemorySync {
         let here = SQLiteSyncBackend(store: local.store)
         let there = SyncResponder(backend: remote.backend, limits: limits)
         var session = SyncSession(mode: .pullThenPush, budget: budget)
-        var action = await session.start(local: try here.versionVector())
+        var action = session.start(local: try await here.versionVector())
         var unfolded = false
         var remoteOpenings: UInt64?
         var remoteStubs: Int64?
@@ -69,7 +69,7 @@ struct InMemorySync {
                 let (batch, end) = try receivePull(try Self.deliver(body, fault()))
                 remoteOpenings = end.openings ?? remoteOpenings
                 remoteStubs = end.stubs ?? remoteStubs
-                let result = await batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try here.ingest(batch, from: remote.name)
+                let result = batch.events.isEmpty && batch.seals.isEmpty ? IngestResult(inserted: 0, alreadyHeld: 0) : try await here.ingest(batch, from: remote.name)
                 guard result.refused.isEmpty, end.setAside.isEmpty else {
                     throw Refused(description: "\(local.name) pulling from \(remote.name): refused \(result.refused), set aside by the sender \(end.setAside)")
                 }
@@ -78,12 +78,12 @@ struct InMemorySync {
                     try local.store.catchUpProjections()
                     unfolded = false
                 }
-                action = await session.pulled(received: batch.events.count, result: result, end: end, local: try here.versionVector())
+                action = session.pulled(received: batch.events.count, result: result, end: end, local: try await here.versionVector())
             case .fetchRemoteVector:
                 let remoteVector = try await remote.backend.versionVector()
                 action = session.receivedRemoteVector(remoteVector, limits: limits.advertised, local: try await here.versionVector())
             case .push(let have, let exclude, let proofRuns, let budget):
-                let shared = await SharedView(source: here, policy: try here.sharingPolicy(for: remote.name))
+                let shared = SharedView(source: here, policy: try await here.sharingPolicy(for: remote.name))
                 var runs = try await MissingRuns(source: shared, have: have, exclude: exclude, proofRuns: proofRuns, budget: budget)
                 let batch = try await runs.batch()
                 guard runs.setAside.isEmpty else { throw Refused(description: "\(local.name) cannot send \(runs.setAside)") }
@@ -97,7 +97,7 @@ struct InMemorySync {
                         result = try await receivePush(try Self.deliver(body, chosen), at: remote, by: there, from: local)
                     }
                 }
-                action = await session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try here.versionVector())
+                action = session.pushed(sent: batch.events.count, proofs: Set(proofRuns.keys), result: result, local: try await here.versionVector())
             case .done(var summary):
                 let peer = InMemoryOpeningsPeer(remote: remote.backend, responder: there, asking: local.name, budget: budget, fault: fault())
                 let openings = try await OpeningsReconciler(local: here, peerName: remote.name, budget: budget).run(with: peer, remoteOpenings: remoteOpenings, remoteStubs: remoteStubs, ask: true, offer: true)
@@ -159,7 +159,7 @@ struct InMemoryOpeningsPeer: OpeningsPeer {
     let fault: WireFault
 
     func stubs(since: Int64) async throws -> SyncWire.StubsPage {
-        let body = await Array(try responder.stubs(since: since).json.utf8)
+        let body = Array(try await responder.stubs(since: since).json.utf8)
         do {
             return try SyncWire.StubsPage(json: String(decoding: try InMemorySync.deliver(body, fault), as: UTF8.self))
         } catch is ConcordError {
@@ -172,7 +172,10 @@ struct InMemoryOpeningsPeer: OpeningsPeer {
         let (events, more) = try await responder.openings(received, peer: asking)
         var body: [UInt8] = []
         BatchWriter.append(IngestBatch(events: events), to: &body)
-        let end = await SyncWire.BatchEnd(more: more, vector: try responder.backend.versionVector(), openings: try responder.backend.openingsGeneration(), stubs: try responder.backend.stubsCursor())
+        let end = SyncWire.BatchEnd(
+            more: more, vector: try await responder.backend.versionVector(), openings: try await responder.backend.openingsGeneration(),
+            stubs: try await responder.backend.stubsCursor()
+        )
         body += Array((end.json + "\n").utf8)
         var reader = BatchReader(budget: budget)
         do {

@@ -77,6 +77,29 @@ import Testing
         }
     }
 
+    /// A large batch goes in by COPY: every byte of every field comes back as it went in, text
+    /// that COPY's format escapes (tabs, line breaks, backslashes, `\N`) included.
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func aLargeBatchStoredByCopyReadsBackByteForByte(_ backend: Backend) async throws {
+        var origin = ForgedOrigin()
+        let awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N", "carriage\rreturn", "é 漢字 🙂", ""]
+        for index in 0..<900 {
+            let text = awkward[index % awkward.count]
+            let json = JSONValue.object(["note": .string(text), "n": .number("\(index)")]).canonicalText
+            origin.append(stream: "notes:\(index % 5)", actor: "actor \(text)", payload: json, opening: index % 3 == 0 ? .formatOne : .whole(salt: Array(repeating: UInt8(index % 256), count: 32)))
+            if index % 300 == 299 { origin.seal() }
+        }
+        try await PostgresTestDatabase.with { location in
+            let store = try await PostgresEventStore.create(location, nodeName: "hub", logger: Self.logger)
+            #expect(store.copyThreshold <= 900)
+            let result = try await store.ingest(origin.batch(), source: "import", policy: .allOrNothing)
+            #expect(result.inserted == 900)
+            #expect(try await store.events(of: origin.origin, after: 0, through: 900) == origin.events)
+            #expect(try await LogVerifier.verify(store).isValid)
+            await store.close()
+        }
+    }
+
     @Test(arguments: Backend.underTest.filter { $0 == .postgres })
     func writersOfDifferentOriginsRunSideBySideAndPositionsStayDense(_ backend: Backend) async throws {
         let origins = (0..<4).map { _ in Self.origin(events: 300, runLength: 50) }
