@@ -68,6 +68,7 @@ struct CopyCommand: AsyncParsableCommand {
         let total = try await source.eventCount()
         var progress = ProgressBar("copy", total: total)
         var copied = 0
+        let started = ContinuousClock.now
         while true {
             var runs = try await MissingRuns(source: source, have: try await copy.versionVector(), budget: BatchBudget(maxEvents: 20_000, maxBytes: 64 << 20))
             let batch = try await runs.batch()
@@ -79,6 +80,9 @@ struct CopyCommand: AsyncParsableCommand {
             progress.update(copied)
         }
         progress.finish()
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("copied in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", Double(copied) / max(seconds, 0.001))) events/s), then checked:")
         try await copy.restoreSharing(try await source.sharingSettings())
         if tokens { try await copy.restoreTokens(try await source.keptTokens()) }
         try await copy.catchUpReadModels()
