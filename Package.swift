@@ -21,6 +21,7 @@ let package = Package(
         // For Benchmarks/ (a separate package) and embedders:
         .library(name: "ConcordDomain", targets: ["ConcordDomain"]),
         .library(name: "ConcordProjections", targets: ["ConcordProjections"]),
+        .library(name: "ConcordRecording", targets: ["ConcordRecording"]),
         .library(name: "ConcordSyncProtocol", targets: ["ConcordSyncProtocol"]),
         .library(name: "ConcordZlib", targets: ["ConcordZlib"]),
     ],
@@ -53,6 +54,11 @@ let package = Package(
         .target(
             name: "ConcordProjections",
             dependencies: ["ConcordCore", "ConcordDomain"]
+        ),
+        // Command handling: folds a stream, applies the domain's rules, appends the decision.
+        .target(
+            name: "ConcordRecording",
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections"]
         ),
         .systemLibrary(
             name: "CZlib",
@@ -139,6 +145,7 @@ let package = Package(
                 "ConcordCore",
                 "ConcordDomain",
                 "ConcordProjections",
+                "ConcordRecording",
                 "ConcordSQLite",
                 "ConcordPostgres",
                 "ConcordSyncProtocol",
@@ -187,17 +194,17 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordSQLiteTests",
-            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "CSQLite", "ConcordTestSupport", "ConcordSyncProtocol", "ConcordZlib"]
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordRecording", "ConcordSQLite", "CSQLite", "ConcordTestSupport", "ConcordSyncProtocol", "ConcordZlib"]
         ),
         // One test body run against every backend (SQLite, PostgreSQL, in memory).
         .testTarget(
             name: "ConcordStoreConformanceTests",
-            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordPostgres", "ConcordInMemory", "ConcordSyncProtocol", "ConcordTestSupport",
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordRecording", "ConcordSQLite", "ConcordPostgres", "ConcordInMemory", "ConcordSyncProtocol", "ConcordTestSupport",
                            .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "ConcordSimulationTests",
-            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSQLite", "ConcordPostgres", "ConcordSyncProtocol", "ConcordTestSupport"]
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordRecording", "ConcordSQLite", "ConcordPostgres", "ConcordSyncProtocol", "ConcordTestSupport"]
         ),
         .testTarget(
             name: "ConcordEndToEndTests",

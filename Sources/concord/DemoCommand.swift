@@ -3,6 +3,7 @@ import ConcordClient
 import ConcordCore
 import ConcordDomain
 import ConcordProjections
+import ConcordRecording
 import ConcordSQLite
 import Foundation
 import Logging

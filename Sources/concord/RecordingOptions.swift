@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordProjections
+import ConcordRecording
 import ConcordSQLite
 
 /// `--actor` and `--occurred-at`, shared by every command that records an event.

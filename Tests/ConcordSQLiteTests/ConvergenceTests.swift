@@ -1,6 +1,7 @@
 import ConcordCore
 import ConcordDomain
 import ConcordProjections
+import ConcordRecording
 @testable import ConcordSQLite
 import ConcordTestSupport
 import Testing

@@ -1,6 +1,7 @@
 import ConcordCore
 import ConcordDomain
 import ConcordProjections
+import ConcordRecording
 import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordTestSupport

@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordDomain
+import ConcordProjections
 
 /// Carries out domain commands against a store: folds the stream's current record, applies the
 /// rules, appends the resulting event expecting the stream's version (so a concurrent writer on
