@@ -29,18 +29,15 @@ final class AppendRequest: @unchecked Sendable {
     }
 }
 
-/// Appends waiting for the next group commit, and the one appender leading a commit at a time.
-///
-/// While the leader commits, other appends queue up; when it finishes, it wakes the appenders it
-/// committed for and passes the lead on: to a waiting thread if there is one (it needs no pool
-/// thread to run, so threads blocked in the synchronous `append` from async code cannot starve
-/// the next commit), else to the first queued task. Whoever leads commits everything queued by
-/// then. Each appender waits on its own condition (a thread) or continuation (a task), so a
-/// commit wakes only the appenders it concerns.
+/// Appends waiting for the next group commit, and the one appender leading a commit at a time:
+/// `GroupCommitStateMachine` decides (who leads, whom a commit wakes, to whom the lead passes);
+/// this type holds it under a mutex and carries its actions out. Each appender waits on its own
+/// condition (a thread) or continuation (a task), so a commit wakes only the appenders it concerns.
 final class PendingAppends: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
-    private var queue: [AppendRequest] = []
-    private var leading = false
+    private var machine = GroupCommitStateMachine<ObjectIdentifier>()
+    /// The requests queued or being committed, by identity.
+    private var requests: [ObjectIdentifier: AppendRequest] = [:]
 
     init() {
         pthread_mutex_init(&mutex, nil)
@@ -60,14 +57,13 @@ final class PendingAppends: @unchecked Sendable {
     /// true when this thread is to lead the next commit.
     func enqueueAndWaitToLead(_ request: AppendRequest) -> Bool {
         locked {
-            queue.append(request)
+            let id = ObjectIdentifier(request)
+            requests[id] = request
+            if machine.arrive(id, waiting: .thread) == .lead { return true }
             while true {
-                if request.result != nil { return false }
-                if !leading {
-                    leading = true
-                    return true
-                }
                 pthread_cond_wait(&request.wake, &mutex)
+                if request.result != nil { return false }
+                if machine.threadWoke(id) == .lead { return true }
             }
         }
     }
@@ -76,52 +72,59 @@ final class PendingAppends: @unchecked Sendable {
     func enqueueAndAwaitTurnToLead(_ request: AppendRequest) async -> Bool {
         await withCheckedContinuation { continuation in
             let leadNow = locked {
-                queue.append(request)
-                if leading {
-                    request.resume = continuation
-                    return false
-                }
-                leading = true
-                return true
+                let id = ObjectIdentifier(request)
+                requests[id] = request
+                if machine.arrive(id, waiting: .task) == .lead { return true }
+                request.resume = continuation
+                return false
             }
             if leadNow { continuation.resume(returning: true) }
         }
     }
 
-    var count: Int { locked { queue.count } }
+    var count: Int { locked { machine.queued.count } }
 
+    /// What the leader commits: every request queued by now (its own among them).
     func takeAll() -> [AppendRequest] {
         locked {
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
+            taken = machine.takeQueued()
+            return taken.compactMap { requests[$0.appender] }
         }
     }
+
+    /// The entries `takeAll` gave the leader (read and written under the mutex).
+    private var taken: [(appender: ObjectIdentifier, waiting: GroupCommitStateMachine<ObjectIdentifier>.Waiting?)] = []
 
     /// Called by the leader with the results of the requests it took.
     func finishLeading(_ group: [AppendRequest], results: [Result<AppendResult, any Error>]) {
         var resumeDone: [CheckedContinuation<Bool, Never>] = []
         var resumeToLead: CheckedContinuation<Bool, Never>?
         locked {
-            for (request, result) in zip(group, results) {
-                request.result = result
-                if let resume = request.resume {
-                    request.resume = nil
-                    resumeDone.append(resume)
-                } else {
-                    pthread_cond_signal(&request.wake)
+            for (request, result) in zip(group, results) { request.result = result }
+            let finished = machine.finishLeading(taken)
+            for (id, waiting) in finished.wake {
+                guard let request = requests[id] else { continue }
+                switch waiting {
+                case .thread: pthread_cond_signal(&request.wake)
+                case .task:
+                    if let resume = request.resume {
+                        request.resume = nil
+                        resumeDone.append(resume)
+                    }
                 }
             }
-            leading = false
-            guard !queue.isEmpty else { return }
-            if let thread = queue.first(where: { $0.resume == nil }) {
-                // It takes the lead itself when it wakes (unless a newcomer does first, which
-                // then commits its request too).
-                pthread_cond_signal(&thread.wake)
-            } else if let task = queue.first, let resume = task.resume {
-                // A task cannot look for itself whether the lead is free: it is given it.
-                task.resume = nil
-                leading = true
-                resumeToLead = resume
+            for entry in taken { requests[entry.appender] = nil }
+            taken = []
+            switch finished.next {
+            case .signalThread(let id)?:
+                if let thread = requests[id] { pthread_cond_signal(&thread.wake) }
+            case .resumeTaskToLead(let id)?:
+                if let task = requests[id] {
+                    resumeToLead = task.resume
+                    task.resume = nil
+                }
+            case nil:
+                break
             }
         }
         for resume in resumeDone { resume.resume(returning: false) }
