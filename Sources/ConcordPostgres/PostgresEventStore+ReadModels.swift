@@ -32,22 +32,18 @@ extension PostgresEventStore {
         }
         // Every position up to `last` is committed (positions are handed out in commit order).
         let end = try await logEnd(connection)
-        var streams: [String] = []
-        var seen: Set<String> = []
+        var marked: [String] = []
         for try await stream in try await connection.query("SELECT stream FROM refold_streams", logger: logger).decode(String.self) {
-            if seen.insert(stream).inserted { streams.append(stream) }
+            marked.append(stream)
         }
-        guard end > position || !streams.isEmpty else { return 0 }
+        guard end > position || !marked.isEmpty else { return 0 }
+        var touched: [String] = []
         for try await stream in try await connection.query(
             "SELECT stream FROM events WHERE position > \(position) AND position <= \(end) ORDER BY position", logger: logger
         ).decode(String.self) {
-            if seen.insert(stream).inserted { streams.append(stream) }
+            touched.append(stream)
         }
-        // Streams outside the domain's categories have no read-model rows.
-        let domain = streams.compactMap { name in
-            let stream = StreamID(unchecked: name)
-            return StreamKind.parse(stream).map { (stream, $0.kind) }
-        }
+        let domain = ReadModelFold.streamsToRefold(marked: marked, touched: touched)
         if !domain.isEmpty {
             // Every refolded stream's events in one read, its old rows cleared per table in one
             // statement, its new rows written per table in multi-row inserts.
@@ -58,24 +54,25 @@ extension PostgresEventStore {
             )) {
                 events[stored.event.stream, default: []].append(stored.event)
             }
+            // The changes of every refolded stream, carried out together: one DELETE and one
+            // multi-row INSERT a table.
+            let changes = domain.map { ReadModelFold.change(refolding: $0.stream, kind: $0.kind, events: events[$0.stream] ?? []) }
             var cleared: [String: [String]] = [:]
-            for (stream, kind) in domain {
-                for table in ReadModelSchema.tableNames(for: kind) { cleared[table, default: []].append(stream.rawValue) }
+            var rows: [String: [[SQLValue]]] = [:]
+            for change in changes {
+                for table in change.cleared { cleared[table, default: []].append(change.stream.rawValue) }
+                for (table, tableRows) in change.rows { rows[table, default: []] += tableRows }
             }
             for (table, names) in cleared.sorted(by: { $0.key < $1.key }) {
                 var bindings = PostgresBindings()
                 bindings.append(names)
                 try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE stream = ANY($1)", binds: bindings), logger: logger)
             }
-            var rows: [String: [[SQLValue]]] = [:]
-            for (stream, _) in domain {
-                for (table, tableRows) in ReadModelRows.rows(stream: stream, events: events[stream] ?? []).tables { rows[table, default: []] += tableRows }
-            }
             try await insertRows(rows, connection)
         }
         try await connection.query("DELETE FROM refold_streams", logger: logger)
         try await connection.query("UPDATE projection_state SET position = \(end) WHERE name = \(Self.projectionName)", logger: logger)
-        return streams.count
+        return domain.count
     }
 
     private func rebuild(_ connection: PostgresConnection) async throws -> Int {

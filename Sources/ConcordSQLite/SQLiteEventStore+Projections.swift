@@ -28,27 +28,20 @@ extension SQLiteEventStore: ReadModelStore {
             return try Self.rebuild(connection)
         }
         let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
-        var streams: [String] = []
-        var seen: Set<String> = []
-        let marked = try connection.prepare("SELECT stream FROM refold_streams")
-        while try marked.step() {
-            let stream = marked.text(0)
-            if seen.insert(stream).inserted { streams.append(stream) }
-        }
-        guard end > position || !streams.isEmpty else { return 0 }
+        var marked: [String] = []
+        let markedRows = try connection.prepare("SELECT stream FROM refold_streams")
+        while try markedRows.step() { marked.append(markedRows.text(0)) }
+        guard end > position || !marked.isEmpty else { return 0 }
         // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index.
-        let touched = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
-        try touched.bind(1, position)
-        while try touched.step() {
-            let stream = touched.text(0)
-            if seen.insert(stream).inserted { streams.append(stream) }
-        }
+        var touched: [String] = []
+        let touchedRows = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
+        try touchedRows.bind(1, position)
+        while try touchedRows.step() { touched.append(touchedRows.text(0)) }
         let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
-        for stream in streams.map(StreamID.init(unchecked:)) {
-            // Streams outside the domain's categories have no read-model rows: nothing to fold.
-            guard let kind = StreamKind.parse(stream)?.kind else { continue }
+        let streams = ReadModelFold.streamsToRefold(marked: marked, touched: touched)
+        for (stream, kind) in streams {
             let events = try Self.events(connection, where: "stream = ?", [.text(stream.rawValue)])
-            try writer.replace(stream: stream, kind: kind, events: events)
+            try writer.apply(ReadModelFold.change(refolding: stream, kind: kind, events: events))
         }
         try connection.execute("DELETE FROM refold_streams")
         try Self.saveCheckpoint(connection, position: end)
@@ -289,7 +282,11 @@ final class ReadModelWriter {
             rows.tables.keys.allSatisfy { table in StreamKind.parse(stream).map { ReadModelSchema.tableNames(for: $0.kind).contains(table) } ?? false },
             "ReadModelSchema.tableNames(for:) must list every table a stream of this kind fills"
         )
-        for (table, tableRows) in rows.tables {
+        try insert(rows.tables)
+    }
+
+    private func insert(_ rows: [String: [[SQLValue]]]) throws {
+        for (table, tableRows) in rows {
             let statement = inserts[table]!
             for row in tableRows {
                 statement.reset()
@@ -299,14 +296,14 @@ final class ReadModelWriter {
         }
     }
 
-    /// Replaces a stream's rows with a fresh fold of all its events.
-    func replace(stream: StreamID, kind: StreamKind, events: [Event]) throws {
-        for table in ReadModelSchema.tableNames(for: kind) {
+    /// Carries out a refold: the stream's rows cleared from its tables, then its new rows written.
+    func apply(_ change: ReadModelFold.Change) throws {
+        for table in change.cleared {
             let statement = deletes[table]!
             statement.reset()
-            try statement.run([.text(stream.rawValue)])
+            try statement.run([.text(change.stream.rawValue)])
         }
-        try insert(stream: stream, events: events)
+        try insert(change.rows)
     }
 }
 
