@@ -57,4 +57,26 @@ struct PostgresHubEndToEndTests {
             #expect(try ok(["token", "list", "--json"], store: copy).split(separator: "\n").count == 2)
         }
     }
+
+    /// The demo's hub (sharing rules, stubs, an erasure, a conflict) moved to PostgreSQL and back.
+    @Test(arguments: servers)
+    func theDemoHubMovesToPostgreSQLAndBackWithEqualDigests(_ server: String) async throws {
+        let concord = try ConcordExecutable.locate()
+        let directory = try TemporaryDirectory("pg-demo")
+        let demo = try concord.run(["demo", "--dir", directory.file("demo"), "--cases", "60"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let hub = directory.file("demo/national-hub.sqlite")
+        try await PostgresTestDatabase.with { location in
+            let there = try concord.run(["copy", "--from", hub, "--to", location.description])
+            #expect(there.status == 0, "\(there.stdout) \(there.stderr)")
+            let back = directory.file("back.sqlite")
+            let again = try concord.run(["copy", "--from", location.description, "--to", back])
+            #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+            let digests = try [hub, location.description, back].map { try concord.run(["digest", "--store", $0]).stdout }
+            #expect(Set(digests).count == 1 && digests[0].count == 65, "\(digests)")
+            for store in [hub, location.description, back] {
+                #expect(try concord.run(["verify", "--store", store]).status == 0, "verify \(store)")
+            }
+        }
+    }
 }
