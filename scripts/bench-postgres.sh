@@ -18,7 +18,8 @@ bin="$PWD/.build-release/release/concord"
 work="$(mktemp -d /tmp/concord-bench-pg.XXXXXX)"
 export CONCORD_PG_DIR="$(mktemp -d /tmp/concord-bench-pgdata.XXXXXX)" CONCORD_PG_PORT="${CONCORD_PG_PORT:-55435}" CONCORD_PG_DURABLE=1
 trap 'scripts/postgres-cluster.sh stop; rm -rf "$work" "$CONCORD_PG_DIR"' EXIT
-eval "$(scripts/postgres-cluster.sh start)"
+cluster="$(scripts/postgres-cluster.sh start)"
+eval "$cluster"
 server="${CONCORD_TEST_POSTGRES_URL%/*}"
 
 "$bin" init --node source --store "$work/source.sqlite" >/dev/null

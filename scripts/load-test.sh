@@ -17,6 +17,7 @@ export CONCORD_BIN="$PWD/.build-release/release/concord"
 if [ -z "${CONCORD_TEST_POSTGRES_URL:-}" ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
     export CONCORD_PG_DIR="$(mktemp -d /tmp/concord-load-pg.XXXXXX)" CONCORD_PG_PORT="${CONCORD_PG_PORT:-55433}" CONCORD_PG_DURABLE=1
     trap 'scripts/postgres-cluster.sh stop' EXIT
-    eval "$(scripts/postgres-cluster.sh start)"
+    cluster="$(scripts/postgres-cluster.sh start)"
+    eval "$cluster"
 fi
 swift test --filter LoadTests
