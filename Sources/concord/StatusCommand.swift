@@ -1,6 +1,8 @@
 import ArgumentParser
 import ConcordCore
+import ConcordPostgres
 import ConcordSQLite
+import ConcordSyncProtocol
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +19,7 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        if storeOptions.isPostgres { return try await CommandFailure.reporting { try await hubStatus() } }
         try CommandFailure.reporting {
             let store = try storeOptions.openStore()
             let node = try store.nodeInfo()
@@ -111,6 +114,52 @@ struct StatusCommand: AsyncParsableCommand {
                     for incarnation in incarnations {
                         print("  \(incarnation.origin.short)  since \(Timestamp.iso8601(millis: incarnation.startedAt))  \(incarnation.reason)")
                     }
+                }
+            }
+        }
+    }
+
+    /// A hub on PostgreSQL: what it holds, whom it serves and what it set aside (it has no origin
+    /// of its own there, so nothing about writing).
+    private func hubStatus() async throws {
+        let location = try storeOptions.postgresLocation
+        try await storeOptions.withHub { hub in
+            let name = try await hub.nodeName()
+            let vector = try await hub.versionVector()
+            let events = try await hub.eventCount()
+            let forks = try await hub.forkedOrigins()
+            let setAside = try await hub.setAsideOrigins()
+            let tokens = try await hub.issuedTokens()
+            if json {
+                var document = JSONObjectWriter()
+                document.field("node", name)
+                document.field("store", location.description)
+                document.field("backend", "postgresql")
+                document.field("events", events)
+                var vectorJSON = JSONObjectWriter()
+                for entry in vector.sorted { vectorJSON.field(entry.origin.hex, entry.seq) }
+                document.field("versionVector", rawJSON: vectorJSON.finish())
+                document.field("peersWithTokens", tokens.count)
+                document.field("forks", forks.count)
+                document.field("setAside", strings: setAside.map { "\($0.peer) \($0.refusal.origin):\($0.refusal.seq) \($0.refusal.code)" })
+                print(document.finish())
+                return
+            }
+            print("node        \(name) (a hub)")
+            print("store       \(location)")
+            print("events      \(events)")
+            print("peers       \(tokens.count) with a token (concord token list)")
+            print("")
+            var table = TextTable("ORIGIN", "HIGHEST SEQ")
+            for entry in vector.sorted { table.add(entry.origin.hex, String(entry.seq)) }
+            print(vector.entries.isEmpty ? "version vector: empty" : "version vector:\n" + table.render())
+            if !forks.isEmpty {
+                print("\nFORK EVIDENCE for \(forks.count) origin(s): \(forks.map(\.short).joined(separator: ", ")) (concord verify lists them)")
+            }
+            if !setAside.isEmpty {
+                print("\nSET ASIDE by the last sync with each peer:")
+                for entry in setAside {
+                    print("  \(entry.refusal.origin.short) with \(entry.peer) from seq \(entry.refusal.seq): \(entry.refusal.message) (\(entry.refusal.code))")
                 }
             }
         }

@@ -58,7 +58,7 @@ struct StoreOptions: ParsableArguments {
         if isPostgres {
             throw ConcordError(.invalidArgument, """
                 this command runs on a store file; a PostgreSQL store (\((try? postgresLocation)?.description ?? "postgres://…")) is a hub's, \
-                on which init --hub, serve, token, digest, verify and copy run (docs/postgres.md)
+                on which init --hub, serve, token, status, digest, verify and copy run (docs/postgres.md)
                 """)
         }
         return try SQLiteEventStore.open(at: storePath, options: storeOptions, logger: logger)

@@ -45,6 +45,8 @@ struct PostgresHubEndToEndTests {
             let digests = [try ok(["digest"], store: hub)] + (try ["wy", "gm"].map { try ok(["digest"], store: region($0)) })
             #expect(Set(digests).count == 1, "digests differ: \(digests)")
             #expect(try ok(["verify"], store: hub).hasPrefix("OK: 33 events from 2 origin(s)"))
+            let status = try JSONValue(parsing: try ok(["status", "--json"], store: hub))
+            #expect(status["events"] == .number("33") && status["backend"] == .string("postgresql") && status["peersWithTokens"] == .number("2"), "\(status)")
             // A token the hub did not issue is refused by the PostgreSQL hub too.
             let refused = try concord.run(["sync", server.url, "--store", region("wy")], environment: ["CONCORD_PEER_TOKEN": "concord_" + String(repeating: "0", count: 64)])
             #expect(refused.status == 69, "\(refused.stderr)")
