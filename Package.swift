@@ -131,6 +131,7 @@ let package = Package(
                 "ConcordProjections",
                 "ConcordSyncProtocol",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -7,6 +7,7 @@ import PostgresNIO
 /// cannot run inside one).
 public enum PostgresAdmin {
     public static func execute(_ statements: [String], on location: PostgresLocation, logger: Logger = Logger(label: "concord.postgres") { _ in SwiftLogNoOpLogHandler() }) async throws {
+        try await location.probe(logger: PostgresEventStore.quieter(logger))
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: PostgresEventStore.quieter(logger))
         let runner = Task { await client.run() }
         defer { runner.cancel() }

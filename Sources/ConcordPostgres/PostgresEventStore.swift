@@ -51,6 +51,7 @@ public final class PostgresEventStore: Sendable {
 
     /// Opens a store made by `create`, migrating it to this release's schema.
     public static func open(_ location: PostgresLocation, logger: Logger, clock: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }) async throws -> PostgresEventStore {
+        try await location.probe(logger: quieter(logger))
         let store = PostgresEventStore(location: location, logger: logger, clock: clock)
         do {
             guard try await store.migrationsApplied() != nil else {
@@ -70,6 +71,7 @@ public final class PostgresEventStore: Sendable {
 
     /// Makes a new store in an empty database: the schema, the read-model tables, the node's name.
     public static func create(_ location: PostgresLocation, nodeName: String, logger: Logger, clock: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }) async throws -> PostgresEventStore {
+        try await location.probe(logger: quieter(logger))
         let store = PostgresEventStore(location: location, logger: logger, clock: clock)
         do {
             if try await store.migrationsApplied() != nil {
@@ -207,6 +209,7 @@ public final class PostgresEventStore: Sendable {
     }
 
     /// Runs `body` on a pooled connection, with PostgreSQL's errors turned into `ConcordError`.
+    @discardableResult
     func read<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { connection in try await body(connection) }
@@ -241,8 +244,12 @@ public final class PostgresEventStore: Sendable {
             if let commit = transaction.commitError { return describe(commit, doing: what) }
         }
         if let failure = error as? PSQLError {
-            let message = failure.serverInfo?[.message] ?? "\(failure.code)"
-            return ConcordError(.storage, "cannot \(what): PostgreSQL says \(message)", cause: failure)
+            if let message = failure.serverInfo?[.message] {
+                let detail = failure.serverInfo?[.detail].map { " (\($0))" } ?? ""
+                return ConcordError(.storage, "cannot \(what): PostgreSQL says \(message)\(detail)", cause: failure)
+            }
+            let reason = failure.underlying.map { "\($0)" } ?? "\(failure.code)"
+            return ConcordError(.storage, "cannot \(what): \(reason)", cause: failure)
         }
         return ConcordError(.storage, "cannot \(what): \(error)", cause: error)
     }

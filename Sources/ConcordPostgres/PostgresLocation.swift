@@ -1,4 +1,6 @@
 import ConcordCore
+import Logging
+import NIOSSL
 import PostgresNIO
 
 /// Where a PostgreSQL store is: a `postgres://` (or `postgresql://`) URL, as libpq writes them.
@@ -95,6 +97,27 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         var copy = self
         copy.database = name
         return copy
+    }
+
+    /// Connects once, directly (not through a pool, which retries for a minute), so that a
+    /// wrong host, port, user, password or database is named within seconds.
+    func probe(logger: Logger) async throws {
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: try connectionTLS())
+        configuration.options.connectTimeout = .seconds(10)
+        do {
+            let connection = try await PostgresConnection.connect(on: PostgresClient.defaultEventLoopGroup.next(), configuration: configuration, id: 0, logger: logger).get()
+            try? await connection.close()
+        } catch {
+            throw PostgresEventStore.describe(error, doing: "connect to \(self)")
+        }
+    }
+
+    private func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        switch sslMode {
+        case .disable: .disable
+        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
     }
 
     var clientConfiguration: PostgresClient.Configuration {

@@ -41,6 +41,34 @@ import Testing
         return rows
     }
 
+    /// A wrong database, user or port is named at once (one direct connection, not a pool's
+    /// minute of retries), and an empty database is not taken for a store.
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func aWrongLocationIsNamedAndAnEmptyDatabaseIsNoStore(_ backend: Backend) async throws {
+        let server = try #require(PostgresTestDatabase.server)
+        func message(_ location: PostgresLocation) async -> String {
+            do {
+                let store = try await PostgresEventStore.open(location, logger: Self.logger)
+                await store.close()
+                return "opened"
+            } catch let error as ConcordError {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(await message(server.database("concord_no_such_database")).contains("database \"concord_no_such_database\" does not exist"))
+        var stranger = server
+        stranger.username = "concord_no_such_role"
+        #expect(await message(stranger).contains("role \"concord_no_such_role\" does not exist"))
+        var closed = server
+        closed.port = 1
+        #expect(await message(closed).contains("Connection refused"))
+        try await PostgresTestDatabase.with { location in
+            #expect(await message(location).contains("holds no Concord store"))
+        }
+    }
+
     @Test(arguments: Backend.underTest.filter { $0 == .postgres })
     func manyWritersOfOneOriginNeverLeaveAGapOrStoreAnEventTwice(_ backend: Backend) async throws {
         let (origin, runs) = Self.origin(events: 1200, runLength: 60)
