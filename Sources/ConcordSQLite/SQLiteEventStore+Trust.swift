@@ -1,23 +1,8 @@
 import ConcordCore
 
-/// Which origins this node accepts events from.
-///
-/// An origin id is the hash of its public key, so an accepted origin's key is pinned by
-/// construction. In `firstSight` mode (the default) any origin whose key hashes to its id is
-/// accepted. In `strict` mode only origins on the roster, and this node's own, are accepted;
-/// a batch carrying events of any other origin is refused whole.
+/// Which origins this node accepts events from (`TrustMode`, in the core): the roster and the
+/// mode as this store keeps them.
 extension SQLiteEventStore {
-    public enum TrustMode: String, Sendable, CaseIterable {
-        case firstSight = "first-sight"
-        case strict
-    }
-
-    public struct TrustedOrigin: Sendable, Equatable {
-        public var origin: OriginID
-        public var label: String
-        public var addedAt: Int64
-    }
-
     public func trustMode() throws -> TrustMode {
         try withConnection("read the trust mode") { state in try Self.trustMode(state.connection) }
     }
@@ -61,8 +46,7 @@ extension SQLiteEventStore {
     static func trustMode(_ connection: SQLiteConnection) throws -> TrustMode {
         let statement = try connection.cached("SELECT value FROM settings WHERE name = 'trust_mode'")
         defer { statement.reset() }
-        guard try statement.step() else { return .firstSight }
-        return TrustMode(rawValue: statement.text(0)) ?? .strict
+        return TrustMode(stored: try statement.step() ? statement.text(0) : nil)
     }
 
 }
@@ -70,7 +54,7 @@ extension SQLiteEventStore {
 /// The trust mode and roster as one ingest transaction sees them.
 struct TrustPolicy {
     private let connection: SQLiteConnection
-    let mode: SQLiteEventStore.TrustMode
+    let mode: TrustMode
 
     init(_ connection: SQLiteConnection) throws {
         self.connection = connection
@@ -81,12 +65,15 @@ struct TrustPolicy {
     /// when it is on the roster or one of this node's own origins.
     func accepts(_ origin: OriginID) throws -> Bool {
         guard mode == .strict else { return true }
-        let statement = try connection.cached("""
-            SELECT 1 FROM trusted_origins WHERE origin = ?1 UNION ALL SELECT 1 FROM incarnations WHERE origin = ?1
-            """)
-        defer { statement.reset() }
-        try statement.bind(1, origin.hex)
-        return try statement.step()
+        func held(_ sql: String) throws -> Bool {
+            let statement = try connection.cached(sql)
+            defer { statement.reset() }
+            try statement.bind(1, origin.hex)
+            return try statement.step()
+        }
+        return mode.accepts(
+            onRoster: try held("SELECT 1 FROM trusted_origins WHERE origin = ?"), ownOrigin: try held("SELECT 1 FROM incarnations WHERE origin = ?")
+        )
     }
 
     /// Refuses, naming the first origin not accepted.

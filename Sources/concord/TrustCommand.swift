@@ -107,7 +107,7 @@ struct TrustCommand: AsyncParsableCommand {
                     print(try store.trustMode().rawValue)
                     return
                 }
-                guard let chosen = SQLiteEventStore.TrustMode(rawValue: mode) else {
+                guard let chosen = TrustMode(rawValue: mode) else {
                     throw ConcordError(.invalidArgument, "trust mode '\(mode.prefix(40))' is not one of: first-sight, strict")
                 }
                 try store.setTrustMode(chosen)
