@@ -153,34 +153,6 @@ extension PostgresEventStore {
 
     static let prefixedEventColumns = eventColumns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
 
-    /// The next seal after `seq` and the events it covers, in one query.
-    public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
-        try await read("read the log") { connection in
-            let rows = try await connection.query("""
-                WITH s AS (SELECT seq, hash, signature FROM seals WHERE origin = \(origin.hex) AND seq > \(Int64(clamping: seq)) ORDER BY seq LIMIT 1)
-                SELECT s.seq, s.hash, s.signature, \(unescaped: Self.prefixedEventColumns)
-                FROM s LEFT JOIN events e ON e.origin = \(origin.hex) AND e.seq > \(Int64(clamping: seq)) AND e.seq <= s.seq
-                ORDER BY e.seq
-                """, logger: self.logger)
-            var seal: Seal?
-            var events: [Event] = []
-            for try await row in rows {
-                let cells = row.makeRandomAccess()
-                if seal == nil {
-                    seal = Seal(
-                        origin: origin, seq: UInt64(bitPattern: try cells[0].decode(Int64.self)),
-                        hash: EventHash(bytes: Array(try cells[1].decode(ByteBuffer.self).readableBytesView)),
-                        signature: Array(try cells[2].decode(ByteBuffer.self).readableBytesView)
-                    )
-                }
-                // A seal with no event under it (a damaged store) joins one row of NULLs.
-                guard try cells[3].decode(Int64?.self) != nil else { continue }
-                events.append(try Self.decodeEvent(row, offset: 3).event)
-            }
-            return seal.map { ($0, events) }
-        }
-    }
-
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? {
         try await seals(of: origin, after: seq, through: UInt64(Int64.max), limit: 1).first
     }

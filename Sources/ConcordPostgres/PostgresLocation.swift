@@ -1,4 +1,5 @@
 import ConcordCore
+import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
@@ -129,23 +130,5 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.maximumConnections = 24
         return configuration
-    }
-}
-
-extension String {
-    fileprivate var removingPercentEncoding: String? {
-        var bytes: [UInt8] = []
-        var utf8 = self.utf8[...]
-        while let byte = utf8.first {
-            utf8 = utf8.dropFirst()
-            if byte == UInt8(ascii: "%") {
-                guard utf8.count >= 2, let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) else { return nil }
-                bytes.append(value)
-                utf8 = utf8.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }

@@ -15,11 +15,9 @@ public protocol BatchSource: Sendable {
     /// The hashes of the held events among `ids` (one lookup each by default; a backend whose
     /// reads cross a network answers them in one round trip).
     func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash]
-    /// The origin's first seal after `seq` and the events it covers from `seq + 1` (`nextSeal`,
-    /// then `events`, by default; one round trip where reads cross a network).
-    func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])?
-    /// `nextRun` for several origins at once (one round trip where reads cross a network); an
-    /// origin with no seal after its seq is absent from the answer.
+    /// For each start `(origin, seq)`, the origin's first seal after `seq` and the events it
+    /// covers from `seq + 1` (`nextSeal`, then `events`, by default; one round trip where reads
+    /// cross a network); an origin with no seal after its seq is absent from the answer.
     func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])]
     /// How many origins' next runs `MissingRuns` reads at once: 1 (no read-ahead) by default,
     /// more where a round trip costs more than the memory of the runs read ahead.
@@ -32,14 +30,10 @@ extension BatchSource {
     public func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])] {
         var runs: [OriginID: (seal: Seal, events: [Event])] = [:]
         for start in starts {
-            if let run = try await nextRun(of: start.origin, after: start.seq) { runs[start.origin] = run }
+            guard let seal = try await nextSeal(of: start.origin, after: start.seq) else { continue }
+            runs[start.origin] = (seal, try await events(of: start.origin, after: start.seq, through: seal.seq))
         }
         return runs
-    }
-
-    public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
-        guard let seal = try await nextSeal(of: origin, after: seq) else { return nil }
-        return (seal, try await events(of: origin, after: seq, through: seal.seq))
     }
 
     public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] {

@@ -59,9 +59,6 @@ public struct SharedView: BatchSource {
     public func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])] {
         try await source.nextRuns(starts).mapValues { ($0.seal, $0.events.map(policy.shared)) }
     }
-    public func nextRun(of origin: OriginID, after seq: UInt64) async throws -> (seal: Seal, events: [Event])? {
-        try await source.nextRun(of: origin, after: seq).map { ($0.seal, $0.events.map(policy.shared)) }
-    }
     public func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] {
         try await source.events(of: origin, after: after, through: through).map(policy.shared)
     }
