@@ -43,14 +43,17 @@ public struct ConcordExecutable: Sendable {
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = input
+        Self.ignoreBrokenPipes
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
-        let errorData = ErrorCollector(errors.fileHandleForReading)
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        // Both pipes are drained while the input is written, so neither side blocks on a full pipe.
+        let errorData = PipeCollector(errors.fileHandleForReading)
+        let outData = PipeCollector(output.fileHandleForReading)
+        // A child may exit without reading all of its input (a refusal, `--version`): the write
+        // then fails with EPIPE, which is no failure of ours; the child's status says what happened.
+        if let stdin { try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: errorData.finish())
+        return Result(status: process.terminationStatus, stdout: outData.finish(), stderr: errorData.finish())
     }
 
     /// A started process whose standard output the caller reads as it goes.
@@ -78,8 +81,15 @@ public struct ConcordExecutable: Sendable {
     }
 }
 
-/// Drains a pipe on its own thread while the caller reads another.
-private final class ErrorCollector: @unchecked Sendable {
+extension ConcordExecutable {
+    /// Writing to a pipe whose reader has exited raises SIGPIPE, whose default action ends the
+    /// whole test process; ignored, the write returns EPIPE instead. (NIO ignores it too, but
+    /// only once it has opened a socket, so a test that runs earlier would die.)
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+}
+
+/// Drains a pipe on its own thread while the caller does something else.
+private final class PipeCollector: @unchecked Sendable {
     private var data = Data()
     private let done = DispatchSemaphore(value: 0)
 

@@ -20,6 +20,14 @@ struct CommandLineTests {
         #expect(result.status == 0, "init failed: \(result.stderr)")
     }
 
+    /// A command that exits before reading its input (here `--help`, given 4 MiB it never
+    /// reads) must not take the test process with it: CI once died of SIGPIPE this way.
+    @Test func aCommandThatLeavesItsInputUnreadEndsWithItsOwnStatus() throws {
+        let result = try concord.run(["--help"], stdin: String(repeating: "x", count: 4 << 20))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("USAGE"))
+    }
+
     @Test func initAppendLogVerifyStatusRoundTrip() throws {
         try initialised()
         let opened = try concord.run([
