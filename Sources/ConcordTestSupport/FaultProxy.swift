@@ -133,7 +133,9 @@ public final class FaultProxy: @unchecked Sendable {
             if chunkDelayMillis > 0 { usleep(UInt32(chunkDelayMillis) * 1000) }
             var offset = 0
             while offset < count {
-                let written = buffer.withUnsafeBytes { write(to, $0.baseAddress! + offset, count - offset) }
+                // MSG_NOSIGNAL: a side that has gone (the faults cut connections) gives EPIPE,
+                // not a SIGPIPE that would end the whole test process.
+                let written = buffer.withUnsafeBytes { send(to, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
                 guard written > 0 else { return }
                 offset += written
             }
