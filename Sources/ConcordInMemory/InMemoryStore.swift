@@ -146,11 +146,12 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
-    public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
+    public func readLog(afterPosition: Int64, limit: Int, matching filter: LogFilter, newestFirst: Bool) async throws -> [StoredEvent] {
         state.withLock { state in
             let start = Int(clamping: max(0, afterPosition))
             guard start < state.log.count else { return [] }
-            return Array(state.log[start..<min(state.log.count, start + limit)])
+            let matching = state.log[start...].lazy.filter { filter.matches($0.event) }
+            return newestFirst ? Array(Array(matching).suffix(limit)) : Array(matching.prefix(limit))
         }
     }
 

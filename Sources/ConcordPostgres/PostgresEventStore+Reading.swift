@@ -158,7 +158,11 @@ extension PostgresEventStore {
     }
 
     /// An origin's seals with seqs `after + 1 … through`, in seq order.
-    public func seals(of origin: OriginID, after: UInt64, through: UInt64, limit: Int = .max) async throws -> [Seal] {
+    public func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal] {
+        try await seals(of: origin, after: after, through: through, limit: .max)
+    }
+
+    private func seals(of origin: OriginID, after: UInt64, through: UInt64, limit: Int) async throws -> [Seal] {
         try await read("read seals") { connection in
             let rows = try await connection.query("""
                 SELECT seq, hash, signature FROM seals WHERE origin = \(origin.hex) AND seq > \(Int64(clamping: after)) AND seq <= \(Int64(clamping: through))
@@ -186,14 +190,23 @@ extension PostgresEventStore {
 
     /// The whole log in position order, starting after `afterPosition`: the global order. It
     /// never skips an event that commits later (positions are handed out in commit order).
-    public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await read("read the log") { connection in
-            let rows = try await connection.query(
-                "SELECT \(unescaped: Self.eventColumns) FROM events WHERE position > \(afterPosition) ORDER BY position LIMIT \(Int64(limit))",
-                logger: self.logger
-            )
-            return try await Self.events(rows)
+    public func readLog(afterPosition: Int64, limit: Int, matching filter: LogFilter, newestFirst: Bool) async throws -> [StoredEvent] {
+        var conditions = ["position > $1"]
+        var bindings = PostgresBindings()
+        bindings.append(afterPosition)
+        func condition(_ sql: (Int) -> String, _ value: String) {
+            bindings.append(value)
+            conditions.append(sql(bindings.count))
         }
+        if let stream = filter.stream { condition({ "stream = $\($0)" }, stream) }
+        if let type = filter.type { condition({ "type = $\($0)" }, type) }
+        if let prefix = filter.originPrefix { condition({ "starts_with(origin, $\($0))" }, prefix) }
+        bindings.append(Int64(clamping: limit))
+        let sql = "SELECT \(Self.eventColumns) FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY position \(newestFirst ? "DESC" : "") LIMIT $\(bindings.count)"
+        let events = try await read("read the log") { connection in
+            try await Self.events(try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: self.logger))
+        }
+        return newestFirst ? events.reversed() : events
     }
 
     /// The number of events held.

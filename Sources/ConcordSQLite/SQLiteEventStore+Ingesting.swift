@@ -151,31 +151,6 @@ extension SQLiteEventStore {
         try withConnection("read origin keys") { state in try Self.storedKey(state.connection, origin) }
     }
 
-    /// Everything this node holds, in the exchange order: for each origin its key, then its
-    /// events by seq with each seal after the event it covers, in batches of at most `batchSize`.
-    public func exportBatches(batchSize: Int = 10_000, _ body: (IngestBatch) throws -> Void) throws {
-        for origin in try eventOrigins() {
-            var key = try originKey(origin)
-            var after: UInt64 = 0
-            while true {
-                var events = try readOrigin(origin, afterSeq: after, limit: batchSize).map(\.event)
-                guard let last = events.last else { break }
-                let covering = try seals(of: origin, after: after, through: last.seq)
-                // Each batch ends on a seal, so that it verifies on its own (a run between seals is
-                // far shorter than a batch; the unsealed tail of a damaged log goes last, as it is).
-                if let sealed = covering.last?.seq, sealed < last.seq, events.count == batchSize, events.contains(where: { $0.seq <= sealed }) {
-                    events.removeAll { $0.seq > sealed }
-                }
-                let end = events.last?.seq ?? last.seq
-                try body(IngestBatch(keys: key.map { [$0] } ?? [], events: events, seals: covering.filter { $0.seq <= end }))
-                key = nil
-                // A tampered row whose seq reads no higher would otherwise be read again for ever.
-                guard end > after else { break }
-                after = end
-            }
-        }
-    }
-
     static func storedKey(_ connection: SQLiteConnection, _ origin: OriginID) throws -> OriginKey? {
         let statement = try connection.cached("SELECT public_key FROM origins WHERE origin = ?")
         defer { statement.reset() }

@@ -27,6 +27,10 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await blocking { try store.nextSeal(of: origin, after: seq) } }
 
+    public func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal] {
+        try await blocking { try store.seals(of: origin, after: after, through: through) }
+    }
+
     public func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] {
         try await blocking {
             guard through > after else { return [] }
@@ -105,8 +109,10 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func restoreSharing(_ settings: SharingSettings) async throws { try await blocking { try store.restoreSharing(settings) } }
 
-    public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await blocking { try store.readLog(afterPosition: afterPosition, limit: limit) }
+    public func readLog(afterPosition: Int64, limit: Int, matching filter: LogFilter, newestFirst: Bool) async throws -> [StoredEvent] {
+        try await blocking {
+            try store.readLog(afterPosition: afterPosition, limit: limit, stream: filter.stream, type: filter.type, origin: filter.originPrefix, newestFirst: newestFirst)
+        }
     }
 
     public func eventCount() async throws -> Int { try await blocking { Int(try store.eventCount()) } }

@@ -21,9 +21,10 @@ public protocol HubBackend: SyncBackend {
     /// The sharing rules, default and local streams whole, and taking them over from another store.
     func sharingSettings() async throws -> SharingSettings
     func restoreSharing(_ settings: SharingSettings) async throws
-    /// The log in position order after `afterPosition`: a reader paging it never misses an event
-    /// that commits later.
-    func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent]
+    /// The log's events that `filter` matches, in position order after `afterPosition`: the
+    /// first `limit` of them, or with `newestFirst` the last `limit` (still oldest first). A
+    /// reader paging it never misses an event that commits later.
+    func readLog(afterPosition: Int64, limit: Int, matching filter: LogFilter, newestFirst: Bool) async throws -> [StoredEvent]
     func eventCount() async throws -> Int
     /// The origins of which the store keeps fork evidence.
     func forkedOrigins() async throws -> [OriginID]
@@ -33,4 +34,11 @@ public protocol HubBackend: SyncBackend {
     func readModelDigest() async throws -> String
     /// Releases the store's connections. Nothing may be asked of it after.
     func close() async
+}
+
+extension HubBackend {
+    /// The whole log in position order after `afterPosition`, `limit` events at a time.
+    public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await readLog(afterPosition: afterPosition, limit: limit, matching: .everything, newestFirst: false)
+    }
 }

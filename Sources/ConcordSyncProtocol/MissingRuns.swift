@@ -12,6 +12,9 @@ public protocol BatchSource: Sendable {
     func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal?
     /// The origin's events with seqs `after + 1 … through`, in seq order.
     func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event]
+    /// The origin's seals with seqs `after + 1 … through`, in seq order (`nextSeal` over and
+    /// over by default).
+    func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal]
     /// The hashes of the held events among `ids` (one lookup each by default; a backend whose
     /// reads cross a network answers them in one round trip).
     func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash]
@@ -34,6 +37,16 @@ extension BatchSource {
             runs[start.origin] = (seal, try await events(of: start.origin, after: start.seq, through: seal.seq))
         }
         return runs
+    }
+
+    public func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal] {
+        var seals: [Seal] = []
+        var cursor = after
+        while let seal = try await nextSeal(of: origin, after: cursor), seal.seq <= through, seal.seq > cursor {
+            seals.append(seal)
+            cursor = seal.seq
+        }
+        return seals
     }
 
     public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] {

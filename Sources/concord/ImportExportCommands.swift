@@ -18,32 +18,26 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .customLong("for"), help: ArgumentHelp("Write only what this peer may see: events its sharing rules withhold go as stubs (concord share).", valueName: "peer")) var peer: String?
 
     func run() async throws {
-        try CommandFailure.reporting {
-            let store = try storeOptions.openStore()
-            let policy = try peer.map { try store.sharingPolicy(for: $0) }
-            let total = Int(try store.eventCount())
-            var progress = ProgressBar("exporting", total: total)
-            let output: FileHandle
-            if let out {
-                output = try PrivateOutput.create(out, force: force)
-            } else {
-                output = FileHandle.standardOutput
-            }
-            var written = 0
-            try store.exportBatches { batch in
-                var batch = batch
-                if let policy { batch.events = batch.events.map(policy.shared) }
-                var lines: [UInt8] = []
-                BatchWriter.append(batch, to: &lines)
-                output.write(Data(lines))
-                written += batch.events.count
-                progress.update(written)
-            }
-            progress.finish()
-            if let out {
-                try output.synchronize()
-                try output.close()
-                FileHandle.standardError.write(Data("Exported \(written) event(s) to \(out)\n".utf8))
+        try await CommandFailure.reporting {
+            try await storeOptions.withHub { store in
+                // Read through the peer's view, so no opening its rules withhold is written.
+                let source: any BatchSource = if let peer { SharedView(source: store, policy: try await store.sharingPolicy(for: peer)) } else { store }
+                var progress = ProgressBar("exporting", total: try await store.eventCount())
+                let output: FileHandle = if let out { try PrivateOutput.create(out, force: force) } else { FileHandle.standardOutput }
+                var written = 0
+                try await LogExport.forEachBatch(of: source) { batch in
+                    var lines: [UInt8] = []
+                    BatchWriter.append(batch, to: &lines)
+                    output.write(Data(lines))
+                    written += batch.events.count
+                    progress.update(written)
+                }
+                progress.finish()
+                if let out {
+                    try output.synchronize()
+                    try output.close()
+                    FileHandle.standardError.write(Data("Exported \(written) event(s) to \(out)\n".utf8))
+                }
             }
         }
     }
@@ -73,14 +67,17 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try CommandFailure.reporting {
-            var options = storeOptions.storeOptions
-            options.eventFormat = eventFormat
-            let store = try SQLiteEventStore.open(at: storeOptions.storePath, options: options, logger: storeOptions.logger)
+        try await CommandFailure.reporting {
             // Read a line at a time, so memory stays flat whatever the file's size (an export is
             // verified whole, so its batch is held; new events stream into the one commit).
-            var reader = try NDJSONReader(path: file, label: new ? "recording" : "reading")
             if new {
+                if storeOptions.isPostgres {
+                    throw ConcordError(.invalidArgument, "a PostgreSQL store is a hub's, which relays the regions' events and records none of its own: import --new runs on a store file")
+                }
+                var options = storeOptions.storeOptions
+                options.eventFormat = eventFormat
+                let store = try SQLiteEventStore.open(at: storeOptions.storePath, options: options, logger: storeOptions.logger)
+                var reader = try NDJSONReader(path: file, label: "recording")
                 let parse = try newEventParser()
                 let (count, _) = try store.appendAll { try reader.next(parse) }
                 reader.finish()
@@ -88,11 +85,14 @@ struct ImportCommand: AsyncParsableCommand {
                 try store.catchUpProjections()
                 print("Recorded \(count) event(s) from \(file)")
             } else {
-                let batch = try parseExport(&reader)
-                reader.finish()
-                let result = try store.ingest(batch)
-                try store.catchUpProjections()
-                print("Imported \(result.inserted) event(s) from \(file) (\(result.alreadyHeld) already held)")
+                try await storeOptions.withHub { store in
+                    var reader = try NDJSONReader(path: file, label: "reading")
+                    let batch = try parseExport(&reader)
+                    reader.finish()
+                    let result = try await store.ingest(batch, source: "import", policy: .allOrNothing)
+                    try await store.catchUpReadModels()
+                    print("Imported \(result.inserted) event(s) from \(file) (\(result.alreadyHeld) already held)")
+                }
             }
         }
     }

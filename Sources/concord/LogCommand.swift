@@ -1,6 +1,6 @@
 import ArgumentParser
 import ConcordCore
-import ConcordSQLite
+import ConcordSyncProtocol
 
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,9 +29,12 @@ struct LogCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try CommandFailure.reporting {
+        try await CommandFailure.reporting {
             if let limit, limit < 1 { throw ConcordError(.invalidArgument, "--limit must be 1 or more") }
-            let store = try storeOptions.openStore()
+            if let origin, origin.isEmpty || !origin.allSatisfy(\.isHexDigit) || origin != origin.lowercased() {
+                throw ConcordError(.invalidArgument, "--origin takes lowercase hex digits, such as 1f2e3d4c")
+            }
+            let filter = LogFilter(stream: stream, type: type, originPrefix: origin)
             var table = TextTable("POS", "RECORDED", "EVENT", "STREAM", "TYPE", "ACTOR", "DATA")
             func emit(_ stored: StoredEvent) {
                 if json {
@@ -45,18 +48,17 @@ struct LogCommand: AsyncParsableCommand {
                     )
                 }
             }
-            if let origin, origin.isEmpty || !origin.allSatisfy(\.isHexDigit) || origin != origin.lowercased() {
-                throw ConcordError(.invalidArgument, "--origin takes lowercase hex digits, such as 1f2e3d4c")
-            }
-            if let limit {
-                try store.readLog(afterPosition: 0, limit: limit, stream: stream, type: type, origin: origin, newestFirst: true).forEach(emit)
-            } else {
-                var after: Int64 = 0
-                while true {
-                    let batch = try store.readLog(afterPosition: after, limit: 1000, stream: stream, type: type, origin: origin)
-                    batch.forEach(emit)
-                    guard let last = batch.last else { break }
-                    after = last.position
+            try await storeOptions.withHub { store in
+                if let limit {
+                    try await store.readLog(afterPosition: 0, limit: limit, matching: filter, newestFirst: true).forEach(emit)
+                } else {
+                    var after: Int64 = 0
+                    while true {
+                        let batch = try await store.readLog(afterPosition: after, limit: 1000, matching: filter, newestFirst: false)
+                        batch.forEach(emit)
+                        guard let last = batch.last else { break }
+                        after = last.position
+                    }
                 }
             }
             if !json {

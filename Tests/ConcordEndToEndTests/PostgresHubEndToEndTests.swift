@@ -81,4 +81,55 @@ struct PostgresHubEndToEndTests {
             }
         }
     }
+
+    /// A hub's log, export and import read and write a PostgreSQL store as they do a file: the
+    /// demo hub's export imported into both gives the same log, the same digest, and exports
+    /// (whole and for one peer) byte for byte equal to it; a tampered file stores nothing.
+    @Test(arguments: servers)
+    func logExportAndImportWorkOnAPostgreSQLHubAsOnAFile(_ server: String) async throws {
+        let concord = try ConcordExecutable.locate()
+        let directory = try TemporaryDirectory("pg-exchange")
+        #expect(try concord.run(["demo", "--dir", directory.file("demo"), "--cases", "40"]).status == 0)
+        let original = directory.file("hub.ndjson")
+        #expect(try concord.run(["export", "--out", original, "--store", directory.file("demo/national-hub.sqlite")]).status == 0)
+        let exported = try String(contentsOfFile: original, encoding: .utf8)
+        try await PostgresTestDatabase.with { location in
+            let file = directory.file("fresh.sqlite")
+            let stores = [location.description, file]
+            func ok(_ arguments: [String], _ store: String) throws -> String {
+                let result = try concord.run(arguments + ["--store", store])
+                #expect(result.status == 0, "\(arguments) on \(store): \(result.stderr)")
+                return result.stdout
+            }
+            for store in stores { _ = try ok(["init", "--hub", "--node", "national-hub", "--share-default", "stubs"], store) }
+
+            // One changed byte in an event's data: refused, naming the fault, and nothing stored.
+            let tampered = directory.file("tampered.ndjson")
+            let line = try #require(exported.split(separator: "\n").firstIndex { $0.contains(#""kind":"event""#) && $0.contains("West Yorkshire") })
+            var lines = exported.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines[line] = lines[line].replacing("West Yorkshire", with: "West Yorkshira")
+            try lines.joined(separator: "\n").write(toFile: tampered, atomically: true, encoding: .utf8)
+            let refused = try concord.run(["import", tampered, "--store", location.description])
+            #expect(refused.status != 0 && refused.stderr.contains("does not match its hash"), "\(refused.stderr)")
+            #expect(try ok(["log"], location.description) == "No events yet.\n")
+
+            let imported = try stores.map { try ok(["import", original], $0) }
+            #expect(imported[0] == imported[1] && imported[0].hasPrefix("Imported "), "\(imported)")
+            #expect(try ok(["digest"], stores[0]) == (try ok(["digest"], stores[1])))
+            let prefix = String(try #require(exported.firstRange(of: #""origin":""#).map { exported[$0.upperBound...].prefix(6) }))
+            for arguments in [["log", "--json"], ["log", "--json", "--limit", "7", "--type", "case.note-added"], ["log", "--origin", prefix, "--limit", "20"]] {
+                let logs = try stores.map { try ok(arguments, $0) }
+                #expect(logs[0] == logs[1] && logs[0].count > 100, "\(arguments)")
+            }
+            for store in stores {
+                #expect(try ok(["export"], store) == exported, "export of \(store)")
+            }
+            let forWY = try stores.map { try ok(["export", "--for", "west-yorkshire"], $0) }
+            #expect(forWY[0] == forWY[1] && forWY[0] != exported && forWY[0].split(separator: "\n").count == exported.split(separator: "\n").count)
+
+            // The hub records none of its own events: import --new is refused on PostgreSQL.
+            let new = try concord.run(["import", "--new", "-", "--store", location.description], stdin: #"{"stream":"notes:x","type":"note","data":{}}"#)
+            #expect(new.status != 0 && new.stderr.contains("import --new runs on a store file"), "\(new.stderr)")
+        }
+    }
 }

@@ -3,6 +3,7 @@ import ConcordDomain
 import ConcordProjections
 import ConcordRecording
 @testable import ConcordSQLite
+import ConcordSyncProtocol
 import ConcordTestSupport
 import Testing
 
@@ -12,13 +13,13 @@ struct ConvergenceTests {
 
     /// Three regional nodes: the hub opens a case and schedules a meeting; the others learn them,
     /// then all three edit the same case and meeting while apart.
-    static func divergentNodes(in directory: TemporaryDirectory) throws -> [SQLiteEventStore] {
+    static func divergentNodes(in directory: TemporaryDirectory) async throws -> [SQLiteEventStore] {
         let nodes = try (0..<3).map { try StoreFixtures.createStore(in: directory, name: "node\($0).sqlite", node: "node-\($0)") }
         let hub = DomainRecorder(store: nodes[0])
         let day = Context(actor: "hub", occurredAt: 1_457_519_400_000)
         try hub.run(.open(title: "County lines", region: "West Midlands", category: "criminal exploitation", reference: nil), caseID: "WM-1", day)
         try hub.run(.schedule(title: "Regional meeting", at: 1_460_000_000_000, location: "Birmingham", host: nil), meetingID: "WM-M1", day)
-        for node in nodes.dropFirst() { try copyAll(from: nodes[0], to: node) }
+        for node in nodes.dropFirst() { try await copyAll(from: nodes[0], to: node) }
         let statuses: [CaseStatus] = [.investigating, .referred, .charged]
         for (index, node) in nodes.enumerated() {
             let recorder = DomainRecorder(store: node)
@@ -31,8 +32,8 @@ struct ConvergenceTests {
         return nodes
     }
 
-    static func copyAll(from source: SQLiteEventStore, to target: SQLiteEventStore) throws {
-        try source.exportBatches { batch in try target.ingest(batch) }
+    static func copyAll(from source: SQLiteEventStore, to target: SQLiteEventStore) async throws {
+        try await LogExport.forEachBatch(of: SQLiteSyncBackend(store: source)) { batch in _ = try target.ingest(batch) }
         try target.catchUpProjections()
     }
 
@@ -51,11 +52,11 @@ struct ConvergenceTests {
         return (Array(keys.values), events.keys.sorted().map { events[$0]! }, seals)
     }
 
-    @Test func concurrentEditsConvergeToOneDigestWithTheConflictListedEverywhere() throws {
+    @Test func concurrentEditsConvergeToOneDigestWithTheConflictListedEverywhere() async throws {
         let directory = try TemporaryDirectory("converge")
-        let nodes = try Self.divergentNodes(in: directory)
+        let nodes = try await Self.divergentNodes(in: directory)
         // Full mesh exchange, in different directions.
-        for source in nodes { for target in nodes where target !== source { try Self.copyAll(from: source, to: target) } }
+        for source in nodes { for target in nodes where target !== source { try await Self.copyAll(from: source, to: target) } }
         let digests = try nodes.map { try $0.readModelDigest(.live) }
         #expect(Set(digests).count == 1)
         for node in nodes {
@@ -65,9 +66,9 @@ struct ConvergenceTests {
         }
     }
 
-    @Test func anyArrivalOrderGivesTheSameDigest() throws {
+    @Test func anyArrivalOrderGivesTheSameDigest() async throws {
         let directory = try TemporaryDirectory("orders")
-        let nodes = try Self.divergentNodes(in: directory)
+        let nodes = try await Self.divergentNodes(in: directory)
         let all = try Self.everything(nodes)
         var reference: String?
         var generator = SeededRandom(seed: 2016)
@@ -88,7 +89,7 @@ struct ConvergenceTests {
             let digest = try target.readModelDigest(.live)
             if let reference { #expect(digest == reference, "round \(round)") } else { reference = digest }
         }
-        for node in nodes { for target in nodes where target !== node { try Self.copyAll(from: node, to: target) } }
+        for node in nodes { for target in nodes where target !== node { try await Self.copyAll(from: node, to: target) } }
         #expect(try nodes[0].readModelDigest(.live) == reference)
     }
 }

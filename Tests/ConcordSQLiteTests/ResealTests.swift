@@ -54,7 +54,7 @@ struct ResealTests {
             return index <= count ? try StoreFixtures.draft("notes:long", "note.added", data: .object(["n": .number("\(index)")])) : nil
         }
         let peer = try StoreFixtures.createStore(in: directory, name: "peer.sqlite", node: "peer")
-        try store.exportBatches { try peer.ingest($0) }
+        try await LogExport.forEachBatch(of: SQLiteSyncBackend(store: store)) { _ = try peer.ingest($0) }
         // Both as an older release left them: one seal, at the end.
         let origin = try store.origin
         for node in [store, peer] {
@@ -74,7 +74,7 @@ struct ResealTests {
         #expect(try await setAside(peer) == ["too-large"], "the peer has no new seal yet")
 
         var lines: [IngestBatch] = []
-        try store.exportBatches { lines.append($0) }
+        try await LogExport.forEachBatch(of: SQLiteSyncBackend(store: store)) { lines.append($0) }
         for batch in lines {
             let result = try peer.ingest(batch)
             #expect(result.inserted == 0 && result.alreadyHeld == batch.events.count)

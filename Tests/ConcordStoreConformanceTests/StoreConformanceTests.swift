@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordDomain
+import ConcordInMemory
 import ConcordProjections
 import ConcordRecording
 import ConcordSQLite
@@ -57,6 +58,33 @@ import Testing
             #expect(log.map(\.event.id) == batch.events.map(\.id))
             #expect(zip(log, log.dropFirst()).allSatisfy { $0.position < $1.position })
             #expect(try await store.readLog(afterPosition: log[2].position, limit: 2).map(\.event.seq) == [4, 5])
+            // Filtered as `concord log` asks: by stream, type and origin prefix, first or last N.
+            let expected = { (filter: LogFilter) in log.filter { filter.matches($0.event) } }
+            for filter in [
+                LogFilter(stream: "case:WY-1"), LogFilter(type: "case.note-added"), LogFilter(stream: "meeting:M-1", type: "meeting.decision-recorded"),
+                LogFilter(originPrefix: String(origin.hex.prefix(3))), LogFilter(originPrefix: "g"), LogFilter(stream: "case:nothing"),
+            ] {
+                #expect(try await store.readLog(afterPosition: 0, limit: 1000, matching: filter, newestFirst: false) == expected(filter), "\(filter)")
+                #expect(try await store.readLog(afterPosition: 0, limit: 2, matching: filter, newestFirst: true) == expected(filter).suffix(2), "\(filter)")
+            }
+            #expect(expected(LogFilter(stream: "case:WY-1")).count == 3 && expected(LogFilter(originPrefix: String(origin.hex.prefix(3)))).count == log.count)
+            #expect(try await store.readLog(afterPosition: log[1].position, limit: 1, matching: LogFilter(stream: "case:WY-1"), newestFirst: false).map(\.event.seq) == [3])
+            // The export: the region's own, batch for batch, and each batch verifies as it comes
+            // (it ends on a seal), so a reader may store it before reading the next.
+            func exported(_ source: some BatchSource) async throws -> [[String]] {
+                var batches: [[String]] = []
+                let reader = InMemoryStore(nodeName: "reader")
+                try await LogExport.forEachBatch(of: source, batchSize: 2) { batch in
+                    batches.append(batch.keys.map(\.origin.hex) + batch.events.map(\.hash.description) + batch.seals.map(\.seq.description))
+                    let stored = try await reader.ingest(batch, from: "export")
+                    #expect(stored.refused.isEmpty && stored.inserted == batch.events.count)
+                }
+                #expect(try await reader.versionVector() == (try await source.versionVector()))
+                return batches
+            }
+            let batches = try await exported(store)
+            #expect(batches == (try await exported(SQLiteSyncBackend(store: region))))
+            #expect(batches.count == (batch.events.count + 1) / 2 && batches[0].first == origin.hex)
             // Offered again: all held, nothing new.
             let again = try await store.ingest(batch, from: "region")
             #expect(again.inserted == 0 && again.alreadyHeld == batch.events.count)

@@ -1,0 +1,34 @@
+import ConcordCore
+
+/// A store's whole log as batches that each verify on their own, whatever backend holds it:
+/// what `concord export` writes and `concord import` (or `IngestBatch` in tests) reads back.
+///
+/// Origins come in origin order, each origin's events in seq order, its key with its first
+/// batch, and each batch with the seals over its events. A batch holds at most `batchSize`
+/// events and, when it is cut short, ends on a seal, so that it verifies alone (a run between
+/// seals is far shorter than a batch). A damaged log is written as it is, unsealed tail last: an
+/// export is evidence, and the importer's verification names what is wrong with it.
+public enum LogExport {
+    public static func forEachBatch(of source: some BatchSource, batchSize: Int = 10_000, _ body: (IngestBatch) async throws -> Void) async throws {
+        precondition(batchSize > 0)
+        for (origin, head) in try await source.versionVector().sorted {
+            var key = try await source.originKey(origin)
+            var after: UInt64 = 0
+            while after < head {
+                let through = head - after > UInt64(batchSize) ? after + UInt64(batchSize) : head
+                // A tampered row may read with a seq outside the range asked for: kept out, so no
+                // event is written twice and the walk always moves on.
+                var events = try await source.events(of: origin, after: after, through: through).filter { $0.seq > after && $0.seq <= through }
+                let seals = try await source.seals(of: origin, after: after, through: through)
+                var next = through
+                if through < head, let sealed = seals.last?.seq, sealed < through {
+                    events.removeAll { $0.seq > sealed }
+                    next = sealed
+                }
+                if key != nil || !events.isEmpty || !seals.isEmpty { try await body(IngestBatch(keys: key.map { [$0] } ?? [], events: events, seals: seals.filter { $0.seq <= next })) }
+                key = nil
+                after = next
+            }
+        }
+    }
+}
