@@ -240,14 +240,19 @@ extension PostgresEventStore {
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).
     /// Like SQLite's, they are not migrated but rebuilt when `ReadModelSchema.version` changes.
     static var readModelTablesSQL: [String] {
-        ReadModelSchema.tables.flatMap { table -> [String] in
-            let columns = table.columns.map { "\($0.name) \($0.type == "INTEGER" ? "bigint" : "text")" }.joined(separator: ", ")
+        ["DROP VIEW IF EXISTS \(ReadModelSchema.viewNames.joined(separator: ", "))"]
+        + ReadModelSchema.tables.flatMap { table -> [String] in
+            // Text compares by code point, as SQLite's BINARY does, whatever the database's locale:
+            // a query's ORDER BY gives the rows in the same order on both.
+            let columns = table.columns.map { "\($0.name) \($0.type == "INTEGER" ? "bigint" : "text COLLATE \"C\"")" }.joined(separator: ", ")
             return [
                 "DROP TABLE IF EXISTS \(table.name)",
                 "CREATE TABLE \(table.name) (\(columns), PRIMARY KEY (\(table.primaryKey.joined(separator: ", "))))",
                 "CREATE INDEX \(table.name)_by_stream ON \(table.name) (stream)",
             ]
         }
+        // The same views as on SQLite, with PostgreSQL's spelling of today's UTC date.
+        + ReadModelSchema.viewsSQL(schema: nil, today: "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
     }
 
     /// What an application role that is not the schema's owner may do (`grantApplicationRole`):
@@ -260,7 +265,7 @@ extension PostgresEventStore {
             + ReadModelSchema.tables.map(\.name)
         return [
             "GRANT USAGE ON SCHEMA public TO \(quoted)",
-            "GRANT SELECT ON concord_migrations TO \(quoted)",
+            "GRANT SELECT ON concord_migrations, \(ReadModelSchema.viewNames.joined(separator: ", ")) TO \(quoted)",
             "GRANT SELECT, INSERT ON \(history.joined(separator: ", ")) TO \(quoted)",
             "GRANT UPDATE (actor, causation_id, correlation_id, data, salt, disclosure, erased_by) ON events TO \(quoted)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON \(bookkeeping.joined(separator: ", ")) TO \(quoted)",

@@ -65,10 +65,13 @@ public enum ReadModelSchema {
     }
 
     /// Views over the per-stream rows: cross-stream answers are SQL, never counters kept in place.
-    public static func viewsSQL(schema: String = "main") -> [String] {
-        [
+    /// `schema` qualifies the views' names (nil: the connection's default schema); `today` is the
+    /// dialect's expression for the current UTC date as `YYYY-MM-DD` text.
+    public static func viewsSQL(schema: String? = "main", today: String = "date('now')") -> [String] {
+        let prefix = schema.map { "\($0)." } ?? ""
+        return [
             """
-            CREATE VIEW \(schema).decision_trail AS
+            CREATE VIEW \(prefix)decision_trail AS
             SELECT d.decision_id, d.meeting_id, m.title AS meeting_title, m.location, d.text, d.proposed_by,
                    d.decided_at, d.recorded_by, d.origin, a.action_id, a.title AS action_title, a.owner,
                    a.due_date, a.status AS action_status, a.outcome, a.finished_at
@@ -77,8 +80,8 @@ public enum ReadModelSchema {
             LEFT JOIN actions a ON a.decision_id = d.decision_id
             """,
             """
-            CREATE VIEW \(schema).overdue_actions AS
-            SELECT * FROM actions WHERE status = 'open' AND due_date IS NOT NULL AND due_date < date('now')
+            CREATE VIEW \(prefix)overdue_actions AS
+            SELECT * FROM actions WHERE status = 'open' AND due_date IS NOT NULL AND due_date < \(today)
             """,
         ]
     }

@@ -139,3 +139,21 @@ public struct SQLiteSyncBackend: HubBackend {
         }
     }
 }
+
+extension SQLiteSyncBackend: ReadModelReader {
+    public func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]]) {
+        try await blocking { try store.queryReadModels(view, sql: sql, bindings) }
+    }
+
+    public func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] {
+        try await blocking {
+            let events = try store.readStream(stream, afterVersion: 0, limit: Int.max)
+            switch view {
+            case .live: return events
+            // When this node stored each event: a column of its own, never exchanged.
+            case .asOf(let time): return try events.filter { try store.storedAt(position: $0.position) <= time }
+            case .validAt(let time): return events.filter { $0.event.occurredAt <= time }
+            }
+        }
+    }
+}

@@ -10,10 +10,11 @@ public enum PostgresTestDatabase {
         return try? PostgresLocation(url: url)
     }
 
-    public static func with<T>(_ body: (PostgresLocation) async throws -> T) async throws -> T {
+    /// `options` are appended to `CREATE DATABASE` (a template, a locale).
+    public static func with<T>(options: String = "", _ body: (PostgresLocation) async throws -> T) async throws -> T {
         guard let server else { throw ConcordError(.invalidArgument, "set CONCORD_TEST_POSTGRES_URL to run the PostgreSQL tests (scripts/postgres-cluster.sh start)") }
         let name = "concord_test_" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
-        try await PostgresAdmin.execute(["CREATE DATABASE \(name)"], on: server)
+        try await PostgresAdmin.execute(["CREATE DATABASE \(name) \(options)"], on: server)
         do {
             let result = try await body(server.database(name))
             try await PostgresAdmin.execute(["DROP DATABASE \(name) WITH (FORCE)"], on: server)

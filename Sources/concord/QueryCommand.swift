@@ -1,7 +1,6 @@
 import ArgumentParser
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
 
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,15 +37,14 @@ struct QueryCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per row (NDJSON).") var json = false
 
     func run() async throws {
-        try CommandFailure.reporting {
+        try await CommandFailure.reporting {
             let view = try viewOptions.view()
-            let store = try storeOptions.openStore()
             var conditions: [String] = []
             var bindings: [SQLValue] = []
             func filter(_ column: String, _ value: String?) {
                 guard let value else { return }
-                conditions.append("\(column) = ?")
                 bindings.append(.text(value))
+                conditions.append("\(column) = $\(bindings.count)")
             }
             let sql: String
             switch kind {
@@ -62,15 +60,15 @@ struct QueryCommand: AsyncParsableCommand {
             case .actions:
                 filter("status", status?.lowercased()); filter("owner", owner)
                 if overdue {
-                    conditions.append("status = 'open' AND due_date IS NOT NULL AND due_date < ?")
                     bindings.append(.text(String(Timestamp.iso8601(millis: referenceTime(view)).prefix(10))))
+                    conditions.append("status = 'open' AND due_date IS NOT NULL AND due_date < $\(bindings.count)")
                 }
                 sql = "SELECT action_id, status, owner, due_date, decision_id, case_id, title FROM {schema}.actions"
             case .conflicts:
                 sql = "SELECT stream, field, chosen, candidates FROM {schema}.conflicts"
             }
             let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-            let result = try store.queryReadModels(view, sql: sql + whereClause + " ORDER BY 1, 2", bindings)
+            let result = try await storeOptions.withHub { try await $0.queryReadModels(view, sql: sql + whereClause + " ORDER BY 1, 2", bindings) }
             RowPrinter.print(columns: result.columns, rows: result.rows, json: json, empty: "No \(kind.rawValue) match.")
         }
     }

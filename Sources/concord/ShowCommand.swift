@@ -3,7 +3,6 @@ import Foundation
 import ConcordCore
 import ConcordDomain
 import ConcordProjections
-import ConcordSQLite
 
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,29 +20,23 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        try CommandFailure.reporting {
+        try await CommandFailure.reporting {
             let stream = try StreamID(self.stream)
             let view = try viewOptions.view()
-            let store = try storeOptions.openStore()
-            var events = try store.readStream(stream, afterVersion: 0, limit: Int.max)
-            switch view {
-            case .live: break
-            case .asOf(let time):
-                var known: [StoredEvent] = []
-                for stored in events where try store.storedAt(position: stored.position) <= time { known.append(stored) }
-                events = known
-            case .validAt(let time): events = events.filter { $0.event.occurredAt <= time }
-            }
-            guard !events.isEmpty else {
-                throw ConcordError(.unknownID, "no events on stream \(stream)\(view == .live ? "" : " at that time") on this node")
-            }
-            var sections: [(String, [String], [[SQLValue]])] = []
-            for table in ReadModelSchema.tables {
-                let result = try store.queryReadModels(view, sql: "SELECT * FROM {schema}.\(table.name) WHERE stream = ? ORDER BY 1, 2", [.text(stream.rawValue)])
-                if !result.rows.isEmpty {
-                    let keep = result.columns.indices.filter { result.columns[$0] != "stream" }
-                    sections.append((table.name, keep.map { result.columns[$0] }, result.rows.map { row in keep.map { row[$0] } }))
+            let (events, sections) = try await storeOptions.withHub { store in
+                let events = try await store.streamEvents(stream, view)
+                guard !events.isEmpty else {
+                    throw ConcordError(.unknownID, "no events on stream \(stream)\(view == .live ? "" : " at that time") on this node")
                 }
+                var sections: [(String, [String], [[SQLValue]])] = []
+                for table in ReadModelSchema.tables {
+                    let result = try await store.queryReadModels(view, sql: "SELECT * FROM {schema}.\(table.name) WHERE stream = $1 ORDER BY 1, 2", [.text(stream.rawValue)])
+                    if !result.rows.isEmpty {
+                        let keep = result.columns.indices.filter { result.columns[$0] != "stream" }
+                        sections.append((table.name, keep.map { result.columns[$0] }, result.rows.map { row in keep.map { row[$0] } }))
+                    }
+                }
+                return (events, sections)
             }
             if json {
                 var document = JSONObjectWriter()

@@ -1,7 +1,6 @@
 import ArgumentParser
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
 
 struct TrailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,14 +15,13 @@ struct TrailCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per decision and action (NDJSON).") var json = false
 
     func run() async throws {
-        try CommandFailure.reporting {
+        try await CommandFailure.reporting {
             let view = try viewOptions.view()
-            let store = try storeOptions.openStore()
-            let result = try store.queryReadModels(view, sql: """
+            let result = try await storeOptions.withHub { store in try await store.queryReadModels(view, sql: """
                 SELECT decision_id, meeting_id, meeting_title, location, text, proposed_by, decided_at, recorded_by, origin,
                        action_id, action_title, owner, due_date, action_status, outcome, finished_at
-                FROM {schema}.decision_trail WHERE decision_id = ? ORDER BY meeting_id, action_id
-                """, [.text(decisionID)])
+                FROM {schema}.decision_trail WHERE decision_id = $1 ORDER BY meeting_id, action_id
+                """, [.text(decisionID)]) }
             guard let first = result.rows.first else {
                 throw ConcordError(.unknownID, "no decision \(decisionID) on this node; list them with: concord query decisions")
             }

@@ -1,5 +1,9 @@
 import ConcordCore
+import ConcordDomain
 import ConcordPostgres
+import ConcordProjections
+import ConcordRecording
+import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordTestSupport
 import Foundation
@@ -39,6 +43,31 @@ import Testing
             rows.append(try row.map { cell in try cell.decode(String?.self) })
         }
         return rows
+    }
+
+    /// A database whose locale sorts text as people read it (ICU en-US: "a" before "B") still
+    /// sorts the read models' text by code point, as SQLite does, so the commands' ORDER BY gives
+    /// the same rows in the same order on both backends.
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func readModelTextSortsByCodePointWhateverTheDatabasesLocale(_ backend: Backend) async throws {
+        let directory = try TemporaryDirectory("pg-collation")
+        let region = try StoreFixtures.createStore(in: directory, name: "region.sqlite", node: "region")
+        let recorder = DomainRecorder(store: region)
+        for (index, title) in ["b", "B", "a", "A", "é", "e", "Z"].enumerated() {
+            try recorder.run(.open(title: title, region: "R", category: nil, reference: nil), caseID: "C-\(index)", .init(actor: "officer", occurredAt: 1_457_519_400_000))
+        }
+        let batch = try await region.missingBatch(have: VersionVector(), maxEvents: 1000).batch
+        try await PostgresTestDatabase.with(options: "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'") { location in
+            // The database itself sorts as people read.
+            #expect(try await Self.sql(location, "SELECT string_agg(x, ',' ORDER BY x) FROM (VALUES ('a'), ('B')) AS v (x)") == [["a,B"]])
+            let store = try await PostgresEventStore.create(location, nodeName: "hub", logger: Self.logger)
+            _ = try await store.ingest(batch, source: "import", policy: .allOrNothing)
+            let sql = "SELECT title, case_id FROM {schema}.cases ORDER BY 1"
+            let (postgres, sqlite) = (try await store.queryReadModels(.live, sql: sql, []), try region.queryReadModels(.live, sql: sql))
+            await store.close()
+            #expect(postgres.rows == sqlite.rows)
+            #expect(sqlite.rows.map { $0[0] } == ["A", "B", "Z", "a", "b", "e", "é"].map(SQLValue.text))
+        }
     }
 
     /// A wrong database, user or port is named at once (one direct connection, not a pool's

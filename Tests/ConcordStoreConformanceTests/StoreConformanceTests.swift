@@ -90,6 +90,15 @@ import Testing
             #expect(again.inserted == 0 && again.alreadyHeld == batch.events.count)
             // The same fold, whichever store: the region's digest.
             #expect(try await store.readModelDigest() == region.readModelDigest(.live))
+            // The commands' SQL reads the same rows from both SQL backends, views included.
+            if backend != .memory {
+                let reader = try #require(store as? any ReadModelReader)
+                let overdue = try await reader.queryReadModels(.live, sql: "SELECT action_id, due_date, owner FROM {schema}.overdue_actions WHERE owner = $1", [.text("DS Khan")])
+                #expect(overdue.rows == [[.text("A-1"), .text("2016-04-01"), .text("DS Khan")]] && overdue.columns == ["action_id", "due_date", "owner"])
+                let trail = try await reader.queryReadModels(.live, sql: "SELECT d.decision_id, d.action_id, a.case_id FROM {schema}.decision_trail d JOIN {schema}.actions a ON a.action_id = d.action_id ORDER BY 1", [])
+                #expect(trail.rows == [[.text("D-1"), .text("A-1"), .text("WY-1")]])
+                #expect(try await reader.streamEvents(try StreamID("case:WY-1"), .live).map(\.streamVersion) == [1, 2, 3])
+            }
         }
     }
 

@@ -1,0 +1,14 @@
+import ConcordCore
+
+/// Reading the read models, whichever backend holds them: what `concord query`, `show` and
+/// `trail` ask. The SQL names each table `{schema}.NAME` (the backend puts the schema of the view
+/// there) and its parameters `$1`, `$2`…, which SQLite and PostgreSQL both bind by position.
+/// Text sorts by code point on both (SQLite's BINARY, PostgreSQL's `COLLATE "C"` columns), so
+/// an `ORDER BY` gives the same rows in the same order.
+public protocol ReadModelReader: Sendable {
+    /// The query's columns and rows over the read models as `view` sees them (the live tables are
+    /// caught up first). A backend that cannot replay a past view throws, naming what can.
+    func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]])
+    /// A stream's events as `view` sees them, in stream order.
+    func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent]
+}
