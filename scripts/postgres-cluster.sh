@@ -34,6 +34,8 @@ start)
     fi
     settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     [ "${CONCORD_PG_DURABLE:-0}" = 1 ] && settings="-c synchronous_commit=off"
+    # More server settings, for profiling: CONCORD_PG_SETTINGS="-c shared_preload_libraries=pg_stat_statements"
+    settings="$settings ${CONCORD_PG_SETTINGS:-}"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=200 $settings" \
         start >&2

@@ -28,12 +28,13 @@ extension PostgresEventStore {
             if policy == .allOrNothing, !refused.isEmpty {
                 return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
             }
+            // Sent now, delivered at commit: nothing more is done while the position row is held.
+            if plans.contains(where: { !$0.events.isEmpty || !$0.openings.isEmpty }) {
+                try await connection.query("SELECT pg_notify(\(Self.commitChannel), '')", logger: self.logger)
+            }
             let stored = try await self.store(plans, connection, at: now)
             // Erased openings leave the read models in the same transaction.
             if stored.erased > 0 { _ = try await self.catchUp(connection) }
-            if stored.inserted > 0 || stored.openings > 0 {
-                try await connection.query("SELECT pg_notify(\(Self.commitChannel), '')", logger: self.logger)
-            }
             if let hook = self.beforeIngestCommit.withLock({ $0 }) { await hook() }
             var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
             result.openingsStored = stored.openings
@@ -84,8 +85,10 @@ extension PostgresEventStore {
         return state
     }
 
-    /// Inserts verified plans: keys first seen, events (under the position lock), seals, late
-    /// openings; applies the erasures among the new events.
+    /// Inserts verified plans: late openings, keys first seen and seals first, then the events
+    /// under the position lock, which is held to the commit: as few round trips as can be are
+    /// made while it is held (docs/postgres.md), since every writer waits for it. Applies the
+    /// erasures among the new events.
     private func store(_ plans: [OriginPlan], _ connection: PostgresConnection, at now: Int64) async throws -> (inserted: Int, openings: Int, erased: Int) {
         var openings = 0
         for plan in plans where !plan.openings.isEmpty {
@@ -98,35 +101,32 @@ extension PostgresEventStore {
                 logger: logger
             )
         }
+        // Seals name events by (origin, seq) and hash, with no reference the database checks, and
+        // this transaction holds their origins' locks: they can go in before the events.
+        try await insertSeals(plans.flatMap(\.seals), connection, at: now)
         let events = plans.flatMap(\.events)
         var erased = 0
         if !events.isEmpty {
-            // Positions in commit order: the row stays locked until this transaction ends.
+            // Positions in commit order: the row stays locked until this transaction ends. Taken
+            // in a statement of its own, so the next statement's snapshot sees every stream
+            // version a writer before this one committed.
             let last = try await connection.query(
                 "UPDATE log_position SET last = last + \(Int64(events.count)) WHERE id = 1 RETURNING last", logger: logger
             ).decode(Int64.self).first { _ in true } ?? 0
             var position = last - Int64(events.count)
-            // Stream versions continue each stream's highest; no other writer can add to a stream
-            // while this one holds the position row.
-            let streams = Array(Set(events.map(\.stream.rawValue)))
-            var versions: [String: Int64] = [:]
-            for try await (stream, version) in try await connection.query(
-                "SELECT stream, max(stream_version) FROM events WHERE stream = ANY(\(streams)) GROUP BY stream", logger: logger
-            ).decode((String, Int64).self) {
-                versions[stream] = version
-            }
             var rows: [EventRow] = []
             rows.reserveCapacity(events.count)
             for event in events {
                 position += 1
-                let version = (versions[event.stream.rawValue] ?? 0) + 1
-                versions[event.stream.rawValue] = version
-                rows.append(EventRow(event: event, position: position, streamVersion: version))
+                rows.append(EventRow(event: event, position: position, streamVersion: 0))
             }
+            // Stream versions continue each stream's highest; no other writer can add to a stream
+            // while this one holds the position row.
             if rows.count >= copyThreshold {
+                try await assignStreamVersions(&rows, connection)
                 try await copyEvents(rows, connection, at: now)
             } else {
-                try await insertEvents(rows, connection, at: now)
+                try await insertEvents(&rows, connection, at: now)
             }
             var grantsMayWiden = false
             for row in rows {
@@ -137,7 +137,10 @@ extension PostgresEventStore {
             }
             if grantsMayWiden { try await noteGrantsMayWiden(connection) }
         }
-        let seals = plans.flatMap(\.seals)
+        return (events.count, openings, erased)
+    }
+
+    private func insertSeals(_ seals: [Seal], _ connection: PostgresConnection, at now: Int64) async throws {
         for chunk in stride(from: 0, to: seals.count, by: Self.rowsPerInsert).map({ seals[$0..<min($0 + Self.rowsPerInsert, seals.count)] }) {
             var bindings = PostgresBindings(capacity: chunk.count * 5)
             var values: [String] = []
@@ -154,7 +157,23 @@ extension PostgresEventStore {
                 INSERT INTO seals (origin, seq, hash, signature, sealed_at) VALUES \(values.joined(separator: ",")) ON CONFLICT DO NOTHING
                 """, binds: bindings), logger: logger)
         }
-        return (events.count, openings, erased)
+    }
+
+    /// Each row's stream version, from its stream's highest held (for COPY, which cannot compute it).
+    private func assignStreamVersions(_ rows: inout [EventRow], _ connection: PostgresConnection) async throws {
+        let streams = Array(Set(rows.map(\.event.stream.rawValue)))
+        var versions: [String: Int64] = [:]
+        for try await (stream, version) in try await connection.query(
+            "SELECT stream, max(stream_version) FROM events WHERE stream = ANY(\(streams)) GROUP BY stream", logger: logger
+        ).decode((String, Int64).self) {
+            versions[stream] = version
+        }
+        for index in rows.indices {
+            let stream = rows[index].event.stream.rawValue
+            let version = (versions[stream] ?? 0) + 1
+            versions[stream] = version
+            rows[index].streamVersion = version
+        }
     }
 
     /// An event with where it goes: its position and its stream version.
@@ -169,21 +188,27 @@ extension PostgresEventStore {
         "stored_at", "actor", "causation_id", "correlation_id", "prev", "data", "prev_hash", "hash", "commitment", "salt", "disclosure",
     ]
 
-    /// Multi-row INSERTs, for small batches (a push of a few events).
-    func insertEvents(_ rows: [EventRow], _ connection: PostgresConnection, at now: Int64) async throws {
-        for chunk in stride(from: 0, to: rows.count, by: Self.rowsPerInsert).map({ rows[$0..<min($0 + Self.rowsPerInsert, rows.count)] }) {
+    /// Multi-row INSERTs, for small batches (a push of a few events). Each row's stream version
+    /// is its stream's highest held plus its place among the chunk's rows of that stream,
+    /// computed by the INSERT itself and returned: one round trip a chunk under the position lock.
+    func insertEvents(_ rows: inout [EventRow], _ connection: PostgresConnection, at now: Int64) async throws {
+        for start in stride(from: 0, to: rows.count, by: Self.rowsPerInsert) {
+            let chunk = start..<min(start + Self.rowsPerInsert, rows.count)
             var bindings = PostgresBindings(capacity: chunk.count * 21)
             var values: [String] = []
             values.reserveCapacity(chunk.count)
-            for row in chunk {
-                let event = row.event
+            var placeInStream: [String: Int64] = [:]
+            for index in chunk {
+                let event = rows[index].event
+                let place = (placeInStream[event.stream.rawValue] ?? 0) + 1
+                placeInStream[event.stream.rawValue] = place
                 let base = bindings.count
                 values.append("(" + (1...21).map { "$\(base + $0)" }.joined(separator: ",") + ")")
-                bindings.append(row.position)
+                bindings.append(rows[index].position)
                 bindings.append(event.origin.hex)
                 bindings.append(Int64(bitPattern: event.seq))
                 bindings.append(event.stream.rawValue)
-                bindings.append(row.streamVersion)
+                bindings.append(place)
                 bindings.append(event.type.rawValue)
                 bindings.append(Int64(event.schemaVersion))
                 bindings.append(event.hlc.packed)
@@ -201,11 +226,26 @@ extension PostgresEventStore {
                 bindings.append(event.commitment != nil && event.disclosure == .full ? ByteBuffer(bytes: event.salt) : nil)
                 bindings.append(Int16(event.disclosure.rawValue))
             }
-            try await connection.query(PostgresQuery(unsafeSQL: """
+            let returned = try await connection.query(PostgresQuery(unsafeSQL: """
                 INSERT INTO events (position, origin, seq, stream, stream_version, type, schema_version, hlc, recorded_at, occurred_at,
                                     stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure)
-                VALUES \(values.joined(separator: ","))
+                SELECT v.position, v.origin, v.seq, v.stream,
+                       coalesce((SELECT max(e.stream_version) FROM events e WHERE e.stream = v.stream), 0) + v.place,
+                       v.type, v.schema_version, v.hlc, v.recorded_at, v.occurred_at, v.stored_at, v.actor, v.causation_id,
+                       v.correlation_id, v.prev, v.data, v.prev_hash, v.hash, v.commitment::bytea, v.salt::bytea, v.disclosure
+                FROM (VALUES \(values.joined(separator: ","))) AS v (position, origin, seq, stream, place, type, schema_version, hlc, recorded_at,
+                     occurred_at, stored_at, actor, causation_id, correlation_id, prev, data, prev_hash, hash, commitment, salt, disclosure)
+                RETURNING position, stream_version
                 """, binds: bindings), logger: logger)
+            let first = rows[chunk.lowerBound].position
+            var stored = 0
+            for try await (position, version) in returned.decode((Int64, Int64).self) {
+                let index = chunk.lowerBound + Int(position - first)
+                guard chunk.contains(index) else { throw ConcordError(.storage, "the database returned position \(position) for a batch from \(first)") }
+                rows[index].streamVersion = version
+                stored += 1
+            }
+            guard stored == chunk.count else { throw ConcordError(.storage, "the database stored \(stored) of \(chunk.count) events") }
         }
     }
 
