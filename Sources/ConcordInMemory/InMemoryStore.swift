@@ -249,6 +249,19 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
+    public func changeSharing(_ change: SharingChange) async throws -> Bool {
+        try change.validate()
+        if case .addRule(_, let selector) = change, SharingGrants.streamQueries(for: selector) != nil {
+            throw ConcordError(.invalidArgument, "the in-memory store cannot resolve \(selector) rules: they are SQL over the read models")
+        }
+        let now = clock()
+        return state.withLock { state in
+            let changed = change.apply(to: &state.sharing, at: now)
+            if changed { state.openingsGeneration += 1 }
+            return changed
+        }
+    }
+
     public func openingsGeneration() async throws -> UInt64 { state.withLock { $0.openingsGeneration } }
 
     public func withheld(storedAfter since: Int64, limit: Int) async throws -> (ranges: [SyncWire.StubRange], through: Int64, more: Bool) {

@@ -75,6 +75,42 @@ extension PostgresEventStore {
         }
     }
 
+    public func changeSharing(_ change: SharingChange) async throws -> Bool {
+        try change.validate()
+        let now = clock()
+        return try await run("change the sharing settings") { connection in
+            let changed: Bool
+            switch change {
+            case .addRule(let peer, let selector):
+                changed = try await Self.changedRows(connection.query(
+                    "INSERT INTO share_rules (peer, selector, added_at) VALUES (\(peer), \(selector.description), \(now)) ON CONFLICT DO NOTHING RETURNING 1",
+                    logger: self.logger))
+            case .removeRule(let peer, let selector):
+                changed = try await Self.changedRows(connection.query(
+                    "DELETE FROM share_rules WHERE peer = \(peer) AND selector = \(selector.description) RETURNING 1", logger: self.logger))
+            case .setDefault(let value):
+                try await connection.query("""
+                    INSERT INTO settings (name, value) VALUES ('share_default', \(value.rawValue))
+                    ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value
+                    """, logger: self.logger)
+                changed = true
+            case .keepLocal(let stream, true):
+                changed = try await Self.changedRows(connection.query(
+                    "INSERT INTO local_streams (stream, added_at) VALUES (\(stream.rawValue), \(now)) ON CONFLICT DO NOTHING RETURNING 1", logger: self.logger))
+            case .keepLocal(let stream, false):
+                changed = try await Self.changedRows(connection.query("DELETE FROM local_streams WHERE stream = \(stream.rawValue) RETURNING 1", logger: self.logger))
+            }
+            if changed { try await self.bumpOpeningsGeneration(connection) }
+            return changed
+        }
+    }
+
+    private static func changedRows(_ rows: PostgresRowSequence) async throws -> Bool {
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count > 0
+    }
+
     /// Counts changes that may give a peer openings it lacks (see the SQLite store).
     func bumpOpeningsGeneration(_ connection: PostgresConnection) async throws {
         try await connection.query("""

@@ -109,6 +109,20 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func restoreSharing(_ settings: SharingSettings) async throws { try await blocking { try store.restoreSharing(settings) } }
 
+    public func changeSharing(_ change: SharingChange) async throws -> Bool {
+        try change.validate()
+        return try await blocking {
+            switch change {
+            case .addRule(let peer, let selector): return try store.addShareRule(peer: peer, selector)
+            case .removeRule(let peer, let selector): return try store.removeShareRule(peer: peer, selector)
+            case .setDefault(let value):
+                try store.setShareDefault(value)
+                return true
+            case .keepLocal(let stream, let local): return try store.setLocal(stream, local)
+            }
+        }
+    }
+
     public func readLog(afterPosition: Int64, limit: Int, matching filter: LogFilter, newestFirst: Bool) async throws -> [StoredEvent] {
         try await blocking {
             try store.readLog(afterPosition: afterPosition, limit: limit, stream: filter.stream, type: filter.type, origin: filter.originPrefix, newestFirst: newestFirst)

@@ -21,6 +21,10 @@ public protocol HubBackend: SyncBackend {
     /// The sharing rules, default and local streams whole, and taking them over from another store.
     func sharingSettings() async throws -> SharingSettings
     func restoreSharing(_ settings: SharingSettings) async throws
+    /// Applies one change to the sharing settings (`SharingChange.apply`'s rule) in one
+    /// transaction, telling peers to ask again for openings when it changed anything; false when
+    /// the settings already were so.
+    func changeSharing(_ change: SharingChange) async throws -> Bool
     /// The log's events that `filter` matches, in position order after `afterPosition`: the
     /// first `limit` of them, or with `newestFirst` the last `limit` (still oldest first). A
     /// reader paging it never misses an event that commits later.

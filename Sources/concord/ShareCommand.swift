@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordSQLite
+import ConcordSyncProtocol
 
 struct ShareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,16 +43,18 @@ struct ShareCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
-                for rule in try rules.map(ShareSelector.init(parsing:)) {
-                    let added = try store.addShareRule(peer: peer, rule)
-                    print(added ? "\(peer) now receives \(rule) in full" : "\(peer) already had \(rule)")
-                }
-                // Rules are by name: a misspelt one would silently grant nothing to the real peer.
-                let known = Set(try store.issuedTokens().map(\.peer)).union(try store.peers().map(\.name))
-                if !known.contains(peer) {
-                    print("note: no token (concord token issue) or peer (concord peer add) is named \(peer) yet; the rules apply to the one that will be")
+            try await CommandFailure.reporting {
+                try await storeOptions.withHub { store in
+                    for rule in try rules.map(ShareSelector.init(parsing:)) {
+                        let added = try await store.changeSharing(.addRule(peer: peer, rule))
+                        print(added ? "\(peer) now receives \(rule) in full" : "\(peer) already had \(rule)")
+                    }
+                    // Rules are by name: a misspelt one would silently grant nothing to the real peer.
+                    var known = Set(try await store.issuedTokens().map(\.peer))
+                    if let file = store as? SQLiteSyncBackend { known.formUnion(try file.store.peers().map(\.name)) }
+                    if !known.contains(peer) {
+                        print("note: no token (concord token issue) or peer (concord peer add) is named \(peer) yet; the rules apply to the one that will be")
+                    }
                 }
             }
         }
@@ -67,13 +70,14 @@ struct ShareCommand: AsyncParsableCommand {
         @Argument(help: "The rules to remove, as concord share list shows them.") var rules: [String]
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
-                for rule in try rules.map(ShareSelector.init(parsing:)) {
-                    guard try store.removeShareRule(peer: peer, rule) else {
-                        throw ConcordError(.unknownID, "\(peer) has no rule \(rule) (concord share list shows the rules)")
+            try await CommandFailure.reporting {
+                try await storeOptions.withHub { store in
+                    for rule in try rules.map(ShareSelector.init(parsing:)) {
+                        guard try await store.changeSharing(.removeRule(peer: peer, rule)) else {
+                            throw ConcordError(.unknownID, "\(peer) has no rule \(rule) (concord share list shows the rules)")
+                        }
+                        print("\(peer) no longer receives \(rule) in full")
                     }
-                    print("\(peer) no longer receives \(rule) in full")
                 }
             }
         }
@@ -85,11 +89,9 @@ struct ShareCommand: AsyncParsableCommand {
         @Flag(help: "One JSON object per line: the default, then each rule and each local stream.") var json = false
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
-                let rules = try store.shareRules()
-                let local = try store.localStreams()
-                let defaultRule = try store.shareDefault()
+            try await CommandFailure.reporting {
+                let settings = try await storeOptions.withHub { try await $0.sharingSettings() }
+                let (rules, local, defaultRule) = (settings.rules, settings.localStreams, settings.defaultRule)
                 if json {
                     var head = JSONObjectWriter()
                     head.field("default", defaultRule.rawValue)
@@ -125,11 +127,11 @@ struct ShareCommand: AsyncParsableCommand {
         @Argument(help: "The stream, such as case:NW-2026-0042.") var stream: String
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
+            try await CommandFailure.reporting {
                 let id = try StreamID(stream)
-                let policy = try store.sharingPolicy(for: peer)
-                let events = try store.readStream(id, afterVersion: 0, limit: Int.max).map(\.event)
+                let (policy, events) = try await storeOptions.withHub { store in
+                    (try await store.sharingPolicy(for: peer), try await store.streamEvents(id, .live).map(\.event))
+                }
                 let decision = policy.decide(stream: id)
                 print("\(peer) receives \(id) \(decision.sendsOpening ? "in full" : "as stubs"): \(decision.reason).")
                 let stubs = events.filter { $0.disclosure == .withheld }.count
@@ -156,8 +158,8 @@ struct ShareCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try CommandFailure.reporting {
-                try storeOptions.openStore().setShareDefault(SharingPolicy.Default(rawValue: value)!)
+            try await CommandFailure.reporting {
+                _ = try await storeOptions.withHub { try await $0.changeSharing(.setDefault(SharingPolicy.Default(rawValue: value)!)) }
                 print("Peers with no rules of their own now receive \(value == "full" ? "every stream in full" : "only stubs")")
             }
         }
@@ -173,9 +175,9 @@ struct ShareCommand: AsyncParsableCommand {
         @Flag(help: "Let the rules apply to it again.") var remove = false
 
         func run() async throws {
-            try CommandFailure.reporting {
+            try await CommandFailure.reporting {
                 let id = try StreamID(stream)
-                let changed = try storeOptions.openStore().setLocal(id, !remove)
+                let changed = try await storeOptions.withHub { try await $0.changeSharing(.keepLocal(id, !remove)) }
                 switch (remove, changed) {
                 case (false, true): print("\(id) is kept local: its openings go to no peer")
                 case (false, false): print("\(id) was already kept local")

@@ -128,6 +128,21 @@ struct PostgresHubEndToEndTests {
             let forWY = try stores.map { try ok(["export", "--for", "west-yorkshire"], $0) }
             #expect(forWY[0] == forWY[1] && forWY[0] != exported && forWY[0].split(separator: "\n").count == exported.split(separator: "\n").count)
 
+            // Sharing rules are set on either store by the same commands, with the same effect.
+            for store in stores {
+                _ = try ok(["share", "add", "west-yorkshire", "kind:meeting", "region:West Yorkshire"], store)
+                _ = try ok(["share", "local", "meeting:NATN-2016-03"], store)
+                _ = try ok(["share", "remove", "west-yorkshire", "kind:meeting"], store)
+            }
+            for arguments in [["share", "list", "--json"], ["share", "explain", "west-yorkshire", "meeting:NATN-2016-03"], ["export", "--for", "west-yorkshire"]] {
+                let answers = try stores.map { try ok(arguments, $0) }
+                #expect(answers[0] == answers[1] && answers[0].count > 40, "\(arguments): \(answers[0].prefix(300)) | \(answers[1].prefix(300))")
+            }
+            #expect(try ok(["share", "list"], stores[0]).contains("west-yorkshire: region:West Yorkshire"))
+            #expect(try ok(["export", "--for", "west-yorkshire"], stores[0]) != forWY[0], "the rules changed what goes")
+            let unknown = try concord.run(["share", "remove", "west-yorkshire", "kind:case", "--store", location.description])
+            #expect(unknown.status != 0 && unknown.stderr.contains("has no rule kind:case"), "\(unknown.stderr)")
+
             // The read models answer alike: the same rows in the same order (text by code point).
             let cases = try ok(["query", "cases", "--json"], file)
             let firstLine = try #require(cases.split(separator: "\n").first)

@@ -287,6 +287,38 @@ import Testing
         }
     }
 
+    /// `concord share add|remove|default|local` on any backend: each change does what
+    /// `SharingChange.apply` does to the settings, says whether it changed anything, moves the
+    /// openings number exactly when it did, and a peer name no token could have stores nothing.
+    @Test(arguments: Backend.underTest)
+    func sharingChangesFollowOneRuleAndTellPeersWhenTheyChangeAnything(_ backend: Backend) async throws {
+        let local = try StreamID("case:WY-1")
+        let changes: [SharingChange] = [
+            .addRule(peer: "lancashire", .kind("meeting")), .addRule(peer: "lancashire", .kind("meeting")), .addRule(peer: "auditor", .all),
+            .addRule(peer: "lancashire", .stream(local)), .removeRule(peer: "lancashire", .kind("meeting")), .removeRule(peer: "nobody", .all),
+            .setDefault(.stubs), .keepLocal(local, true), .keepLocal(local, true), .keepLocal(try StreamID("case:other"), false),
+            .setDefault(.full), .keepLocal(local, false),
+        ]
+        try await backend.withStore { store in
+            var expected = try await store.sharingSettings()
+            for change in changes {
+                let generation = try await store.openingsGeneration()
+                let changed = try await store.changeSharing(change)
+                #expect(changed == change.apply(to: &expected, at: 0), "\(change)")
+                #expect((try await store.openingsGeneration() > generation) == changed, "\(change)")
+                let held = try await store.sharingSettings()
+                #expect(held.rules.map { [$0.peer, $0.selector.description] } == expected.rules.map { [$0.peer, $0.selector.description] }, "\(change)")
+                #expect(held.defaultRule == expected.defaultRule && held.localStreams == expected.localStreams, "\(change)")
+            }
+            #expect(expected.rules.map(\.selector) == [.all, .stream(local)] && expected.defaultRule == .full && expected.localStreams.isEmpty)
+            let before = try await store.sharingSettings()
+            for name in ["", String(repeating: "p", count: 101), "two words"] {
+                await #expect(throws: ConcordError.self) { try await store.changeSharing(.addRule(peer: name, .all)) }
+            }
+            #expect(try await store.sharingSettings() == before)
+        }
+    }
+
     @Test(arguments: Backend.underTest.filter { $0 != .memory })
     func sharingRulesResolveAlikeAndOnlyWhatTheyGrantLeavesWhole(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("conformance-sharing")
