@@ -23,6 +23,8 @@ public final class InMemoryStore: HubBackend {
         var openingsGeneration: UInt64 = 0
         var openingsStates: [String: OpeningsState] = [:]
         var sharing = SharingSettings(rules: [], defaultRule: .full, localStreams: [])
+        var trustMode = TrustMode.firstSight
+        var roster: [OriginID: TrustedOrigin] = [:]
     }
 
     private let name: String
@@ -58,6 +60,8 @@ public final class InMemoryStore: HubBackend {
                     originState.headHLC = head.hlc
                 }
                 originState.key = state.keys[part.origin]
+                // The in-memory store writes as no origin of its own.
+                originState.trusted = state.trustMode.accepts(onRoster: state.roster[part.origin] != nil, ownOrigin: false)
                 for seq in BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: originState.head) where seq >= 1 && seq <= UInt64(held.count) {
                     originState.heldHashes[seq] = state.log[held[Int(seq) - 1]].event.hash
                 }
@@ -248,6 +252,26 @@ public final class InMemoryStore: HubBackend {
             state.openingsGeneration += 1
         }
     }
+
+    // MARK: Trust
+
+    public func trustMode() async throws -> TrustMode { state.withLock { $0.trustMode } }
+
+    public func setTrustMode(_ mode: TrustMode) async throws { state.withLock { $0.trustMode = mode } }
+
+    public func trust(_ origin: OriginID, label: String) async throws {
+        try Identifier.validate(label, what: "label", maxLength: 100)
+        let now = clock()
+        state.withLock { $0.roster[origin] = TrustedOrigin(origin: origin, label: label, addedAt: now) }
+    }
+
+    public func distrust(_ origin: OriginID) async throws -> Bool { state.withLock { $0.roster.removeValue(forKey: origin) != nil } }
+
+    public func trustedOrigins() async throws -> [TrustedOrigin] {
+        state.withLock { $0.roster.values.sorted { ($0.label, $0.origin.hex) < ($1.label, $1.origin.hex) } }
+    }
+
+    public func ownOrigins() async throws -> [OriginID] { [] }
 
     public func changeSharing(_ change: SharingChange) async throws -> Bool {
         try change.validate()

@@ -22,7 +22,12 @@ extension PostgresEventStore {
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.originLock(part.origin)))", logger: self.logger)
                 states[part.origin] = try await self.originState(connection, part.origin, events: part.events, seals: part.seals)
             }
-            let held = Int(try await connection.query("SELECT count(*) FROM origins", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
+            // The origins held (for the cap) and the trust mode, in one round trip.
+            let (count, storedMode) = try await connection.query(
+                "SELECT (SELECT count(*) FROM origins), (SELECT value FROM settings WHERE name = 'trust_mode')", logger: self.logger
+            ).decode((Int64, String?).self).first { _ in true } ?? (Int64(0), nil)
+            let held = Int(count)
+            try await self.applyTrust(&states, mode: TrustMode(stored: storedMode), connection)
             let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: held)
             for proof in refused.compactMap(\.proof) { try await self.recordForkProof(connection, proof, source: source, at: now) }
             if policy == .allOrNothing, !refused.isEmpty {

@@ -235,6 +235,16 @@ extension PostgresEventStore {
             );
             REVOKE ALL ON share_rules, local_streams FROM PUBLIC;
             """),
+        PostgresMigration(name: "0003-trust", sql: """
+            -- The roster of origins a hub in strict trust mode accepts (settings.trust_mode;
+            -- TrustMode in the core; docs/threat-model.md).
+            CREATE TABLE trusted_origins (
+                origin   text   PRIMARY KEY,
+                label    text   NOT NULL,
+                added_at bigint NOT NULL
+            );
+            REVOKE ALL ON trusted_origins FROM PUBLIC;
+            """),
     ]
 
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).
@@ -265,7 +275,8 @@ extension PostgresEventStore {
             + ReadModelSchema.tables.map(\.name)
         return [
             "GRANT USAGE ON SCHEMA public TO \(quoted)",
-            "GRANT SELECT ON concord_migrations, \(ReadModelSchema.viewNames.joined(separator: ", ")) TO \(quoted)",
+            // The roster is read by ingest; only the owner changes it (concord trust).
+            "GRANT SELECT ON concord_migrations, trusted_origins, \(ReadModelSchema.viewNames.joined(separator: ", ")) TO \(quoted)",
             "GRANT SELECT, INSERT ON \(history.joined(separator: ", ")) TO \(quoted)",
             "GRANT UPDATE (actor, causation_id, correlation_id, data, salt, disclosure, erased_by) ON events TO \(quoted)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON \(bookkeeping.joined(separator: ", ")) TO \(quoted)",

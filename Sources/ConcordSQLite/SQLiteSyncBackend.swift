@@ -109,6 +109,18 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func restoreSharing(_ settings: SharingSettings) async throws { try await blocking { try store.restoreSharing(settings) } }
 
+    public func trustMode() async throws -> TrustMode { try await blocking { try store.trustMode() } }
+
+    public func setTrustMode(_ mode: TrustMode) async throws { try await blocking { try store.setTrustMode(mode) } }
+
+    public func trust(_ origin: OriginID, label: String) async throws { try await blocking { try store.trust(origin, label: label) } }
+
+    public func distrust(_ origin: OriginID) async throws -> Bool { try await blocking { try store.distrust(origin) } }
+
+    public func trustedOrigins() async throws -> [TrustedOrigin] { try await blocking { try store.trustedOrigins() } }
+
+    public func ownOrigins() async throws -> [OriginID] { try await blocking { try store.incarnations().map(\.origin) } }
+
     public func changeSharing(_ change: SharingChange) async throws -> Bool {
         try change.validate()
         return try await blocking {

@@ -25,6 +25,17 @@ public protocol HubBackend: SyncBackend {
     /// transaction, telling peers to ask again for openings when it changed anything; false when
     /// the settings already were so.
     func changeSharing(_ change: SharingChange) async throws -> Bool
+    /// Which origins ingest accepts (`TrustMode`): in strict mode only those on the roster and
+    /// the node's own; the mode and the roster are the node's, whichever backend keeps them.
+    func trustMode() async throws -> TrustMode
+    func setTrustMode(_ mode: TrustMode) async throws
+    /// Puts an origin on the roster, or relabels it.
+    func trust(_ origin: OriginID, label: String) async throws
+    /// Takes an origin off the roster (its events held stay); false when it was not on it.
+    func distrust(_ origin: OriginID) async throws -> Bool
+    func trustedOrigins() async throws -> [TrustedOrigin]
+    /// The origins this node writes as (none for a hub that records nothing of its own).
+    func ownOrigins() async throws -> [OriginID]
     /// The log's events that `filter` matches, in position order after `afterPosition`: the
     /// first `limit` of them, or with `newestFirst` the last `limit` (still oldest first). A
     /// reader paging it never misses an event that commits later.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ConcordCore
-import ConcordSQLite
+import ConcordSyncProtocol
 
 struct TrustCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,7 +10,7 @@ struct TrustCommand: AsyncParsableCommand {
             Every node writes as an origin whose id is the hash of its public key (concord status shows a node's own). A key is therefore pinned to its origin: an event claiming an origin but signed by another key is always refused.
 
             first-sight (the default): events of any origin whose key matches its id are accepted, from any peer or import.
-            strict: only origins on this node's roster, and this node's own, are accepted; a batch carrying any other origin is refused whole (HTTP 403 untrusted-origin to a pushing peer; exit 77 for sync and import), naming the origin so an operator can add it.
+            strict: only origins on this node's roster, and this node's own, are accepted. An import carrying any other origin is refused whole (exit 77); in a sync, pushed or pulled, that origin is set aside as untrusted-origin and the others are stored (sync exits 76). Either way the origin is named, so an operator can add it. On a PostgreSQL hub, which records nothing of its own, only the roster's origins are accepted.
 
               concord trust add 3f9a0c…e1 --label west-yorkshire
               concord trust mode strict
@@ -26,9 +26,9 @@ struct TrustCommand: AsyncParsableCommand {
         @Option(help: "Whose node this is, such as west-yorkshire.") var label: String
 
         func run() async throws {
-            try CommandFailure.reporting {
+            try await CommandFailure.reporting {
                 let id = try OriginID(hex: origin)
-                try storeOptions.openStore().trust(id, label: label)
+                try await storeOptions.withHub { try await $0.trust(id, label: label) }
                 print("Trusted origin \(id) (\(label))")
             }
         }
@@ -43,9 +43,9 @@ struct TrustCommand: AsyncParsableCommand {
         @Argument(help: "The origin id.") var origin: String
 
         func run() async throws {
-            try CommandFailure.reporting {
+            try await CommandFailure.reporting {
                 let id = try OriginID(hex: origin)
-                guard try storeOptions.openStore().distrust(id) else {
+                guard try await storeOptions.withHub({ try await $0.distrust(id) }) else {
                     throw ConcordError(.unknownID, "origin \(id) is not on the roster (concord trust list shows it)")
                 }
                 print("Removed origin \(id) from the roster")
@@ -59,13 +59,12 @@ struct TrustCommand: AsyncParsableCommand {
         @Flag(help: "One JSON object per origin (NDJSON).") var json = false
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
-                let mode = try store.trustMode()
-                let roster = try store.trustedOrigins()
-                let own = Set(try store.incarnations().map(\.origin))
+            try await CommandFailure.reporting {
+                let (mode, roster, own, held) = try await storeOptions.withHub { store in
+                    (try await store.trustMode(), try await store.trustedOrigins(), Set(try await store.ownOrigins()), try await store.versionVector().sorted.map(\.origin))
+                }
                 let rostered = Set(roster.map(\.origin))
-                let unlisted = try store.originKeys().map(\.origin).filter { !rostered.contains($0) && !own.contains($0) }
+                let unlisted = held.filter { !rostered.contains($0) && !own.contains($0) }
                 if json {
                     for entry in roster {
                         var object = JSONObjectWriter()
@@ -101,16 +100,15 @@ struct TrustCommand: AsyncParsableCommand {
         @Argument(help: "first-sight or strict; omit to show the current mode.") var mode: String?
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
+            try await CommandFailure.reporting {
                 guard let mode else {
-                    print(try store.trustMode().rawValue)
+                    print(try await storeOptions.withHub { try await $0.trustMode() }.rawValue)
                     return
                 }
                 guard let chosen = TrustMode(rawValue: mode) else {
                     throw ConcordError(.invalidArgument, "trust mode '\(mode.prefix(40))' is not one of: first-sight, strict")
                 }
-                try store.setTrustMode(chosen)
+                try await storeOptions.withHub { try await $0.setTrustMode(chosen) }
                 print("Trust mode: \(chosen.rawValue)")
             }
         }

@@ -51,12 +51,32 @@ struct PostgresHubEndToEndTests {
             let refused = try concord.run(["sync", server.url, "--store", region("wy")], environment: ["CONCORD_PEER_TOKEN": "concord_" + String(repeating: "0", count: 64)])
             #expect(refused.status == 69, "\(refused.stderr)")
 
+            // Strict trust on the PostgreSQL hub: a region off its roster is set aside (exit 76,
+            // naming the origin) and stores nothing there, until the roster lists it.
+            _ = try ok(["init", "--node", "nw"], store: region("nw"))
+            _ = try ok(["token", "issue", "nw", "--out", directory.file("nw.token")], store: hub)
+            _ = try ok(["peer", "add", "hub", server.url, "--token-file", directory.file("nw.token")], store: region("nw"))
+            _ = try ok(["case", "open", "NW-1", "--title", "Farm", "--region", "North West"], store: region("nw"))
+            _ = try ok(["trust", "mode", "strict"], store: hub)
+            #expect(try ok(["trust", "mode"], store: hub) == "strict\n")
+            let nw = try #require(try JSONValue(parsing: try ok(["status", "--json"], store: region("nw")))["origin"]?.stringValue)
+            let untrusted = try concord.run(["sync", "hub", "--store", region("nw")])
+            #expect(untrusted.status == 76 && untrusted.stderr.contains(nw), "\(untrusted.status) \(untrusted.stderr)")
+            #expect(try ok(["log", "--origin", nw], store: hub) == "No events yet.\n")
+            let unlisted = try ok(["trust", "list", "--json"], store: hub)
+            #expect(unlisted.split(separator: "\n").count == 2 && !unlisted.contains(#""onRoster":true"#), "\(unlisted)")
+            _ = try ok(["trust", "add", nw, "--label", "north-west"], store: hub)
+            _ = try ok(["sync", "hub"], store: region("nw"))
+            #expect(try ok(["log", "--origin", nw, "--json"], store: hub).split(separator: "\n").count == 1)
+            #expect(try ok(["trust", "list", "--json"], store: hub).contains(#"{"origin":"\#(nw)","label":"north-west","onRoster":true"#))
+            _ = try ok(["trust", "mode", "first-sight"], store: hub)
+
             // Moving the hub back to a file keeps its record, its digest and its tokens.
             let copy = directory.file("hub-copy.sqlite")
             let copied = try concord.run(["copy", "--from", hub, "--to", copy])
             #expect(copied.status == 0 && copied.stdout.contains("verify OK on the copy"), "\(copied.stdout) \(copied.stderr)")
-            #expect(try ok(["digest"], store: copy) == digests[0])
-            #expect(try ok(["token", "list", "--json"], store: copy).split(separator: "\n").count == 2)
+            #expect(try ok(["digest"], store: copy) == (try ok(["digest"], store: hub)))
+            #expect(try ok(["token", "list", "--json"], store: copy).split(separator: "\n").count == 3)
         }
     }
 

@@ -287,6 +287,52 @@ import Testing
         }
     }
 
+    /// Strict trust on any backend: only origins on the roster are stored; a batch carrying
+    /// another is refused with `untrusted-origin` and, all or nothing, stores nothing; an origin
+    /// taken off the roster keeps what is held and gets nothing new in.
+    @Test(arguments: Backend.underTest)
+    func strictTrustStoresOnlyTheRostersOriginsAndKeepsWhatIsHeld(_ backend: Backend) async throws {
+        var listed = ForgedOrigin()
+        for _ in 0..<2 { listed.append() }
+        listed.seal()
+        var other = ForgedOrigin()
+        other.append()
+        other.seal()
+        func together(_ batches: IngestBatch...) -> IngestBatch {
+            IngestBatch(keys: batches.flatMap(\.keys), events: batches.flatMap(\.events), seals: batches.flatMap(\.seals))
+        }
+        try await backend.withStore { store in
+            #expect(try await store.trustMode() == .firstSight)
+            try await store.setTrustMode(.strict)
+            #expect(try await store.trustMode() == .strict)
+            try await store.trust(listed.origin, label: "west-yorkshire")
+            try await store.trust(listed.origin, label: "west-yorkshire-pcc")
+            #expect(try await store.trustedOrigins().map { [$0.origin.hex, $0.label] } == [[listed.origin.hex, "west-yorkshire-pcc"]])
+            await #expect(throws: ConcordError.self) { try await store.trust(other.origin, label: "") }
+
+            let refused = await #expect(throws: ConcordError.self) {
+                try await store.ingest(together(listed.batch(), other.batch()), source: "import", policy: .allOrNothing)
+            }
+            #expect(refused?.code == .untrustedOrigin && refused?.message.contains(other.origin.hex) == true, "\(String(describing: refused))")
+            #expect(try await store.eventCount() == 0)
+            // From a peer: the listed origin goes in, the other is set aside with the same code.
+            let pushed = try await store.ingest(together(listed.batch(), other.batch()), from: "region")
+            #expect(pushed.inserted == 2 && pushed.refused.map(\.code) == [.untrustedOrigin] && pushed.refused.first?.origin == other.origin)
+            #expect(try await store.versionVector() == VersionVector([listed.origin: 2]))
+
+            // Off the roster: what is held stays, nothing new goes in; first sight takes it again.
+            #expect(try await store.distrust(listed.origin))
+            #expect(try await store.distrust(listed.origin) == false)
+            listed.append()
+            listed.seal()
+            #expect(try await store.ingest(listed.batch(after: 2), from: "region").refused.map(\.code) == [.untrustedOrigin])
+            #expect(try await store.versionVector() == VersionVector([listed.origin: 2]))
+            try await store.setTrustMode(.firstSight)
+            #expect(try await store.ingest(together(listed.batch(after: 2), other.batch()), from: "region").inserted == 2)
+            #expect(try await store.ownOrigins().isEmpty || backend == .sqlite)
+        }
+    }
+
     /// `concord share add|remove|default|local` on any backend: each change does what
     /// `SharingChange.apply` does to the settings, says whether it changed anything, moves the
     /// openings number exactly when it did, and a peer name no token could have stores nothing.
