@@ -37,6 +37,17 @@ extension PostgresEventStore: ReadModelReader {
             .sorted { $0.streamVersion < $1.streamVersion }
     }
 
+    public func projectionStatus() async throws -> ProjectionStatus {
+        try await read("read the projection state") { connection in
+            let row = try await connection.query("""
+                SELECT p.version, p.position, p.rebuilt_at, (SELECT coalesce(max(position), 0) FROM events)
+                FROM (SELECT 1) AS one LEFT JOIN projection_state p ON p.name = \(Self.projectionName)
+                """, logger: self.logger).decode((Int64?, Int64?, Int64?, Int64).self).first { _ in true }
+            let (version, position, rebuilt, end) = row ?? (nil, nil, nil, 0)
+            return ProjectionStatus(version: version.map(Int.init), currentVersion: ReadModelSchema.version, position: position ?? 0, logPosition: end, rebuiltAt: rebuilt)
+        }
+    }
+
     private static func requireLive(_ view: ReadModelView) throws {
         guard view == .live else {
             throw ConcordError(.invalidArgument, "a PostgreSQL store keeps its read models live only: --as-of and --valid-at replay history on a store file (concord copy makes one of the hub)")

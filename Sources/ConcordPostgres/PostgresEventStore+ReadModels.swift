@@ -89,17 +89,28 @@ extension PostgresEventStore {
             }
             batch.removeAll(keepingCapacity: true)
         }
-        // One pass over the log in stream order (byte order, whatever the database's collation).
-        let rows = try await connection.query(
-            "SELECT \(unescaped: Self.eventColumns) FROM events WHERE position <= \(end) ORDER BY stream COLLATE \"C\", position", logger: logger
-        )
-        for try await row in rows {
-            let event = try Self.decodeEvent(row).event
-            if event.stream != current {
-                try await flush()
-                current = event.stream
+        // One pass over the log in stream order (byte order, whatever the database's collation),
+        // a page at a time: a connection runs one query at a time, so the rows a page's streams
+        // fold into are written only once the page has been read to its end.
+        var after: (stream: String, position: Int64)?
+        while true {
+            let page = try await Self.events(try await connection.query(after.map { after in """
+                SELECT \(unescaped: Self.eventColumns) FROM events WHERE position <= \(end)
+                AND (stream COLLATE "C", position) > (\(after.stream) COLLATE "C", \(after.position))
+                ORDER BY stream COLLATE "C", position LIMIT \(Int64(Self.rebuildPage))
+                """ } ?? """
+                SELECT \(unescaped: Self.eventColumns) FROM events WHERE position <= \(end)
+                ORDER BY stream COLLATE "C", position LIMIT \(Int64(Self.rebuildPage))
+                """, logger: logger))
+            for stored in page {
+                if stored.event.stream != current {
+                    try await flush()
+                    current = stored.event.stream
+                }
+                batch.append(stored.event)
             }
-            batch.append(event)
+            guard page.count == Self.rebuildPage, let last = page.last else { break }
+            after = (last.event.stream.rawValue, last.position)
         }
         try await flush()
         try await connection.query("DELETE FROM refold_streams", logger: logger)
@@ -109,6 +120,9 @@ extension PostgresEventStore {
             """, logger: logger)
         return folded
     }
+
+    /// Events read a page at a time by `rebuild`.
+    static let rebuildPage = 5000
 
     private func logEnd(_ connection: PostgresConnection) async throws -> Int64 {
         try await connection.query("SELECT last FROM log_position WHERE id = 1", logger: logger).decode(Int64.self).first { _ in true } ?? 0

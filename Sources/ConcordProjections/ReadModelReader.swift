@@ -1,7 +1,7 @@
 import ConcordCore
 
-/// Reading the read models, whichever backend holds them: what `concord query`, `show` and
-/// `trail` ask. The SQL names each table `{schema}.NAME` (the backend puts the schema of the view
+/// Reading the read models, whichever backend holds them: what `concord query`, `show`,
+/// `trail` and `projections` ask. The SQL names each table `{schema}.NAME` (the backend puts the schema of the view
 /// there) and its parameters `$1`, `$2`…, which SQLite and PostgreSQL both bind by position.
 /// Text sorts by code point on both (SQLite's BINARY, PostgreSQL's `COLLATE "C"` columns), so
 /// an `ORDER BY` gives the same rows in the same order.
@@ -11,4 +11,9 @@ public protocol ReadModelReader: Sendable {
     func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]])
     /// A stream's events as `view` sees them, in stream order.
     func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent]
+    /// Where the read models stand against the log (`concord projections status`).
+    func projectionStatus() async throws -> ProjectionStatus
+    /// Folds every stream again from the log in one transaction (readers see the old rows until
+    /// it commits); returns the streams folded.
+    func rebuildReadModels() async throws -> Int
 }

@@ -167,6 +167,10 @@ public struct SQLiteSyncBackend: HubBackend {
 }
 
 extension SQLiteSyncBackend: ReadModelReader {
+    public func projectionStatus() async throws -> ProjectionStatus { try await blocking { try store.projectionStatus() } }
+
+    public func rebuildReadModels() async throws -> Int { try await blocking { try store.rebuildProjections() } }
+
     public func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]]) {
         try await blocking { try store.queryReadModels(view, sql: sql, bindings) }
     }

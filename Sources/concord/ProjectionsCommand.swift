@@ -15,8 +15,8 @@ struct ProjectionsCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let status = try storeOptions.openStore().projectionStatus()
+            try await CommandFailure.reporting {
+                let status = try await storeOptions.withHub { try await $0.projectionStatus() }
                 print("version   \(status.version.map(String.init) ?? "none") (this build: \(status.currentVersion))")
                 print("position  \(status.position) of \(status.logPosition)")
                 if let rebuilt = status.rebuiltAt { print("rebuilt   \(Timestamp.iso8601(millis: rebuilt))") }
@@ -33,9 +33,15 @@ struct ProjectionsCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
+            try await CommandFailure.reporting {
                 let started = Timestamp.nowMillis()
+                if storeOptions.isPostgres {
+                    // The PostgreSQL store reports no progress as it folds.
+                    let streams = try await storeOptions.withHub { try await $0.rebuildReadModels() }
+                    print("Rebuilt the read models from \(streams) stream(s) in \(Timestamp.nowMillis() - started) ms")
+                    return
+                }
+                let store = try storeOptions.openStore()
                 var bar = ProgressBar("rebuilding", total: 1)
                 let streams = try store.rebuildProjections { folded, total in
                     if bar.total != total { bar = ProgressBar("rebuilding", total: total) }

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordProjections
 import ConcordTestSupport
 import Foundation
 import Testing
@@ -175,6 +176,14 @@ struct PostgresHubEndToEndTests {
                 let answers = try stores.map { try ok(arguments, $0) }
                 #expect(answers[0] == answers[1] && (answers[0].count > 40 || arguments[1] == "conflicts"), "\(arguments): \(answers[0].prefix(300)) | \(answers[1].prefix(300))")
             }
+            // Rebuilt from the log, the read models are what they were, on either store.
+            let digest = try ok(["digest"], stores[0])
+            let rebuilt = try stores.map { try ok(["projections", "rebuild"], $0).replacing(/in \d+ ms/, with: "") }
+            #expect(rebuilt[0] == rebuilt[1] && rebuilt[0].hasPrefix("Rebuilt the read models from "), "\(rebuilt)")
+            #expect(try stores.map { try ok(["digest"], $0) } == [digest, digest])
+            let status = try ok(["projections", "status"], stores[0])
+            #expect(status.contains("state     current") && status.contains("version   \(ReadModelSchema.version)"), "\(status)")
+
             // A past view is a replay, which a PostgreSQL store does not offer: said, with where to go.
             let past = try concord.run(["query", "cases", "--as-of", "2016-04-01", "--store", location.description])
             #expect(past.status != 0 && past.stderr.contains("--as-of and --valid-at replay history on a store file"), "\(past.stderr)")
