@@ -155,7 +155,28 @@ public final class PostgresEventStore: Sendable {
         if let unknown = before.subtracting(known).sorted().first {
             throw ConcordError(.storeTooNew, "\(location) was migrated by a newer release of Concord (migration \(unknown)); use that release")
         }
-        guard !known.subtracting(before).isEmpty else { return }
+        let pending = Self.migrations.map(\.name).filter { !before.contains($0) }
+        guard !pending.isEmpty else { return }
+        do {
+            try await applyMigrations()
+        } catch where Self.sqlState(of: error) == "42501" {
+            throw ConcordError(.storage, """
+                \(location) lacks this release's migration\(pending.count == 1 ? "" : "s") \(pending.joined(separator: ", ")), which role \(location.username) \
+                may not apply (PostgreSQL: permission denied); the schema's owner applies them by opening the store once
+                """, cause: error)
+        }
+    }
+
+    /// The SQLSTATE of a PostgreSQL error, however postgres-nio wrapped it.
+    static func sqlState(of error: any Error) -> String? {
+        if let failure = error as? PSQLError { return failure.serverInfo?[.sqlState] }
+        if let transaction = error as? PostgresTransactionError {
+            return [transaction.closureError, transaction.beginError, transaction.commitError].lazy.compactMap { $0.flatMap(sqlState(of:)) }.first
+        }
+        return nil
+    }
+
+    private func applyMigrations() async throws {
         try await client.withConnection { connection in
             try await connection.query("CREATE TABLE IF NOT EXISTS concord_migrations (name text PRIMARY KEY, applied_at bigint NOT NULL)", logger: self.logger)
             // One process migrates at a time.

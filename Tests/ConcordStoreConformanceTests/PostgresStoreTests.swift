@@ -286,6 +286,13 @@ import Testing
                 }
             }
             #expect(try await Self.sql(location, "SELECT count(*)::text FROM events WHERE origin = '\(origin.origin.hex)'") == [["4"]])
+            // A release with a migration the database lacks: the application role may not apply
+            // it, and is told which and who may; the owner's next open applies it.
+            try await PostgresAdmin.execute(["DROP TABLE trusted_origins", "DELETE FROM concord_migrations WHERE name = '0003-trust'"], on: location)
+            let pending = await #expect(throws: ConcordError.self) { try await PostgresEventStore.open(asApplication, logger: Self.logger) }
+            #expect(pending?.message.contains("lacks this release's migration 0003-trust, which role \(role) may not apply") == true, "\(String(describing: pending))")
+            await (try await PostgresEventStore.open(location, logger: Self.logger)).close()
+            #expect(try await Self.sql(location, "SELECT count(*)::text FROM concord_migrations WHERE name = '0003-trust'") == [["1"]])
             try await PostgresAdmin.execute(["DROP OWNED BY \(role)"], on: location)
         }
     }
