@@ -19,7 +19,7 @@ public final class InMemoryStore: HubBackend {
         var streamVersions: [StreamID: Int] = [:]
         var tokens: [[UInt8]: (peer: String, readOnly: Bool, createdAt: Int64)] = [:]
         var setAside: [String: [OriginID: SyncWire.Refusal]] = [:]
-        var forked: Set<OriginID> = []
+        var forkProofs: [OriginID: KeptForkProof] = [:]
         var openingsGeneration: UInt64 = 0
         var openingsStates: [String: OpeningsState] = [:]
         var sharing = SharingSettings(rules: [], defaultRule: .full, localStreams: [])
@@ -69,7 +69,9 @@ public final class InMemoryStore: HubBackend {
             }
             let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: state.keys.count)
             // One proof an origin, and only of an origin whose key is held (as every store).
-            for proof in refused.compactMap(\.proof) where state.keys[proof.origin] != nil { state.forked.insert(proof.origin) }
+            for proof in refused.compactMap(\.proof) where state.keys[proof.origin] != nil && state.forkProofs[proof.origin] == nil {
+                state.forkProofs[proof.origin] = KeptForkProof(proof: proof, source: source, detectedAt: now)
+            }
             if policy == .allOrNothing, !refused.isEmpty { return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused) }
             var inserted = 0
             var openings = 0
@@ -226,7 +228,24 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
-    public func forkedOrigins() async throws -> [OriginID] { state.withLock { $0.forked.sorted() } }
+    public func forkedOrigins() async throws -> [OriginID] { state.withLock { $0.forkProofs.keys.sorted() } }
+
+    public func keptForkProofs() async throws -> [KeptForkProof] {
+        state.withLock { state in state.forkProofs.keys.sorted().compactMap { state.forkProofs[$0] } }
+    }
+
+    public func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int {
+        state.withLock { state in
+            var kept = 0
+            for entry in proofs where state.forkProofs[entry.proof.origin] == nil {
+                let held = Self.index(state, EventID(origin: entry.proof.origin, seq: entry.proof.seq)).map { state.log[$0].event.hash }
+                guard entry.holds(key: state.keys[entry.proof.origin], heldHash: held) else { continue }
+                state.forkProofs[entry.proof.origin] = entry
+                kept += 1
+            }
+            return kept
+        }
+    }
 
     // MARK: Openings
 

@@ -296,7 +296,7 @@ extension PostgresEventStore {
     /// Rows a multi-row INSERT carries (PostgreSQL takes at most 65535 parameters a statement).
     static let rowsPerInsert = 2000
 
-    private func recordForkProof(_ connection: PostgresConnection, _ proof: ForkProof, source: String, at now: Int64) async throws {
+    func recordForkProof(_ connection: PostgresConnection, _ proof: ForkProof, source: String, at now: Int64) async throws {
         // One proof an origin is enough (see the SQLite store).
         let held = try await connection.query("SELECT 1 FROM fork_proofs WHERE origin = \(proof.origin.hex) LIMIT 1", logger: logger).decode(Int32.self).first { _ in true }
         guard held == nil, let key = try await Self.storedKey(connection, proof.origin, logger: logger) else { return }

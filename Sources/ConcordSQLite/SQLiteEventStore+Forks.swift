@@ -42,10 +42,43 @@ extension SQLiteEventStore {
     /// A kept proof still verifies: its offered history is signed by the origin's recorded key,
     /// and the held event it contradicts is the one this node holds.
     private static func proofHolds(_ text: String, origin: OriginID, seq: UInt64, held: EventHash, _ connection: SQLiteConnection) throws -> Bool {
-        guard let key = try storedKey(connection, origin), try storedHash(connection, EventID(origin: origin, seq: seq)) == held else { return false }
-        var reader = BatchReader(limits: SyncLimits())
-        guard (try? reader.feed(Array(text.utf8))) != nil, let batch = try? reader.finish(), let seal = batch.seals.last else { return false }
-        return ForkProof(origin: origin, seq: seq, heldHash: held, events: batch.events, seal: seal).verifies(with: key)
+        guard let proof = ForkProof(exchangeLines: text, origin: origin, seq: seq, heldHash: held) else { return false }
+        return KeptForkProof(proof: proof, source: "", detectedAt: 0)
+            .holds(key: try storedKey(connection, origin), heldHash: try storedHash(connection, EventID(origin: origin, seq: seq)))
+    }
+
+    /// The fork proofs kept (claims of earlier releases, with no proof, are not), for `concord copy`.
+    public func keptForkProofs() throws -> [KeptForkProof] {
+        try withConnection("read fork evidence") { state in
+            let rows = try state.connection.prepare("SELECT origin, seq, held_hash, proof, source, detected_at FROM fork_proofs ORDER BY origin, seq")
+            var kept: [KeptForkProof] = []
+            while try rows.step() {
+                guard let proof = ForkProof(
+                    exchangeLines: rows.text(3), origin: OriginID(unchecked: rows.text(0)), seq: UInt64(bitPattern: rows.int64(1)), heldHash: EventHash(bytes: rows.blob(2))
+                ) else { continue }
+                kept.append(KeptForkProof(proof: proof, source: rows.text(4), detectedAt: rows.int64(5)))
+            }
+            return kept
+        }
+    }
+
+    /// Keeps another store's fork proofs that hold here (see `HubBackend.restoreForkProofs`).
+    public func restoreForkProofs(_ proofs: [KeptForkProof]) throws -> Int {
+        try withConnection("keep fork evidence") { state in
+            let connection = state.connection
+            return try connection.transaction {
+                var kept = 0
+                for entry in proofs {
+                    let proof = entry.proof
+                    guard entry.holds(key: try Self.storedKey(connection, proof.origin), heldHash: try Self.storedHash(connection, EventID(origin: proof.origin, seq: proof.seq))),
+                          try connection.scalarInt("SELECT 1 FROM fork_proofs WHERE origin = ? LIMIT 1", [.text(proof.origin.hex)]) == nil
+                    else { continue }
+                    try Self.recordForkProof(connection, proof, source: entry.source, at: entry.detectedAt)
+                    kept += 1
+                }
+                return kept
+            }
+        }
     }
 
     /// One origin a sync set aside.

@@ -105,7 +105,7 @@ extension SQLiteEventStore {
         return (inserted, openings, erased)
     }
 
-    private static func recordForkProof(_ connection: SQLiteConnection, _ proof: ForkProof, source: String, at now: Int64) throws {
+    static func recordForkProof(_ connection: SQLiteConnection, _ proof: ForkProof, source: String, at now: Int64) throws {
         // One proof an origin is enough to show its key signed two histories; keeping every one a
         // forger offers would let it grow this store without end.
         guard try connection.scalarInt("SELECT 1 FROM fork_proofs WHERE origin = ? LIMIT 1", [.text(proof.origin.hex)]) == nil else { return }

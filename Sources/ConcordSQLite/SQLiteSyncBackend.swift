@@ -147,6 +147,10 @@ public struct SQLiteSyncBackend: HubBackend {
         try await blocking { Array(Set(try store.forks().filter(\.proven).map(\.event.origin))).sorted() }
     }
 
+    public func keptForkProofs() async throws -> [KeptForkProof] { try await blocking { try store.keptForkProofs() } }
+
+    public func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int { try await blocking { try store.restoreForkProofs(proofs) } }
+
     public func setAsideOrigins() async throws -> [(peer: String, refusal: SyncWire.Refusal)] {
         try await blocking {
             try store.setAsideOrigins().map { ($0.peer, SyncWire.Refusal(origin: $0.origin, seq: $0.seq, code: $0.code, message: $0.message)) }

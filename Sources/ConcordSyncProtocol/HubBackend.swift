@@ -43,6 +43,11 @@ public protocol HubBackend: SyncBackend {
     func eventCount() async throws -> Int
     /// The origins of which the store keeps fork evidence.
     func forkedOrigins() async throws -> [OriginID]
+    /// The fork evidence kept, and keeping another store's (`concord copy`): each proof is
+    /// kept only when it `holds` against this store's key and held event, one an origin, as on
+    /// arrival; returns how many were kept.
+    func keptForkProofs() async throws -> [KeptForkProof]
+    func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int
     /// The origins set aside, per peer.
     func setAsideOrigins() async throws -> [(peer: String, refusal: SyncWire.Refusal)]
     /// The digest over every read-model table, caught up with the log (`ReadModelDigest`).

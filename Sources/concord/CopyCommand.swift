@@ -11,12 +11,12 @@ struct CopyCommand: AsyncParsableCommand {
         commandName: "copy",
         abstract: "Move a hub's record to another store: a file to PostgreSQL, or back.",
         discussion: """
-            Copies every event, seal and origin key, the hub's sharing rules (docs/privacy.md) and its peer tokens (as kept: only their hashes), into a new store, verifying each batch as an import does. Then it verifies the copy event by event and compares both stores' version vectors and read-model digests; it exits 0 only when they are equal.
+            Copies every event, seal and origin key, the hub's sharing rules (docs/privacy.md), its fork evidence (each proof checked again) and its peer tokens (as kept: only their hashes), into a new store, verifying each batch as an import does. Then it verifies the copy event by event and compares both stores' version vectors and read-model digests; it exits 0 only when they are equal.
 
               concord copy --from hub.sqlite --to postgres://concord@db.example:5432/hub
               concord copy --from postgres://concord@db.example:5432/hub --to hub-restored.sqlite
 
-            The target must not hold a store yet (a new file, or an empty database). A new store file gets an origin and key of its own, used only if it ever records events itself. The hub's peers go on syncing with the copy using the tokens they hold. Fork evidence and the origins set aside are not copied: concord verify on the source lists them.
+            The target must not hold a store yet (a new file, or an empty database). A new store file gets an origin and key of its own, used only if it ever records events itself. The hub's peers go on syncing with the copy using the tokens they hold. The origins set aside are not copied (the peers that sent them send them again): concord status on the source lists them.
             """
     )
 
@@ -85,6 +85,12 @@ struct CopyCommand: AsyncParsableCommand {
         print("copied in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", Double(copied) / max(seconds, 0.001))) events/s), then checked:")
         try await copy.restoreSharing(try await source.sharingSettings())
         if tokens { try await copy.restoreTokens(try await source.keptTokens()) }
+        // Evidence goes with the record: each proof is checked again by the copy as it is kept.
+        let proofs = try await source.keptForkProofs()
+        let kept = try await copy.restoreForkProofs(proofs)
+        if kept < proofs.count {
+            throw ConcordError(.verificationFailed, "the copy kept \(kept) of the source's \(proofs.count) fork proof(s): concord verify on the source shows them")
+        }
         try await copy.catchUpReadModels()
     }
 

@@ -98,6 +98,10 @@ struct ForkSyncTests {
         // A second sync finds it again, stores nothing new, and still exits 70.
         try run("thief", ["sync", hub.url, "--token-file", directory.file("thief-at-hub.token")], expect: 70)
         #expect(try run("hub", ["status", "--json"]).stdout.contains("\"forks\":1"))
+        // Moving the hub keeps the evidence: the copy finds the same fork.
+        let copied = try concord.run(["copy", "--from", store("hub"), "--to", store("hub-copy")])
+        #expect(copied.status == 0, "\(copied.stdout) \(copied.stderr)")
+        try expectEvidence(on: "hub-copy", of: origin)
     }
 
     @Test func aBranchThatArrivesThroughARelayIsFoundWhereTheHistoriesMeet() throws {

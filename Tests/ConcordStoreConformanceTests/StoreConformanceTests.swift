@@ -167,6 +167,26 @@ import Testing
             #expect(try await store.forkedOrigins() == [origin.origin])
             #expect(try await store.versionVector() == VersionVector([origin.origin: 3]))
             #expect(try await store.eventHash(origin.origin, seq: 2) == origin.events[1].hash)
+
+            // The evidence moves with the record (concord copy): checked again, one an origin,
+            // and never kept by a store that holds another history, or with a signature altered.
+            let kept = try await store.keptForkProofs()
+            #expect(kept.map(\.proof.origin) == [origin.origin] && kept.first?.source.contains("second") == true)
+            try await backend.withStore(named: "copy") { copy in
+                #expect(try await copy.restoreForkProofs(kept) == 0, "the copy holds no event at the proof's seq yet")
+                _ = try await copy.ingest(origin.batch(), source: "copy", policy: .allOrNothing)
+                var forged = kept
+                forged[0].proof.seal.signature[0] ^= 1
+                #expect(try await copy.restoreForkProofs(forged) == 0)
+                #expect(try await copy.restoreForkProofs(kept + kept) == 1)
+                #expect(try await copy.restoreForkProofs(kept) == 0, "one proof an origin")
+                #expect(try await copy.forkedOrigins() == [origin.origin])
+                #expect(try await copy.keptForkProofs() == kept)
+            }
+            try await backend.withStore(named: "other-history") { other in
+                _ = try await other.ingest(branch.batch(), source: "copy", policy: .allOrNothing)
+                #expect(try await other.restoreForkProofs(kept) == 0, "its held event is the offered side, not the held one")
+            }
         }
     }
 
