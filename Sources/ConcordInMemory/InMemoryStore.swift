@@ -152,6 +152,11 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
+    /// Origins here are gap-free: the next seq, when held.
+    public func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? {
+        state.withLock { state in seq < UInt64(state.byOrigin[origin]?.count ?? 0) ? seq + 1 : nil }
+    }
+
     public func readLog(afterPosition: Int64, limit: Int, matching filter: LogFilter, newestFirst: Bool) async throws -> [StoredEvent] {
         state.withLock { state in
             let start = Int(clamping: max(0, afterPosition))

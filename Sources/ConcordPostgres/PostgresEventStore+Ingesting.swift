@@ -33,7 +33,7 @@ extension PostgresEventStore {
             if policy == .allOrNothing, !refused.isEmpty {
                 return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
             }
-            // Sent now, delivered at commit: nothing more is done while the position row is held.
+            // Sent now, delivered at commit: one round trip fewer while the position row is held.
             if plans.contains(where: { !$0.events.isEmpty || !$0.openings.isEmpty }) {
                 try await connection.query("SELECT pg_notify(\(Self.commitChannel), '')", logger: self.logger)
             }
@@ -90,15 +90,23 @@ extension PostgresEventStore {
         return state
     }
 
-    /// Inserts verified plans: late openings, keys first seen and seals first, then the events
-    /// under the position lock, which is held to the commit: as few round trips as can be are
-    /// made while it is held (docs/postgres.md), since every writer waits for it. Applies the
-    /// erasures among the new events.
+    /// Inserts verified plans: keys first seen and seals first, then the events under the
+    /// position lock, which is held to the commit: as few round trips as can be are made while
+    /// it is held (docs/postgres.md), since every writer waits for it. Applies the erasures among
+    /// the new events; late openings go last (or alone, when there are no events).
     private func store(_ plans: [OriginPlan], _ connection: PostgresConnection, at now: Int64) async throws -> (inserted: Int, openings: Int, erased: Int) {
+        // Late openings bump the openings number and mark streams to refold, rows a writer holding
+        // the position row may also take: with events to insert, they wait until after it is
+        // taken, so every transaction takes the position row before those rows, never after
+        // (no deadlock); alone, they never take it.
+        let events = plans.flatMap(\.events)
         var openings = 0
-        for plan in plans where !plan.openings.isEmpty {
-            openings += try await storeOpenings(plan.openings, connection)
+        func storeOpenings() async throws {
+            for plan in plans where !plan.openings.isEmpty {
+                openings += try await self.storeOpenings(plan.openings, connection)
+            }
         }
+        if events.isEmpty { try await storeOpenings() }
         let keys = plans.filter { !$0.events.isEmpty || !$0.seals.isEmpty }.compactMap(\.newKey)
         for key in keys {
             try await connection.query(
@@ -109,7 +117,6 @@ extension PostgresEventStore {
         // Seals name events by (origin, seq) and hash, with no reference the database checks, and
         // this transaction holds their origins' locks: they can go in before the events.
         try await insertSeals(plans.flatMap(\.seals), connection, at: now)
-        let events = plans.flatMap(\.events)
         var erased = 0
         if !events.isEmpty {
             // Positions in commit order: the row stays locked until this transaction ends. Taken
@@ -141,6 +148,7 @@ extension PostgresEventStore {
                 if let erasure = try Erasure.recorded(by: event) { erased += try await applyErasure(erasure, by: event.id, connection) }
             }
             if grantsMayWiden { try await noteGrantsMayWiden(connection) }
+            try await storeOpenings()
         }
         return (events.count, openings, erased)
     }

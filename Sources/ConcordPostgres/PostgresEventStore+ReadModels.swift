@@ -15,10 +15,17 @@ extension PostgresEventStore {
     }
 
     /// Folds every stream again from the log, in one transaction (readers see the old rows
-    /// until it commits). Returns the streams folded.
+    /// until it commits: the tables are emptied, not dropped, while the read models' version is
+    /// this build's). Returns the streams folded.
     @discardableResult
     public func rebuildReadModels() async throws -> Int {
-        try await run("rebuild the read models") { connection in try await self.rebuild(connection) }
+        try await run("rebuild the read models") { connection in
+            // The checkpoint row first, as catch-up takes it: the two run one after the other.
+            let version = try await connection.query(
+                "SELECT version FROM projection_state WHERE name = \(Self.projectionName) FOR UPDATE", logger: self.logger
+            ).decode(Int64.self).first { _ in true }
+            return try await self.rebuild(connection, recreateTables: version != Int64(ReadModelSchema.version))
+        }
     }
 
     /// `catchUpReadModels` inside the caller's transaction. The checkpoint row is locked first,
@@ -28,7 +35,7 @@ extension PostgresEventStore {
             "SELECT version, position FROM projection_state WHERE name = \(Self.projectionName) FOR UPDATE", logger: logger
         ).decode((Int64, Int64).self).first { _ in true }
         guard let (version, position) = checkpoint, version == Int64(ReadModelSchema.version) else {
-            return try await rebuild(connection)
+            return try await rebuild(connection, recreateTables: true)
         }
         // Every position up to `last` is committed (positions are handed out in commit order).
         let end = try await logEnd(connection)
@@ -75,9 +82,20 @@ extension PostgresEventStore {
         return domain.count
     }
 
-    private func rebuild(_ connection: PostgresConnection) async throws -> Int {
+    /// Folds every stream again. A new read-model version recreates the tables (their columns
+    /// may have changed), granting the application roles recorded by `grantApplicationRole`
+    /// their privileges again; otherwise the rows are deleted, so readers keep the old ones
+    /// until the commit and grants stay.
+    private func rebuild(_ connection: PostgresConnection, recreateTables: Bool) async throws -> Int {
         let end = try await logEnd(connection)
-        for sql in Self.readModelTablesSQL { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+        if recreateTables {
+            for sql in Self.readModelTablesSQL { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+            for role in try await applicationRoles(connection) {
+                for sql in Self.readModelGrantsSQL(role: role) { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+            }
+        } else {
+            for table in ReadModelSchema.tables { try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name)"), logger: logger) }
+        }
         var folded = 0
         var current: StreamID?
         var batch: [Event] = []
@@ -89,18 +107,18 @@ extension PostgresEventStore {
             }
             batch.removeAll(keepingCapacity: true)
         }
-        // One pass over the log in stream order (byte order, whatever the database's collation),
-        // a page at a time: a connection runs one query at a time, so the rows a page's streams
-        // fold into are written only once the page has been read to its end.
-        var after: (stream: String, position: Int64)?
+        // One pass over the log stream by stream, a page at a time along the unique index on
+        // (stream, stream_version): a connection runs one query at a time, so the rows a page's
+        // streams fold into are written only once the page has been read to its end. (The order
+        // of the streams does not matter: each folds alone.)
+        var after: (stream: String, version: Int64)?
         while true {
             let page = try await Self.events(try await connection.query(after.map { after in """
-                SELECT \(unescaped: Self.eventColumns) FROM events WHERE position <= \(end)
-                AND (stream COLLATE "C", position) > (\(after.stream) COLLATE "C", \(after.position))
-                ORDER BY stream COLLATE "C", position LIMIT \(Int64(Self.rebuildPage))
+                SELECT \(unescaped: Self.eventColumns) FROM events WHERE (stream, stream_version) > (\(after.stream), \(after.version)) AND position <= \(end)
+                ORDER BY stream, stream_version LIMIT \(Int64(Self.rebuildPage))
                 """ } ?? """
                 SELECT \(unescaped: Self.eventColumns) FROM events WHERE position <= \(end)
-                ORDER BY stream COLLATE "C", position LIMIT \(Int64(Self.rebuildPage))
+                ORDER BY stream, stream_version LIMIT \(Int64(Self.rebuildPage))
                 """, logger: logger))
             for stored in page {
                 if stored.event.stream != current {
@@ -110,7 +128,7 @@ extension PostgresEventStore {
                 batch.append(stored.event)
             }
             guard page.count == Self.rebuildPage, let last = page.last else { break }
-            after = (last.event.stream.rawValue, last.position)
+            after = (last.event.stream.rawValue, Int64(last.streamVersion))
         }
         try await flush()
         try await connection.query("DELETE FROM refold_streams", logger: logger)

@@ -221,6 +221,10 @@ extension PostgresEventStore {
         try await versionVector().sorted.map(\.origin)
     }
 
+    public func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? {
+        try await readOrigin(origin, afterSeq: seq, limit: 1).first?.event.seq
+    }
+
     /// An origin's events in seq order after `afterSeq`, with their positions.
     public func readOrigin(_ origin: OriginID, afterSeq: UInt64, limit: Int) async throws -> [StoredEvent] {
         try await read("read the log") { connection in

@@ -113,7 +113,18 @@ public final class PostgresEventStore: Sendable {
     public func grantApplicationRole(_ role: String) async throws {
         try await run("grant \(role) the application's privileges") { connection in
             for sql in Self.applicationGrantsSQL(role: role) { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger) }
+            // Remembered, so that read-model tables recreated later are granted again.
+            try await connection.query("INSERT INTO settings (name, value) VALUES (\("application_role:" + role), '') ON CONFLICT DO NOTHING", logger: self.logger)
         }
+    }
+
+    /// The roles `grantApplicationRole` was given.
+    func applicationRoles(_ connection: PostgresConnection) async throws -> [String] {
+        var roles: [String] = []
+        for try await name in try await connection.query("SELECT name FROM settings WHERE name LIKE 'application_role:%' ORDER BY name", logger: logger).decode(String.self) {
+            roles.append(String(name.dropFirst("application_role:".count)))
+        }
+        return roles
     }
 
     /// The hub's name (read once: it never changes).

@@ -269,7 +269,7 @@ extension PostgresEventStore {
     /// read everything; add history but never change or remove it (only a stub's opening filled
     /// in, or erased, through the guarded columns); keep its own bookkeeping.
     static func applicationGrantsSQL(role: String) -> [String] {
-        let quoted = "\"" + role.replacing("\"", with: "\"\"") + "\""
+        let quoted = quotedRole(role)
         let history = ["events", "seals", "origins", "fork_proofs"]
         let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state", "share_rules", "local_streams"]
             + ReadModelSchema.tables.map(\.name)
@@ -282,4 +282,16 @@ extension PostgresEventStore {
             "GRANT SELECT, INSERT, UPDATE, DELETE ON \(bookkeeping.joined(separator: ", ")) TO \(quoted)",
         ]
     }
+
+    /// The grants of `applicationGrantsSQL` on the read-model tables and views alone, for tables
+    /// recreated by a rebuild.
+    static func readModelGrantsSQL(role: String) -> [String] {
+        let quoted = quotedRole(role)
+        return [
+            "GRANT SELECT ON \(ReadModelSchema.viewNames.joined(separator: ", ")) TO \(quoted)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON \(ReadModelSchema.tables.map(\.name).joined(separator: ", ")) TO \(quoted)",
+        ]
+    }
+
+    private static func quotedRole(_ role: String) -> String { "\"" + role.replacing("\"", with: "\"\"") + "\"" }
 }

@@ -27,6 +27,10 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await blocking { try store.nextSeal(of: origin, after: seq) } }
 
+    public func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? {
+        try await blocking { try store.readOrigin(origin, afterSeq: seq, limit: 1).first?.event.seq }
+    }
+
     public func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal] {
         try await blocking { try store.seals(of: origin, after: after, through: through) }
     }

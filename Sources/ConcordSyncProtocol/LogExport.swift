@@ -21,9 +21,14 @@ public enum LogExport {
                 var events = try await source.events(of: origin, after: after, through: through).filter { $0.seq > after && $0.seq <= through }
                 let seals = try await source.seals(of: origin, after: after, through: through)
                 var next = through
-                if through < head, let sealed = seals.last?.seq, sealed < through {
+                if through < head, let sealed = seals.last?.seq, sealed < through, events.contains(where: { $0.seq <= sealed }) {
                     events.removeAll { $0.seq > sealed }
                     next = sealed
+                }
+                // Nothing held in the range (a damaged log: a gap, or a seq far out): jump to the
+                // next held event rather than step through empty ranges.
+                if events.isEmpty, seals.isEmpty, through < head {
+                    next = max(through, (try await source.nextHeldSeq(of: origin, after: through)).map { $0 - 1 } ?? head)
                 }
                 if key != nil || !events.isEmpty || !seals.isEmpty { try await body(IngestBatch(keys: key.map { [$0] } ?? [], events: events, seals: seals.filter { $0.seq <= next })) }
                 key = nil

@@ -12,6 +12,9 @@ public protocol BatchSource: Sendable {
     func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal?
     /// The origin's events with seqs `after + 1 … through`, in seq order.
     func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event]
+    /// The lowest seq above `seq` at which the origin has an event, or nil: what a walk over a
+    /// damaged log (a gap, a seq far out) jumps to instead of stepping through empty ranges.
+    func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64?
     /// The origin's seals with seqs `after + 1 … through`, in seq order (`nextSeal` over and
     /// over by default).
     func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal]

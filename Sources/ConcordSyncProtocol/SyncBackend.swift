@@ -55,6 +55,7 @@ public struct SharedView: BatchSource {
     public func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? { try await source.eventHash(origin, seq: seq) }
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await source.nextSeal(of: origin, after: seq) }
     public func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal] { try await source.seals(of: origin, after: after, through: through) }
+    public func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? { try await source.nextHeldSeq(of: origin, after: seq) }
     public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] { try await source.eventHashes(ids) }
     public var readAheadOrigins: Int { source.readAheadOrigins }
     public func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])] {

@@ -183,6 +183,7 @@ final class RecordingDuringFirstIngest: SyncBackend, @unchecked Sendable {
     func eventHash(_ origin: OriginID, seq: UInt64) async throws -> EventHash? { try await inner.eventHash(origin, seq: seq) }
     func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await inner.nextSeal(of: origin, after: seq) }
     func events(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Event] { try await inner.events(of: origin, after: after, through: through) }
+    func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? { try await inner.nextHeldSeq(of: origin, after: seq) }
     func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
         ingested += 1
         if ingested == 1 { try await inner.store.append([StoreFixtures.draft("case:REGION")]) }

@@ -286,6 +286,19 @@ import Testing
                 }
             }
             #expect(try await Self.sql(location, "SELECT count(*)::text FROM events WHERE origin = '\(origin.origin.hex)'") == [["4"]])
+            // Rebuilt by the owner, the read models stay readable by the role: emptied and
+            // written again at the same version, recreated and granted again at a new one.
+            let owner2 = try await PostgresEventStore.open(location, logger: Self.logger)
+            #expect(try await owner2.rebuildReadModels() >= 0)
+            try await PostgresAdmin.execute(["UPDATE projection_state SET version = 1"], on: location)
+            _ = try await owner2.foldNewEvents()
+            await owner2.close()
+            #expect(try await Self.sql(location, "SELECT version::text FROM projection_state") == [[String(ReadModelSchema.version)]])
+            #expect(try await Self.sql(asApplication, "SELECT count(*)::text FROM cases") == [["0"]])
+            let reopened = try await PostgresEventStore.open(asApplication, logger: Self.logger)
+            #expect(try await reopened.readModelDigest().count == 64)
+            await reopened.close()
+
             // A release with a migration the database lacks: the application role may not apply
             // it, and is told which and who may; the owner's next open applies it.
             try await PostgresAdmin.execute(["DROP TABLE trusted_origins", "DELETE FROM concord_migrations WHERE name = '0003-trust'"], on: location)

@@ -35,6 +35,9 @@ final class MemorySource: BatchSource, @unchecked Sendable {
     func events(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Event] {
         logs[origin]?.events.filter { $0.seq > after && $0.seq <= through } ?? []
     }
+    func nextHeldSeq(of origin: OriginID, after seq: UInt64) throws -> UInt64? {
+        logs[origin]?.events.first { $0.seq > seq }?.seq
+    }
 }
 
 struct MissingRunsTests {
