@@ -3,11 +3,15 @@ public struct IngestBatch: Sendable {
     public var keys: [OriginKey]
     public var events: [Event]
     public var seals: [Seal]
+    /// Nodes' signed statements of what they held (docs/audit.md). Stored by the SQLite store;
+    /// the PostgreSQL and in-memory stores do not keep them yet.
+    public var checkpoints: [Checkpoint]
 
-    public init(keys: [OriginKey] = [], events: [Event] = [], seals: [Seal] = []) {
+    public init(keys: [OriginKey] = [], events: [Event] = [], seals: [Seal] = [], checkpoints: [Checkpoint] = []) {
         self.keys = keys
         self.events = events
         self.seals = seals
+        self.checkpoints = checkpoints
     }
 }
 
@@ -23,6 +27,8 @@ public struct IngestResult: Sendable, Equatable {
     public var openingsStored = 0
     /// Openings destroyed by the erasures this call stored.
     public var openingsErased = 0
+    /// Checkpoints stored by this call.
+    public var checkpointsStored = 0
 
     public init(inserted: Int, alreadyHeld: Int, refused: [OriginRefusal] = []) {
         self.inserted = inserted

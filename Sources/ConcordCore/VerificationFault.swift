@@ -21,6 +21,15 @@ public struct VerificationFault: Sendable, Hashable, CustomStringConvertible {
         case unknownOrigin = "unknown-origin"
         /// The recorded public key does not hash to the origin id.
         case keyMismatch = "key-mismatch"
+        /// A signed checkpoint (`Checkpoint`) names more of the origin than this copy holds: its
+        /// tail was cut, seals and all. Only a checkpoint can show this.
+        case tailCut = "tail-cut"
+        /// A signed checkpoint, or the other copy of `verify --against`, holds another event at a
+        /// seq this copy holds: the origin's history forked, or one copy was rewritten.
+        case otherHistory = "other-history"
+        /// A checkpoint whose signature does not verify with its signer's key, or whose signer's
+        /// key is not held.
+        case badCheckpoint = "bad-checkpoint"
         /// A field outside its range (`EventLimits`): stored by a release before the ranges were
         /// checked. It verifies, but no peer would take it (a notice, not a fault).
         case outOfRange = "out-of-range"

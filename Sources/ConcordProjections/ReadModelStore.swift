@@ -9,6 +9,18 @@ public enum ReadModelView: Sendable, Equatable {
     case asOf(Int64)
     /// Folding only the events that happened in the world (occurred-at) by this time (ms).
     case validAt(Int64)
+    /// Folding exactly the events a node's signed checkpoint names (each origin's run up to its
+    /// head there): the record as that node held it, taken at `at` (ms). Verifiable on any copy
+    /// holding the checkpoint (docs/audit.md).
+    case seenBy(VersionVector, at: Int64)
+
+    /// The moment the view stands at (now for the live view): what "overdue" is measured against.
+    public var referenceTime: Int64? {
+        switch self {
+        case .live: nil
+        case .asOf(let time), .validAt(let time), .seenBy(_, at: let time): time
+        }
+    }
 }
 
 /// Where the projections stand.

@@ -276,5 +276,23 @@ extension SQLiteEventStore {
             -- before its first erasure.
             INSERT OR IGNORE INTO settings (name, value) SELECT 'free_pages_zeroed', '1' WHERE NOT EXISTS (SELECT 1 FROM events);
             """),
+        Migration(name: "0009-checkpoints", sql: """
+            -- Signed statements of what a node held (docs/audit.md): this node's own and those that
+            -- came with sync and imports. The exchange line is kept as it arrived; its signature
+            -- is checked on arrival and again by concord verify.
+            CREATE TABLE checkpoints (
+                signer      TEXT    NOT NULL,
+                number      INTEGER NOT NULL,
+                taken_at    INTEGER NOT NULL,
+                line        TEXT    NOT NULL,
+                received_at INTEGER NOT NULL,
+                PRIMARY KEY (signer, number)
+            ) WITHOUT ROWID;
+            CREATE INDEX checkpoints_by_time ON checkpoints (signer, taken_at);
+            CREATE TRIGGER checkpoints_refuse_update BEFORE UPDATE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'concord: checkpoints are append-only; UPDATE is refused'); END;
+            CREATE TRIGGER checkpoints_refuse_delete BEFORE DELETE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'concord: checkpoints are append-only; DELETE is refused'); END;
+            """),
     ]
 }

@@ -16,6 +16,8 @@ extension SQLiteEventStore {
             let connection = state.connection
             return try connection.transaction {
                 let trust = try TrustPolicy(connection)
+                // A checkpoint that does not verify refuses the batch before anything is stored.
+                try Self.validate(batch.checkpoints, offeredKeys: batch.keys, connection)
                 let parts = BatchVerifier.parts(of: batch)
                 var states: [OriginID: OriginState] = [:]
                 for part in parts {
@@ -33,11 +35,14 @@ extension SQLiteEventStore {
                     return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
                 }
                 let stored = try Self.store(plans, connection, at: now)
+                // An import is a copy and keeps every claim; a sync keeps only what it now holds.
+                let checkpointsStored = try Self.store(batch.checkpoints, onlyCovered: policy == .setAside, connection, at: now)
                 // Erased openings leave the read models in the same transaction.
                 if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
                 var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
                 result.openingsStored = stored.openings
                 result.openingsErased = stored.erased
+                result.checkpointsStored = checkpointsStored
                 return result
             }
         }

@@ -114,6 +114,8 @@ extension SQLiteEventStore: ReadModelStore {
             case .live: try Self.events(state.connection, where: "stream = ?", [.text(stream.rawValue)])
             case .asOf(let time): try Self.events(state.connection, where: "stream = ? AND stored_at <= ?", [.text(stream.rawValue), .integer(time)])
             case .validAt(let time): try Self.events(state.connection, where: "stream = ? AND occurred_at <= ?", [.text(stream.rawValue), .integer(time)])
+            case .seenBy(let vector, _):
+                try Self.events(state.connection, where: "stream = ?", [.text(stream.rawValue)]).filter { $0.seq <= vector[$0.origin] }
             }
         }
         return StreamFolder.fold(stream, events: events)
@@ -127,9 +129,8 @@ extension SQLiteEventStore: ReadModelStore {
             switch view {
             case .live:
                 return try body(connection, "main")
-            case .asOf(let time), .validAt(let time):
+            case .asOf, .validAt, .seenBy:
                 // Fold the events known by then into an in-memory schema and query that.
-                let column = view == .asOf(time) ? "stored_at" : "occurred_at"
                 try connection.execute("ATTACH DATABASE ':memory:' AS replay")
                 defer {
                     connection.resetBusyStatements()
@@ -137,12 +138,28 @@ extension SQLiteEventStore: ReadModelStore {
                 }
                 for table in ReadModelSchema.tables { try connection.execute(table.createSQL(schema: "replay")) }
                 for view in ReadModelSchema.viewsSQL(schema: "replay") { try connection.execute(view) }
+                let (filter, bindings) = try Self.replayFilter(view, connection)
                 do {
                     let writer = try ReadModelWriter(connection, schema: "replay", suffix: "")
-                    try Self.foldAll(connection, where: "\(column) <= ?", [.integer(time)], into: writer)
+                    try Self.foldAll(connection, where: filter, bindings, into: writer)
                 }
                 return try body(connection, "replay")
             }
+        }
+    }
+
+    /// The events a view folds, as a condition on `events` (`seenBy` bounds each origin's seq
+    /// through a table in the replay schema).
+    private static func replayFilter(_ view: ReadModelView, _ connection: SQLiteConnection) throws -> (String, [SQLiteValue]) {
+        switch view {
+        case .live: return ("1", [])
+        case .asOf(let time): return ("stored_at <= ?", [.integer(time)])
+        case .validAt(let time): return ("occurred_at <= ?", [.integer(time)])
+        case .seenBy(let vector, _):
+            try connection.execute("CREATE TABLE replay.seen_heads (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID")
+            let insert = try connection.prepare("INSERT INTO replay.seen_heads (origin, seq) VALUES (?, ?)")
+            for (origin, seq) in vector.sorted { try insert.run([.text(origin.hex), .integer(Int64(clamping: seq))]) }
+            return ("seq <= coalesce((SELECT seen.seq FROM replay.seen_heads seen WHERE seen.origin = events.origin), 0)", [])
         }
     }
 

@@ -27,6 +27,10 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await blocking { try store.nextSeal(of: origin, after: seq) } }
 
+    public func heldCheckpoints(after numbers: [OriginID: UInt64], limit: Int) async throws -> [Checkpoint] {
+        try await blocking { try store.checkpoints(after: numbers, limit: limit) }
+    }
+
     public func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? {
         try await blocking { try store.readOrigin(origin, afterSeq: seq, limit: 1).first?.event.seq }
     }
@@ -191,6 +195,7 @@ extension SQLiteSyncBackend: ReadModelReader {
             // When this node stored each event: a column of its own, never exchanged.
             case .asOf(let time): return try events.filter { try store.storedAt(position: $0.position) <= time }
             case .validAt(let time): return events.filter { $0.event.occurredAt <= time }
+            case .seenBy(let vector, _): return events.filter { $0.event.seq <= vector[$0.event.origin] }
             }
         }
     }

@@ -67,8 +67,11 @@ public struct BatchReader: Sendable {
                 try JSONValue(parsingUTF8: $0, limits: JSONLimits(maxDepth: EventLimits.maxExchangeLineDepth, maxBytes: SyncLimits.maxEndLineBytes))
             }
             let kind = object["kind"]?.stringValue
+            // A checkpoint names every origin's head, so it may be as long as an end line.
+            if kind != "end" && kind != "checkpoint" {
+                guard !long else { throw ConcordError(.tooLarge, "the line is longer than \(SyncLimits.maxLineBytes) bytes, the limit for all but the end and checkpoint lines") }
+            }
             if kind != "end" {
-                guard !long else { throw ConcordError(.tooLarge, "the line is longer than \(SyncLimits.maxLineBytes) bytes, the limit for all but the end line") }
                 bytes += pending.count + 1
                 guard bytes <= budget.maxBytes else {
                     throw ConcordError(.tooLarge, "the batch holds more than \(budget.maxBytes) bytes of lines, the limit")
@@ -90,8 +93,13 @@ public struct BatchReader: Sendable {
                     throw ConcordError(.tooLarge, "more than \(SyncLimits.maxVectorOrigins) origin lines in one batch, the limit")
                 }
                 batch.keys.append(try OriginKey(exchange: object))
+            case "checkpoint":
+                guard batch.checkpoints.count < SyncLimits.maxCheckpointsPerBatch else {
+                    throw ConcordError(.tooLarge, "more than \(SyncLimits.maxCheckpointsPerBatch) checkpoints in one batch, the limit")
+                }
+                batch.checkpoints.append(try Checkpoint(exchange: object))
             case "end": end = try SyncWire.BatchEnd(object: object)
-            default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event, seal or end")
+            default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event, seal, checkpoint or end")
             }
         } catch let error as ConcordError {
             throw ConcordError(error.code, "line \(lineNumber): \(error.message)")
@@ -119,6 +127,8 @@ public enum BatchWriter {
         }
         // Seals of events not in the batch (a later seal over held events) go last.
         for seal in seals.values.sorted(by: { ($0.origin, $0.seq) < ($1.origin, $1.seq) }) { appendLine(seal.exchangeJSON, to: &out) }
+        // Checkpoints after every event: a reader that stores them holds what they name.
+        for checkpoint in batch.checkpoints { appendLine(checkpoint.exchangeJSON, to: &out) }
     }
 
     private static func appendLine(_ line: String, to out: inout [UInt8]) {

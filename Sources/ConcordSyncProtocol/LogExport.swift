@@ -35,5 +35,13 @@ public enum LogExport {
                 after = next
             }
         }
+        // Checkpoints last, after every event they name.
+        var numbers: [OriginID: UInt64] = [:]
+        while true {
+            let checkpoints = try await source.heldCheckpoints(after: numbers, limit: SyncLimits.maxCheckpointsPerBatch)
+            guard !checkpoints.isEmpty else { break }
+            try await body(IngestBatch(checkpoints: checkpoints))
+            for checkpoint in checkpoints { numbers[checkpoint.signer] = max(numbers[checkpoint.signer] ?? 0, checkpoint.number) }
+        }
     }
 }

@@ -28,10 +28,15 @@ public protocol BatchSource: Sendable {
     /// How many origins' next runs `MissingRuns` reads at once: 1 (no read-ahead) by default,
     /// more where a round trip costs more than the memory of the runs read ahead.
     var readAheadOrigins: Int { get }
+    /// Signed checkpoints held (docs/audit.md): of each signer, those numbered above `numbers`
+    /// names, oldest first, at most `limit`. None by default: a store that keeps none.
+    func heldCheckpoints(after numbers: [OriginID: UInt64], limit: Int) async throws -> [Checkpoint]
 }
 
 extension BatchSource {
     public var readAheadOrigins: Int { 1 }
+
+    public func heldCheckpoints(after numbers: [OriginID: UInt64], limit: Int) async throws -> [Checkpoint] { [] }
 
     public func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])] {
         var runs: [OriginID: (seal: Seal, events: [Event])] = [:]

@@ -57,6 +57,8 @@ public struct SharedView: BatchSource {
     public func seals(of origin: OriginID, after: UInt64, through: UInt64) async throws -> [Seal] { try await source.seals(of: origin, after: after, through: through) }
     public func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? { try await source.nextHeldSeq(of: origin, after: seq) }
     public func eventHashes(_ ids: [EventID]) async throws -> [EventID: EventHash] { try await source.eventHashes(ids) }
+    // Checkpoints name hashes only, never openings: a peer's view holds them all.
+    public func heldCheckpoints(after numbers: [OriginID: UInt64], limit: Int) async throws -> [Checkpoint] { try await source.heldCheckpoints(after: numbers, limit: limit) }
     public var readAheadOrigins: Int { source.readAheadOrigins }
     public func nextRuns(_ starts: [EventID]) async throws -> [OriginID: (seal: Seal, events: [Event])] {
         try await source.nextRuns(starts).mapValues { ($0.seal, $0.events.map(policy.shared)) }

@@ -41,6 +41,8 @@ public struct SyncLimits: Sendable, Equatable {
     /// The longest any long poll may wait (a server may set a shorter `maxWaitSeconds`).
     public static let maxWaitSeconds = 60
     /// The largest pull request body accepted (a vector, heads and exclusions of `maxVectorOrigins`).
+    /// Checkpoints one batch may carry (a pull answer sends the newest).
+    public static let maxCheckpointsPerBatch = 1000
     public static let maxPullRequestBytes = 8 << 20
 
     public init(

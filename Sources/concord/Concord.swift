@@ -42,6 +42,7 @@ struct Concord: AsyncParsableCommand {
             ShareCommand.self,
             EraseCommand.self,
             VerifyCommand.self,
+            CheckpointCommand.self,
             ResealCommand.self,
             StatusCommand.self,
             DemoCommand.self,

@@ -15,7 +15,7 @@ struct DigestCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            let view = try viewOptions.view()
+            let view = try viewOptions.view(storeOptions)
             if storeOptions.isPostgres {
                 guard view == .live else {
                     throw ConcordError(.invalidArgument, "--as-of and --valid-at are not available on a PostgreSQL store yet; copy it to a file (concord copy) and ask that")

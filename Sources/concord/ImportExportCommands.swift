@@ -83,14 +83,14 @@ struct ImportCommand: AsyncParsableCommand {
                 reader.finish()
                 guard count > 0 else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
                 try store.catchUpProjections()
+                try store.takeCheckpoint()
                 print("Recorded \(count) event(s) from \(file)")
             } else {
                 try await storeOptions.withHub { store in
-                    var reader = try NDJSONReader(path: file, label: "reading")
-                    let batch = try parseExport(&reader)
-                    reader.finish()
+                    let batch = try Self.readExport(file)
                     let result = try await store.ingest(batch, source: "import", policy: .allOrNothing)
                     try await store.catchUpReadModels()
+                    if !storeOptions.isPostgres { try storeOptions.openStore().takeCheckpoint() }
                     print("Imported \(result.inserted) event(s) from \(file) (\(result.alreadyHeld) already held)")
                 }
             }
@@ -130,14 +130,18 @@ struct ImportCommand: AsyncParsableCommand {
         }
     }
 
-    private func parseExport(_ reader: inout NDJSONReader) throws -> IngestBatch {
+    /// An export (or audit bundle) as one batch: it is verified whole.
+    static func readExport(_ file: String) throws -> IngestBatch {
+        var reader = try NDJSONReader(path: file, label: "reading")
+        defer { reader.finish() }
         var batch = IngestBatch()
         while try reader.next({ object in
             switch object["kind"]?.stringValue {
             case "origin": batch.keys.append(try OriginKey(exchange: object))
             case "event": batch.events.append(try Event(exchange: object))
             case "seal": batch.seals.append(try Seal(exchange: object))
-            default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event or seal; is this a concord export? (use --new for new events)")
+            case "checkpoint": batch.checkpoints.append(try Checkpoint(exchange: object))
+            default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event, seal or checkpoint; is this a concord export? (use --new for new events)")
             }
         }) != nil {}
         guard !batch.events.isEmpty else { throw ConcordError(.invalidArgument, "\(file) holds no events") }

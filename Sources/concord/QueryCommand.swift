@@ -38,7 +38,7 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            let view = try viewOptions.view()
+            let view = try viewOptions.view(storeOptions)
             var conditions: [String] = []
             var bindings: [SQLValue] = []
             func filter(_ column: String, _ value: String?) {
@@ -74,9 +74,6 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     private func referenceTime(_ view: ReadModelView) -> Int64 {
-        switch view {
-        case .live: Timestamp.nowMillis()
-        case .asOf(let time), .validAt(let time): time
-        }
+        view.referenceTime ?? Timestamp.nowMillis()
     }
 }

@@ -17,15 +17,35 @@ struct RecordingOptions: ParsableArguments {
     }
 }
 
-/// `--as-of` and `--valid-at`, shared by the reading commands.
+/// `--as-of`, `--seen-by` and `--valid-at`, shared by the reading commands. Each answers another
+/// question (docs/audit.md): what the world was like at T (`--valid-at`), what this node had
+/// recorded by T (`--as-of`), what another node held at T, provably (`--as-of T --seen-by NODE`).
 struct ViewOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Show the read models as they stood at this time: only what this node had recorded by then.", valueName: "time"))
+    @Option(name: .long, help: ArgumentHelp("Show the read models as they stood at this time on this node: the events it had stored by then (its own clock; an imported copy stored everything the day it imported). With --seen-by: as that node held them.", valueName: "time"))
     var asOf: String?
+
+    @Option(name: .long, help: ArgumentHelp("Show the record exactly as this node (a node name or origin id) held it at its last signed checkpoint at or before --as-of (or its newest): verifiable on any copy holding the checkpoint.", valueName: "node"))
+    var seenBy: String?
 
     @Option(name: .long, help: ArgumentHelp("Show only what had happened in the world by this time (by occurred-at).", valueName: "time"))
     var validAt: String?
 
-    func view() throws -> ReadModelView {
+    func validate() throws {
+        if validAt != nil, asOf != nil || seenBy != nil { throw ValidationError("give --valid-at, or --as-of (with or without --seen-by), not both") }
+    }
+
+    /// The view the options name; `--seen-by` looks the checkpoint up in `store`.
+    func view(_ storeOptions: StoreOptions) throws -> ReadModelView {
+        if let node = seenBy {
+            guard !storeOptions.isPostgres else {
+                throw ConcordError(.invalidArgument, "--seen-by is not available on a PostgreSQL store yet, which keeps no checkpoints")
+            }
+            let time = try asOf.map(Timestamp.parse) ?? Int64.max
+            guard let checkpoint = try storeOptions.openStore().checkpoint(of: node, atOrBefore: time) else {
+                throw ConcordError(.unknownID, "this copy holds no checkpoint of \(node)\(asOf == nil ? "" : " taken at or before \(asOf!)")")
+            }
+            return .seenBy(checkpoint.vector, at: checkpoint.takenAt)
+        }
         switch (asOf, validAt) {
         case (nil, nil): return .live
         case (let time?, nil): return .asOf(try Timestamp.parse(time))
@@ -46,6 +66,7 @@ enum DomainCommandRunner {
             let context = try recording.context()
             let store = try storeOptions.openStore()
             let stored = try body(DomainRecorder(store: store), context)
+            try store.takeCheckpoint()
             print("\(describe(stored)) (event \(stored.event.origin.short):\(stored.event.seq))")
         }
     }

@@ -53,6 +53,12 @@ struct SyncCommand: AsyncParsableCommand {
                     }
                     // Across a following sync's rounds: an origin set aside stays listed.
                     let setAside = worst.add(summary.setAside)
+                    // What this node holds after each round, signed (docs/audit.md).
+                    if always || summary.pulled + summary.openingsReceived > 0 {
+                        do { try store.takeCheckpoint() } catch {
+                            CommandFailure.printError("the sync stored what it received, but no checkpoint could be signed: \((error as? ConcordError)?.message ?? "\(error)")")
+                        }
+                    }
                     if named {
                         try? store.recordSync(peer: name, vector: summary.remoteVector, vectorJSON: SyncWire.encode(summary.remoteVector))
                         try? store.recordSetAside(peer: name, setAside)

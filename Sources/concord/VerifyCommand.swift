@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordPostgres
+import ConcordProjections
 import ConcordSQLite
 import ConcordSyncProtocol
 
@@ -22,6 +23,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the report as one JSON document.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Compare with another copy: a store file, or an export or audit bundle (concord export). Its checkpoints are applied to this copy too, and at the end of every run both hold, the hashes must be equal.", valueName: "copy"))
+    var against: String?
+
     /// What a verify found, whichever backend: printed alike.
     struct Findings {
         var integrity = "ok"
@@ -29,6 +33,11 @@ struct VerifyCommand: AsyncParsableCommand {
         var forks: [(event: EventID, source: String, detectedAt: Int64?)] = []
         var claims: [(event: EventID, source: String)] = []
         var setAside: [(peer: String, refusal: SyncWire.Refusal)] = []
+        /// Nil when the read models were not checked (none built, or a PostgreSQL store).
+        var readModels: [ReadModelDifference]?
+        var checkpoints = 0
+        /// With --against: origins the other copy holds more of (not a fault by itself).
+        var behind: [(origin: OriginID, held: UInt64, other: UInt64)] = []
     }
 
     func run() async throws {
@@ -51,13 +60,34 @@ struct VerifyCommand: AsyncParsableCommand {
             } else {
                 let store = try storeOptions.openStore()
                 let allForks = try store.forks()
-                findings = Findings(
+                var found = Findings(
                     integrity: try store.integrityCheck(),
                     report: try LogVerifier.verify(store),
                     forks: allForks.filter(\.proven).map { ($0.event, $0.source, $0.detectedAt) },
                     claims: allForks.filter { !$0.proven }.map { ($0.event, $0.source) },
                     setAside: try store.setAsideOrigins().map { ($0.peer, SyncWire.Refusal(origin: $0.origin, seq: $0.seq, code: $0.code, message: $0.message)) }
                 )
+                var checkpointFaults = try store.checkpointFaults()
+                found.checkpoints = try store.checkpoints().count
+                if let against {
+                    try await OtherCopy.withStore(against, logger: storeOptions.logger) { other in
+                        let otherCheckpoints = try other.checkpoints()
+                        found.checkpoints += otherCheckpoints.count
+                        checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints, extraKeys: try other.originKeys())
+                        let mine = try store.versionVector(), theirs = try other.versionVector()
+                        checkpointFaults += try CheckpointAudit.differences(
+                            held: mine, other: theirs,
+                            hashAt: { try store.eventHash($0, seq: $1) }, otherHashAt: { try other.eventHash($0, seq: $1) }
+                        )
+                        found.behind = theirs.sorted.filter { $0.seq > mine[$0.origin] }.map { ($0.origin, mine[$0.origin], $0.seq) }
+                    }
+                }
+                // One fault an origin and seq (a checkpoint and the other copy may both name it).
+                var seen: Set<String> = []
+                checkpointFaults = checkpointFaults.filter { seen.insert("\($0.origin):\($0.seq):\($0.kind.rawValue)").inserted }
+                found.report.faults = (found.report.faults + checkpointFaults).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+                found.readModels = try store.readModelDifferences()
+                findings = found
             }
             try print(findings)
         }
@@ -65,9 +95,11 @@ struct VerifyCommand: AsyncParsableCommand {
 
     private func print(_ findings: Findings) throws {
         let (integrity, report, forks, claims, setAside) = (findings.integrity, findings.report, findings.forks, findings.claims, findings.setAside)
+        let readModelFaults = findings.readModels ?? []
+        let valid = report.isValid && integrity == "ok" && readModelFaults.isEmpty
         if json {
             var document = JSONObjectWriter()
-            document.field("valid", report.isValid && integrity == "ok")
+            document.field("valid", valid)
             document.field("integrityCheck", integrity)
             document.field("events", report.eventsChecked)
             document.field("seals", report.sealsChecked)
@@ -85,6 +117,20 @@ struct VerifyCommand: AsyncParsableCommand {
             document.field("forks", strings: forks.map { "\($0.event)" })
             document.field("unprovenForkClaims", strings: claims.map { "\($0.event)" })
             document.field("setAside", strings: setAside.map { "\($0.refusal.origin):\($0.refusal.seq)" })
+            document.field("checkpoints", findings.checkpoints)
+            if let differences = findings.readModels {
+                document.field("readModels", rawJSON: "[" + differences.map { difference in
+                    var object = JSONObjectWriter()
+                    object.field("table", difference.table)
+                    object.field("row", difference.key)
+                    object.field("kind", difference.kind.rawValue)
+                    object.field("detail", difference.detail)
+                    return object.finish()
+                }.joined(separator: ",") + "]")
+            } else {
+                document.field("readModels", nil as String?)
+            }
+            document.field("behind", strings: findings.behind.map { "\($0.origin):\($0.held):\($0.other)" })
             Swift.print(document.finish())
         } else {
             if integrity != "ok" { Swift.print("FAULT sqlite integrity check: \(integrity)") }
@@ -101,17 +147,24 @@ struct VerifyCommand: AsyncParsableCommand {
             for claim in claims {
                 Swift.print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim an earlier release kept (from \(claim.source)) without any seal; it proves nothing")
             }
+            for difference in readModelFaults {
+                Swift.print("FAULT read model \(difference): the read models are not the fold of the log (changed outside Concord; concord projections rebuild makes them again)")
+            }
+            for entry in findings.behind {
+                Swift.print("BEHIND origin \(entry.origin): this copy holds \(entry.held == 0 ? "none" : "1…\(entry.held)"), the other 1…\(entry.other)")
+            }
             for entry in setAside {
                 Swift.print("SET ASIDE origin \(entry.refusal.origin) from seq \(entry.refusal.seq) in the last sync with \(entry.peer): \(entry.refusal.message) (\(entry.refusal.code))")
             }
-            if report.isValid && integrity == "ok" {
-                Swift.print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s) verified")
+            let readModels = findings.readModels.map { _ in ", read models refolded and compared" } ?? ""
+            if valid {
+                Swift.print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s), \(findings.checkpoints) checkpoint(s) verified\(readModels)")
             } else {
-                Swift.print("FAILED: \(report.faults.count + (integrity == "ok" ? 0 : 1)) fault(s) in \(report.eventsChecked) events")
+                Swift.print("FAILED: \(report.faults.count + readModelFaults.count + (integrity == "ok" ? 0 : 1)) fault(s) in \(report.eventsChecked) events")
             }
         }
-        if !report.isValid || integrity != "ok" { throw ExitCode(1) }
-        if !forks.isEmpty || !setAside.isEmpty || !report.notices.isEmpty { throw ExitCode(3) }
+        if !valid { throw ExitCode(1) }
+        if !forks.isEmpty || !setAside.isEmpty || !report.notices.isEmpty || !findings.behind.isEmpty { throw ExitCode(3) }
     }
 }
 

@@ -1,0 +1,44 @@
+import ArgumentParser
+import ConcordCore
+import ConcordSQLite
+
+struct CheckpointCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Sign a checkpoint of what this node holds, or list the checkpoints held.",
+        discussion: """
+            A checkpoint is this node's signed statement of what it holds: for every origin, how far its events go and the hash of the last one, with the time. Checkpoints travel with exports (and so to an auditor's copy) like events. They let any copy show what this node held at a moment (concord query … --as-of T --seen-by NODE) and let concord verify find a tail cut from a copy together with its seals, or another history of an origin (docs/audit.md).
+
+            concord takes one at the end of every recording command, import and sync; this takes one now. Nothing is signed when the last checkpoint already says the same.
+
+              concord checkpoint            take one now and print it
+              concord checkpoint --list     the checkpoints this copy holds, every node's
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Flag(help: "List the checkpoints held instead of taking one.") var list = false
+    @Flag(help: "One JSON object a checkpoint (its exchange line, docs/file-formats.md).") var json = false
+
+    func run() async throws {
+        try CommandFailure.reporting {
+            guard !storeOptions.isPostgres else {
+                throw ConcordError(.invalidArgument, "a PostgreSQL store keeps no checkpoints yet: checkpoints are signed by a node's key, and a hub on PostgreSQL has none")
+            }
+            let store = try storeOptions.openStore()
+            let checkpoints = list ? try store.checkpoints() : [try store.takeCheckpoint()]
+            if json {
+                for checkpoint in checkpoints { print(checkpoint.exchangeJSON) }
+                return
+            }
+            if list, checkpoints.isEmpty { print("No checkpoints held."); return }
+            let rows = checkpoints.map { checkpoint in
+                [checkpoint.node, checkpoint.signer.short, String(checkpoint.number), Timestamp.iso8601(millis: checkpoint.takenAt),
+                 String(checkpoint.heads.count), String(checkpoint.vector.eventCount)]
+            }
+            var table = TextTable(headers: ["node", "signer", "number", "taken at", "origins", "events"])
+            table.rows = rows
+            print(table.render())
+        }
+    }
+}
