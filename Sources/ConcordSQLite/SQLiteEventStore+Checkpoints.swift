@@ -77,8 +77,9 @@ extension SQLiteEventStore {
     /// `onlyCovered`, one naming more of an origin than the store now holds is left out: a node
     /// that is merely behind must not hold a claim it cannot meet (that is what a cut tail looks
     /// like); it comes again with a later sync.
-    static func store(_ checkpoints: [Checkpoint], onlyCovered: Bool, _ connection: SQLiteConnection, at now: Int64) throws -> Int {
+    static func store(_ checkpoints: [Checkpoint], offeredKeys: [OriginKey], onlyCovered: Bool, _ connection: SQLiteConnection, at now: Int64) throws -> Int {
         var stored = 0
+        let offered = Dictionary(offeredKeys.map { ($0.origin, $0) }, uniquingKeysWith: { first, _ in first })
         for checkpoint in checkpoints {
             if onlyCovered {
                 var covered = true
@@ -87,6 +88,16 @@ extension SQLiteEventStore {
                     if held < Int64(clamping: head.seq) { covered = false; break }
                 }
                 guard covered else { continue }
+            }
+            // A signer that wrote no event (a relaying hub) is known by its key alone; kept so that
+            // the checkpoint verifies again later. It counts against the cap on origins like any.
+            if try storedKey(connection, checkpoint.signer) == nil, let key = offered[checkpoint.signer] {
+                let held = Int(try connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
+                guard held < EventLimits.maxOrigins - EventLimits.originsKeptForIncarnations else {
+                    throw ConcordError(.tooManyOrigins, "checkpoint \(checkpoint.number) of \(checkpoint.signer): this store holds \(held) origins, the most it takes from elsewhere")
+                }
+                try connection.cached("INSERT INTO origins (origin, public_key, first_seen) VALUES (?, ?, ?)")
+                    .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
             }
             stored += try insert(checkpoint, connection, at: now) ? 1 : 0
         }

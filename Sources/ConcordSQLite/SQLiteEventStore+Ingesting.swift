@@ -36,7 +36,7 @@ extension SQLiteEventStore {
                 }
                 let stored = try Self.store(plans, connection, at: now)
                 // An import is a copy and keeps every claim; a sync keeps only what it now holds.
-                let checkpointsStored = try Self.store(batch.checkpoints, onlyCovered: policy == .setAside, connection, at: now)
+                let checkpointsStored = try Self.store(batch.checkpoints, offeredKeys: batch.keys, onlyCovered: policy == .setAside, connection, at: now)
                 // Erased openings leave the read models in the same transaction.
                 if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
                 var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)

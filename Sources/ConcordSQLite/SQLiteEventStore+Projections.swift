@@ -158,7 +158,10 @@ extension SQLiteEventStore: ReadModelStore {
         case .seenBy(let vector, _):
             try connection.execute("CREATE TABLE replay.seen_heads (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID")
             let insert = try connection.prepare("INSERT INTO replay.seen_heads (origin, seq) VALUES (?, ?)")
-            for (origin, seq) in vector.sorted { try insert.run([.text(origin.hex), .integer(Int64(clamping: seq))]) }
+            for (origin, seq) in vector.sorted {
+                insert.reset()
+                try insert.run([.text(origin.hex), .integer(Int64(clamping: seq))])
+            }
             return ("seq <= coalesce((SELECT seen.seq FROM replay.seen_heads seen WHERE seen.origin = events.origin), 0)", [])
         }
     }

@@ -11,7 +11,8 @@ import ConcordCore
 public enum LogExport {
     public static func forEachBatch(of source: some BatchSource, batchSize: Int = 10_000, _ body: (IngestBatch) async throws -> Void) async throws {
         precondition(batchSize > 0)
-        for (origin, head) in try await source.versionVector().sorted {
+        let vector = try await source.versionVector()
+        for (origin, head) in vector.sorted {
             var key = try await source.originKey(origin)
             var after: UInt64 = 0
             while after < head {
@@ -35,12 +36,19 @@ public enum LogExport {
                 after = next
             }
         }
-        // Checkpoints last, after every event they name.
+        // Checkpoints last, after every event they name, with the keys of signers that wrote no
+        // event (a hub that only relays, an auditor's copy).
         var numbers: [OriginID: UInt64] = [:]
+        var keysWritten = Set(vector.entries.keys)
         while true {
             let checkpoints = try await source.heldCheckpoints(after: numbers, limit: SyncLimits.maxCheckpointsPerBatch)
             guard !checkpoints.isEmpty else { break }
-            try await body(IngestBatch(checkpoints: checkpoints))
+            var keys: [OriginKey] = []
+            for signer in Set(checkpoints.map(\.signer)).subtracting(keysWritten).sorted() {
+                if let key = try await source.originKey(signer) { keys.append(key) }
+                keysWritten.insert(signer)
+            }
+            try await body(IngestBatch(keys: keys, checkpoints: checkpoints))
             for checkpoint in checkpoints { numbers[checkpoint.signer] = max(numbers[checkpoint.signer] ?? 0, checkpoint.number) }
         }
     }

@@ -1,0 +1,210 @@
+import ConcordCore
+@testable import ConcordSQLite
+import ConcordTestSupport
+import Foundation
+import Testing
+
+/// What an auditor can prove with checkpoints (docs/audit.md), through real `concord` processes:
+/// a tail cut together with its seals, equal-length forks on two nodes, read-model rows edited
+/// behind the log's back, and "as seen by the hub at T" on an imported copy.
+struct AuditTests {
+    let concord: ConcordExecutable
+    let directory: TemporaryDirectory
+
+    init() throws {
+        concord = try ConcordExecutable.locate()
+        directory = try TemporaryDirectory("audit")
+    }
+
+    func store(_ node: String) -> String { directory.file("\(node).sqlite") }
+
+    @discardableResult
+    func run(_ node: String, _ arguments: [String], expect status: Int32 = 0, sourceLocation: SourceLocation = #_sourceLocation) throws -> ConcordExecutable.Result {
+        let result = try concord.run(arguments + ["--store", store(node)], environment: ["CONCORD_ACTOR": "officer@\(node)"])
+        #expect(result.status == status, "\(node) \(arguments.prefix(4)): exit \(result.status), expected \(status): \(result.stdout) \(result.stderr)", sourceLocation: sourceLocation)
+        return result
+    }
+
+    func origin(of node: String) throws -> OriginID {
+        try OriginID(hex: try JSONValue(parsing: try run(node, ["status", "--json"]).stdout)["origin"]?.stringValue ?? "")
+    }
+
+    /// Removes the last events of `node`'s own origin from `seq` on, their seals, and (with
+    /// `checkpoints`) every checkpoint: what someone with the file and sqlite3 can do.
+    func cutTail(of node: String, from seq: Int, checkpoints: Bool = false) throws {
+        let raw = try SQLiteConnection(path: store(node), flags: [.readWrite])
+        try raw.execute("""
+            DROP TRIGGER IF EXISTS events_refuse_delete; DROP TRIGGER IF EXISTS seals_refuse_delete;
+            DELETE FROM events WHERE seq >= \(seq); DELETE FROM seals WHERE seq >= \(seq); DELETE FROM stream_heads WHERE seq >= \(seq);
+            """)
+        if checkpoints { try raw.execute("DROP TRIGGER IF EXISTS checkpoints_refuse_delete; DELETE FROM checkpoints") }
+    }
+
+    func recordCases(on node: String, count: Int) throws {
+        for index in 1...count {
+            try run(node, ["case", "open", "WY-\(index)", "--title", "Case \(index)", "--region", "West Yorkshire"])
+        }
+    }
+
+    @Test func aTailCutTogetherWithItsSealsIsNamedByTheCheckpointsAndByTheOtherCopy() throws {
+        try run("hub", ["init", "--node", "hub"])
+        try recordCases(on: "hub", count: 4)
+        try run("hub", ["export", "--out", directory.file("hub.ndjson")])
+        let origin = try origin(of: "hub")
+        for file in ["hub.sqlite", "hub.sqlite.key"] {
+            try FileManager.default.copyItem(atPath: directory.file(file), toPath: directory.file(file.replacingOccurrences(of: "hub", with: "cut")))
+        }
+        try cutTail(of: "cut", from: 3)
+        // The read models are made again from the cut log, so only the log's own evidence is left.
+        try run("cut", ["projections", "rebuild"])
+
+        let verify = try run("cut", ["verify"], expect: 1)
+        #expect(verify.stdout.contains("FAULT origin \(origin) seq 3: tail-cut"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("names seq 4, this copy holds 1…2"), "\(verify.stdout)")
+        let json = try JSONValue(parsing: try run("cut", ["verify", "--json"], expect: 1).stdout)
+        guard case .array(let faults)? = json["faults"] else { Issue.record("no faults: \(json)"); return }
+        #expect(faults.map { $0["kind"]?.stringValue } == ["tail-cut"])
+
+        // Without the checkpoints the cut copy verifies: seals alone cannot show it.
+        try cutTail(of: "cut", from: 3, checkpoints: true)
+        let alone = try run("cut", ["verify"])
+        #expect(alone.stdout.hasPrefix("OK: 2 events"), "\(alone.stdout)")
+        // The other copy's checkpoints name it, whether it is an export or a store file.
+        for other in [directory.file("hub.ndjson"), store("hub")] {
+            let against = try run("cut", ["verify", "--against", other], expect: 1)
+            #expect(against.stdout.contains("FAULT origin \(origin) seq 3: tail-cut"), "\(other): \(against.stdout)")
+            #expect(against.stdout.contains("BEHIND origin \(origin): this copy holds 1…2, the other 1…4"), "\(against.stdout)")
+        }
+        // The whole copy compared with itself finds nothing.
+        #expect(try run("hub", ["verify", "--against", directory.file("hub.ndjson")]).stdout.hasPrefix("OK: 4 events"))
+    }
+
+    @Test func anOriginForkedIntoTwoEqualLengthHistoriesOnTwoNodesIsNamedAgainstTheOtherCopy() throws {
+        try run("wy", ["init", "--node", "wy"])
+        for index in 1...3 { try run("wy", ["append", "notes:wy", "note.added", "--data", #"{"n":\#(index)}"#]) }
+        let wy = try SQLiteEventStore.open(at: store("wy"), logger: StoreFixtures.quietLogger)
+        let origin = try wy.origin
+        let key = try #require(try NodeKeyFile.read(at: store("wy") + ".key"))
+        var thief = ForgedOrigin(key: key, events: try wy.readOrigin(origin, afterSeq: 0, limit: 2).map(\.event), seals: try wy.seals(of: origin).filter { $0.seq <= 2 })
+        thief.append(stream: "notes:wy", payload: #"{"stolen":1}"#)
+        thief.seal()
+        try run("thief", ["init", "--node", "thief"])
+        try (thief.lines() + "\n").write(toFile: directory.file("stolen.ndjson"), atomically: true, encoding: .utf8)
+        try run("thief", ["import", directory.file("stolen.ndjson")])
+        try run("thief", ["export", "--out", directory.file("thief.ndjson")])
+
+        // Each copy alone is sound: both hold wy 1…3, and each third event is signed by wy's key.
+        #expect(try run("wy", ["verify"]).stdout.hasPrefix("OK: 3 events"))
+        #expect(try run("thief", ["verify"]).stdout.hasPrefix("OK: 3 events"))
+        for other in [store("thief"), directory.file("thief.ndjson")] {
+            let against = try run("wy", ["verify", "--against", other], expect: 1)
+            #expect(against.stdout.contains("FAULT origin \(origin) seq 3: other-history"), "\(against.stdout)")
+            #expect(!against.stdout.contains("seq 2: other-history"), "the shared events are the same: \(against.stdout)")
+        }
+        let reverse = try run("thief", ["verify", "--against", store("wy")], expect: 1)
+        #expect(reverse.stdout.contains("FAULT origin \(origin) seq 3: other-history"), "\(reverse.stdout)")
+    }
+
+    @Test func aReadModelRowEditedBehindTheLogsBackFailsVerifyNamingTheTableAndRow() throws {
+        try run("hub", ["init", "--node", "hub"])
+        try recordCases(on: "hub", count: 2)
+        try run("hub", ["case", "status", "WY-1", "charged"])
+        #expect(try run("hub", ["verify"]).stdout.contains("read models refolded and compared"))
+
+        let raw = try SQLiteConnection(path: store("hub"), flags: [.readWrite])
+        try raw.execute("UPDATE cases SET status = 'closed' WHERE case_id = 'WY-1'")
+        let changed = try run("hub", ["verify"], expect: 1)
+        #expect(changed.stdout.contains("FAULT read model table cases row (case_id=WY-1): changed (stored → folded: status: closed → charged)"), "\(changed.stdout)")
+
+        try raw.execute("UPDATE cases SET status = 'charged' WHERE case_id = 'WY-1'; DELETE FROM cases WHERE case_id = 'WY-2'")
+        let missing = try run("hub", ["verify", "--json"], expect: 1)
+        let json = try JSONValue(parsing: missing.stdout)
+        guard case .array(let rows)? = json["readModels"], let first = rows.first else { Issue.record("no read-model faults: \(missing.stdout)"); return }
+        #expect(rows.count == 1)
+        #expect(first["table"] == .string("cases"))
+        #expect(first["row"] == .string("case_id=WY-2"))
+        #expect(first["kind"] == .string("missing"))
+
+        // A rebuild makes them the fold again.
+        try run("hub", ["projections", "rebuild"])
+        try run("hub", ["verify"])
+    }
+
+    @Test func anAuditorsImportedCopySeenByTheHubGivesTheHubsOwnDigestAtEachCheckpoint() throws {
+        try run("hub", ["init", "--node", "hub"])
+        try run("wy", ["init", "--node", "wy"])
+        // Several moments: after each, the hub's digest and the checkpoint it signed then.
+        var moments: [(digest: String, number: UInt64)] = []
+        func moment() throws {
+            let digest = try run("hub", ["digest"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let checkpoint = try JSONValue(parsing: try run("hub", ["checkpoint", "--json"]).stdout)
+            guard case .number(let number)? = checkpoint["number"], let value = UInt64(number) else { Issue.record("no number: \(checkpoint)"); return }
+            moments.append((digest, value))
+        }
+        try run("hub", ["case", "open", "WY-1", "--title", "First", "--region", "West Yorkshire"])
+        try moment()
+        try run("hub", ["case", "status", "WY-1", "charged"])
+        try run("hub", ["meeting", "schedule", "NATN-1", "--title", "National meeting", "--at", "2016-03-09T10:30Z", "--location", "London"])
+        try moment()
+        // A region's events reach the hub by import: the hub's next checkpoint names them too.
+        try run("wy", ["case", "open", "WY-2", "--title", "The region's", "--region", "West Yorkshire"])
+        try run("wy", ["export", "--out", directory.file("wy.ndjson")])
+        try run("hub", ["import", directory.file("wy.ndjson")])
+        try run("hub", ["case", "status", "WY-2", "charged"])
+        try moment()
+        #expect(Set(moments.map(\.digest)).count == 3, "each moment holds more: \(moments)")
+
+        try run("hub", ["export", "--out", directory.file("hub.ndjson")])
+        try run("auditor", ["init", "--node", "auditor"])
+        try run("auditor", ["import", directory.file("hub.ndjson")])
+        let held = try SQLiteEventStore.open(at: store("auditor"), logger: StoreFixtures.quietLogger).checkpoints()
+        for (digest, number) in moments {
+            let checkpoint = try #require(held.first { $0.node == "hub" && $0.number == number })
+            let at = Timestamp.iso8601(millis: checkpoint.takenAt)
+            let seen = try run("auditor", ["digest", "--as-of", at, "--seen-by", "hub"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(seen == digest, "checkpoint \(number) at \(at)")
+            // By origin id too.
+            #expect(try run("auditor", ["digest", "--as-of", at, "--seen-by", checkpoint.signer.hex]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest)
+            // --as-of alone means this copy's own storing: the auditor stored nothing by then.
+            let local = try run("auditor", ["digest", "--as-of", at]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(local != digest)
+        }
+        // The query commands take the same view: as the hub held it at the first moment, one case, open.
+        let first = try #require(held.first { $0.node == "hub" && $0.number == moments[0].number })
+        let cases = try run("auditor", ["query", "cases", "--json", "--as-of", Timestamp.iso8601(millis: first.takenAt), "--seen-by", "hub"]).stdout
+        #expect(cases.contains("\"WY-1\"") && cases.contains("\"open\"") && !cases.contains("WY-2"), "\(cases)")
+        // A node with no checkpoint by then is refused, naming it.
+        let none = try run("auditor", ["digest", "--as-of", "2016-01-01", "--seen-by", "hub"], expect: 67)
+        #expect(none.stderr.contains("no checkpoint of hub taken at or before 2016-01-01"), "\(none.stderr)")
+    }
+
+    @Test func aCheckpointThatDoesNotVerifyRefusesTheImportAndStoresNothing() throws {
+        try run("hub", ["init", "--node", "hub"])
+        try recordCases(on: "hub", count: 1)
+        try run("hub", ["export", "--out", directory.file("hub.ndjson")])
+        let text = try String(contentsOfFile: directory.file("hub.ndjson"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init)
+        let checkpointLine = try #require(lines.last { $0.contains("\"kind\":\"checkpoint\"") })
+        let cases: [(String, String)] = [
+            // Another time under the same signature.
+            ("changed", checkpointLine.replacingOccurrences(of: "\"takenAt\":", with: "\"takenAt\":1")),
+            // Numbers at the edges of their ranges.
+            ("number 2^63", checkpointLine.replacingOccurrences(of: #""number":1"#, with: #""number":9223372036854775808"#)),
+            ("number 0", checkpointLine.replacingOccurrences(of: #""number":1"#, with: #""number":0"#)),
+            ("seq Int64.min", checkpointLine.replacing(#/",1,"/#, with: "\",-9223372036854775808,\"")),
+            ("no heads", checkpointLine.replacing(#/"heads":\[.*\],"signature"/#, with: #""heads":[],"signature""#)),
+            ("an unknown signer", checkpointLine.replacing(#/"signer":"[0-9a-f]{32}"/#, with: #""signer":"00000000000000000000000000000000""#)),
+        ]
+        try run("auditor", ["init", "--node", "auditor"])
+        for (name, line) in cases {
+            #expect(line != checkpointLine, "\(name): the line was not changed")
+            let file = directory.file("bad.ndjson")
+            try (lines.filter { !$0.contains("\"kind\":\"checkpoint\"") }.joined(separator: "\n") + "\n" + line + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let result = try run("auditor", ["import", file], expect: 65)
+            #expect(result.stderr.contains("checkpoint"), "\(name): \(result.stderr)")
+            let held = try SQLiteEventStore.open(at: store("auditor"), logger: StoreFixtures.quietLogger)
+            #expect(try held.eventCount() == 0, "\(name): events were stored")
+            #expect(try held.checkpoints().isEmpty, "\(name): a checkpoint was stored")
+        }
+    }
+}
