@@ -46,6 +46,16 @@ extension SQLiteEventStore {
             .max { ($0.takenAt, $0.number) < ($1.takenAt, $1.number) }
     }
 
+    /// The node name each origin signed its checkpoints with, and this node's own incarnations:
+    /// "on which node" for an event of that origin.
+    public func nodeNames() throws -> [OriginID: String] {
+        var names: [OriginID: String] = [:]
+        for checkpoint in try checkpoints() { names[checkpoint.signer] = checkpoint.node }
+        let node = try nodeInfo().name
+        for incarnation in try incarnations() { names[incarnation.origin] = node }
+        return names
+    }
+
     /// The highest checkpoint number held of each signer: what a peer need not send again.
     public func checkpointNumbers() throws -> [OriginID: UInt64] {
         try withConnection("read the checkpoints") { state in

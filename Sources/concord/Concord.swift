@@ -29,6 +29,7 @@ struct Concord: AsyncParsableCommand {
             ShowCommand.self,
             QueryCommand.self,
             TrailCommand.self,
+            ReplayCommand.self,
             DigestCommand.self,
             ProjectionsCommand.self,
             ImportCommand.self,

@@ -39,41 +39,13 @@ struct QueryCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandFailure.reporting {
             let view = try viewOptions.view(storeOptions)
-            var conditions: [String] = []
-            var bindings: [SQLValue] = []
-            func filter(_ column: String, _ value: String?) {
-                guard let value else { return }
-                bindings.append(.text(value))
-                conditions.append("\(column) = $\(bindings.count)")
-            }
-            let sql: String
-            switch kind {
-            case .cases:
-                filter("status", status?.lowercased()); filter("region", region); filter("category", category); filter("owner", owner)
-                sql = "SELECT case_id, status, region, category, owner, title, opened_at FROM {schema}.cases"
-            case .meetings:
-                filter("status", status?.lowercased())
-                sql = "SELECT meeting_id, at, title, location, status, attendee_count AS attendees, decision_count AS decisions FROM {schema}.meetings"
-            case .decisions:
-                filter("meeting_id", meeting)
-                sql = "SELECT decision_id, meeting_id, decided_at, recorded_by, text FROM {schema}.decisions"
-            case .actions:
-                filter("status", status?.lowercased()); filter("owner", owner)
-                if overdue {
-                    bindings.append(.text(String(Timestamp.iso8601(millis: referenceTime(view)).prefix(10))))
-                    conditions.append("status = 'open' AND due_date IS NOT NULL AND due_date < $\(bindings.count)")
-                }
-                sql = "SELECT action_id, status, owner, due_date, decision_id, case_id, title FROM {schema}.actions"
-            case .conflicts:
-                sql = "SELECT stream, field, chosen, candidates FROM {schema}.conflicts"
-            }
-            let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-            let result = try await storeOptions.withHub { try await $0.queryReadModels(view, sql: sql + whereClause + " ORDER BY 1, 2", bindings) }
+            let listing = ReadModelListing(
+                kind: ReadModelListing.Kind(rawValue: kind.rawValue)!, status: status, region: region, category: category,
+                owner: owner, meeting: meeting, overdue: overdue
+            )
+            let (sql, bindings) = listing.query(view, now: Timestamp.nowMillis())
+            let result = try await storeOptions.withHub { try await $0.queryReadModels(view, sql: sql, bindings) }
             RowPrinter.print(columns: result.columns, rows: result.rows, json: json, empty: "No \(kind.rawValue) match.")
         }
-    }
-
-    private func referenceTime(_ view: ReadModelView) -> Int64 {
-        view.referenceTime ?? Timestamp.nowMillis()
     }
 }
