@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -91,6 +92,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The read-only web view for auditors (concord serve, /view): HTML from Mustache templates.
+        .target(
+            name: "ConcordWebView",
+            dependencies: [
+                "ConcordCore",
+                "ConcordDomain",
+                "ConcordProjections",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -152,6 +165,7 @@ let package = Package(
                 "ConcordSyncProtocol",
                 "ConcordServer",
                 "ConcordClient",
+                "ConcordWebView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -206,6 +220,14 @@ let package = Package(
         .testTarget(
             name: "ConcordSimulationTests",
             dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordRecording", "ConcordSQLite", "ConcordPostgres", "ConcordSyncProtocol", "ConcordTestSupport"]
+        ),
+        .testTarget(
+            name: "ConcordWebViewTests",
+            dependencies: [
+                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordWebView",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "ConcordEndToEndTests",

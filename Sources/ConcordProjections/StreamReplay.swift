@@ -37,7 +37,8 @@ public enum StreamReplay {
         return steps
     }
 
-    static func changes(from before: ReadModelRows, to after: ReadModelRows) -> [Change] {
+    /// What changed between two sets of rows (of one stream, or of whole tables).
+    public static func changes(from before: ReadModelRows, to after: ReadModelRows) -> [Change] {
         var changes: [Change] = []
         for table in ReadModelSchema.tables {
             let old = before.tables[table.name] ?? [], new = after.tables[table.name] ?? []

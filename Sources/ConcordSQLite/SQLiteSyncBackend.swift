@@ -46,9 +46,18 @@ public struct SQLiteSyncBackend: HubBackend {
         }
     }
 
+    /// Stores a synced batch; when it stored events, this node then signs a checkpoint of what
+    /// it holds (the end of every sync batch, on both sides: docs/audit.md).
     public func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
         try await blocking {
-            try store.ingest(batch, source: "peer \(peer)", policy: .setAside)
+            let result = try store.ingest(batch, source: "peer \(peer)", policy: .setAside)
+            if result.inserted > 0 {
+                do { try store.takeCheckpoint() } catch {
+                    // The events are stored; the next batch or command signs what this one did not.
+                    store.logger.warning("no checkpoint could be signed after a sync batch", metadata: ["error": "\(error)"])
+                }
+            }
+            return result
         }
     }
 

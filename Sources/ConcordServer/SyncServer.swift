@@ -56,13 +56,21 @@ public struct SyncServer: Sendable {
     let configuration: Configuration
     let logger: Logger
     let metricsText: @Sendable () -> String
+    let moreRoutes: @Sendable (Router<BasicRequestContext>) -> Void
 
-    /// - Parameter metricsText: renders `/metrics` (Prometheus text format).
-    public init(backend: any SyncBackend, configuration: Configuration, logger: Logger, metricsText: @escaping @Sendable () -> String) {
+    /// - Parameters:
+    ///   - metricsText: renders `/metrics` (Prometheus text format).
+    ///   - moreRoutes: adds routes beside the sync API's (the web view's, `/view`), which the
+    ///     same limits and timeouts guard.
+    public init(
+        backend: any SyncBackend, configuration: Configuration, logger: Logger, metricsText: @escaping @Sendable () -> String,
+        moreRoutes: @escaping @Sendable (Router<BasicRequestContext>) -> Void = { _ in }
+    ) {
         self.backend = backend
         self.configuration = configuration
         self.logger = logger
         self.metricsText = metricsText
+        self.moreRoutes = moreRoutes
     }
 
     /// Serves until the task is cancelled or the process is signalled. `onListening` receives the
@@ -82,6 +90,7 @@ public struct SyncServer: Sendable {
         router.get("/v1/stubs") { request, _ in await handlers.respond(request) { try await handlers.stubs(request) } }
         router.post("/v1/openings/pull") { request, _ in await handlers.respond(request) { try await handlers.pullOpenings(request) } }
         router.post("/v1/openings/push") { request, _ in await handlers.respond(request) { try await handlers.pushOpenings(request) } }
+        moreRoutes(router)
 
         let table = CountsByKey(limit: configuration.maxConnectionsPerAddress)
         let (head, body) = (TimeAmount(configuration.headTimeout), TimeAmount(configuration.bodyTimeout))

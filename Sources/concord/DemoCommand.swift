@@ -13,12 +13,15 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Build a realistic multi-region record, verify it, show tampering caught, need to know and erasure.",
         discussion: """
-            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them, each recorded through the domain's rules and hashed, chained and signed. The hub then serves over HTTP (a real concord serve process on 127.0.0.1) and each region syncs with it, compressed and verified; two regions change one case while apart, and the conflict shows on every node until one of them settles it. The demo then shows the read models as plain SQL, a decision trail, an as-of replay, identical digests on all four nodes, verification, and a copy of the hub's file edited with plain SQL, as an insider with file access might, caught by verify. Finally, need to know: the hub shares each region's own cases and every meeting with it, a West Yorkshire case reaches the other two regions only as stubs (headers, no personal data) that they verify, and West Yorkshire then erases it: every node destroys its data, still verifies, and shows the same digest. The stores stay in DIR for you to explore with concord or sqlite3.
+            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them, each recorded through the domain's rules and hashed, chained and signed. The hub then serves over HTTP (a real concord serve process on 127.0.0.1) and each region syncs with it, compressed and verified; two regions change one case while apart, and the conflict shows on every node until one of them settles it. The demo then shows the read models as plain SQL, a decision trail, an as-of replay, identical digests on all four nodes, verification, and a copy of the hub's file edited with plain SQL, as an insider with file access might, caught by verify. Finally, need to know: the hub shares each region's own cases and every meeting with it, a West Yorkshire case reaches the other two regions only as stubs (headers, no personal data) that they verify, and West Yorkshire then erases it: every node destroys its data, still verifies, and shows the same digest. It ends with the web view: the hub's address and an auditor's read-only token (with --serve the hub goes on serving it), and the record as the hub held it at its first signed checkpoint. The stores stay in DIR for you to explore with concord or sqlite3.
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("Where to create the demo's stores (must not exist, or be empty).", valueName: "dir"))
     var dir: String?
+
+    @Flag(name: .long, help: "At the end, keep the hub serving (sync and the web view) until Ctrl-C.")
+    var serve = false
 
     @Option(name: .long, help: ArgumentHelp("Cases per region.", valueName: "n"))
     var cases: Int = 80
@@ -40,11 +43,13 @@ struct DemoCommand: AsyncParsableCommand {
             let moment = Timestamp.nowMillis()
             while Timestamp.nowMillis() <= moment {}
             try record(Array(completions), into: hub)
+            try hub.takeCheckpoint()
             print("national-hub         \(try hub.eventCount()) events: the first national meeting (Home Office, March 2016), its 4 decisions and 3 actions")
             var stores = [hub]
             for (index, region) in DemoScenario.regions.enumerated() {
                 let store = try SQLiteEventStore.create(at: path(region.node), nodeName: region.node, logger: logger)
                 try record(DemoScenario.regionRecord(region, cases: cases, seed: UInt64(2016 + index)), into: store)
+                try store.takeCheckpoint()
                 print("\(region.node.padding(toLength: 20, withPad: " ", startingAt: 0)) \(try store.eventCount()) events: \(cases) cases in \(region.name)")
                 stores.append(store)
             }
@@ -177,6 +182,30 @@ struct DemoCommand: AsyncParsableCommand {
                 print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) verifies: \(report.isValid ? "yes" : "NO")  title: \(row.padding(toLength: 9, withPad: " ", startingAt: 0)) victim's name in its file: \(holds(name, "Sara Malik") ? "yes" : "no")  digest \(try store.readModelDigest(.live).prefix(16))…")
             }
             print("\nEvery chain and seal still verifies; the erased text is in no node's file; the digests agree again.")
+
+            section("8. For auditors: the web view, and the record as the hub held it")
+            let auditorToken = try hub.issueToken(peer: "auditor", readOnly: true)
+            do {
+                let file = try PrivateOutput.create("\(directory)/auditor.token", force: false)
+                file.write(Data((auditorToken + "\n").utf8))
+                try file.close()
+            }
+            let checkpoints = try hub.checkpoints(signedBy: try hub.origin)
+            print("The hub signed \(checkpoints.count) checkpoint(s) of what it held; any copy holding them can replay it:")
+            if let first = checkpoints.first {
+                let at = Timestamp.iso8601(millis: first.takenAt)
+                print("concord digest --store \(path("national-hub")) --as-of \(at) --seen-by national-hub")
+                print("  \(try hub.readModelDigest(.seenBy(first.vector, at: first.takenAt)))   (\(first.vector.eventCount) events, before any region synced)")
+            }
+            let url = serve ? server.url : "http://127.0.0.1:7400"
+            if !serve { print("\nconcord serve --store \(path("national-hub")) --listen 127.0.0.1:7400") }
+            print("Web view: \(url)/view")
+            print("Auditor's token (read-only; also in \(directory)/auditor.token): \(auditorToken)")
+            if serve {
+                print("Serving until Ctrl-C.")
+                fflush(nil)
+                while true { try await Task.sleep(for: .seconds(3600)) }
+            }
             print("\nDone. Explore: concord query cases --store \(path("west-yorkshire")) --status charged")
         }
     }

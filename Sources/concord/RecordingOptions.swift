@@ -40,11 +40,7 @@ struct ViewOptions: ParsableArguments {
             guard !storeOptions.isPostgres else {
                 throw ConcordError(.invalidArgument, "--seen-by is not available on a PostgreSQL store yet, which keeps no checkpoints")
             }
-            let time = try asOf.map(Timestamp.parse) ?? Int64.max
-            guard let checkpoint = try storeOptions.openStore().checkpoint(of: node, atOrBefore: time) else {
-                throw ConcordError(.unknownID, "this copy holds no checkpoint of \(node)\(asOf == nil ? "" : " taken at or before \(asOf!)")")
-            }
-            return .seenBy(checkpoint.vector, at: checkpoint.takenAt)
+            return try Self.seenBy(node, asOf: asOf.map(Timestamp.parse), in: storeOptions.openStore(), asOfText: asOf)
         }
         switch (asOf, validAt) {
         case (nil, nil): return .live
@@ -52,6 +48,15 @@ struct ViewOptions: ParsableArguments {
         case (nil, let time?): return .validAt(try Timestamp.parse(time))
         case (_?, _?): throw ConcordError(.invalidArgument, "give --as-of or --valid-at, not both")
         }
+    }
+
+    /// The record as `node` held it at its last checkpoint at or before `asOf` (its newest without).
+    static func seenBy(_ node: String, asOf: Int64?, in store: SQLiteEventStore, asOfText: String? = nil) throws -> ReadModelView {
+        guard let checkpoint = try store.checkpoint(of: node, atOrBefore: asOf ?? Int64.max) else {
+            let when = asOf.map { " taken at or before \(asOfText ?? Timestamp.iso8601(millis: $0))" } ?? ""
+            throw ConcordError(.unknownID, "this copy holds no checkpoint of \(node)\(when)")
+        }
+        return .seenBy(checkpoint.vector, at: checkpoint.takenAt)
     }
 }
 

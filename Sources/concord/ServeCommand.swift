@@ -5,6 +5,7 @@ import ConcordSQLite
 import ConcordServer
 import ConcordSyncProtocol
 import Foundation
+import ConcordWebView
 import Logging
 import Metrics
 import Prometheus
@@ -12,12 +13,14 @@ import Prometheus
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve this node's record to peers over HTTP, for sync.",
+        abstract: "Serve this node's record to peers over HTTP, for sync, and to people in a web view.",
         discussion: """
             Peers pull what they lack and push what this node lacks (docs/sync-protocol.md). Each peer presents a token issued here with concord token issue. Everything pushed is verified before it is stored, and a request beyond the limits is refused before anything is stored.
 
               concord serve --listen 127.0.0.1:7400
               concord serve --listen 0.0.0.0:7443 --tls-cert node.pem --tls-key node-key.pem
+
+            The same address serves a read-only web view of the record at /view, for auditors and regional staff: the node and its verification, cases, meetings, decisions and actions with the filters concord query has, each stream's timeline (what each event changed), the as-of control (recorded by, as seen by a node at its signed checkpoint, happened by), what changed between two dates, CSV of every list and the audit bundle (docs/audit.md). It asks once for a read-only token (concord token issue auditor --read-only) and keeps it in a cookie. A store on PostgreSQL has no web view yet.
 
             The first line printed is the address served, such as "listening on http://127.0.0.1:7400" (with port 0 the system picks a free port; that line names it). GET /metrics gives Prometheus metrics and GET /health a liveness check. Stop with Ctrl-C.
 
@@ -62,6 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let host = String(listen[..<colon])
             let backend: any SyncBackend
+            var webView: WebView?
             var watcher: OtherProcessCommitWatcher?
             var postgres: PostgresEventStore?
             if storeOptions.isPostgres {
@@ -72,7 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
                 let store = try storeOptions.openStore()
                 // Commits by other processes on this store wake long polls too.
                 watcher = store.watchOtherProcesses()
-                backend = SQLiteSyncBackend(store: store)
+                let sqlite = SQLiteSyncBackend(store: store)
+                backend = sqlite
+                webView = try WebView(source: StoreWebViewSource(backend: sqlite), logger: storeOptions.logger)
             }
             defer { watcher?.stop() }
             let registry = PrometheusCollectorRegistry()
@@ -85,7 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
                     maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress, maxRequestsPerPeer: maxRequestsPerPeer
                 ),
                 logger: storeOptions.logger,
-                metricsText: { registry.emitToString() }
+                metricsText: { registry.emitToString() },
+                moreRoutes: { [webView] router in webView?.addRoutes(to: router) }
             )
             let scheme = tlsCert == nil ? "http" : "https"
             do {

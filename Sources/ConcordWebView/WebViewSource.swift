@@ -1,0 +1,74 @@
+import ConcordCore
+import ConcordProjections
+
+/// What the web view reads from a node (`concord serve` wires a store to it). Read-only: no
+/// method writes.
+public protocol WebViewSource: ReadModelReader {
+    /// The node, its origins and keys, its checkpoints, its peers, and a verification run now.
+    func overview() async throws -> WebOverview
+    /// The view the as-of control names: `--as-of`, `--seen-by` and `--valid-at` as the CLI reads them.
+    func view(asOf: Int64?, seenBy: String?, validAt: Int64?) async throws -> ReadModelView
+    /// The node names origins signed their checkpoints with ("on which node").
+    func nodeNames() async throws -> [OriginID: String]
+    /// The audit bundle (`concord export --audit`): events, keys, seals and checkpoints, NDJSON.
+    func auditBundle() async throws -> [UInt8]
+    /// The peer a token was issued to, and whether it is read-only; nil for an unknown token.
+    func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)?
+}
+
+public struct WebOverview: Sendable {
+    public struct Origin: Sendable {
+        public var origin: OriginID
+        public var node: String?
+        public var publicKey: String
+        public var events: UInt64
+        public init(origin: OriginID, node: String?, publicKey: String, events: UInt64) {
+            self.origin = origin
+            self.node = node
+            self.publicKey = publicKey
+            self.events = events
+        }
+    }
+
+    public struct Peer: Sendable {
+        public var name: String
+        public var url: String
+        public var lastSync: Int64?
+        public init(name: String, url: String, lastSync: Int64?) {
+            self.name = name
+            self.url = url
+            self.lastSync = lastSync
+        }
+    }
+
+    public var node: String
+    public var origin: OriginID
+    public var origins: [Origin]
+    public var peers: [Peer]
+    /// Every node whose checkpoints this copy holds, with its newest: the choices of "seen by".
+    public var checkpointNodes: [(node: String, count: Int, newest: Int64)]
+    public var verifiedAt: Int64
+    /// `FAULT …`, `FORK …` lines as `concord verify` prints them; empty when all holds.
+    public var faults: [String]
+    public var forks: Int
+    public var conflicts: Int
+    public var events: UInt64
+    public var digest: String
+
+    public init(
+        node: String, origin: OriginID, origins: [Origin], peers: [Peer], checkpointNodes: [(node: String, count: Int, newest: Int64)],
+        verifiedAt: Int64, faults: [String], forks: Int, conflicts: Int, events: UInt64, digest: String
+    ) {
+        self.node = node
+        self.origin = origin
+        self.origins = origins
+        self.peers = peers
+        self.checkpointNodes = checkpointNodes
+        self.verifiedAt = verifiedAt
+        self.faults = faults
+        self.forks = forks
+        self.conflicts = conflicts
+        self.events = events
+        self.digest = digest
+    }
+}
