@@ -5,6 +5,20 @@ import Foundation
 import Hummingbird
 
 extension WebView {
+    /// A query-string value as a form sends it (`+` for a space, then percent-encoding), trimmed;
+    /// nil when absent or empty.
+    static func parameter(_ name: String, of request: Request) -> String? {
+        guard let value = formFields(request.uri.query ?? "")[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// A stream id as one path segment (`:` may stay; `/`, `?`, `#`, `%` and spaces may not).
+    static func pathSegment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~:@")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
     /// The as-of control's values, read from the query string.
     struct ViewChoice {
         var asOf: String?
@@ -12,10 +26,7 @@ extension WebView {
         var validAt: String?
 
         init(_ request: Request) {
-            func value(_ name: String) -> String? {
-                guard let text = request.uri.queryParameters.get(name)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-                return text
-            }
+            func value(_ name: String) -> String? { WebView.parameter(name, of: request) }
             asOf = value("as_of")
             seenBy = value("seen_by")
             validAt = value("valid_at")
@@ -83,10 +94,7 @@ extension WebView {
 
     func list(_ kind: ReadModelListing.Kind, _ request: Request, csv: Bool) async throws -> Response {
         var (context, choice, view) = try await common(request, title: kind.rawValue.capitalized)
-        let parameter = { (name: String) -> String? in
-            guard let value = request.uri.queryParameters.get(name), !value.isEmpty else { return nil }
-            return value
-        }
+        let parameter = { (name: String) -> String? in WebView.parameter(name, of: request) }
         let listing = ReadModelListing(
             kind: kind, status: parameter("status"), region: parameter("region"), category: parameter("category"), owner: parameter("owner"),
             meeting: parameter("meeting"), overdue: parameter("overdue") == "1"
@@ -111,7 +119,7 @@ extension WebView {
                 var cell: [String: Any] = ["text": value == .null ? "" : "\(value)"]
                 if let linkColumn, index == linkColumn.column, case .text(let id) = value {
                     let stream = kind == .conflicts ? id : linkColumn.prefix + id
-                    cell["link"] = "/view/stream/\(stream.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")?\(choice.query.dropFirst())"
+                    cell["link"] = "/view/stream/\(Self.pathSegment(stream))?\(choice.query.dropFirst())"
                 }
                 return cell
             }]
@@ -202,8 +210,8 @@ extension WebView {
 
     func changes(_ request: Request) async throws -> Response {
         var (context, _, _) = try await common(request, title: "What changed")
-        let from = request.uri.queryParameters.get("from").flatMap { $0.isEmpty ? nil : $0 }
-        let to = request.uri.queryParameters.get("to").flatMap { $0.isEmpty ? nil : $0 }
+        let from = Self.parameter("from", of: request)
+        let to = Self.parameter("to", of: request)
         context["from"] = from ?? ""
         context["to"] = to ?? ""
         if let from, let to {

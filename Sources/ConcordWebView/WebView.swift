@@ -36,14 +36,14 @@ public struct WebView: Sendable {
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/view") { request, context in await page(request, context) { try await overview(request) } }
-        router.get("/view/login") { request, _ in try html(render("login", ["title": "Sign in", "next": request.uri.queryParameters.get("next") ?? "/view"], nav: nil)) }
+        router.get("/view/login") { request, _ in try html(render("login", ["title": "Sign in", "next": Self.parameter("next", of: request) ?? "/view"], nav: nil)) }
         router.post("/view/login") { request, context in try await login(request, context) }
         for kind in ReadModelListing.Kind.allCases {
             router.get("/view/\(kind.rawValue)") { request, context in await page(request, context) { try await list(kind, request, csv: false) } }
             router.get("/view/\(kind.rawValue).csv") { request, context in await page(request, context) { try await list(kind, request, csv: true) } }
         }
         router.get("/view/stream/:stream") { request, context in
-            await page(request, context) { try await stream(context.parameters.get("stream") ?? "", request) }
+            await page(request, context) { try await stream((context.parameters.get("stream") ?? "").removingPercentEncoding ?? "", request) }
         }
         router.get("/view/changes") { request, context in await page(request, context) { try await changes(request) } }
         router.get("/view/bundle") { request, context in
