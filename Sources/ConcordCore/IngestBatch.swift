@@ -29,6 +29,8 @@ public struct IngestResult: Sendable, Equatable {
     public var openingsErased = 0
     /// Checkpoints stored by this call.
     public var checkpointsStored = 0
+    /// Checkpoints of a synced batch left out because they did not verify.
+    public var checkpointsRefused = 0
 
     public init(inserted: Int, alreadyHeld: Int, refused: [OriginRefusal] = []) {
         self.inserted = inserted

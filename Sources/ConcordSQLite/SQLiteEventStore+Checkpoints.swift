@@ -72,15 +72,22 @@ extension SQLiteEventStore {
     }
 
     /// Checks every checkpoint against its signer's key (offered in `keys` or held) before anything
-    /// is stored; a checkpoint that fails throws, naming it.
-    static func validate(_ checkpoints: [Checkpoint], offeredKeys: [OriginKey], _ connection: SQLiteConnection) throws {
+    /// is stored. One that fails throws, naming it; with `dropping`, it is left out and counted.
+    static func validate(_ checkpoints: [Checkpoint], offeredKeys: [OriginKey], _ connection: SQLiteConnection, dropping: Bool) throws -> (valid: [Checkpoint], refused: Int) {
         let offered = Dictionary(offeredKeys.map { ($0.origin, $0) }, uniquingKeysWith: { first, _ in first })
+        var valid: [Checkpoint] = []
         for checkpoint in checkpoints {
-            guard let key = try storedKey(connection, checkpoint.signer) ?? offered[checkpoint.signer] else {
-                throw ConcordError(.invalidEvent, "checkpoint \(checkpoint.number) of \(checkpoint.signer): no key of its signer is held or offered")
+            do {
+                guard let key = try storedKey(connection, checkpoint.signer) ?? offered[checkpoint.signer] else {
+                    throw ConcordError(.invalidEvent, "checkpoint \(checkpoint.number) of \(checkpoint.signer): no key of its signer is held or offered")
+                }
+                try checkpoint.validate(key: key)
+                valid.append(checkpoint)
+            } catch let error as ConcordError where dropping && error.code != .storage {
+                continue
             }
-            try checkpoint.validate(key: key)
         }
+        return (valid, checkpoints.count - valid.count)
     }
 
     /// Stores validated checkpoints (call after the batch's events, in its transaction). With

@@ -16,8 +16,6 @@ extension SQLiteEventStore {
             let connection = state.connection
             return try connection.transaction {
                 let trust = try TrustPolicy(connection)
-                // A checkpoint that does not verify refuses the batch before anything is stored.
-                try Self.validate(batch.checkpoints, offeredKeys: batch.keys, connection)
                 let parts = BatchVerifier.parts(of: batch)
                 var states: [OriginID: OriginState] = [:]
                 for part in parts {
@@ -34,15 +32,20 @@ extension SQLiteEventStore {
                     // Nothing of the batch is stored; the fork evidence (if any) is.
                     return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
                 }
+                // A checkpoint that does not verify refuses an import before anything is stored
+                // (after the events' own verdicts, which name what is wrong with them first); in a
+                // sync it is left out, like a refused origin's part, and the rest is stored.
+                let checkpoints = try Self.validate(batch.checkpoints, offeredKeys: batch.keys, connection, dropping: policy == .setAside)
                 let stored = try Self.store(plans, connection, at: now)
                 // An import is a copy and keeps every claim; a sync keeps only what it now holds.
-                let checkpointsStored = try Self.store(batch.checkpoints, offeredKeys: batch.keys, onlyCovered: policy == .setAside, connection, at: now)
+                let checkpointsStored = try Self.store(checkpoints.valid, offeredKeys: batch.keys, onlyCovered: policy == .setAside, connection, at: now)
                 // Erased openings leave the read models in the same transaction.
                 if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
                 var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
                 result.openingsStored = stored.openings
                 result.openingsErased = stored.erased
                 result.checkpointsStored = checkpointsStored
+                result.checkpointsRefused = checkpoints.refused
                 return result
             }
         }

@@ -51,6 +51,9 @@ public struct SQLiteSyncBackend: HubBackend {
     public func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
         try await blocking {
             let result = try store.ingest(batch, source: "peer \(peer)", policy: .setAside)
+            if result.checkpointsRefused > 0 {
+                store.logger.warning("checkpoints that do not verify were left out", metadata: ["peer": "\(peer)", "count": "\(result.checkpointsRefused)"])
+            }
             if result.inserted > 0 {
                 do { try store.takeCheckpoint() } catch {
                     // The events are stored; the next batch or command signs what this one did not.

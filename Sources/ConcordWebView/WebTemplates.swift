@@ -20,7 +20,7 @@ enum WebTemplates {
         header { background: #12324f; color: #fff; padding: 8px 16px; } header a { color: #fff; margin-right: 14px; }
         header a[aria-current] { font-weight: bold; text-decoration: underline; }
         main { padding: 8px 16px 32px; max-width: 1100px; }
-        table { border-collapse: collapse; margin: 8px 0 16px; } th, td { border: 1px solid #999; padding: 4px 8px; text-align: left; vertical-align: top; }
+        table { border-collapse: collapse; margin: 8px 0 16px; display: block; max-width: 100%; overflow-x: auto; } th, td { border: 1px solid #999; padding: 4px 8px; text-align: left; vertical-align: top; }
         th { background: #e8eef4; } .fault { color: #8b1a10; font-weight: bold; } .ok { color: #1e5e22; font-weight: bold; }
         form.asof, form.filters { background: #f3f5f7; padding: 8px; margin: 8px 0; border: 1px solid #ccd; }
         label { margin-right: 6px; } input, select, button { font-size: 1em; margin-right: 10px; }
@@ -121,7 +121,7 @@ enum WebTemplates {
         <tbody>{{#trail}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/trail}}</tbody></table>{{/hasTrail}}
         <h2>Timeline</h2>
         <figure>{{{timeline}}}</figure>
-        <ol class="timeline" id="timeline">{{#steps}}<li><strong>{{type}}</strong> by {{actor}} on {{node}} <code>{{origin}}:{{seq}}</code>, recorded {{recordedAt}}, happened {{occurredAt}}{{#disclosure}} <em>({{disclosure}})</em>{{/disclosure}}
+        <ol class="timeline" id="timeline">{{#steps}}<li><strong>{{type}}</strong> by {{actor}}, {{#node}}on {{node}}, {{/node}}origin <code>{{origin}}:{{seq}}</code>, recorded {{recordedAt}}, happened {{occurredAt}}{{#disclosure}} <em>({{disclosure}})</em>{{/disclosure}}
         <ul>{{#changes}}<li>{{table}} ({{key}}) {{kind}}: {{detail}}</li>{{/changes}}</ul></li>{{/steps}}</ol>
         """
 

@@ -185,15 +185,22 @@ extension WebView {
         context["sections"] = sections
         context["steps"] = steps.map { step -> [String: Any] in
             let event = step.event.event
-            return [
+            var item: [String: Any] = [
                 "number": String(step.number), "type": event.type.rawValue, "actor": event.actor,
-                "node": names[event.origin] ?? "", "origin": event.origin.short, "seq": String(event.seq),
+                "origin": event.origin.short, "seq": String(event.seq),
                 "recordedAt": Timestamp.iso8601(millis: event.recordedAt), "occurredAt": Timestamp.iso8601(millis: event.occurredAt),
-                "disclosure": event.disclosure == .full ? "" : (event.disclosure == .withheld ? "withheld from this node" : "erased"),
                 "changes": step.changes.map { change in
                     ["table": change.table, "key": change.key, "kind": change.kind.rawValue, "detail": change.kind == .changed ? change.columns.joined(separator: "; ") : change.row.joined(separator: ", ")]
                 },
             ]
+            // Absent rather than empty: a section shows only for a value that is there.
+            if let node = names[event.origin] { item["node"] = node }
+            switch event.disclosure {
+            case .full: break
+            case .withheld: item["disclosure"] = "withheld from this node: only its header is held"
+            case .erased: item["disclosure"] = "erased: its data was destroyed, its header still verifies"
+            }
+            return item
         }
         context["timeline"] = SVGChart.timeline(title: "Timeline of \(stream.rawValue)", points: steps.map { (Timestamp.iso8601(millis: $0.event.event.occurredAt), $0.event.event.occurredAt, $0.event.event.type.rawValue) })
         if StreamKind.parse(stream)?.0 == .meeting, let id = StreamKind.parse(stream)?.1 {

@@ -61,7 +61,7 @@ struct CommandLineTests {
 
         let verify = try concord.run(["verify", "--store", store])
         #expect(verify.status == 0)
-        #expect(verify.stdout.contains("OK: 2 events from 1 origin(s), 2 seal(s) verified"))
+        #expect(verify.stdout.contains("OK: 2 events from 1 origin(s), 2 seal(s), 2 checkpoint(s) verified, read models refolded and compared"), "\(verify.stdout)")
 
         let status = try concord.run(["status", "--json", "--store", store])
         let document = try JSONValue(parsing: status.stdout)

@@ -62,10 +62,15 @@ struct PreviousReleaseTests {
         #expect(try ok(["verify"], fresh).hasPrefix("OK: 4 events"))
         let old = try oldStore()
         #expect(try ok(["digest"], fresh) == (try ok(["digest"], old)))
-        // Its lines are format 1 still, and an export by this release writes them unchanged.
-        let again = directory.file("again.ndjson")
-        try ok(["export", "--out", again], fresh)
-        #expect(try String(contentsOfFile: again, encoding: .utf8) == (try String(contentsOfFile: "\(Self.fixtures)/region-export.ndjson", encoding: .utf8)))
+        // Its lines are format 1 still, and an export by this release writes them unchanged,
+        // followed by the checkpoint the importing node signed (and its key).
+        let again = try { () throws -> String in
+            let file = directory.file("again.ndjson")
+            try ok(["export", "--out", file], fresh)
+            return try String(contentsOfFile: file, encoding: .utf8)
+        }()
+        #expect(ExportText.eventPart(again) == (try String(contentsOfFile: "\(Self.fixtures)/region-export.ndjson", encoding: .utf8)))
+        #expect(ExportText.checkpoints(again).count == 1 && again.hasSuffix("}\n"))
     }
 
     @Test func anOldStoreServesAndSyncsWithANewNodeWhoseRulesCannotWithholdFormatOne() throws {

@@ -57,7 +57,7 @@ struct WireTests {
         var eventLine = BatchReader(budget: BatchBudget(maxEvents: 10, maxBytes: 8 << 20))
         let padded = #"{"kind":"origin","pad":""# + String(repeating: "x", count: SyncLimits.maxLineBytes) + #""}"# + "\n"
         let paddedError = #expect(throws: ConcordError.self) { try eventLine.feed(Array(padded.utf8)) }
-        #expect(paddedError?.message.contains("the limit for all but the end line") == true, "\(paddedError?.message ?? "")")
+        #expect(paddedError?.message.contains("the limit for all but the end and checkpoint lines") == true, "\(paddedError?.message ?? "")")
     }
 
     @Test func wrongTypesAreRefusedNamingLineAndField() throws {

@@ -17,7 +17,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 failures = []
 
@@ -73,6 +74,12 @@ def main():
         driver.save_screenshot(path)
         print("     screenshot " + path)
 
+    def navigating(action):
+        """Runs an action that loads another page, and waits until the new page has replaced the old."""
+        old = driver.find_element(By.TAG_NAME, "html")
+        action()
+        WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+
     def text(selector):
         return driver.find_element(By.CSS_SELECTOR, selector).text.strip()
 
@@ -100,11 +107,11 @@ def main():
         shot("01-login")
         field = driver.find_element(By.ID, "token")
         field.send_keys("concord_not_a_real_token")
-        field.submit()
+        navigating(field.submit)
         check("not one this node issued" in driver.page_source, "a wrong token is refused, saying so")
         field = driver.find_element(By.ID, "token")
         field.send_keys(args.token)
-        field.send_keys(Keys.ENTER)
+        navigating(lambda: field.send_keys(Keys.ENTER))
         check(driver.current_url.endswith("/view/cases"), "after signing in, the page asked for (%s)" % driver.current_url)
 
         # Overview: the node's figures as concord status, digest and verify give them.
@@ -132,12 +139,12 @@ def main():
         shot("03-cases")
         status = driver.find_element(By.ID, "f-status")
         status.send_keys("charged")
-        status.submit()
+        navigating(status.submit)
         check(text("#row-count") == str(expected["charged"]), "charged cases %s = concord query cases --status charged %s" % (text("#row-count"), expected["charged"]))
         region = driver.find_element(By.ID, "f-region")
         region.clear()
         region.send_keys(expected["region"])
-        region.submit()
+        navigating(region.submit)
         check(text("#row-count") == str(expected["chargedInRegion"]), "charged in %s: %s = CLI %s" % (expected["region"], text("#row-count"), expected["chargedInRegion"]))
         csv = driver.find_element(By.LINK_TEXT, "Download as CSV").get_attribute("href")
         check("status=charged" in csv and "/view/cases.csv" in csv, "the CSV link keeps the filters")
@@ -147,7 +154,7 @@ def main():
         driver.get(url + "/view/cases")
         first = driver.find_element(By.CSS_SELECTOR, "#rows tbody tr td a")
         case_id = first.text
-        first.click()
+        navigating(first.click)
         check(text("h1") == "case:" + case_id, "the link leads to case:%s" % case_id)
         steps = driver.find_elements(By.CSS_SELECTOR, "#timeline > li")
         check(len(steps) == expected["firstCaseEvents"], "timeline steps %d = events of the stream %d" % (len(steps), expected["firstCaseEvents"]))
@@ -158,7 +165,7 @@ def main():
 
         # The meeting: its decisions and what followed them.
         driver.get(url + "/view/meetings")
-        driver.find_element(By.CSS_SELECTOR, "#rows tbody tr td a").click()
+        navigating(driver.find_element(By.CSS_SELECTOR, "#rows tbody tr td a").click)
         check(text("h1") == "meeting:" + expected["meeting"], "the meeting's page")
         trail_rows = driver.find_elements(By.CSS_SELECTOR, "#trail tbody tr")
         check(len(trail_rows) == expected["trailRows"], "decision trail rows %d = CLI %d" % (len(trail_rows), expected["trailRows"]))
@@ -171,7 +178,7 @@ def main():
         shot("07-decisions")
         driver.get(url + "/view/actions")
         driver.find_element(By.ID, "f-overdue").click()
-        driver.find_element(By.ID, "f-overdue").submit()
+        navigating(driver.find_element(By.ID, "f-overdue").submit)
         check(text("#row-count") == str(expected["overdue"]), "overdue actions %s = concord query actions --overdue %s" % (text("#row-count"), expected["overdue"]))
         check(len(driver.find_elements(By.CSS_SELECTOR, "figure svg rect")) > 0, "actions due and overdue are drawn")
         accessible("actions")
@@ -181,7 +188,7 @@ def main():
         driver.get(url + "/view/meetings")
         driver.find_element(By.ID, "as_of").send_keys(expected["firstCheckpointAt"])
         Select(driver.find_element(By.ID, "seen_by")).select_by_value(expected["node"])
-        driver.find_element(By.ID, "as_of").submit()
+        navigating(driver.find_element(By.ID, "as_of").submit)
         check("seen_by=" in driver.current_url, "the control puts the view in the address")
         check("As %s held it" % expected["node"] in text("#view-description"), "the page says which view it shows")
         check(text("#row-count") == str(expected["meetingsSeenByHubFirst"]), "meetings as the hub held them then %s = CLI %s" % (text("#row-count"), expected["meetingsSeenByHubFirst"]))
@@ -193,7 +200,7 @@ def main():
         driver.get(url + "/view/changes")
         driver.find_element(By.ID, "from").send_keys(expected["changesFrom"])
         driver.find_element(By.ID, "to").send_keys(expected["changesTo"])
-        driver.find_element(By.ID, "to").submit()
+        navigating(driver.find_element(By.ID, "to").submit)
         rows = driver.find_elements(By.CSS_SELECTOR, "#changes tbody tr")
         check(len(rows) > 0, "changes between %s and %s are listed (%d)" % (expected["changesFrom"], expected["changesTo"], len(rows)))
         accessible("changes")
