@@ -39,6 +39,8 @@ public struct SyncDriver: Sendable {
         // The peer's openings number, from its last end line.
         var remoteOpenings: UInt64?
         var remoteStubs: Int64?
+        // The peer's checkpoint numbers, from its last end line (nil: it keeps none).
+        var remoteCheckpoints: VersionVector?
         // A prefetch not used is cancelled and awaited: nothing may run against the client after
         // the sync, or beside the pull that replaces it.
         func discardPrefetch() async {
@@ -69,6 +71,7 @@ public struct SyncDriver: Sendable {
                     let (batch, end) = answer
                     remoteOpenings = end.openings ?? remoteOpenings
                     remoteStubs = end.stubs ?? remoteStubs
+                    remoteCheckpoints = end.checkpoints ?? remoteCheckpoints
                     if end.more, !batch.events.isEmpty {
                         let next = Self.following(request, after: batch)
                         let client = self.client
@@ -115,6 +118,16 @@ public struct SyncDriver: Sendable {
                     if openings.received + openings.sent > 0 {
                         logger.info("openings", metadata: ["peer": "\(peerName)", "received": "\(openings.received)", "sent": "\(openings.sent)"])
                     }
+                    if let remote = remoteCheckpoints {
+                        // Best-effort: the events are synced; checkpoints not exchanged now go next time.
+                        do {
+                            summary.requests += try await exchangeCheckpoints(remote: remote, mode: mode, budget: budget, excluding: summary.setAside)
+                        } catch is CancellationError {
+                            throw CancellationError()
+                        } catch {
+                            logger.warning("checkpoints were not exchanged", metadata: ["peer": "\(peerName)", "error": "\(error)"])
+                        }
+                    }
                     return summary
                 case .failed(let reason):
                     throw ConcordError(.peer, "sync with \(peerName) stopped: \(reason)")
@@ -124,6 +137,37 @@ public struct SyncDriver: Sendable {
             await discardPrefetch()
             throw error
         }
+    }
+
+    /// Once both sides hold the same events: takes the peer's signed checkpoints this node lacks,
+    /// signs one of its own, and gives the peer those it lacks (docs/audit.md). Returns the
+    /// requests made. A peer that keeps no checkpoints is never asked (`remote` is nil then).
+    private func exchangeCheckpoints(remote: VersionVector, mode: SyncSession.Mode, budget: BatchBudget, excluding setAside: [SyncWire.Refusal]) async throws -> Int {
+        guard let mine = try await local.checkpointNumbers() else { return 0 }
+        var requests = 0
+        if mode != .pushOnly, remote.entries.contains(where: { $0.value > mine[$0.key] }) {
+            let have = try await local.versionVector()
+            var request = SyncWire.PullRequest(have: have, heads: try await local.heads(at: have), exclude: Set(setAside.map(\.origin)), maxEvents: budget.maxEvents, maxBytes: budget.maxBytes)
+            request.checkpointsAfter = mine
+            let (batch, _) = try await client.pull(request)
+            requests += 1
+            if !batch.events.isEmpty || !batch.checkpoints.isEmpty {
+                let result = try await local.ingest(batch, from: peerName)
+                logger.info("checkpoints", metadata: ["peer": "\(peerName)", "received": "\(batch.checkpoints.count)", "stored": "\(result.checkpointsStored)"])
+                if result.inserted > 0 { try await local.catchUpReadModels() }
+            }
+        }
+        guard mode != .pullOnly else { return requests }
+        try await local.signCheckpoint()
+        let offer = try await local.heldCheckpoints(after: remote.entries, limit: SyncLimits.maxCheckpointsPerBatch)
+        guard !offer.isEmpty else { return requests }
+        var keys: [OriginKey] = []
+        for signer in Set(offer.map(\.signer)).sorted() {
+            if let key = try await local.originKey(signer) { keys.append(key) }
+        }
+        _ = try await client.push(IngestBatch(keys: keys, checkpoints: offer))
+        logger.info("checkpoints", metadata: ["peer": "\(peerName)", "sent": "\(offer.count)"])
+        return requests + 1
     }
 
     /// The pull the session will ask for next if nothing is refused: what this node holds once

@@ -27,6 +27,12 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func nextSeal(of origin: OriginID, after seq: UInt64) async throws -> Seal? { try await blocking { try store.nextSeal(of: origin, after: seq) } }
 
+    public func signCheckpoint() async throws { _ = try await blocking { try store.takeCheckpoint() } }
+
+    public func checkpointNumbers() async throws -> VersionVector? {
+        try await blocking { VersionVector(try store.checkpointNumbers()) }
+    }
+
     public func heldCheckpoints(after numbers: [OriginID: UInt64], limit: Int) async throws -> [Checkpoint] {
         try await blocking { try store.checkpoints(after: numbers, limit: limit) }
     }

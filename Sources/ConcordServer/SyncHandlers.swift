@@ -190,7 +190,9 @@ struct SyncHandlers: Sendable {
                     try await send(lines)
                     next = try await rest.next()
                 }
-                try await send(Array((await responder.end(after: rest).json + "\n").utf8), finishing: true)
+                var tail: [UInt8] = []
+                BatchWriter.append(try await responder.checkpoints(for: pull, after: rest), to: &tail)
+                try await send(tail + Array((await responder.end(after: rest).json + "\n").utf8), finishing: true)
                 try await writer.finish(nil)
                 Counter(label: "concord_events_served_total").increment(by: served)
                 Counter(label: "concord_bytes_out_total").increment(by: bytesOut)
@@ -210,10 +212,10 @@ struct SyncHandlers: Sendable {
         }
         var reader = BatchReader(limits: limits)
         try await readBody(request, maxInflated: limits.maxInflatedBytes) { chunk in try reader.feed(chunk) }
-        guard reader.end == nil else { throw ConcordError(.invalidJSON, "a push carries origin, event and seal lines, not an end line") }
+        guard reader.end == nil else { throw ConcordError(.invalidJSON, "a push carries origin, event, seal and checkpoint lines, not an end line") }
         let batch = try reader.finish()
-        guard !batch.events.isEmpty || !batch.seals.isEmpty else {
-            throw ConcordError(.invalidJSON, "the push holds no events or seals: send origin, event and seal lines (docs/file-formats.md)")
+        guard !batch.events.isEmpty || !batch.seals.isEmpty || !batch.checkpoints.isEmpty else {
+            throw ConcordError(.invalidJSON, "the push holds no events, seals or checkpoints: send origin, event, seal and checkpoint lines (docs/file-formats.md)")
         }
         let started = ContinuousClock.now
         let outcome = try await responder.push(batch, from: peer)

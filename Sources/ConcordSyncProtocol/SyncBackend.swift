@@ -36,6 +36,17 @@ public protocol SyncBackend: BatchSource {
     /// Where this node's last reconciliation of openings with `peer` left off.
     func openingsState(with peer: String) async throws -> OpeningsState
     func recordOpeningsState(_ state: OpeningsState, with peer: String) async throws
+    /// The highest checkpoint number held of each signer, or nil for a node that keeps no
+    /// checkpoints (it then neither offers nor asks for any).
+    func checkpointNumbers() async throws -> VersionVector?
+    /// Signs a checkpoint of what this node holds now (nothing when its last one says the same,
+    /// or when it keeps none).
+    func signCheckpoint() async throws
+}
+
+extension SyncBackend {
+    public func checkpointNumbers() async throws -> VersionVector? { nil }
+    public func signCheckpoint() async throws {}
 }
 
 /// A node's events as one peer may see them: each event whole or as its stub, as the node's

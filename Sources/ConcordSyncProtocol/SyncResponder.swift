@@ -20,8 +20,22 @@ public struct SyncResponder: Sendable {
     public func end(after runs: MissingRuns) async -> SyncWire.BatchEnd {
         SyncWire.BatchEnd(
             more: runs.more, vector: runs.vector, heads: runs.headsForPeer, setAside: runs.setAside, limits: limits.advertised,
-            openings: try? await backend.openingsGeneration(), stubs: try? await backend.stubsCursor()
+            openings: try? await backend.openingsGeneration(), stubs: try? await backend.stubsCursor(),
+            checkpoints: (try? await backend.checkpointNumbers()) ?? nil
         )
+    }
+
+    /// The checkpoints a pull asked for (those numbered above its `checkpoints`), with their
+    /// signers' keys: sent only on an answer's last page, after every event, so that a puller
+    /// that stores them holds what they name. Empty when the pull did not ask or `more` is set.
+    public func checkpoints(for request: SyncWire.PullRequest, after runs: MissingRuns) async throws -> IngestBatch {
+        guard let after = request.checkpointsAfter, !runs.more else { return IngestBatch() }
+        let checkpoints = try await backend.heldCheckpoints(after: after.entries, limit: SyncLimits.maxCheckpointsPerBatch)
+        var keys: [OriginKey] = []
+        for signer in Set(checkpoints.map(\.signer)).sorted() {
+            if let key = try await backend.originKey(signer) { keys.append(key) }
+        }
+        return IngestBatch(keys: keys, checkpoints: checkpoints)
     }
 
     /// The openings of the asked-for stubs that this node holds and may share with `peer`, in
@@ -70,6 +84,7 @@ public struct SyncResponder: Sendable {
             BatchWriter.append(run.batch, to: &body)
             events += run.events.count
         }
+        BatchWriter.append(try await checkpoints(for: request, after: runs), to: &body)
         body += Array((await end(after: runs).json + "\n").utf8)
         return (body, events)
     }

@@ -152,6 +152,10 @@ public enum SyncWire {
         public var maxBytes: Int
         /// Long-poll: when nothing is missing, wait up to this long for new events.
         public var waitSeconds: Int
+        /// The highest checkpoint number the puller holds of each signer. When present, the
+        /// answer's last page carries (before its end line) the server's checkpoints numbered
+        /// above these, with their signers' keys (docs/audit.md).
+        public var checkpointsAfter: VersionVector?
 
         public init(
             have: VersionVector, heads: [OriginID: EventHash] = [:], exclude: Set<OriginID> = [], maxEvents: Int,
@@ -173,6 +177,7 @@ public enum SyncWire {
             json.field("maxEvents", maxEvents)
             json.field("maxBytes", maxBytes)
             json.field("waitSeconds", waitSeconds)
+            if let checkpointsAfter { json.field("checkpoints", rawJSON: SyncWire.encode(checkpointsAfter)) }
             return json.finish()
         }
 
@@ -180,7 +185,7 @@ public enum SyncWire {
         public init(json text: String, limits: SyncLimits) throws {
             let object = try JSONValue(parsing: text, limits: JSONLimits(maxDepth: 4, maxBytes: SyncLimits.maxPullRequestBytes))
             guard case .object(let fields) = object else { throw ConcordError(.invalidJSON, "a pull request must be a JSON object") }
-            let known: Set<String> = ["have", "heads", "exclude", "maxEvents", "maxBytes", "waitSeconds"]
+            let known: Set<String> = ["have", "heads", "exclude", "maxEvents", "maxBytes", "waitSeconds", "checkpoints"]
             if let unknown = fields.keys.filter({ !known.contains($0) }).min() {
                 throw ConcordError(.invalidJSON, "a pull request has no field \"\(unknown.prefix(40))\"")
             }
@@ -190,6 +195,7 @@ public enum SyncWire {
             maxEvents = min(try SyncWire.integer(object, "maxEvents", in: SyncLimits.minimumBatchEvents...Int.max) ?? limits.maxEventsPerBatch, limits.maxEventsPerBatch)
             maxBytes = min(try SyncWire.integer(object, "maxBytes", in: SyncLimits.minimumBatchBytes...Int.max) ?? limits.maxInflatedBytes, limits.maxInflatedBytes)
             waitSeconds = min(try SyncWire.integer(object, "waitSeconds", in: 0...SyncLimits.maxWaitSeconds) ?? 0, limits.maxWaitSeconds)
+            checkpointsAfter = object["checkpoints"] == nil ? nil : try SyncWire.decodeVector(object["checkpoints"], field: "checkpoints")
         }
 
         public var budget: BatchBudget { BatchBudget(maxEvents: maxEvents, maxBytes: maxBytes) }
@@ -275,10 +281,14 @@ public enum SyncWire {
         /// The cursor of the server's newest stub (`SyncWire.StubsPage`): when it moved, a peer
         /// holding openings asks for the stubs stored since.
         public var stubs: Int64?
+        /// The highest checkpoint number the server holds of each signer (docs/audit.md): a
+        /// puller that holds fewer asks for them, one that holds more pushes them. Absent from a
+        /// server that keeps no checkpoints.
+        public var checkpoints: VersionVector?
 
         public init(
             more: Bool, vector: VersionVector, heads: [OriginID: EventHash] = [:], setAside: [Refusal] = [], limits: Limits? = nil,
-            openings: UInt64? = nil, stubs: Int64? = nil
+            openings: UInt64? = nil, stubs: Int64? = nil, checkpoints: VersionVector? = nil
         ) {
             self.more = more
             self.vector = vector
@@ -287,6 +297,7 @@ public enum SyncWire {
             self.limits = limits
             self.openings = openings
             self.stubs = stubs
+            self.checkpoints = checkpoints
         }
 
         public var json: String {
@@ -299,6 +310,7 @@ public enum SyncWire {
             if let limits { json.field("limits", rawJSON: limits.json) }
             if let openings { json.field("openings", openings) }
             if let stubs { json.field("stubs", stubs) }
+            if let checkpoints { json.field("checkpoints", rawJSON: SyncWire.encode(checkpoints)) }
             return json.finish()
         }
 
@@ -311,6 +323,7 @@ public enum SyncWire {
             limits = try object["limits"].map(Limits.init(object:))
             openings = try SyncWire.integer(object, "openings", in: 0...Int.max).map(UInt64.init)
             stubs = try SyncWire.integer(object, "stubs", in: 0...Int.max).map(Int64.init)
+            checkpoints = object["checkpoints"] == nil ? nil : try SyncWire.decodeVector(object["checkpoints"], field: "checkpoints")
         }
     }
 

@@ -80,7 +80,7 @@ enum WebTemplates {
         <p>Origin <code>{{origin}}</code> · <span id="event-count">{{events}}</span> events held · read-model digest <code id="digest">{{digest}}</code></p>
         <h2>Verification</h2>
         {{#verified}}<p class="ok" id="verify-status">Verified at {{verifiedAt}}: every hash, chain link, seal and checkpoint holds, and the read models are the fold of the log.</p>{{/verified}}
-        {{^verified}}<p class="fault" id="verify-status">Verified at {{verifiedAt}}: faults found.</p><ul>{{#faults}}<li class="fault">{{.}}</li>{{/faults}}</ul>{{/verified}}
+        {{^verified}}<p class="fault" id="verify-status">Verified at {{verifiedAt}}: faults found.</p>{{/verified}}<ul>{{#faults}}<li class="fault">{{.}}</li>{{/faults}}</ul>
         <p>Forks with evidence kept: <span id="forks">{{forks}}</span> · conflicting values settled: <a href="/view/conflicts" id="conflicts">{{conflicts}}</a></p>
         <h2>Origins and their keys</h2>
         <table><caption>Every origin whose events this node holds</caption>

@@ -79,7 +79,7 @@ extension WebView {
         context["events"] = String(overview.events)
         context["digest"] = overview.digest
         context["verifiedAt"] = Timestamp.iso8601(millis: overview.verifiedAt)
-        context["verified"] = overview.faults.isEmpty
+        context["verified"] = !overview.faults.contains { $0.hasPrefix("FAULT") }
         context["faults"] = overview.faults
         context["forks"] = String(overview.forks)
         context["conflicts"] = String(overview.conflicts)

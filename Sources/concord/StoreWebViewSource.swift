@@ -48,13 +48,15 @@ struct StoreWebViewSource: WebViewSource {
             let node = try store.nodeInfo()
             let vector = try store.versionVector()
             let names = try store.nodeNames()
-            var faults = try LogVerifier.verify(store).faults + (try store.checkpointFaults())
+            let forks = try store.forks().filter(\.proven)
+            let (explained, unexplained) = VerifyCommand.explainedByForks(try store.checkpointFaults(), forkedOrigins: Set(forks.map(\.event.origin)))
+            var faults = try LogVerifier.verify(store).faults + unexplained
             faults.sort { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
             var lines = faults.map { "FAULT origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
+            lines += explained.map { "NOTE origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
             let integrity = try store.integrityCheck()
             if integrity != "ok" { lines.insert("FAULT sqlite integrity check: \(integrity)", at: 0) }
             lines += (try store.readModelDifferences() ?? []).map { "FAULT read model \($0)" }
-            let forks = try store.forks().filter(\.proven)
             lines += forks.map { "FORK origin \($0.event.origin) seq \($0.event.seq): another history signed by the origin's key, offered by \($0.source)" }
             var byNode: [String: (count: Int, newest: Int64)] = [:]
             for checkpoint in try store.checkpoints() {

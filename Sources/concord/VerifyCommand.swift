@@ -85,12 +85,31 @@ struct VerifyCommand: AsyncParsableCommand {
                 // One fault an origin and seq (a checkpoint and the other copy may both name it).
                 var seen: Set<String> = []
                 checkpointFaults = checkpointFaults.filter { seen.insert("\($0.origin):\($0.seq):\($0.kind.rawValue)").inserted }
-                found.report.faults = (found.report.faults + checkpointFaults).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+                // Another history of an origin whose fork this node holds proof of is that fork,
+                // seen by the signer: for an operator to know (exit 3), not a fault of this copy.
+                let (explained, unexplained) = VerifyCommand.explainedByForks(checkpointFaults, forkedOrigins: Set(found.forks.map(\.event.origin)))
+                found.report.faults = (found.report.faults + unexplained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+                found.report.notices = (found.report.notices + explained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
                 found.readModels = try store.readModelDifferences()
                 findings = found
             }
             try print(findings)
         }
+    }
+
+    /// Splits `other-history` findings of origins whose fork is proven from the rest.
+    static func explainedByForks(_ faults: [VerificationFault], forkedOrigins: Set<OriginID>) -> (explained: [VerificationFault], unexplained: [VerificationFault]) {
+        var explained: [VerificationFault] = [], unexplained: [VerificationFault] = []
+        for fault in faults {
+            if fault.kind == .otherHistory, forkedOrigins.contains(fault.origin) {
+                var notice = fault
+                notice.detail += "; the fork evidence kept for this origin explains it"
+                explained.append(notice)
+            } else {
+                unexplained.append(fault)
+            }
+        }
+        return (explained, unexplained)
     }
 
     private func print(_ findings: Findings) throws {
