@@ -9,16 +9,23 @@ struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write every event, with its hashes, seals and origin keys, as NDJSON.",
-        discussion: "The export is what another node or an auditor imports with concord import FILE: it carries everything needed to verify each event back to the key of the node that wrote it (format: docs/file-formats.md)."
+        discussion: "The export is what another node or an auditor imports with concord import FILE: it carries everything needed to verify each event back to the key of the node that wrote it, and the signed checkpoints this node holds (format: docs/file-formats.md). With --audit it is an audit bundle, which concord verify FILE checks offline (docs/audit.md)."
     )
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("Write to this new file (mode 0600) instead of standard output.", valueName: "file")) var out: String?
     @Flag(help: "With --out: replace the file if it exists.") var force = false
     @Option(name: .customLong("for"), help: ArgumentHelp("Write only what this peer may see: events its sharing rules withhold go as stubs (concord share).", valueName: "peer")) var peer: String?
+    @Flag(help: "Write an audit bundle: sign a checkpoint first, and after the export add the read-model digest at each of this node's newest checkpoints (docs/audit.md). concord verify FILE checks it offline.") var audit = false
 
     func run() async throws {
         try await CommandFailure.reporting {
+            if audit {
+                guard !storeOptions.isPostgres else {
+                    throw ConcordError(.invalidArgument, "an audit bundle needs checkpoints, which a PostgreSQL store does not keep yet: copy it to a file (concord copy) and export that")
+                }
+                try storeOptions.openStore().takeCheckpoint()
+            }
             try await storeOptions.withHub { store in
                 // Read through the peer's view, so no opening its rules withhold is written.
                 let source: any BatchSource = if let peer { SharedView(source: store, policy: try await store.sharingPolicy(for: peer)) } else { store }
@@ -33,6 +40,7 @@ struct ExportCommand: AsyncParsableCommand {
                     progress.update(written)
                 }
                 progress.finish()
+                if audit { output.write(Data(try AuditBundle.digestLines(of: storeOptions.openStore()).utf8)) }
                 if let out {
                     try output.synchronize()
                     try output.close()
@@ -135,13 +143,15 @@ struct ImportCommand: AsyncParsableCommand {
         var reader = try NDJSONReader(path: file, label: "reading")
         defer { reader.finish() }
         var batch = IngestBatch()
-        while try reader.next({ object in
+        while try reader.next({ (object: JSONValue) -> Void in
             switch object["kind"]?.stringValue {
             case "origin": batch.keys.append(try OriginKey(exchange: object))
             case "event": batch.events.append(try Event(exchange: object))
             case "seal": batch.seals.append(try Seal(exchange: object))
             case "checkpoint": batch.checkpoints.append(try Checkpoint(exchange: object))
-            default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event, seal or checkpoint; is this a concord export? (use --new for new events)")
+            // An audit bundle's digests: the importer computes its own read models.
+            case "read-models": return
+            default: throw ConcordError(.invalidJSON, "\"kind\" must be origin, event, seal, checkpoint or read-models; is this a concord export? (use --new for new events)")
             }
         }) != nil {}
         guard !batch.events.isEmpty else { throw ConcordError(.invalidArgument, "\(file) holds no events") }

@@ -20,6 +20,7 @@ enum OtherCopy {
         let batch = try ImportCommand.readExport(path)
         do {
             try store.ingest(batch, source: "verify --against", policy: .allOrNothing)
+            try store.catchUpProjections()
         } catch let error as ConcordError {
             throw ConcordError(error.code, "\(path) does not load as a copy: \(error.message)", cause: error)
         }

@@ -23,6 +23,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the report as one JSON document.")
     var json = false
 
+    @Argument(help: ArgumentHelp("Verify this copy instead of --store: an audit bundle (concord export --audit) or an export, checked offline with nothing but the file, or a store file.", valueName: "copy"))
+    var copy: String?
+
     @Option(name: .long, help: ArgumentHelp("Compare with another copy: a store file, or an export or audit bundle (concord export). Its checkpoints are applied to this copy too, and at the end of every run both hold, the hashes must be equal.", valueName: "copy"))
     var against: String?
 
@@ -38,12 +41,20 @@ struct VerifyCommand: AsyncParsableCommand {
         var checkpoints = 0
         /// With --against: origins the other copy holds more of (not a fault by itself).
         var behind: [(origin: OriginID, held: UInt64, other: UInt64)] = []
+        /// For an audit bundle: each read-model digest it states, and what folding gives.
+        var bundleDigests: [AuditBundle.DigestCheck] = []
     }
 
     func run() async throws {
         try await CommandFailure.reporting {
             let findings: Findings
-            if storeOptions.isPostgres {
+            if let copy {
+                findings = try await OtherCopy.withStore(copy, logger: storeOptions.logger) { store in
+                    var found = try await sqliteFindings(store)
+                    found.bundleDigests = try AuditBundle.checkDigests(in: copy, against: store)
+                    return found
+                }
+            } else if storeOptions.isPostgres {
                 let location = try storeOptions.postgresLocation
                 let store = try await PostgresEventStore.open(location, logger: storeOptions.logger)
                 do {
@@ -58,43 +69,47 @@ struct VerifyCommand: AsyncParsableCommand {
                     throw error
                 }
             } else {
-                let store = try storeOptions.openStore()
-                let allForks = try store.forks()
-                var found = Findings(
-                    integrity: try store.integrityCheck(),
-                    report: try LogVerifier.verify(store),
-                    forks: allForks.filter(\.proven).map { ($0.event, $0.source, $0.detectedAt) },
-                    claims: allForks.filter { !$0.proven }.map { ($0.event, $0.source) },
-                    setAside: try store.setAsideOrigins().map { ($0.peer, SyncWire.Refusal(origin: $0.origin, seq: $0.seq, code: $0.code, message: $0.message)) }
-                )
-                var checkpointFaults = try store.checkpointFaults()
-                found.checkpoints = try store.checkpoints().count
-                if let against {
-                    try await OtherCopy.withStore(against, logger: storeOptions.logger) { other in
-                        let otherCheckpoints = try other.checkpoints()
-                        found.checkpoints += otherCheckpoints.count
-                        checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints, extraKeys: try other.originKeys())
-                        let mine = try store.versionVector(), theirs = try other.versionVector()
-                        checkpointFaults += try CheckpointAudit.differences(
-                            held: mine, other: theirs,
-                            hashAt: { try store.eventHash($0, seq: $1) }, otherHashAt: { try other.eventHash($0, seq: $1) }
-                        )
-                        found.behind = theirs.sorted.filter { $0.seq > mine[$0.origin] }.map { ($0.origin, mine[$0.origin], $0.seq) }
-                    }
-                }
-                // One fault an origin and seq (a checkpoint and the other copy may both name it).
-                var seen: Set<String> = []
-                checkpointFaults = checkpointFaults.filter { seen.insert("\($0.origin):\($0.seq):\($0.kind.rawValue)").inserted }
-                // Another history of an origin whose fork this node holds proof of is that fork,
-                // seen by the signer: for an operator to know (exit 3), not a fault of this copy.
-                let (explained, unexplained) = VerifyCommand.explainedByForks(checkpointFaults, forkedOrigins: Set(found.forks.map(\.event.origin)))
-                found.report.faults = (found.report.faults + unexplained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
-                found.report.notices = (found.report.notices + explained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
-                found.readModels = try store.readModelDifferences()
-                findings = found
+                findings = try await sqliteFindings(try storeOptions.openStore())
             }
             try print(findings)
         }
+    }
+
+    /// Everything verify checks on a store file (or a copy loaded into a scratch one).
+    private func sqliteFindings(_ store: SQLiteEventStore) async throws -> Findings {
+        let allForks = try store.forks()
+        var found = Findings(
+            integrity: try store.integrityCheck(),
+            report: try LogVerifier.verify(store),
+            forks: allForks.filter(\.proven).map { ($0.event, $0.source, $0.detectedAt) },
+            claims: allForks.filter { !$0.proven }.map { ($0.event, $0.source) },
+            setAside: try store.setAsideOrigins().map { ($0.peer, SyncWire.Refusal(origin: $0.origin, seq: $0.seq, code: $0.code, message: $0.message)) }
+        )
+        var checkpointFaults = try store.checkpointFaults()
+        found.checkpoints = try store.checkpoints().count
+        if let against {
+            try await OtherCopy.withStore(against, logger: storeOptions.logger) { other in
+                let otherCheckpoints = try other.checkpoints()
+                found.checkpoints += otherCheckpoints.count
+                checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints, extraKeys: try other.originKeys())
+                let mine = try store.versionVector(), theirs = try other.versionVector()
+                checkpointFaults += try CheckpointAudit.differences(
+                    held: mine, other: theirs,
+                    hashAt: { try store.eventHash($0, seq: $1) }, otherHashAt: { try other.eventHash($0, seq: $1) }
+                )
+                found.behind = theirs.sorted.filter { $0.seq > mine[$0.origin] }.map { ($0.origin, mine[$0.origin], $0.seq) }
+            }
+        }
+        // One fault an origin and seq (a checkpoint and the other copy may both name it).
+        var seen: Set<String> = []
+        checkpointFaults = checkpointFaults.filter { seen.insert("\($0.origin):\($0.seq):\($0.kind.rawValue)").inserted }
+        // Another history of an origin whose fork this node holds proof of is that fork,
+        // seen by the signer: for an operator to know (exit 3), not a fault of this copy.
+        let (explained, unexplained) = VerifyCommand.explainedByForks(checkpointFaults, forkedOrigins: Set(found.forks.map(\.event.origin)))
+        found.report.faults = (found.report.faults + unexplained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+        found.report.notices = (found.report.notices + explained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+        found.readModels = try store.readModelDifferences()
+return found
     }
 
     /// Splits `other-history` findings of origins whose fork is proven from the rest.
@@ -115,7 +130,8 @@ struct VerifyCommand: AsyncParsableCommand {
     private func print(_ findings: Findings) throws {
         let (integrity, report, forks, claims, setAside) = (findings.integrity, findings.report, findings.forks, findings.claims, findings.setAside)
         let readModelFaults = findings.readModels ?? []
-        let valid = report.isValid && integrity == "ok" && readModelFaults.isEmpty
+        let digestFaults = findings.bundleDigests.filter { !$0.holds }
+        let valid = report.isValid && integrity == "ok" && readModelFaults.isEmpty && digestFaults.isEmpty
         if json {
             var document = JSONObjectWriter()
             document.field("valid", valid)
@@ -149,6 +165,14 @@ struct VerifyCommand: AsyncParsableCommand {
             } else {
                 document.field("readModels", nil as String?)
             }
+            document.field("bundleDigests", rawJSON: "[" + findings.bundleDigests.map { check in
+                var object = JSONObjectWriter()
+                object.field("signer", check.signer.hex)
+                object.field("number", check.number)
+                object.field("holds", check.holds)
+                object.field("problem", check.holds ? nil : check.problem)
+                return object.finish()
+            }.joined(separator: ",") + "]")
             document.field("behind", strings: findings.behind.map { "\($0.origin):\($0.held):\($0.other)" })
             Swift.print(document.finish())
         } else {
@@ -169,17 +193,21 @@ struct VerifyCommand: AsyncParsableCommand {
             for difference in readModelFaults {
                 Swift.print("FAULT read model \(difference): the read models are not the fold of the log (changed outside Concord; concord projections rebuild makes them again)")
             }
+            for check in digestFaults {
+                Swift.print("FAULT read models at checkpoint \(check.number) of \(check.signer): \(check.problem)")
+            }
             for entry in findings.behind {
                 Swift.print("BEHIND origin \(entry.origin): this copy holds \(entry.held == 0 ? "none" : "1…\(entry.held)"), the other 1…\(entry.other)")
             }
             for entry in setAside {
                 Swift.print("SET ASIDE origin \(entry.refusal.origin) from seq \(entry.refusal.seq) in the last sync with \(entry.peer): \(entry.refusal.message) (\(entry.refusal.code))")
             }
-            let readModels = findings.readModels.map { _ in ", read models refolded and compared" } ?? ""
+            let readModels = (findings.readModels.map { _ in ", read models refolded and compared" } ?? "")
+                + (findings.bundleDigests.isEmpty ? "" : ", the bundle's \(findings.bundleDigests.count) read-model digest(s) refolded and equal")
             if valid {
                 Swift.print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s), \(findings.checkpoints) checkpoint(s) verified\(readModels)")
             } else {
-                Swift.print("FAILED: \(report.faults.count + readModelFaults.count + (integrity == "ok" ? 0 : 1)) fault(s) in \(report.eventsChecked) events")
+                Swift.print("FAILED: \(report.faults.count + readModelFaults.count + digestFaults.count + (integrity == "ok" ? 0 : 1)) fault(s) in \(report.eventsChecked) events")
             }
         }
         if !valid { throw ExitCode(1) }

@@ -1,5 +1,6 @@
 import ConcordCore
 @testable import ConcordSQLite
+import ConcordSyncProtocol
 import ConcordTestSupport
 import Foundation
 import Testing
@@ -206,5 +207,73 @@ struct AuditTests {
             #expect(try held.eventCount() == 0, "\(name): events were stored")
             #expect(try held.checkpoints().isEmpty, "\(name): a checkpoint was stored")
         }
+    }
+
+    @Test func anAuditBundleVerifiesOfflineAndItsReadModelDigestsAreFoldedAgain() throws {
+        try run("hub", ["init", "--node", "hub"])
+        try recordCases(on: "hub", count: 3)
+        try run("hub", ["case", "status", "WY-2", "charged"])
+        let bundle = directory.file("bundle.ndjson")
+        try run("hub", ["export", "--audit", "--out", bundle])
+        let text = try String(contentsOfFile: bundle, encoding: .utf8)
+        let digests = text.split(separator: "\n").filter { $0.contains(#""kind":"read-models""#) }
+        // One a checkpoint of the hub: after each of its four commands (the export's own adds none).
+        #expect(digests.count == 4, "\(digests)")
+        let verified = try concord.run(["verify", bundle])
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+        #expect(verified.stdout.contains("the bundle's 4 read-model digest(s) refolded and equal"), "\(verified.stdout)")
+        // The bundle is an export too: an import skips the digests.
+        try run("auditor", ["init", "--node", "auditor"])
+        try run("auditor", ["import", bundle])
+
+        // A changed digest is named, with its checkpoint.
+        let lastDigest = try #require(digests.last)
+        let changedDigest = lastDigest.replacing(#/"digest":"[0-9a-f]/#, with: #""digest":"x"#)
+        let changed = directory.file("changed.ndjson")
+        try text.replacingOccurrences(of: lastDigest, with: changedDigest).write(toFile: changed, atomically: true, encoding: .utf8)
+        let refused = try concord.run(["verify", changed])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stdout.contains("FAULT read models at checkpoint 4 of"), "\(refused.stdout)")
+        // A changed event does not load at all.
+        let tampered = directory.file("tampered.ndjson")
+        try text.replacingOccurrences(of: "Case 2", with: "Case 9").write(toFile: tampered, atomically: true, encoding: .utf8)
+        let broken = try concord.run(["verify", tampered])
+        #expect(broken.status == 65 && broken.stderr.contains("does not load as a copy"), "\(broken.stdout) \(broken.stderr)")
+    }
+
+    @Test func checkpointsTravelBothWaysInASyncAndAForgedOneIsLeftOut() async throws {
+        try run("hub", ["init", "--node", "hub"])
+        try run("wy", ["init", "--node", "wy"])
+        try recordCases(on: "wy", count: 2)
+        try run("hub", ["meeting", "schedule", "NATN-1", "--title", "National meeting", "--at", "2016-03-09T10:30Z", "--location", "London"])
+        try run("hub", ["token", "issue", "wy", "--out", directory.file("wy.token")])
+        let server = try ServerProcess(concord, store: store("hub"))
+        defer { server.stop() }
+        try run("wy", ["sync", server.url, "--token-file", directory.file("wy.token")])
+        server.stop()
+        func signers(_ node: String) throws -> Set<String> {
+            Set(try SQLiteEventStore.open(at: store(node), logger: StoreFixtures.quietLogger).checkpoints().map(\.node))
+        }
+        #expect(try signers("wy") == ["hub", "wy"])
+        #expect(try signers("hub") == ["hub", "wy"])
+        // Each holds the other's newest, naming everything both now hold.
+        let hub = try SQLiteEventStore.open(at: store("hub"), logger: StoreFixtures.quietLogger)
+        let newestOfWY = try #require(try hub.checkpoints().last { $0.node == "wy" })
+        #expect(newestOfWY.vector == (try hub.versionVector()))
+
+        // A synced batch whose checkpoint does not verify: the events are stored, the checkpoint is not.
+        var forger = ForgedOrigin()
+        forger.append(stream: "notes:forged", payload: #"{"n":1}"#)
+        forger.seal()
+        let honest = Checkpoint.sign(key: forger.key, node: "forger", number: 1, takenAt: 1_000, heads: [Checkpoint.Head(origin: forger.origin, seq: 1, hash: forger.events[0].hash)])
+        var forged = honest
+        forged.takenAt = 2_000
+        let backend = SQLiteSyncBackend(store: hub)
+        let result = try await backend.ingest(IngestBatch(keys: [forger.originKey], events: forger.events, seals: forger.seals, checkpoints: [forged]), from: "forger")
+        #expect(result.inserted == 1 && result.checkpointsRefused == 1 && result.checkpointsStored == 0)
+        #expect(try !hub.checkpoints().contains { $0.node == "forger" })
+        // The honest one is kept.
+        let again = try await backend.ingest(IngestBatch(checkpoints: [honest]), from: "forger")
+        #expect(again.checkpointsStored == 1)
     }
 }

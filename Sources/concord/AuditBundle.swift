@@ -1,0 +1,61 @@
+import ConcordCore
+import ConcordProjections
+import ConcordSQLite
+import Foundation
+
+/// The audit bundle (docs/audit.md): an export with every checkpoint, followed by one
+/// `read-models` line for each of the exporting node's newest checkpoints, the digest of the
+/// read models folded from exactly what that checkpoint names.
+enum AuditBundle {
+    /// Read-model lines are written for at most this many of the node's newest checkpoints: each
+    /// costs a fold of the log up to it.
+    static let maxDigests = 20
+
+    static func digestLines(of store: SQLiteEventStore) throws -> String {
+        let own = Set(try store.incarnations().map(\.origin))
+        let checkpoints = try store.checkpoints().filter { own.contains($0.signer) }.suffix(maxDigests)
+        var out = ""
+        for checkpoint in checkpoints {
+            var line = JSONObjectWriter()
+            line.field("kind", "read-models")
+            line.field("signer", checkpoint.signer.hex)
+            line.field("number", checkpoint.number)
+            line.field("digest", try store.readModelDigest(.seenBy(checkpoint.vector, at: checkpoint.takenAt)))
+            out += line.finish() + "\n"
+        }
+        return out
+    }
+
+    struct DigestCheck: Sendable {
+        var signer: OriginID
+        var number: UInt64
+        var holds: Bool
+        var problem: String
+    }
+
+    /// Each `read-models` line of the file checked against `store` (the file loaded): the
+    /// checkpoint it names must be held, and folding what it names must give its digest.
+    static func checkDigests(in file: String, against store: SQLiteEventStore) throws -> [DigestCheck] {
+        var reader = try NDJSONReader(path: file, label: "checking")
+        defer { reader.finish() }
+        var claims: [(OriginID, UInt64, String)] = []
+        while let claim = try reader.next({ object -> (OriginID, UInt64, String)? in
+            guard object["kind"]?.stringValue == "read-models" else { return nil }
+            guard case .string(let signer)? = object["signer"], case .number(let number)? = object["number"], let value = UInt64(number),
+                  case .string(let digest)? = object["digest"], digest.count == 64 else {
+                throw ConcordError(.invalidJSON, "a read-models line needs signer, number and a 64-digit digest")
+            }
+            return (try OriginID(hex: signer), value, digest)
+        }) {
+            if let claim { claims.append(claim) }
+        }
+        let held = try store.checkpoints()
+        return try claims.map { signer, number, digest in
+            guard let checkpoint = held.first(where: { $0.signer == signer && $0.number == number }) else {
+                return DigestCheck(signer: signer, number: number, holds: false, problem: "the bundle holds no such checkpoint")
+            }
+            let folded = try store.readModelDigest(.seenBy(checkpoint.vector, at: checkpoint.takenAt))
+            return DigestCheck(signer: signer, number: number, holds: folded == digest, problem: "the bundle says \(digest.prefix(16))…, folding what the checkpoint names gives \(folded.prefix(16))…")
+        }
+    }
+}
