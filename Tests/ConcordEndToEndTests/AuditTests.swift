@@ -276,4 +276,41 @@ struct AuditTests {
         let again = try await backend.ingest(IngestBatch(checkpoints: [honest]), from: "forger")
         #expect(again.checkpointsStored == 1)
     }
+
+    @Test func replayStepsThroughAStreamAndARegionShowingWhatEachEventChanged() throws {
+        try run("hub", ["init", "--node", "hub"])
+        try run("hub", ["case", "open", "WY-1", "--title", "First", "--region", "West Yorkshire", "--occurred-at", "2016-03-01"])
+        try run("hub", ["case", "open", "GM-1", "--title", "Elsewhere", "--region", "Greater Manchester", "--occurred-at", "2016-03-02"])
+        try run("hub", ["case", "status", "WY-1", "charged", "--occurred-at", "2016-03-05"])
+        try run("hub", ["case", "open", "WY-2", "--title", "Second", "--region", "West Yorkshire", "--occurred-at", "2016-04-01"])
+
+        let text = try run("hub", ["replay", "case:WY-1"]).stdout
+        #expect(text.contains("step 1  case.opened  by officer@hub on hub"), "\(text)")
+        #expect(text.contains("happened 2016-03-01T00:00:00.000Z"))
+        #expect(text.contains("cases (case_id=WY-1) added"))
+        #expect(text.contains("step 2  case.status-changed") && text.contains("status: open → charged"), "\(text)")
+
+        let steps = try run("hub", ["replay", "case:WY-1", "--json"]).stdout.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        #expect(steps.count == 2)
+        #expect(steps.map { $0["step"] } == [.number("1"), .number("2")])
+        #expect(steps[1]["event"]?["type"] == .string("case.status-changed"))
+        #expect(steps[1]["node"] == .string("hub"))
+        guard case .array(let changes)? = steps[1]["changes"], let change = changes.first else { Issue.record("no changes: \(steps[1])"); return }
+        #expect(change["table"] == .string("cases") && change["kind"] == .string("changed"))
+        guard case .array(let columns)? = change["columns"] else { Issue.record("no columns: \(change)"); return }
+        #expect(columns.contains { $0.stringValue?.hasPrefix("status: open → charged") == true }, "\(change)")
+
+        // A region between two dates: its cases' steps only, in the projections' order.
+        let march = try run("hub", ["replay", "--region", "West Yorkshire", "--from", "2016-03-01", "--to", "2016-03-31", "--json"]).stdout
+            .split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        #expect(march.map { $0["stream"]?.stringValue } == ["case:WY-1", "case:WY-1"])
+        let all = try run("hub", ["replay", "--region", "West Yorkshire"]).stdout
+        #expect(all.contains("case:WY-2  step 1  case.opened") && !all.contains("GM-1"), "\(all)")
+        // As the hub held it after its first command: one step.
+        let first = try #require(try SQLiteEventStore.open(at: store("hub"), logger: StoreFixtures.quietLogger).checkpoints().first)
+        #expect(try run("hub", ["replay", "case:WY-1", "--json", "--as-of", Timestamp.iso8601(millis: first.takenAt), "--seen-by", "hub"]).stdout.split(separator: "\n").count == 1)
+        let none = try run("hub", ["replay", "--region", "Nowhere"], expect: 67)
+        #expect(none.stderr.contains("no events of cases of Nowhere"))
+        try run("hub", ["replay", "case:WY-1", "--region", "West Yorkshire"], expect: 64)
+    }
 }
