@@ -85,11 +85,15 @@ public struct Checkpoint: Sendable, Hashable {
         guard !node.isEmpty, node.utf8.count <= EventLimits.maxLabelBytes, !node.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): its node name must be 1 to \(EventLimits.maxLabelBytes) bytes without control characters")
         }
-        guard EventLimits.seqRange.contains(number) else {
-            throw ConcordError(.invalidEvent, "checkpoint number \(number) is outside 1…2^63−1")
+        // (Below 2^63 − 1, so that the signer's next number is in range too.)
+        guard number >= 1, number < UInt64(Int64.max) else {
+            throw ConcordError(.invalidEvent, "checkpoint number \(number) is outside 1…2^63−2")
         }
         guard EventLimits.timeRange.contains(takenAt) else {
             throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): its time is outside \(EventLimits.timeRange.described)")
+        }
+        guard !heads.isEmpty else {
+            throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer) names no origin: it says nothing")
         }
         guard heads.count <= EventLimits.maxOrigins else {
             throw ConcordError(.tooLarge, "checkpoint \(number) of \(signer) names more than \(EventLimits.maxOrigins) origins")

@@ -283,12 +283,13 @@ extension SQLiteEventStore {
             CREATE TABLE checkpoints (
                 signer      TEXT    NOT NULL,
                 number      INTEGER NOT NULL,
+                node        TEXT    NOT NULL,
                 taken_at    INTEGER NOT NULL,
                 line        TEXT    NOT NULL,
                 received_at INTEGER NOT NULL,
                 PRIMARY KEY (signer, number)
             ) WITHOUT ROWID;
-            CREATE INDEX checkpoints_by_time ON checkpoints (signer, taken_at);
+            CREATE INDEX checkpoints_by_node ON checkpoints (node, taken_at);
             CREATE TRIGGER checkpoints_refuse_update BEFORE UPDATE ON checkpoints
             BEGIN SELECT RAISE(ABORT, 'concord: checkpoints are append-only; UPDATE is refused'); END;
             CREATE TRIGGER checkpoints_refuse_delete BEFORE DELETE ON checkpoints

@@ -1,16 +1,21 @@
 import ConcordCore
+import ConcordSyncProtocol
 
 /// Signed checkpoints (`Checkpoint`, docs/audit.md): this node's own, and those that arrived
 /// with sync and imports.
 extension SQLiteEventStore {
-    /// Signs what this node holds now, unless its last checkpoint already says exactly that.
-    /// Returns the checkpoint that stands for now.
+    /// Signs what this node holds now, unless its last checkpoint already says exactly that, or
+    /// (with `unlessWithin`) it signed one less than that many milliseconds ago. Returns the
+    /// checkpoint that stands for now.
     @discardableResult
-    public func takeCheckpoint() throws -> Checkpoint {
+    public func takeCheckpoint(unlessWithin interval: Int64? = nil) throws -> Checkpoint? {
         try withConnection("take a checkpoint") { state in
-            try state.connection.transaction {
+            try state.connection.transaction { () -> Checkpoint? in
                 let key = try writerKey(&state)
                 let connection = state.connection
+                let last = try Self.checkpoints(connection, where: "signer = ? ORDER BY number DESC LIMIT 1", [.text(key.origin.hex)]).first
+                let now = options.clock()
+                if let interval, let last, now - last.takenAt < interval { return nil }
                 var heads: [Checkpoint.Head] = []
                 for origin in try Self.distinctOrigins(connection) {
                     let head = try connection.cached("SELECT seq, hash FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
@@ -19,10 +24,14 @@ extension SQLiteEventStore {
                     guard try head.step(), head.int64(0) > 0 else { continue }
                     heads.append(Checkpoint.Head(origin: origin, seq: UInt64(head.int64(0)), hash: EventHash(bytes: head.blob(1))))
                 }
-                let last = try Self.checkpoints(connection, where: "signer = ? ORDER BY number DESC LIMIT 1", [.text(key.origin.hex)]).first
-                if let last, last.heads == heads.sorted(by: { $0.origin < $1.origin }) { return last }
-                let checkpoint = Checkpoint.sign(key: key, node: try Self.readNode(connection).name, number: (last?.number ?? 0) + 1, takenAt: max(options.clock(), last?.takenAt ?? .min), heads: heads)
-                try Self.insert(checkpoint, connection, at: options.clock())
+                heads.sort { $0.origin < $1.origin }
+                if let last, last.heads == heads { return last }
+                // A store that holds nothing has nothing to state.
+                guard !heads.isEmpty else { return nil }
+                let checkpoint = Checkpoint.sign(
+                    key: key, node: try Self.readNode(connection).name, number: (last?.number ?? 0) + 1, takenAt: max(now, last?.takenAt ?? .min), heads: heads
+                )
+                try Self.insert(checkpoint, connection, at: now)
                 return checkpoint
             }
         }
@@ -38,22 +47,47 @@ extension SQLiteEventStore {
         }
     }
 
-    /// The newest checkpoint taken at or before `time` by the node `node` names: a node name
-    /// (any of its incarnations) or a signer's origin id (or its first 8 or more digits).
+    /// The newest checkpoint taken at or before `time` by the node `node` names: a node name,
+    /// or a signer's origin id (or its first 8 or more digits). A name that several signers use
+    /// is refused unless they are all this node's own incarnations: a peer may call itself
+    /// anything, so an auditor names a remote node by origin id when its name is taken twice.
     public func checkpoint(of node: String, atOrBefore time: Int64) throws -> Checkpoint? {
-        try checkpoints()
-            .filter { $0.takenAt <= time && ($0.node == node || (node.count >= 8 && $0.signer.hex.hasPrefix(node))) }
-            .max { ($0.takenAt, $0.number) < ($1.takenAt, $1.number) }
+        try withConnection("read the checkpoints") { state in
+            let connection = state.connection
+            let byName = try Self.signers(connection, "SELECT DISTINCT signer FROM checkpoints WHERE node = ?", [.text(node)])
+            let signers: [OriginID]
+            if !byName.isEmpty {
+                let own = Set(try Self.signers(connection, "SELECT origin FROM incarnations", []))
+                guard byName.count == 1 || byName.allSatisfy(own.contains) else {
+                    throw ConcordError(.invalidArgument, "\(byName.count) signers call themselves \(node) (\(byName.map(\.short).joined(separator: ", "))): name the one you mean by its origin id")
+                }
+                signers = byName
+            } else if node.count >= 8, node.allSatisfy(\.isHexDigit) {
+                signers = try Self.signers(connection, "SELECT DISTINCT signer FROM checkpoints WHERE signer >= ? AND signer < ?", [.text(node.lowercased()), .text(node.lowercased() + "g")])
+                guard signers.count <= 1 else { throw ConcordError(.invalidArgument, "\(node) starts \(signers.count) signers' origin ids: give more of it") }
+            } else {
+                signers = []
+            }
+            var newest: Checkpoint?
+            for signer in signers {
+                let found = try Self.checkpoints(connection, where: "signer = ? AND taken_at <= ? ORDER BY taken_at DESC, number DESC LIMIT 1", [.text(signer.hex), .integer(time)]).first
+                if let found, newest.map({ ($0.takenAt, $0.number) < (found.takenAt, found.number) }) ?? true { newest = found }
+            }
+            return newest
+        }
     }
 
-    /// The node name each origin signed its checkpoints with, and this node's own incarnations:
+    /// The node name each signer gave in its newest checkpoint, and this node's own incarnations:
     /// "on which node" for an event of that origin.
     public func nodeNames() throws -> [OriginID: String] {
-        var names: [OriginID: String] = [:]
-        for checkpoint in try checkpoints() { names[checkpoint.signer] = checkpoint.node }
-        let node = try nodeInfo().name
-        for incarnation in try incarnations() { names[incarnation.origin] = node }
-        return names
+        try withConnection("read the checkpoints") { state in
+            var names: [OriginID: String] = [:]
+            let statement = try state.connection.prepare("SELECT signer, node, max(number) FROM checkpoints GROUP BY signer")
+            while try statement.step() { names[OriginID(unchecked: statement.text(0))] = statement.text(1) }
+            let node = try Self.readNode(state.connection).name
+            for origin in try Self.signers(state.connection, "SELECT origin FROM incarnations", []) { names[origin] = node }
+            return names
+        }
     }
 
     /// The highest checkpoint number held of each signer: what a peer need not send again.
@@ -66,14 +100,62 @@ extension SQLiteEventStore {
         }
     }
 
-    /// The checkpoints of each signer numbered above `numbers` names (all of a signer it does not name).
-    public func checkpoints(after numbers: [OriginID: UInt64], limit: Int) throws -> [Checkpoint] {
-        Array(try checkpoints().filter { $0.number > numbers[$0.signer] ?? 0 }.prefix(limit))
+    /// The checkpoints of each signer numbered above `numbers` names (all of a signer it does not
+    /// name), oldest first within a signer, at most `limit` and (but for the first) `maxBytes` of
+    /// lines in all. Signers take turns, a few checkpoints each, so that no signer's backlog holds
+    /// the others back.
+    public func checkpoints(after numbers: [OriginID: UInt64], limit: Int, maxBytes: Int = SyncLimits.maxCheckpointBytesPerBatch) throws -> [Checkpoint] {
+        try withConnection("read the checkpoints") { state in
+            let connection = state.connection
+            var cursors = try checkpointNumbersUnlocked(connection).keys.sorted().map { ($0, numbers[$0] ?? 0) }
+            var result: [Checkpoint] = []
+            var bytes = 0
+            while !cursors.isEmpty, result.count < limit {
+                var next: [(OriginID, UInt64)] = []
+                for (signer, after) in cursors {
+                    let rows = try Self.checkpointLines(connection, signer: signer, after: after, limit: 8)
+                    for (number, line, checkpoint) in rows {
+                        guard result.count < limit, result.isEmpty || bytes + line.utf8.count <= maxBytes else { return result }
+                        result.append(checkpoint)
+                        bytes += line.utf8.count
+                        next.append((signer, number))
+                    }
+                }
+                // Only the signers that still had some go round again, from where they stopped.
+                var furthest: [OriginID: UInt64] = [:]
+                for (signer, number) in next { furthest[signer] = max(furthest[signer] ?? 0, number) }
+                cursors = furthest.keys.sorted().map { ($0, furthest[$0]!) }
+            }
+            return result
+        }
     }
 
-    /// Checks every checkpoint against its signer's key (offered in `keys` or held) before anything
-    /// is stored. One that fails throws, naming it; with `dropping`, it is left out and counted.
-    static func validate(_ checkpoints: [Checkpoint], offeredKeys: [OriginKey], _ connection: SQLiteConnection, dropping: Bool) throws -> (valid: [Checkpoint], refused: Int) {
+    private func checkpointNumbersUnlocked(_ connection: SQLiteConnection) throws -> [OriginID: UInt64] {
+        let statement = try connection.prepare("SELECT signer, max(number) FROM checkpoints GROUP BY signer")
+        var numbers: [OriginID: UInt64] = [:]
+        while try statement.step() { numbers[OriginID(unchecked: statement.text(0))] = UInt64(clamping: statement.int64(1)) }
+        return numbers
+    }
+
+    private static func checkpointLines(_ connection: SQLiteConnection, signer: OriginID, after: UInt64, limit: Int) throws -> [(UInt64, String, Checkpoint)] {
+        let statement = try connection.cached("SELECT number, line FROM checkpoints WHERE signer = ? AND number > ? ORDER BY number LIMIT ?")
+        defer { statement.reset() }
+        try statement.bind([.text(signer.hex), .integer(Int64(clamping: after)), .integer(Int64(limit))])
+        var rows: [(UInt64, String, Checkpoint)] = []
+        while try statement.step() {
+            let line = statement.text(1)
+            rows.append((UInt64(clamping: statement.int64(0)), line, try parse(line)))
+        }
+        return rows
+    }
+
+    /// What a batch's checkpoints come to before anything is stored: those that verify (the
+    /// signer's key held, or offered in the batch; ranges, order and signature; not more than
+    /// the clock allowance ahead of this node's clock). One that fails throws, naming it; with
+    /// `dropping` (a sync), it is left out and counted instead.
+    static func validate(
+        _ checkpoints: [Checkpoint], offeredKeys: [OriginKey], _ connection: SQLiteConnection, now: Int64, dropping: Bool
+    ) throws -> (valid: [Checkpoint], refused: Int) {
         let offered = Dictionary(offeredKeys.map { ($0.origin, $0) }, uniquingKeysWith: { first, _ in first })
         var valid: [Checkpoint] = []
         for checkpoint in checkpoints {
@@ -82,6 +164,9 @@ extension SQLiteEventStore {
                     throw ConcordError(.invalidEvent, "checkpoint \(checkpoint.number) of \(checkpoint.signer): no key of its signer is held or offered")
                 }
                 try checkpoint.validate(key: key)
+                guard checkpoint.takenAt <= now + EventLimits.maxClockAheadMillis else {
+                    throw ConcordError(.clockAhead, "checkpoint \(checkpoint.number) of \(checkpoint.signer) is dated \(Timestamp.iso8601(millis: checkpoint.takenAt)), later than this node's clock allows")
+                }
                 valid.append(checkpoint)
             } catch let error as ConcordError where dropping && error.code != .storage {
                 continue
@@ -90,43 +175,64 @@ extension SQLiteEventStore {
         return (valid, checkpoints.count - valid.count)
     }
 
-    /// Stores validated checkpoints (call after the batch's events, in its transaction). With
-    /// `onlyCovered`, one naming more of an origin than the store now holds is left out: a node
-    /// that is merely behind must not hold a claim it cannot meet (that is what a cut tail looks
-    /// like); it comes again with a later sync.
-    static func store(_ checkpoints: [Checkpoint], offeredKeys: [OriginKey], onlyCovered: Bool, _ connection: SQLiteConnection, at now: Int64) throws -> Int {
-        var stored = 0
+    /// Stores validated checkpoints (call after the batch's events, in its transaction); returns
+    /// how many were stored and how many left out.
+    ///
+    /// A sync (`fromPeer`) keeps a checkpoint only when it says something true of this store: its
+    /// signer wrote events this node holds (so its key was pinned by them), it is on the roster
+    /// in strict trust mode, this store holds every head it names with the very hash it names
+    /// (a node merely behind must not hold a claim it cannot meet, which is what a cut tail looks
+    /// like, and no peer can plant a claim of another history on an honest copy), and it differs
+    /// from the signer's newest held. Otherwise it comes again, or not, with a later sync.
+    ///
+    /// An import keeps every claim (a file is a copy, and a copy that holds less than its
+    /// checkpoints name has lost events), with the key of a signer that wrote no event while the
+    /// store has room for origins from elsewhere.
+    static func store(_ checkpoints: [Checkpoint], offeredKeys: [OriginKey], fromPeer: Bool, _ connection: SQLiteConnection, at now: Int64) throws -> (stored: Int, leftOut: Int) {
+        var stored = 0, leftOut = 0
         let offered = Dictionary(offeredKeys.map { ($0.origin, $0) }, uniquingKeysWith: { first, _ in first })
+        let trust = try TrustPolicy(connection)
         for checkpoint in checkpoints {
-            if onlyCovered {
-                var covered = true
-                for head in checkpoint.heads {
-                    let held = try connection.scalarInt("SELECT max(seq) FROM events WHERE origin = ?", [.text(head.origin.hex)]) ?? 0
-                    if held < Int64(clamping: head.seq) { covered = false; break }
+            let keyHeld = try storedKey(connection, checkpoint.signer) != nil
+            if fromPeer {
+                guard keyHeld, try trust.accepts(checkpoint.signer), try holdsExactly(checkpoint, connection) else {
+                    leftOut += 1
+                    continue
                 }
-                guard covered else { continue }
-            }
-            // A signer that wrote no event (a relaying hub) is known by its key alone; kept so that
-            // the checkpoint verifies again later. It counts against the cap on origins like any.
-            if try storedKey(connection, checkpoint.signer) == nil, let key = offered[checkpoint.signer] {
+                if let newest = try Self.checkpoints(connection, where: "signer = ? ORDER BY number DESC LIMIT 1", [.text(checkpoint.signer.hex)]).first,
+                   newest.heads == checkpoint.heads {
+                    leftOut += 1
+                    continue
+                }
+            } else if !keyHeld, let key = offered[checkpoint.signer] {
+                // A signer known by its key alone counts against the cap on origins like any.
                 let held = Int(try connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
                 guard held < EventLimits.maxOrigins - EventLimits.originsKeptForIncarnations else {
-                    throw ConcordError(.tooManyOrigins, "checkpoint \(checkpoint.number) of \(checkpoint.signer): this store holds \(held) origins, the most it takes from elsewhere")
+                    leftOut += 1
+                    continue
                 }
                 try connection.cached("INSERT INTO origins (origin, public_key, first_seen) VALUES (?, ?, ?)")
                     .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
             }
-            stored += try insert(checkpoint, connection, at: now) ? 1 : 0
+            if try insert(checkpoint, connection, at: now) { stored += 1 } else { leftOut += 1 }
         }
-        return stored
+        return (stored, leftOut)
+    }
+
+    /// Whether this store holds each head the checkpoint names, with the hash it names.
+    static func holdsExactly(_ checkpoint: Checkpoint, _ connection: SQLiteConnection) throws -> Bool {
+        for head in checkpoint.heads {
+            guard try storedHash(connection, EventID(origin: head.origin, seq: head.seq)) == head.hash else { return false }
+        }
+        return true
     }
 
     /// Inserts unless that signer's number is held (a second, different checkpoint under one
     /// number is the signer's own contradiction; the first is kept).
     @discardableResult
     static func insert(_ checkpoint: Checkpoint, _ connection: SQLiteConnection, at now: Int64) throws -> Bool {
-        try connection.cached("INSERT OR IGNORE INTO checkpoints (signer, number, taken_at, line, received_at) VALUES (?, ?, ?, ?, ?)")
-            .run([.text(checkpoint.signer.hex), .integer(Int64(checkpoint.number)), .integer(checkpoint.takenAt), .text(checkpoint.exchangeJSON), .integer(now)])
+        try connection.cached("INSERT OR IGNORE INTO checkpoints (signer, number, node, taken_at, line, received_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .run([.text(checkpoint.signer.hex), .integer(Int64(checkpoint.number)), .text(checkpoint.node), .integer(checkpoint.takenAt), .text(checkpoint.exchangeJSON), .integer(now)])
         return connection.changes > 0
     }
 
@@ -134,15 +240,24 @@ extension SQLiteEventStore {
         let statement = try connection.prepare("SELECT line FROM checkpoints WHERE \(filter)")
         try statement.bind(bindings)
         var result: [Checkpoint] = []
-        while try statement.step() {
-            let line = statement.text(0)
-            // Lines are checked on arrival; one that no longer reads was changed in the file.
-            guard let checkpoint = try? Checkpoint(exchange: JSONValue(parsing: line, limits: JSONLimits(maxDepth: 4, maxBytes: 16 << 20))) else {
-                throw ConcordError(.storage, "a stored checkpoint no longer reads as one: the checkpoints table was changed outside Concord")
-            }
-            result.append(checkpoint)
-        }
+        while try statement.step() { result.append(try parse(statement.text(0))) }
         return result
+    }
+
+    private static func signers(_ connection: SQLiteConnection, _ sql: String, _ bindings: [SQLiteValue]) throws -> [OriginID] {
+        let statement = try connection.prepare(sql)
+        try statement.bind(bindings)
+        var result: [OriginID] = []
+        while try statement.step() { result.append(OriginID(unchecked: statement.text(0))) }
+        return result
+    }
+
+    /// Lines are checked on arrival; one that no longer reads was changed in the file.
+    private static func parse(_ line: String) throws -> Checkpoint {
+        guard let checkpoint = try? Checkpoint(exchange: JSONValue(parsing: line, limits: JSONLimits(maxDepth: 4, maxBytes: 16 << 20))) else {
+            throw ConcordError(.storage, "a stored checkpoint no longer reads as one: the checkpoints table was changed outside Concord")
+        }
+        return checkpoint
     }
 
     /// What this copy's checkpoints say about it (`CheckpointAudit`), plus `extra` checkpoints

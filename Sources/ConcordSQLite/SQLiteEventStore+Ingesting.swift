@@ -35,10 +35,10 @@ extension SQLiteEventStore {
                 // A checkpoint that does not verify refuses an import before anything is stored
                 // (after the events' own verdicts, which name what is wrong with them first); in a
                 // sync it is left out, like a refused origin's part, and the rest is stored.
-                let checkpoints = try Self.validate(batch.checkpoints, offeredKeys: batch.keys, connection, dropping: policy == .setAside)
+                let checkpoints = try Self.validate(batch.checkpoints, offeredKeys: batch.keys, connection, now: now, dropping: policy == .setAside)
                 let stored = try Self.store(plans, connection, at: now)
                 // An import is a copy and keeps every claim; a sync keeps only what it now holds.
-                let checkpointsStored = try Self.store(checkpoints.valid, offeredKeys: batch.keys, onlyCovered: policy == .setAside, connection, at: now)
+                let checkpointsStored = try Self.store(checkpoints.valid, offeredKeys: batch.keys, fromPeer: policy == .setAside, connection, at: now).stored
                 // Erased openings leave the read models in the same transaction.
                 if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
                 var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)

@@ -53,7 +53,8 @@ public struct SQLiteSyncBackend: HubBackend {
     }
 
     /// Stores a synced batch; when it stored events, this node then signs a checkpoint of what
-    /// it holds (the end of every sync batch, on both sides: docs/audit.md).
+    /// it holds (the end of a sync batch, on both sides: docs/audit.md), at most one a second, so
+    /// that a hub taking many pushes a second does not grow its table as fast.
     public func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
         try await blocking {
             let result = try store.ingest(batch, source: "peer \(peer)", policy: .setAside)
@@ -61,7 +62,7 @@ public struct SQLiteSyncBackend: HubBackend {
                 store.logger.warning("checkpoints that do not verify were left out", metadata: ["peer": "\(peer)", "count": "\(result.checkpointsRefused)"])
             }
             if result.inserted > 0 {
-                do { try store.takeCheckpoint() } catch {
+                do { try store.takeCheckpoint(unlessWithin: 1000) } catch {
                     // The events are stored; the next batch or command signs what this one did not.
                     store.logger.warning("no checkpoint could be signed after a sync batch", metadata: ["error": "\(error)"])
                 }

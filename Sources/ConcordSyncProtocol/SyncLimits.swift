@@ -41,8 +41,11 @@ public struct SyncLimits: Sendable, Equatable {
     /// The longest any long poll may wait (a server may set a shorter `maxWaitSeconds`).
     public static let maxWaitSeconds = 60
     /// The largest pull request body accepted (a vector, heads and exclusions of `maxVectorOrigins`).
-    /// Checkpoints one batch may carry (a pull answer sends the newest).
-    public static let maxCheckpointsPerBatch = 1000
+    /// Checkpoints one batch may carry (a pull's last page, a push, an export's batch), and
+    /// their bytes in all: well under the protocol's floor of 8 MiB a batch. A sender stops
+    /// before the checkpoint that would pass either (but always sends one).
+    public static let maxCheckpointsPerBatch = 100
+    public static let maxCheckpointBytesPerBatch = 4 << 20
     public static let maxPullRequestBytes = 8 << 20
 
     public init(

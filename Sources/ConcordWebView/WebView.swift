@@ -18,9 +18,12 @@ public struct WebView: Sendable {
     let source: any WebViewSource
     let library: MustacheLibrary
     let logger: Logger
+    /// Served over TLS: the cookie is then marked Secure, never sent over plain HTTP.
+    let secureCookie: Bool
 
-    public init(source: any WebViewSource, logger: Logger) throws {
+    public init(source: any WebViewSource, secureCookie: Bool = false, logger: Logger) throws {
         self.source = source
+        self.secureCookie = secureCookie
         self.logger = logger
         var library = MustacheLibrary()
         for (name, text) in WebTemplates.all { try library.register(text, named: name) }
@@ -76,7 +79,8 @@ public struct WebView: Sendable {
     }
 
     func refuse<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> Response? {
-        if let token = request.cookies[Self.cookieName]?.value, let holder = try await source.authenticate(token: token), holder.readOnly {
+        if let token = request.cookies[Self.cookieName]?.value, let holder = try await source.authenticate(token: token), holder.readOnly,
+           try await source.sharesEverything(with: holder.peer) {
             return nil
         }
         let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
@@ -90,8 +94,8 @@ public struct WebView: Sendable {
         let form = Self.formFields(String(buffer: body))
         let token = form["token"] ?? ""
         var next = form["next"] ?? "/view"
-        // Only a path of this view: never a redirect elsewhere.
-        if !next.hasPrefix("/view") || next.hasPrefix("//") { next = "/view" }
+        // Only a path of this view: never a redirect elsewhere, nor out of /view by "..".
+        if !Self.isViewPath(next) { next = "/view" }
         guard token.utf8.count <= 512, token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) }),
               let holder = try await source.authenticate(token: token) else {
             return try html(render("login", ["title": "Sign in", "next": next, "error": "That token is not one this node issued."], nav: nil), status: .unauthorized)
@@ -99,14 +103,23 @@ public struct WebView: Sendable {
         guard holder.readOnly else {
             return try html(render("login", ["title": "Sign in", "next": next, "error": "That token can write to this node; the web view takes only read-only tokens (concord token issue NAME --read-only)."], nav: nil), status: .forbidden)
         }
+        guard try await source.sharesEverything(with: holder.peer) else {
+            return try html(render("login", ["title": "Sign in", "next": next, "error": "This node's sharing rules withhold some of its record from \(holder.peer), and the web view shows all of it: use a token of a peer that is given everything."], nav: nil), status: .forbidden)
+        }
         var response = Response(status: .seeOther)
         response.headers[.location] = next
-        response.setCookie(Cookie(name: Self.cookieName, value: token, path: "/view", httpOnly: true))
+        response.setCookie(Cookie(name: Self.cookieName, value: token, path: "/view", secure: secureCookie, httpOnly: true))
         // SameSite=Strict: the cookie never goes with a request another site starts.
         if let index = response.headers.firstIndex(where: { $0.name == .setCookie }) {
             response.headers[index].value += "; SameSite=Strict"
         }
         return response
+    }
+
+    /// `/view` or a path below it, without `..`, a backslash or a scheme: safe to redirect to.
+    static func isViewPath(_ path: String) -> Bool {
+        guard path == "/view" || path.hasPrefix("/view/") || path.hasPrefix("/view?") else { return false }
+        return !path.contains("..") && !path.contains("\\") && !path.contains("//") && !path.contains(where: { $0.isNewline })
     }
 
     static func formFields(_ text: String) -> [String: String] {

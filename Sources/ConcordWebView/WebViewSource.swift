@@ -14,6 +14,9 @@ public protocol WebViewSource: ReadModelReader {
     func auditBundle() async throws -> [UInt8]
     /// The peer a token was issued to, and whether it is read-only; nil for an unknown token.
     func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)?
+    /// Whether this node's sharing rules give `peer` every opening it holds: the web view shows
+    /// the whole record, so it is only for such a peer (need to know: docs/privacy.md).
+    func sharesEverything(with peer: String) async throws -> Bool
 }
 
 public struct WebOverview: Sendable {

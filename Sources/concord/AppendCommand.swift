@@ -73,7 +73,7 @@ struct AppendCommand: AsyncParsableCommand {
             let expecting: [StreamID: ExpectedVersion] = expectedVersion.map { [draft.stream: .exactly($0)] } ?? [:]
             let result = try store.append([draft], expecting: expecting)
             try store.catchUpProjections()
-            try store.takeCheckpoint()
+            CheckpointCommand.signAfterCommit(store)
             let stored = result.events[0]
             if json {
                 print(stored.jsonLine)

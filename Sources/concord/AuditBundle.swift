@@ -13,7 +13,9 @@ enum AuditBundle {
 
     static func digestLines(of store: SQLiteEventStore) throws -> String {
         let own = Set(try store.incarnations().map(\.origin))
-        let checkpoints = try store.checkpoints().filter { own.contains($0.signer) }.suffix(maxDigests)
+        // The newest by time, whichever incarnation signed them.
+        let checkpoints = try store.checkpoints().filter { own.contains($0.signer) }
+            .sorted { ($0.takenAt, $0.number) < ($1.takenAt, $1.number) }.suffix(maxDigests)
         var out = ""
         for checkpoint in checkpoints {
             var line = JSONObjectWriter()

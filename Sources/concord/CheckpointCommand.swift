@@ -26,7 +26,8 @@ struct CheckpointCommand: AsyncParsableCommand {
                 throw ConcordError(.invalidArgument, "a PostgreSQL store keeps no checkpoints yet: checkpoints are signed by a node's key, and a hub on PostgreSQL has none")
             }
             let store = try storeOptions.openStore()
-            let checkpoints = list ? try store.checkpoints() : [try store.takeCheckpoint()]
+            let checkpoints = list ? try store.checkpoints() : try store.takeCheckpoint().map { [$0] } ?? []
+            if !list, checkpoints.isEmpty { print("This store holds no event yet: there is nothing to sign."); return }
             if json {
                 for checkpoint in checkpoints { print(checkpoint.exchangeJSON) }
                 return
@@ -39,6 +40,15 @@ struct CheckpointCommand: AsyncParsableCommand {
             var table = TextTable(headers: ["node", "signer", "number", "taken at", "origins", "events"])
             table.rows = rows
             print(table.render())
+        }
+    }
+
+    /// Signs a checkpoint after a command's commit. The events are stored whatever happens here,
+    /// so a failure (the store busy past its timeout) is said on standard error, not an exit status
+    /// that would make a script record them again; the next command or sync signs instead.
+    static func signAfterCommit(_ store: SQLiteEventStore) {
+        do { try store.takeCheckpoint() } catch {
+            CommandFailure.printError("stored, but no checkpoint could be signed now (the next command or sync signs one): \((error as? ConcordError)?.message ?? "\(error)")")
         }
     }
 }

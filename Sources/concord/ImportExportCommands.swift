@@ -91,14 +91,14 @@ struct ImportCommand: AsyncParsableCommand {
                 reader.finish()
                 guard count > 0 else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
                 try store.catchUpProjections()
-                try store.takeCheckpoint()
+                CheckpointCommand.signAfterCommit(store)
                 print("Recorded \(count) event(s) from \(file)")
             } else {
                 try await storeOptions.withHub { store in
                     let batch = try Self.readExport(file)
                     let result = try await store.ingest(batch, source: "import", policy: .allOrNothing)
                     try await store.catchUpReadModels()
-                    if !storeOptions.isPostgres { try storeOptions.openStore().takeCheckpoint() }
+                    if !storeOptions.isPostgres { CheckpointCommand.signAfterCommit(try storeOptions.openStore()) }
                     print("Imported \(result.inserted) event(s) from \(file) (\(result.alreadyHeld) already held)")
                 }
             }

@@ -10,12 +10,17 @@ enum OtherCopy {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ConcordError(.invalidArgument, "\(path): no such file to compare with")
         }
-        if isStoreFile(path) {
-            return try await body(try SQLiteEventStore.open(at: path, logger: logger))
-        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("concord-against-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        if isStoreFile(path) {
+            // Opening a store may migrate it or move its tokens out: done on a scratch copy, so
+            // that the evidence is left as it was (its WAL too, which holds its newest commits).
+            let copy = directory + "/copy.sqlite"
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            if FileManager.default.fileExists(atPath: path + "-wal") { try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal") }
+            return try await body(try SQLiteEventStore.open(at: copy, logger: logger))
+        }
         let store = try SQLiteEventStore.create(at: directory + "/copy.sqlite", nodeName: "other-copy", logger: logger)
         let batch = try ImportCommand.readExport(path)
         do {

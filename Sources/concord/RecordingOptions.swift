@@ -56,6 +56,14 @@ struct ViewOptions: ParsableArguments {
             let when = asOf.map { " taken at or before \(asOfText ?? Timestamp.iso8601(millis: $0))" } ?? ""
             throw ConcordError(.unknownID, "this copy holds no checkpoint of \(node)\(when)")
         }
+        // The view is what the checkpoint names only if this copy holds exactly that.
+        for head in checkpoint.heads {
+            let held = try store.eventHash(head.origin, seq: head.seq)
+            guard held == head.hash else {
+                let what = held == nil ? "lacks event \(head.origin):\(head.seq)" : "holds another event at \(head.origin):\(head.seq)"
+                throw ConcordError(.invalidArgument, "checkpoint \(checkpoint.number) of \(node) names what this copy cannot show: it \(what) (concord verify says why)")
+            }
+        }
         return .seenBy(checkpoint.vector, at: checkpoint.takenAt)
     }
 }
@@ -71,7 +79,7 @@ enum DomainCommandRunner {
             let context = try recording.context()
             let store = try storeOptions.openStore()
             let stored = try body(DomainRecorder(store: store), context)
-            try store.takeCheckpoint()
+            CheckpointCommand.signAfterCommit(store)
             print("\(describe(stored)) (event \(stored.event.origin.short):\(stored.event.seq))")
         }
     }

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
               concord serve --listen 127.0.0.1:7400
               concord serve --listen 0.0.0.0:7443 --tls-cert node.pem --tls-key node-key.pem
 
-            The same address serves a read-only web view of the record at /view, for auditors and regional staff: the node and its verification, cases, meetings, decisions and actions with the filters concord query has, each stream's timeline (what each event changed), the as-of control (recorded by, as seen by a node at its signed checkpoint, happened by), what changed between two dates, CSV of every list and the audit bundle (docs/audit.md). It asks once for a read-only token (concord token issue auditor --read-only) and keeps it in a cookie. A store on PostgreSQL has no web view yet.
+            The same address serves a read-only web view of the record at /view, for auditors and regional staff: the node and its verification, cases, meetings, decisions and actions with the filters concord query has, each stream's timeline (what each event changed), the as-of control (recorded by, as seen by a node at its signed checkpoint, happened by), what changed between two dates, CSV of every list and the audit bundle (docs/audit.md). It asks once for a read-only token of a peer to which this node's sharing rules withhold nothing (concord token issue auditor --read-only) and keeps it in a cookie. A store on PostgreSQL has no web view yet.
 
             The first line printed is the address served, such as "listening on http://127.0.0.1:7400" (with port 0 the system picks a free port; that line names it). GET /metrics gives Prometheus metrics and GET /health a liveness check. Stop with Ctrl-C.
 
@@ -78,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
                 watcher = store.watchOtherProcesses()
                 let sqlite = SQLiteSyncBackend(store: store)
                 backend = sqlite
-                webView = try WebView(source: StoreWebViewSource(backend: sqlite), logger: storeOptions.logger)
+                webView = try WebView(source: StoreWebViewSource(backend: sqlite), secureCookie: tlsCert != nil, logger: storeOptions.logger)
             }
             defer { watcher?.stop() }
             let registry = PrometheusCollectorRegistry()

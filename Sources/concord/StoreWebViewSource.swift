@@ -4,11 +4,20 @@ import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordWebView
 import Dispatch
+import Synchronization
 
 /// A store file as the web view reads it (`concord serve` wires the two).
 struct StoreWebViewSource: WebViewSource {
     let backend: SQLiteSyncBackend
     var store: SQLiteEventStore { backend.store }
+    /// The overview's verification reads the whole log: done at most once a minute, however
+    /// often the page is asked for.
+    let lastOverview = OverviewCache()
+    static let overviewLifetimeMillis: Int64 = 60_000
+
+    init(backend: SQLiteSyncBackend) {
+        self.backend = backend
+    }
 
     func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]]) {
         try await backend.queryReadModels(view, sql: sql, bindings)
@@ -20,6 +29,8 @@ struct StoreWebViewSource: WebViewSource {
     func rebuildReadModels() async throws -> Int { throw ConcordError(.invalidArgument, "the web view is read-only") }
 
     func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? { try await backend.authenticate(token: token) }
+
+    func sharesEverything(with peer: String) async throws -> Bool { try await backend.sharingPolicy(for: peer).withholdsNothing }
 
     func view(asOf: Int64?, seenBy: String?, validAt: Int64?) async throws -> ReadModelView {
         let store = self.store
@@ -47,6 +58,13 @@ struct StoreWebViewSource: WebViewSource {
     }
 
     func overview() async throws -> WebOverview {
+        if let kept = lastOverview.value.withLock({ $0 }), Timestamp.nowMillis() - kept.verifiedAt < Self.overviewLifetimeMillis { return kept }
+        let fresh = try await computeOverview()
+        lastOverview.value.withLock { $0 = fresh }
+        return fresh
+    }
+
+    private func computeOverview() async throws -> WebOverview {
         let store = self.store
         return try await blocking {
             let node = try store.nodeInfo()
@@ -87,4 +105,8 @@ struct StoreWebViewSource: WebViewSource {
             DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
         }
     }
+}
+
+final class OverviewCache: Sendable {
+    let value = Mutex<WebOverview?>(nil)
 }

@@ -14,7 +14,9 @@ struct VerifyCommand: AsyncParsableCommand {
 
             Exits 0 when all holds. Otherwise prints the first fault as
               FAULT origin ORIGIN seq N: KIND (what it means)
-            followed by the rest, and exits 1. When the log is sound but an operator must look, it exits 3: fork evidence is kept (another history of an origin, signed by its key: a cloned node or a stolen key; printed as FORK lines, each proof checked again), or the last sync with a peer set origins aside (SET ASIDE lines), or an older release stored an event outside today's ranges (NOTE … out-of-range: it verifies, but no peer would take it). Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch. A fork claim kept by a release before fork proofs has no seal and proves nothing: it is listed as a NOTE and changes no exit code.
+            followed by the rest, and exits 1. When the log is sound but an operator must look, it exits 3: fork evidence is kept (another history of an origin, signed by its key: a cloned node or a stolen key; printed as FORK lines, each proof checked again), or the last sync with a peer set origins aside (SET ASIDE lines), or an older release stored an event outside today's ranges (NOTE … out-of-range: it verifies, but no peer would take it). Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch, and from signed checkpoints tail-cut (a checkpoint names more than this copy holds), other-history (a checkpoint, or the other copy, holds another event at a seq held here) and bad-checkpoint. A read-model row that is not the fold of the log is a FAULT read model line naming its table and key.
+
+            With FILE, the copy verified is that file (an audit bundle or export, loaded into a scratch store and checked offline; or a store file, read from a scratch copy) instead of --store. With --against OTHER, the other copy's checkpoints are applied too (this node's own as binding, another node's only for their hashes) and each origin both hold is compared at the shorter run's end; BEHIND lines name origins the other holds more of (exit 3). Every copy opened is read from a scratch copy: verify changes no file (docs/audit.md). A fork claim kept by a release before fork proofs has no seal and proves nothing: it is listed as a NOTE and changes no exit code.
             """
     )
 
@@ -51,7 +53,7 @@ struct VerifyCommand: AsyncParsableCommand {
             if let copy {
                 findings = try await OtherCopy.withStore(copy, logger: storeOptions.logger) { store in
                     var found = try await sqliteFindings(store)
-                    found.bundleDigests = try AuditBundle.checkDigests(in: copy, against: store)
+                    if !OtherCopy.isStoreFile(copy) { found.bundleDigests = try AuditBundle.checkDigests(in: copy, against: store) }
                     return found
                 }
             } else if storeOptions.isPostgres {
@@ -91,7 +93,14 @@ struct VerifyCommand: AsyncParsableCommand {
             try await OtherCopy.withStore(against, logger: storeOptions.logger) { other in
                 let otherCheckpoints = try other.checkpoints()
                 found.checkpoints += otherCheckpoints.count
-                checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints, extraKeys: try other.originKeys())
+                // This node's own checkpoints in the other copy bind this copy: a store never holds
+                // less than it once signed. Another node's only show what that node held: more is
+                // BEHIND (this copy may be older), another hash at a held seq a fault.
+                let own = Set(try store.incarnations().map(\.origin))
+                let otherKeys = try other.originKeys()
+                checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints.filter { own.contains($0.signer) }, extraKeys: otherKeys)
+                checkpointFaults += try store.checkpointFaults(extra: otherCheckpoints.filter { !own.contains($0.signer) }, extraKeys: otherKeys)
+                    .filter { $0.kind != .tailCut }
                 let mine = try store.versionVector(), theirs = try other.versionVector()
                 checkpointFaults += try CheckpointAudit.differences(
                     held: mine, other: theirs,

@@ -50,9 +50,25 @@ struct CheckpointTests {
             #expect(bad != line)
             #expect(throws: ConcordError.self, "\(bad)") { try Checkpoint(exchange: JSONValue(parsing: bad)) }
         }
-        // Heads out of order (or an origin twice) do not validate, whatever the signature.
-        let twice = Checkpoint(signer: key.origin, node: "hub", number: 1, takenAt: 0, heads: [Checkpoint.Head(origin: other, seq: 1, hash: hash(1)), Checkpoint.Head(origin: other, seq: 2, hash: hash(1))], signature: [])
-        #expect(throws: ConcordError.self) { try twice.validate(key: key.originKey) }
+        // Correctly signed, and still refused: an origin twice, heads out of order, no head at
+        // all, a number whose successor is out of range.
+        func signed(_ heads: [Checkpoint.Head], number: UInt64 = 1) -> Checkpoint {
+            let bytes = Checkpoint.signedBytes(signer: key.origin, node: "hub", number: number, takenAt: 0, heads: heads)
+            return Checkpoint(signer: key.origin, node: "hub", number: number, takenAt: 0, heads: heads, signature: key.sign(bytes))
+        }
+        let (low, high) = key.origin < other ? (key.origin, other) : (other, key.origin)
+        let cases: [(String, Checkpoint)] = [
+            ("an origin twice", signed([Checkpoint.Head(origin: other, seq: 1, hash: hash(1)), Checkpoint.Head(origin: other, seq: 2, hash: hash(1))])),
+            ("out of order", signed([Checkpoint.Head(origin: high, seq: 1, hash: hash(1)), Checkpoint.Head(origin: low, seq: 1, hash: hash(1))])),
+            ("no head", signed([])),
+            ("number 2^63 - 1", signed([Checkpoint.Head(origin: other, seq: 1, hash: hash(1))], number: UInt64(Int64.max))),
+        ]
+        for (name, checkpoint) in cases {
+            #expect(checkpoint.signedBytes == Checkpoint.signedBytes(signer: key.origin, node: "hub", number: checkpoint.number, takenAt: 0, heads: checkpoint.heads))
+            #expect(throws: ConcordError.self, "\(name)") { try checkpoint.validate(key: key.originKey) }
+        }
+        // In order, it verifies: the refusals above are the rules', not the signature's.
+        try signed([Checkpoint.Head(origin: low, seq: 1, hash: hash(1)), Checkpoint.Head(origin: high, seq: 1, hash: hash(1))]).validate(key: key.originKey)
     }
 
     @Test func theAuditNamesACutTailAndAnotherHistoryOnceAnOrigin() throws {

@@ -275,6 +275,25 @@ struct AuditTests {
         // The honest one is kept.
         let again = try await backend.ingest(IngestBatch(checkpoints: [honest]), from: "forger")
         #expect(again.checkpointsStored == 1)
+        // Correctly signed, and false of this copy: another hash for wy's event 1, or more of wy
+        // than the hub holds. A peer could plant either on an honest copy: neither is kept.
+        let wy = try #require(try hub.eventOrigins().first { $0 != (try hub.origin) && $0 != forger.origin })
+        let held = try #require(try hub.eventHash(wy, seq: 1))
+        let lies = [
+            Checkpoint.Head(origin: wy, seq: 1, hash: EventHash(bytes: [UInt8](repeating: 7, count: 32))),
+            Checkpoint.Head(origin: wy, seq: 99, hash: held),
+        ]
+        for (index, lie) in lies.enumerated() {
+            let claim = Checkpoint.sign(key: forger.key, node: "forger", number: UInt64(2 + index), takenAt: 3_000, heads: [lie])
+            let kept = try await backend.ingest(IngestBatch(checkpoints: [claim]), from: "forger")
+            #expect(kept.checkpointsStored == 0, "\(lie)")
+        }
+        // One dated beyond the clock allowance is not kept either.
+        let future = Checkpoint.sign(key: forger.key, node: "forger", number: 9, takenAt: Timestamp.nowMillis() + 3_600_000, heads: [Checkpoint.Head(origin: forger.origin, seq: 1, hash: forger.events[0].hash)])
+        #expect(try await backend.ingest(IngestBatch(checkpoints: [future]), from: "forger").checkpointsRefused == 1)
+        #expect(try hub.checkpoints(signedBy: forger.origin).map(\.number) == [1])
+        let verify = try run("hub", ["verify"])
+        #expect(verify.stdout.hasPrefix("OK: "), "\(verify.stdout)")
     }
 
     @Test func replayStepsThroughAStreamAndARegionShowingWhatEachEventChanged() throws {
@@ -312,5 +331,54 @@ struct AuditTests {
         let none = try run("hub", ["replay", "--region", "Nowhere"], expect: 67)
         #expect(none.stderr.contains("no events of cases of Nowhere"))
         try run("hub", ["replay", "case:WY-1", "--region", "West Yorkshire"], expect: 64)
+    }
+
+    @Test func anOlderCopyIsBehindNotCutAndSeenByRefusesWhatACopyCannotShow() throws {
+        try run("hub", ["init", "--node", "hub"])
+        try recordCases(on: "hub", count: 2)
+        try run("hub", ["export", "--out", directory.file("early.ndjson")])
+        try run("auditor", ["init", "--node", "auditor"])
+        try run("auditor", ["import", directory.file("early.ndjson")])
+        try run("hub", ["case", "status", "WY-1", "charged"])
+        try run("hub", ["export", "--out", directory.file("later.ndjson")])
+        let hubOrigin = try origin(of: "hub")
+        // The auditor's copy is older than the hub's later export: BEHIND (exit 3), not a cut tail.
+        let behind = try run("auditor", ["verify", "--against", directory.file("later.ndjson")], expect: 3)
+        #expect(behind.stdout.contains("BEHIND origin \(hubOrigin): this copy holds 1…2, the other 1…3"), "\(behind.stdout)")
+        #expect(!behind.stdout.contains("FAULT"), "\(behind.stdout)")
+        // verify FILE on a store file checks that store, and leaves the file as it was.
+        let before = try Data(contentsOf: URL(fileURLWithPath: store("hub")))
+        let checked = try concord.run(["verify", store("hub")])
+        #expect(checked.status == 0 && checked.stdout.hasPrefix("OK: 3 events"), "\(checked.stdout) \(checked.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store("hub"))) == before)
+
+        // A copy made from the later export without its last event and seal keeps the hub's
+        // checkpoint naming that event: seen-by refuses to call the fold what the hub held.
+        let later = try String(contentsOfFile: directory.file("later.ndjson"), encoding: .utf8)
+        let cut = later.split(separator: "\n").filter { line in
+            !((line.contains(#""kind":"event""#) || line.contains(#""kind":"seal""#)) && line.contains(#""seq":3,"#))
+        }.joined(separator: "\n") + "\n"
+        #expect(cut.count < later.count)
+        try cut.write(toFile: directory.file("cut.ndjson"), atomically: true, encoding: .utf8)
+        try run("cut-copy", ["init", "--node", "cut-copy"])
+        try run("cut-copy", ["import", directory.file("cut.ndjson")])
+        let refused = try run("cut-copy", ["digest", "--seen-by", "hub"], expect: 65)
+        #expect(refused.stderr.contains("lacks event \(hubOrigin):3"), "\(refused.stderr)")
+        #expect(try run("cut-copy", ["verify"], expect: 1).stdout.contains("FAULT origin \(hubOrigin) seq 3: tail-cut"))
+        // The auditor's older copy shows the hub as its newest checkpoint there names it.
+        #expect(try run("auditor", ["digest", "--seen-by", "hub"]).stdout != (try run("hub", ["digest"]).stdout))
+        try run("auditor", ["import", directory.file("later.ndjson")])
+        #expect(try run("auditor", ["digest", "--seen-by", "hub"]).stdout == (try run("hub", ["digest"]).stdout))
+
+        // Two signers calling themselves "hub": the name is refused, an origin id is not.
+        var impostor = ForgedOrigin()
+        impostor.append(stream: "notes:elsewhere", payload: #"{"n":1}"#)
+        impostor.seal()
+        let claim = Checkpoint.sign(key: impostor.key, node: "hub", number: 1, takenAt: Timestamp.nowMillis(), heads: [Checkpoint.Head(origin: impostor.origin, seq: 1, hash: impostor.events[0].hash)])
+        try (impostor.lines() + "\n" + claim.exchangeJSON + "\n").write(toFile: directory.file("impostor.ndjson"), atomically: true, encoding: .utf8)
+        try run("auditor", ["import", directory.file("impostor.ndjson")])
+        let ambiguous = try run("auditor", ["digest", "--seen-by", "hub"], expect: 65)
+        #expect(ambiguous.stderr.contains("2 signers call themselves hub"), "\(ambiguous.stderr)")
+        #expect(try run("auditor", ["digest", "--seen-by", hubOrigin.hex]).stdout == (try run("hub", ["digest"]).stdout))
     }
 }

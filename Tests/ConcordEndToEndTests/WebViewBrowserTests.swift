@@ -73,7 +73,8 @@ struct WebViewBrowserTests {
             "changesFrom": "2000-01-01",
             "changesTo": "2100-01-01",
         ]
-        #expect((expected["trailRows"] as? Int ?? 0) > 0 && charged.count > 0 && (expected["overdue"] as? Int ?? 0) >= 0)
+        // The figures the pages are held to are not all empty: the checks compare something.
+        #expect((expected["trailRows"] as? Int ?? 0) > 0 && charged.count > 0 && cases.count > charged.count)
         let expectedFile = directory.file("expected.json")
         try JSONSerialization.data(withJSONObject: expected, options: [.sortedKeys]).write(to: URL(fileURLWithPath: expectedFile))
 

@@ -36,15 +36,31 @@ struct WebViewRouteTests {
             switch token {
             case "concord_reader": ("auditor", true)
             case "concord_writer": ("region", false)
+            case "concord_limited": ("west-yorkshire", true)
             default: nil
             }
         }
+        /// west-yorkshire has sharing rules that withhold part of the record.
+        func sharesEverything(with peer: String) async throws -> Bool { peer != "west-yorkshire" }
     }
 
-    func withApp(_ source: CannedSource = CannedSource(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withApp(_ source: CannedSource = CannedSource(), secureCookie: Bool = false, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = Router()
-        try WebView(source: source, logger: Logger(label: "test")).addRoutes(to: router)
+        try WebView(source: source, secureCookie: secureCookie, logger: Logger(label: "test")).addRoutes(to: router)
         try await Application(router: router).test(.router, body)
+    }
+
+    @Test func overTLSTheCookieIsSecure() async throws {
+        try await withApp(secureCookie: true) { client in
+            try await client.execute(uri: "/view/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=concord_reader")) { response in
+                #expect(response.headers[.setCookie]?.contains("Secure") == true)
+            }
+        }
+        try await withApp { client in
+            try await client.execute(uri: "/view/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=concord_reader")) { response in
+                #expect(response.headers[.setCookie]?.contains("Secure") == false)
+            }
+        }
     }
 
     func cookie(_ token: String) -> HTTPFields { [.cookie: "\(WebView.cookieName)=\(token)"] }
@@ -61,6 +77,9 @@ struct WebViewRouteTests {
                 }
                 try await client.execute(uri: path, method: .get, headers: cookie("concord_unknown")) { response in
                     #expect(response.status == .seeOther, "\(path)")
+                }
+                try await client.execute(uri: path, method: .get, headers: cookie("concord_limited")) { response in
+                    #expect(response.status == .seeOther, "a peer whose sharing rules withhold something sees nothing: \(path)")
                 }
             }
             try await client.execute(uri: "/view", method: .get, headers: cookie("concord_reader")) { response in
@@ -80,7 +99,7 @@ struct WebViewRouteTests {
                 #expect(setCookie.contains("\(WebView.cookieName)=concord_reader"))
                 #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Path=/view"), "\(setCookie)")
             }
-            for next in ["https%3A%2F%2Felsewhere.example", "%2F%2Felsewhere.example", "%2Fv1%2Fpull"] {
+            for next in ["https%3A%2F%2Felsewhere.example", "%2F%2Felsewhere.example", "%2Fv1%2Fpull", "%2Fview%2F..%2Fv1%2Fpull", "%2Fviewx", "%2Fview%2F%2Felsewhere.example"] {
                 try await client.execute(uri: "/view/login", method: .post, headers: form, body: ByteBuffer(string: "token=concord_reader&next=\(next)")) { response in
                     #expect(response.headers[.location] == "/view", "next=\(next)")
                 }
@@ -89,6 +108,11 @@ struct WebViewRouteTests {
                 #expect(response.status == .forbidden)
                 #expect(response.headers[.setCookie] == nil)
                 #expect(String(buffer: response.body).contains("only read-only tokens"))
+            }
+            try await client.execute(uri: "/view/login", method: .post, headers: form, body: ByteBuffer(string: "token=concord_limited")) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.headers[.setCookie] == nil)
+                #expect(String(buffer: response.body).contains("sharing rules withhold"))
             }
             try await client.execute(uri: "/view/login", method: .post, headers: form, body: ByteBuffer(string: "token=%3Cscript%3E")) { response in
                 #expect(response.status == .unauthorized)
