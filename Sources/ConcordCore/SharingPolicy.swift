@@ -23,9 +23,10 @@ public struct SharingPolicy: Sendable, Hashable {
     /// Streams granted by `region:` and `meeting:` rules, each with the rule that grants it.
     public var resolvedStreams: [StreamID: ShareSelector]
 
-    /// True when the peer receives every opening this node holds (the default is `full` and no
-    /// stream is kept local): what the web view may show a token holder (docs/audit.md).
-    public var withholdsNothing: Bool { defaultRule == .full && localStreams.isEmpty }
+    /// True when the peer receives every opening this node holds (the default is `full`, or a
+    /// rule `all` is the peer's, and no stream is kept local): what the web view may show a token
+    /// holder (docs/audit.md).
+    public var withholdsNothing: Bool { (defaultRule == .full || rules.contains(.all)) && localStreams.isEmpty }
 
     public init(
         peer: String, rules: [ShareSelector], defaultRule: Default, localStreams: Set<StreamID> = [],

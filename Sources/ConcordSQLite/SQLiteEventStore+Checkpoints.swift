@@ -178,9 +178,9 @@ extension SQLiteEventStore {
     /// Stores validated checkpoints (call after the batch's events, in its transaction); returns
     /// how many were stored and how many left out.
     ///
-    /// A sync (`fromPeer`) keeps a checkpoint only when it says something true of this store: its
-    /// signer wrote events this node holds (so its key was pinned by them), it is on the roster
-    /// in strict trust mode, this store holds every head it names with the very hash it names
+    /// A sync (`fromPeer`) keeps a checkpoint only when it says something true of this store: it
+    /// is on the roster in strict trust mode (a signer that wrote no event held here is known by
+    /// its key alone, one of at most `maxKeyOnlySigners`), this store holds every head it names with the very hash it names
     /// (a node merely behind must not hold a claim it cannot meet, which is what a cut tail looks
     /// like, and no peer can plant a claim of another history on an honest copy), and it differs
     /// from the signer's newest held. Otherwise it comes again, or not, with a later sync.
@@ -195,7 +195,7 @@ extension SQLiteEventStore {
         for checkpoint in checkpoints {
             let keyHeld = try storedKey(connection, checkpoint.signer) != nil
             if fromPeer {
-                guard keyHeld, try trust.accepts(checkpoint.signer), try holdsExactly(checkpoint, connection) else {
+                guard try trust.accepts(checkpoint.signer), try holdsExactly(checkpoint, connection) else {
                     leftOut += 1
                     continue
                 }
@@ -204,10 +204,15 @@ extension SQLiteEventStore {
                     leftOut += 1
                     continue
                 }
-            } else if !keyHeld, let key = offered[checkpoint.signer] {
-                // A signer known by its key alone counts against the cap on origins like any.
+            }
+            if !keyHeld {
+                // A signer that wrote no event held here (a hub that only relays) is known by its
+                // key alone: a key the batch offers, counted against the cap on origins, and, from
+                // a peer, one of at most `maxKeyOnlySigners` such signers.
+                guard let key = offered[checkpoint.signer] else { leftOut += 1; continue }
                 let held = Int(try connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
-                guard held < EventLimits.maxOrigins - EventLimits.originsKeptForIncarnations else {
+                let keyOnly = fromPeer ? Int(try connection.scalarInt("SELECT count(*) FROM origins o WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.origin = o.origin)") ?? 0) : 0
+                guard held < EventLimits.maxOrigins - EventLimits.originsKeptForIncarnations, keyOnly < Self.maxKeyOnlySigners else {
                     leftOut += 1
                     continue
                 }
@@ -218,6 +223,10 @@ extension SQLiteEventStore {
         }
         return (stored, leftOut)
     }
+
+    /// Origins known by key alone (no event held) that a sync may add, for their checkpoints: a
+    /// peer cannot fill the cap on origins with signers of nothing.
+    static let maxKeyOnlySigners = 100
 
     /// Whether this store holds each head the checkpoint names, with the hash it names.
     static func holdsExactly(_ checkpoint: Checkpoint, _ connection: SQLiteConnection) throws -> Bool {

@@ -185,6 +185,9 @@ struct DemoCommand: AsyncParsableCommand {
 
             section("8. For auditors: the web view, and the record as the hub held it")
             let auditorToken = try hub.issueToken(peer: "auditor", readOnly: true)
+            // The web view shows the whole record: the auditor is given everything.
+            try hub.addShareRule(peer: "auditor", .all)
+            print("concord token issue auditor --read-only && concord share add auditor all   (on the hub)")
             do {
                 let file = try PrivateOutput.create("\(directory)/auditor.token", force: false)
                 file.write(Data((auditorToken + "\n").utf8))
