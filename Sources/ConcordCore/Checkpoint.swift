@@ -77,12 +77,10 @@ public struct Checkpoint: Sendable, Hashable {
         VersionVector(Dictionary(heads.map { ($0.origin, $0.seq) }, uniquingKeysWith: max))
     }
 
-    /// Checks the parts a signature cannot: ranges, order, and that `key` is the signer's and signed it.
-    public func validate(key: OriginKey) throws {
-        guard key.origin == signer, key.keyMatchesOrigin else {
-            throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): the key offered is not the signer's")
-        }
-        guard !node.isEmpty, node.utf8.count <= EventLimits.maxLabelBytes, !node.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+    /// Every field in its documented range (docs/audit.md), heads sorted with no origin twice:
+    /// checked where a line becomes a checkpoint, so a malformed one refuses its batch (422).
+    public func checkRanges() throws {
+        guard !node.isEmpty, node.utf8.count <= EventLimits.maxLabelBytes, !node.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): its node name must be 1 to \(EventLimits.maxLabelBytes) bytes without control characters")
         }
         // (Below 2^63 − 1, so that the signer's next number is in range too.)
@@ -105,6 +103,18 @@ public struct Checkpoint: Sendable, Hashable {
             if index > 0, !(heads[index - 1].origin < head.origin) {
                 throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): its heads are not in origin order, or name an origin twice")
             }
+        }
+        guard signature.count == 64 else {
+            throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): a signature is 64 bytes")
+        }
+    }
+
+    /// Checks the parts a signature cannot: ranges and order (`checkRanges`), and that `key` is
+    /// the signer's and signed it.
+    public func validate(key: OriginKey) throws {
+        try checkRanges()
+        guard key.origin == signer, key.keyMatchesOrigin else {
+            throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): the key offered is not the signer's")
         }
         guard key.isValidSignature(signature, for: signedBytes) else {
             throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): the signature does not verify with the signer's key")
@@ -156,5 +166,6 @@ extension Checkpoint {
             heads: heads,
             signature: try fields.hex("signature", count: 64)
         )
+        try checkRanges()
     }
 }

@@ -46,10 +46,16 @@ struct CheckpointTests {
             line.replacingOccurrences(of: ",3,", with: ",-9223372036854775808,"),
             line.replacingOccurrences(of: "\"takenAt\":1000", with: "\"takenAt\":253402300800000"),
             line.replacingOccurrences(of: "\"heads\":[", with: "\"heads\":[[],"),
+            // The node name at its edges: 257 bytes, a control character, empty (the schema's limits).
+            line.replacingOccurrences(of: "\"node\":\"hub\"", with: "\"node\":\"" + String(repeating: "h", count: 257) + "\""),
+            line.replacingOccurrences(of: "\"node\":\"hub\"", with: "\"node\":\"h\\u001bub\""),
+            line.replacingOccurrences(of: "\"node\":\"hub\"", with: "\"node\":\"\""),
         ] {
             #expect(bad != line)
             #expect(throws: ConcordError.self, "\(bad)") { try Checkpoint(exchange: JSONValue(parsing: bad)) }
         }
+        // A node name of 256 bytes reads (its signature is another matter).
+        _ = try Checkpoint(exchange: JSONValue(parsing: line.replacingOccurrences(of: "\"node\":\"hub\"", with: "\"node\":\"" + String(repeating: "h", count: 256) + "\"")))
         // Correctly signed, and still refused: an origin twice, heads out of order, no head at
         // all, a number whose successor is out of range.
         func signed(_ heads: [Checkpoint.Head], number: UInt64 = 1) -> Checkpoint {
