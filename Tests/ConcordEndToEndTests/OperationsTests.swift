@@ -82,19 +82,25 @@ struct OperationsTests {
         let server = try ServerProcess(concord, store: store("hub"))
         defer { server.stop() }
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
-        func vectorStatus(_ authorization: String) async throws -> UInt {
-            var request = HTTPClientRequest(url: server.url + "/v1/vector")
-            request.headers.add(name: "Authorization", value: authorization)
-            return try await http.execute(request, timeout: .seconds(10)).status.code
+        // Shut down however the body ends: a client left running stops the whole test process.
+        do {
+            func vectorStatus(_ authorization: String) async throws -> UInt {
+                var request = HTTPClientRequest(url: server.url + "/v1/vector")
+                request.headers.add(name: "Authorization", value: authorization)
+                return try await http.execute(request, timeout: .seconds(60)).status.code
+            }
+            // The scheme is case-insensitive.
+            #expect(try await vectorStatus("Bearer \(secret)") == 200)
+            #expect(try await vectorStatus("bearer \(secret)") == 200)
+            #expect(try await vectorStatus("BEARER \(secret)") == 200)
+            #expect(try await vectorStatus("Basic \(secret)") == 401)
+            try run("hub", ["token", "revoke", "wy"])
+            #expect(try await vectorStatus("Bearer \(secret)") == 401)
+            try run("hub", ["token", "revoke", "wy"], expect: 67)
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
-        // The scheme is case-insensitive.
-        #expect(try await vectorStatus("Bearer \(secret)") == 200)
-        #expect(try await vectorStatus("bearer \(secret)") == 200)
-        #expect(try await vectorStatus("BEARER \(secret)") == 200)
-        #expect(try await vectorStatus("Basic \(secret)") == 401)
-        try run("hub", ["token", "revoke", "wy"])
-        #expect(try await vectorStatus("Bearer \(secret)") == 401)
-        try run("hub", ["token", "revoke", "wy"], expect: 67)
         try await http.shutdown()
     }
 
@@ -156,24 +162,29 @@ struct OperationsTests {
         let server = try ServerProcess(concord, store: store("hub"), extraArguments: ["--max-requests-per-peer", "1"])
         defer { server.stop() }
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(decompression: .disabled))
-        func pull(wait: Int) async throws -> (UInt, String) {
-            var request = HTTPClientRequest(url: server.url + "/v1/pull")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(secret)")
-            request.body = .bytes(ByteBuffer(string: #"{"have":{},"waitSeconds":\#(wait)}"#))
-            let response = try await http.execute(request, timeout: .seconds(30))
-            var text = ""
-            for try await chunk in response.body { text += String(buffer: chunk) }
-            return (response.status.code, text)
+        do {
+            func pull(wait: Int) async throws -> (UInt, String) {
+                var request = HTTPClientRequest(url: server.url + "/v1/pull")
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(secret)")
+                request.body = .bytes(ByteBuffer(string: #"{"have":{},"waitSeconds":\#(wait)}"#))
+                let response = try await http.execute(request, timeout: .seconds(30))
+                var text = ""
+                for try await chunk in response.body { text += String(buffer: chunk) }
+                return (response.status.code, text)
+            }
+            // Two long polls of the same peer at once: one holds the peer's one slot (and is answered
+            // when its wait ends), the other is turned away at once.
+            async let first = pull(wait: 10)
+            async let second = pull(wait: 10)
+            let answers = [try await first, try await second]
+            #expect(answers.map(\.0).sorted() == [200, 429], "\(answers)")
+            #expect(answers.contains { $0.0 == 429 && $0.1.contains("too-many-requests") })
+            #expect(try await pull(wait: 0).0 == 200, "the slot is free again")
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
-        // Two long polls of the same peer at once: one holds the peer's one slot (and is answered
-        // when its wait ends), the other is turned away at once.
-        async let first = pull(wait: 10)
-        async let second = pull(wait: 10)
-        let answers = [try await first, try await second]
-        #expect(answers.map(\.0).sorted() == [200, 429], "\(answers)")
-        #expect(answers.contains { $0.0 == 429 && $0.1.contains("too-many-requests") })
-        #expect(try await pull(wait: 0).0 == 200, "the slot is free again")
         try await http.shutdown()
     }
 }
