@@ -9,7 +9,15 @@ extension SQLiteEventStore {
     /// checkpoint that stands for now.
     @discardableResult
     public func takeCheckpoint(unlessWithin interval: Int64? = nil) throws -> Checkpoint? {
-        try withConnection("take a checkpoint") { state in
+        // The throttle is looked at before the write lock is taken: a hub taking many synced
+        // batches a second asks this after each, and most of the time the answer is no.
+        if let interval {
+            let newest = try withConnection("read the checkpoints") { state in
+                try state.connection.scalarInt("SELECT max(taken_at) FROM checkpoints WHERE signer = (SELECT origin FROM node WHERE id = 1)")
+            }
+            if let newest, options.clock() - newest < interval { return nil }
+        }
+        return try withConnection("take a checkpoint") { state in
             try state.connection.transaction { () -> Checkpoint? in
                 let key = try writerKey(&state)
                 let connection = state.connection
@@ -82,8 +90,14 @@ extension SQLiteEventStore {
     public func nodeNames() throws -> [OriginID: String] {
         try withConnection("read the checkpoints") { state in
             var names: [OriginID: String] = [:]
-            let statement = try state.connection.prepare("SELECT signer, node, max(number) FROM checkpoints GROUP BY signer")
-            while try statement.step() { names[OriginID(unchecked: statement.text(0))] = statement.text(1) }
+            // Each signer's newest, found on the key (every web-view page asks this).
+            let name = try state.connection.cached("SELECT node FROM checkpoints WHERE signer = ? AND number = ?")
+            for (signer, number) in try checkpointNumbersUnlocked(state.connection) {
+                name.reset()
+                try name.bind([.text(signer.hex), .integer(Int64(clamping: number))])
+                if try name.step() { names[signer] = name.text(0) }
+            }
+            name.reset()
             let node = try Self.readNode(state.connection).name
             for origin in try Self.signers(state.connection, "SELECT origin FROM incarnations", []) { names[origin] = node }
             return names
@@ -92,12 +106,7 @@ extension SQLiteEventStore {
 
     /// The highest checkpoint number held of each signer: what a peer need not send again.
     public func checkpointNumbers() throws -> [OriginID: UInt64] {
-        try withConnection("read the checkpoints") { state in
-            let statement = try state.connection.prepare("SELECT signer, max(number) FROM checkpoints GROUP BY signer")
-            var numbers: [OriginID: UInt64] = [:]
-            while try statement.step() { numbers[OriginID(unchecked: statement.text(0))] = UInt64(clamping: statement.int64(1)) }
-            return numbers
-        }
+        try withConnection("read the checkpoints") { state in try checkpointNumbersUnlocked(state.connection) }
     }
 
     /// The checkpoints of each signer numbered above `numbers` names (all of a signer it does not
@@ -130,10 +139,25 @@ extension SQLiteEventStore {
         }
     }
 
+    /// One `max(number)` lookup a signer on the `(signer, number)` key, walking the signers as a
+    /// skip scan: every pull answer's end line asks this, so its cost grows with the signers, not
+    /// with the checkpoints kept.
     private func checkpointNumbersUnlocked(_ connection: SQLiteConnection) throws -> [OriginID: UInt64] {
-        let statement = try connection.prepare("SELECT signer, max(number) FROM checkpoints GROUP BY signer")
+        let next = try connection.cached("SELECT min(signer) FROM checkpoints WHERE signer > ?")
+        let highest = try connection.cached("SELECT max(number) FROM checkpoints WHERE signer = ?")
         var numbers: [OriginID: UInt64] = [:]
-        while try statement.step() { numbers[OriginID(unchecked: statement.text(0))] = UInt64(clamping: statement.int64(1)) }
+        var after = ""
+        while true {
+            next.reset()
+            try next.bind(1, after)
+            guard try next.step(), !next.isNull(0) else { break }
+            after = next.text(0)
+            highest.reset()
+            try highest.bind(1, after)
+            if try highest.step() { numbers[OriginID(unchecked: after)] = UInt64(clamping: highest.int64(0)) }
+        }
+        next.reset()
+        highest.reset()
         return numbers
     }
 
