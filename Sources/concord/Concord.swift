@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct Concord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concord",
