@@ -12,10 +12,12 @@ import ConcordCore
 /// origin's earlier events in the stream (the origin held them when it wrote `s`, and they were
 /// its heads or their ancestors). The cost is per origin, not per event: a fold stays linear in
 /// the stream's length.
-public struct CausalHistory: Sendable {
-    private var seen: [EventID: [OriginID: UInt64]] = [:]
+public struct CausalHistory: Sendable, Hashable {
+    var seen: [EventID: [OriginID: UInt64]] = [:]
 
     public init() {}
+
+    init(seen: [EventID: [OriginID: UInt64]]) { self.seen = seen }
 
     public mutating func add(_ event: Event) {
         var vector: [OriginID: UInt64] = [:]
@@ -50,6 +52,8 @@ public struct ConflictRegister: Sendable, Hashable {
     public private(set) var frontier: [Write] = []
 
     public init() {}
+
+    init(frontier: [Write]) { self.frontier = frontier }
 
     public mutating func write(_ value: String, by event: EventID, history: CausalHistory) {
         frontier.removeAll { history.happenedBefore($0.event, event) }

@@ -6,6 +6,8 @@ public struct RecordFields: Sendable, Hashable {
 
     public init() {}
 
+    init(registers: [String: ConflictRegister]) { self.registers = registers }
+
     mutating func write(_ field: String, _ value: String?, by event: EventID, history: CausalHistory) {
         guard let value else { return }
         registers[field, default: ConflictRegister()].write(value, by: event, history: history)
@@ -36,5 +38,12 @@ public struct Provenance: Sendable, Hashable {
         self.occurredAt = event.occurredAt
         self.recordedAt = event.recordedAt
         self.actor = event.actor
+    }
+
+    init(event: EventID, occurredAt: Int64, recordedAt: Int64, actor: String) {
+        self.event = event
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.actor = actor
     }
 }

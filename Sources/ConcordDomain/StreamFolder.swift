@@ -18,45 +18,14 @@ extension StreamRecord {
 public enum StreamFolder {
     /// Nil for streams outside the domain's categories.
     public static func fold(_ stream: StreamID, events: [Event]) -> StreamRecord? {
-        guard let (kind, id) = StreamKind.parse(stream) else { return nil }
-        let sorted = events.sorted(by: Event.projectionOrder)
-        var history = CausalHistory()
-        // Withheld events are not folded: a stream holding any shows as withheld (ReadModelRows).
-        // An erased event folds as what its type alone says, its text marked erased.
-        let ordered = sorted.compactMap { event -> Event? in
-            switch event.disclosure {
-            case .full: return event
-            case .withheld: return nil
-            case .erased:
-                var shown = event
-                shown.actor = DomainEvent.erasedText
-                return shown
-            }
-        }
-        switch kind {
-        case .case:
-            var record = CaseRecord(id: id)
-            for event in ordered {
-                history.add(event)
-                if let domainEvent = decodeForKind(event, .case) { record.apply(domainEvent, event, history: history) } else { record.ignoredEvents += 1 }
-                record.lastOccurredAt = max(record.lastOccurredAt, event.occurredAt)
-            }
-            return .case(record)
-        case .meeting:
-            var record = MeetingRecord(id: id)
-            for event in ordered {
-                history.add(event)
-                if let domainEvent = decodeForKind(event, .meeting) { record.apply(domainEvent, event, history: history) } else { record.ignoredEvents += 1 }
-            }
-            return .meeting(record)
-        case .action:
-            var record = ActionRecord(id: id)
-            for event in ordered {
-                history.add(event)
-                if let domainEvent = decodeForKind(event, .action) { record.apply(domainEvent, event, history: history) } else { record.ignoredEvents += 1 }
-            }
-            return .action(record)
-        }
+        foldState(stream, events: events)?.record
+    }
+
+    /// The whole fold state of a stream's events, in projection order (nil outside the domain).
+    public static func foldState(_ stream: StreamID, events: [Event]) -> StreamFold? {
+        guard var fold = StreamFold(stream: stream) else { return nil }
+        for event in events.sorted(by: Event.projectionOrder) { fold.add(event) }
+        return fold
     }
 
     /// The domain event, when the type is known, belongs on this kind of stream, and its data decodes.

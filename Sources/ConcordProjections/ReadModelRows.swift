@@ -20,9 +20,14 @@ public struct ReadModelRows: Sendable, Hashable {
     /// main table with status `withheld` and nothing else, never rows folded from part of its
     /// history. Every withheld or erased event has a row in `undisclosed`.
     public static func rows(stream: StreamID, events: [Event]) -> ReadModelRows {
+        rows(stream: stream, events: events, fold: StreamFolder.foldState(stream, events: events))
+    }
+
+    /// The same, given the events' fold (`StreamFolder.foldState(stream, events:)`).
+    public static func rows(stream: StreamID, events: [Event], fold: StreamFold?) -> ReadModelRows {
         let undisclosed = events.filter { $0.disclosure != .full }.sorted { $0.id < $1.id }
         guard undisclosed.contains(where: { $0.disclosure == .withheld }), let (kind, id) = StreamKind.parse(stream) else {
-            var rows = rows(stream: stream, record: StreamFolder.fold(stream, events: events))
+            var rows = rows(stream: stream, record: fold?.record)
             add(undisclosed, of: stream, to: &rows)
             return rows
         }

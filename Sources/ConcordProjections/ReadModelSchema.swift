@@ -28,6 +28,11 @@ public enum ReadModelSchema {
         }
     }
 
+    /// The kept fold states (`fold_states`), as `concord verify` compares them: not a read model
+    /// (no digest covers it, nothing queries it), but derived like one. `state` is the SHA-256
+    /// of the state's bytes, in hex, and their length.
+    public static let foldStates = table("fold_states", "stream, state", key: "stream")
+
     private static func table(_ name: String, _ columns: String, key: String) -> Table {
         let parsed = columns.split(separator: ",").map { part -> Column in
             let words = part.split(separator: " ")

@@ -295,5 +295,15 @@ extension SQLiteEventStore {
             CREATE TRIGGER checkpoints_refuse_delete BEFORE DELETE ON checkpoints
             BEGIN SELECT RAISE(ABORT, 'concord: checkpoints are append-only; DELETE is refused'); END;
             """),
+        Migration(name: "0010-fold-states", sql: """
+            -- Each domain stream's fold state as the read models' checkpoint stands (StreamFold's
+            -- encoding), so that a catch-up folds only the events stored since. Derived, like
+            -- the read models: rebuilt with them, checked by concord verify. A stream holding
+            -- withheld or erased events has none (it is always folded whole).
+            CREATE TABLE fold_states (
+                stream TEXT PRIMARY KEY,
+                state  BLOB NOT NULL
+            );
+            """),
     ]
 }

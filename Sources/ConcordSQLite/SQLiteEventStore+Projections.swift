@@ -10,42 +10,72 @@ extension SQLiteEventStore: ReadModelStore {
     /// when the projection version changed. Returns the number of streams refolded.
     @discardableResult
     public func catchUpProjections() throws -> Int {
+        try catchUpProjectionsCounting().total
+    }
+
+    /// How a catch-up went: streams folded onward from their kept state, and streams folded
+    /// again whole (a rebuild counts every stream as folded whole).
+    package struct CatchUpCount: Sendable, Equatable {
+        package var extended = 0
+        package var refolded = 0
+        package var total: Int { extended + refolded }
+    }
+
+    /// `catchUpProjections`, saying which streams went which way (for tests).
+    package func catchUpProjectionsCounting() throws -> CatchUpCount {
         try withConnection("update the read models") { state in
-            let folded = try state.connection.transaction { try Self.catchUp(state.connection) }
+            let count = try state.connection.transaction { try Self.catchUpCounting(state.connection) }
             // An erasure whose WAL another reader held (here, or in another process) is scrubbed
             // at the next catch-up: a long-running server does not keep the bytes until restart.
             try Self.scrubIfPending(state.connection)
-            return folded
+            return count
         }
     }
 
     /// `catchUpProjections` inside the caller's write transaction. Also refolds the streams
     /// marked in `refold_streams` (an opening arrived or was erased: no event was added to them).
     static func catchUp(_ connection: SQLiteConnection) throws -> Int {
+        try catchUpCounting(connection).total
+    }
+
+    static func catchUpCounting(_ connection: SQLiteConnection) throws -> CatchUpCount {
         let (version, position) = try Self.projectionCheckpoint(connection)
         guard version == ReadModelSchema.version else {
             try connection.execute("DELETE FROM refold_streams")
-            return try Self.rebuild(connection)
+            return CatchUpCount(refolded: try Self.rebuild(connection))
         }
         let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
         var marked: [String] = []
         let markedRows = try connection.prepare("SELECT stream FROM refold_streams")
         while try markedRows.step() { marked.append(markedRows.text(0)) }
-        guard end > position || !marked.isEmpty else { return 0 }
+        guard end > position || !marked.isEmpty else { return CatchUpCount() }
         // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index.
         var touched: [String] = []
         let touchedRows = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
         try touchedRows.bind(1, position)
         while try touchedRows.step() { touched.append(touchedRows.text(0)) }
-        let writer = try ReadModelWriter(connection, schema: "main", suffix: "")
+        let writer = try ReadModelWriter(connection, schema: "main", suffix: "", keepsFolds: true)
         let streams = ReadModelFold.streamsToRefold(marked: marked, touched: touched)
+        let markedStreams = Set(marked)
+        var count = CatchUpCount()
         for (stream, kind) in streams {
+            // Onward from the kept state when the events stored since all sort after it (the
+            // common case: an event costs its own fold); else the whole stream again.
+            if !markedStreams.contains(stream.rawValue), let kept = try writer.keptFold(of: stream) {
+                let added = try Self.events(connection, where: "stream = ? AND position > ?", [.text(stream.rawValue), .integer(position)])
+                if let change = ReadModelFold.change(extending: kept, with: added) {
+                    try writer.apply(change)
+                    count.extended += 1
+                    continue
+                }
+            }
             let events = try Self.events(connection, where: "stream = ?", [.text(stream.rawValue)])
             try writer.apply(ReadModelFold.change(refolding: stream, kind: kind, events: events))
+            count.refolded += 1
         }
         try connection.execute("DELETE FROM refold_streams")
         try Self.saveCheckpoint(connection, position: end)
-        return streams.count
+        return count
     }
 
     /// Rebuilds every read model from the log into side tables and swaps them in, atomically:
@@ -191,7 +221,9 @@ extension SQLiteEventStore: ReadModelStore {
             try connection.execute("DROP TABLE IF EXISTS main.\(table.name)__rebuild")
             try connection.execute(table.createSQL(schema: "main", suffix: "__rebuild"))
         }
-        let writer = try ReadModelWriter(connection, schema: "main", suffix: "__rebuild")
+        // The kept fold states are rebuilt with the tables (in the same transaction).
+        try connection.execute("DELETE FROM main.fold_states")
+        let writer = try ReadModelWriter(connection, schema: "main", suffix: "__rebuild", keepsFolds: true)
         var total = 0
         if progress != nil {
             for kind in StreamKind.allCases {
@@ -280,29 +312,58 @@ extension SQLiteEventStore: ReadModelStore {
     }
 }
 
-/// Writes streams' read-model rows into one set of tables.
+/// Writes streams' read-model rows into one set of tables, and (`keepsFolds`) their fold states
+/// into that schema's `fold_states`.
 final class ReadModelWriter {
     private let connection: SQLiteConnection
     private var inserts: [String: SQLiteStatement] = [:]
     private var deletes: [String: SQLiteStatement] = [:]
+    private var deletesByKey: [String: (statement: SQLiteStatement, key: [Int])] = [:]
+    private let folds: (read: SQLiteStatement, write: SQLiteStatement, drop: SQLiteStatement)?
 
-    init(_ connection: SQLiteConnection, schema: String, suffix: String) throws {
+    init(_ connection: SQLiteConnection, schema: String, suffix: String, keepsFolds: Bool = false) throws {
         self.connection = connection
         for table in ReadModelSchema.tables {
             let placeholders = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
             inserts[table.name] = try connection.prepare("INSERT INTO \(schema).\(table.name)\(suffix) VALUES (\(placeholders))")
             deletes[table.name] = try connection.prepare("DELETE FROM \(schema).\(table.name)\(suffix) WHERE stream = ?")
+            let key = table.primaryKeyIndexes
+            let condition = table.primaryKey.map { "\($0) = ?" }.joined(separator: " AND ")
+            deletesByKey[table.name] = (try connection.prepare("DELETE FROM \(schema).\(table.name)\(suffix) WHERE \(condition)"), key)
         }
+        folds = keepsFolds ? (
+            try connection.prepare("SELECT state FROM \(schema).fold_states WHERE stream = ?"),
+            try connection.prepare("INSERT OR REPLACE INTO \(schema).fold_states (stream, state) VALUES (?, ?)"),
+            try connection.prepare("DELETE FROM \(schema).fold_states WHERE stream = ?")
+        ) : nil
     }
 
-    /// Adds a stream's rows (the stream has none yet).
+    /// The stream's kept fold state; nil when none is kept or it does not decode (the stream is
+    /// then folded again whole, and its state written anew).
+    func keptFold(of stream: StreamID) throws -> StreamFold? {
+        guard let read = folds?.read else { return nil }
+        read.reset()
+        try read.bind([.text(stream.rawValue)])
+        guard try read.step() else { return nil }
+        return try? StreamFold(decoding: read.blob(0), stream: stream)
+    }
+
+    /// Adds a stream's rows (the stream has none yet), and its fold state.
     func insert(stream: StreamID, events: [Event]) throws {
-        let rows = ReadModelRows.rows(stream: stream, events: events)
+        let fold = StreamFolder.foldState(stream, events: events)
+        let rows = ReadModelRows.rows(stream: stream, events: events, fold: fold)
         assert(
             rows.tables.keys.allSatisfy { table in StreamKind.parse(stream).map { ReadModelSchema.tableNames(for: $0.kind).contains(table) } ?? false },
             "ReadModelSchema.tableNames(for:) must list every table a stream of this kind fills"
         )
         try insert(rows.tables)
+        if let fold, !fold.hasUndisclosed { try keep(fold) }
+    }
+
+    private func keep(_ fold: StreamFold) throws {
+        guard let write = folds?.write else { return }
+        write.reset()
+        try write.run([.text(fold.stream.rawValue), .blob(fold.encoded())])
     }
 
     private func insert(_ rows: [String: [[SQLValue]]]) throws {
@@ -316,14 +377,28 @@ final class ReadModelWriter {
         }
     }
 
-    /// Carries out a refold: the stream's rows cleared from its tables, then its new rows written.
+    /// Carries out a change: the stream's rows cleared from the tables it names, rows deleted by
+    /// key, new rows written, and the fold state kept (or dropped).
     func apply(_ change: ReadModelFold.Change) throws {
         for table in change.cleared {
             let statement = deletes[table]!
             statement.reset()
             try statement.run([.text(change.stream.rawValue)])
         }
+        for (table, rows) in change.deleted {
+            let (statement, key) = deletesByKey[table]!
+            for row in rows {
+                statement.reset()
+                try statement.run(key.map { row[$0].sqliteValue })
+            }
+        }
         try insert(change.rows)
+        if let kept = change.kept {
+            try keep(kept)
+        } else if let drop = folds?.drop {
+            drop.reset()
+            try drop.run([.text(change.stream.rawValue)])
+        }
     }
 }
 
