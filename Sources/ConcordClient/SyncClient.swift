@@ -107,7 +107,7 @@ public struct SyncClient: Sendable {
     /// also when it refused every one (then answered with a 4xx listing them).
     public func push(_ batch: IngestBatch) async throws -> SyncWire.PushResult {
         let bound = InflateLimits(maxOutputBytes: .max, maxRatio: SyncLimits.protocolInflateRatio, ratioFloorBytes: SyncLimits.protocolRatioFloorBytes)
-        let body = Zlib.compress(Array(BatchWriter.lines(batch).utf8), format: .gzip, ratioBound: bound)
+        let body = Zlib.compress(Array(BatchWriter.lines(batch, compact: true).utf8), format: .gzip, ratioBound: bound)
         do {
             let response = try await send(method: .POST, path: "/v1/push", body: body, contentEncoding: "gzip")
             do {

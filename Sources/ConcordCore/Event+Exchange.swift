@@ -10,6 +10,25 @@ extension Event {
     /// The line with the opening left out when `withOpening` is false or the opening is not held:
     /// a stub (format 2 only; a format-1 event always travels whole).
     public func exchangeJSON(withOpening: Bool) -> String {
+        exchangeJSON(withOpening: withOpening, leaving: [])
+    }
+
+    /// Values a reader recomputes, which a sync line may leave out (docs/sync-protocol.md,
+    /// "Compact lines"): 64 hex digits each, and as random as they look, so each costs more
+    /// on the wire than the whole compressed rest of a small event's line.
+    public struct RecomputedFields: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// `hash`: the reader hashes the event itself.
+        public static let hash = RecomputedFields(rawValue: 1)
+        /// `commitment`, when the opening travels: the reader takes it over the opening.
+        public static let commitment = RecomputedFields(rawValue: 2)
+        /// `prevHash`, when the line before it in the body carries the origin's event at seq - 1.
+        public static let prevHash = RecomputedFields(rawValue: 4)
+    }
+
+    /// The line with the given recomputable fields left out (`RecomputedFields`).
+    public func exchangeJSON(withOpening: Bool, leaving left: RecomputedFields) -> String {
         var json = JSONObjectWriter()
         json.field("kind", "event")
         if commitment != nil { json.field("format", UInt64(2)) }
@@ -24,8 +43,9 @@ extension Event {
         json.field("occurredAt", occurredAt)
         if let commitment {
             json.field("prev", strings: prev.map(\.description))
-            json.field("commitment", commitment.hex)
-            if withOpening, disclosure == .full {
+            let opening = withOpening && disclosure == .full
+            if !(opening && left.contains(.commitment)) { json.field("commitment", commitment.hex) }
+            if opening {
                 json.field("salt", Hex.encode(salt))
                 json.field("actor", actor)
                 json.field("causationId", causationID)
@@ -39,8 +59,8 @@ extension Event {
             json.field("prev", strings: prev.map(\.description))
             json.field("data", rawJSON: payload)
         }
-        json.field("prevHash", prevHash.hex)
-        json.field("hash", hash.hex)
+        if !left.contains(.prevHash) { json.field("prevHash", prevHash.hex) }
+        if !left.contains(.hash) { json.field("hash", hash.hex) }
         return json.finish()
     }
 
@@ -89,6 +109,17 @@ extension Event {
     /// nothing stored from it can make later code trap. Its hash is not trusted here: ingestion
     /// recomputes it.
     public init(exchange object: JSONValue) throws {
+        try self.init(exchange: object, previousHash: { _ in nil })
+    }
+
+    /// Decodes an exchanged event whose line may leave out the values a reader recomputes
+    /// (`RecomputedFields`): `hash` is then the hash of the event as read, `commitment` (with
+    /// the opening) the hash of the opening, and `prevHash` is what `previousHash` gives for the
+    /// event's id: the hash of its origin's event at seq - 1 when the body's last event line of
+    /// that origin before it is that event (the reader knows), else nil, and then the line must
+    /// carry `prevHash` (but at seq 1, where it is the genesis hash). Values a line carries are
+    /// kept as given, for verification to check.
+    public init(exchange object: JSONValue, previousHash: (EventID) -> EventHash?) throws {
         let fields = ExchangeFields(object, what: "event")
         let format = object["format"] == nil ? 1 : try fields.unsigned("format", min: 1, max: 2)
         let id = EventID(origin: try OriginID(hex: try fields.string("origin")), seq: try fields.seq("seq"))
@@ -96,7 +127,8 @@ extension Event {
         var salt: [UInt8] = []
         var disclosure = Disclosure.full
         if format == 2 {
-            commitment = try fields.hash("commitment")
+            // Left out only beside the opening it is taken over (computed below).
+            commitment = object["commitment"] == nil && object["data"] != nil ? nil : try fields.hash("commitment")
             if object["data"] == nil {
                 // A stub: none of the opening's fields may be present.
                 for key in ["salt", "actor", "causationId", "correlationId"] where object[key] != nil {
@@ -130,8 +162,8 @@ extension Event {
             correlationID: correlationID,
             prev: try Self.decodePrev(try fields.strings("prev", max: EventLimits.maxPrevCount), of: id),
             payload: payload.canonicalText,
-            prevHash: try fields.hash("prevHash"),
-            hash: try fields.hash("hash"),
+            prevHash: .genesis,
+            hash: .genesis,
             commitment: commitment,
             salt: salt,
             disclosure: disclosure
@@ -142,6 +174,17 @@ extension Event {
         guard !payload.isDeeper(than: EventLimits.maxPayloadDepth) else {
             throw ConcordError(.tooLarge, "event \(id) data is nested deeper than \(EventLimits.maxPayloadDepth) levels, the limit")
         }
+        if object["prevHash"] != nil {
+            prevHash = try fields.hash("prevHash")
+        } else if let previous = previousHash(id) {
+            prevHash = previous
+        } else if id.seq == 1 {
+            prevHash = .genesis
+        } else {
+            throw ConcordError(.invalidJSON, "event \(id) has no field \"prevHash\", and the line before it in the body is not the event at seq \(id.seq - 1) of its origin, whose hash it would be")
+        }
+        if format == 2, self.commitment == nil { self.commitment = computeCommitment() }
+        hash = object["hash"] != nil ? try fields.hash("hash") : computeHash()
     }
 
     /// `prev` ids: strictly ascending by origin, then seq (so no id twice), and none of the event

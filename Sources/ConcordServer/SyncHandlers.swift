@@ -185,7 +185,7 @@ struct SyncHandlers: Sendable {
                 var rest = planned
                 while let run = next {
                     var lines: [UInt8] = []
-                    BatchWriter.append(run.batch, to: &lines)
+                    BatchWriter.append(run.batch, to: &lines, compact: true)
                     served += run.events.count
                     try await send(lines)
                     next = try await rest.next()

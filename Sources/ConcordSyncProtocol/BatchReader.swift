@@ -16,6 +16,8 @@ public struct BatchReader: Sendable {
     private var pending: [UInt8] = []
     private var lineNumber = 0
     private let budget: BatchBudget
+    /// Each origin's last event line so far: the `prevHash` a compact line after it leaves out.
+    private var lastEvent: [OriginID: (seq: UInt64, hash: EventHash)] = [:]
 
     public init(budget: BatchBudget) {
         self.budget = budget
@@ -82,7 +84,13 @@ public struct BatchReader: Sendable {
                 guard batch.events.count < budget.maxEvents else {
                     throw ConcordError(.tooLarge, "more than \(budget.maxEvents) events in one batch, the limit")
                 }
-                batch.events.append(try Event(exchange: object))
+                let last = lastEvent
+                let event = try Event(exchange: object) { id in
+                    guard let previous = last[id.origin], previous.seq &+ 1 == id.seq else { return nil }
+                    return previous.hash
+                }
+                lastEvent[event.origin] = (event.seq, event.hash)
+                batch.events.append(event)
             case "seal":
                 guard batch.seals.count < budget.maxEvents else {
                     throw ConcordError(.tooLarge, "more than \(budget.maxEvents) seals in one batch, the limit")
@@ -110,19 +118,30 @@ public struct BatchReader: Sendable {
 /// Writes batches as exchange NDJSON: each origin's key, then its events each followed by its
 /// seal when it has one.
 public enum BatchWriter {
-    public static func lines(_ batch: IngestBatch) -> String {
+    public static func lines(_ batch: IngestBatch, compact: Bool = false) -> String {
         var out: [UInt8] = []
-        append(batch, to: &out)
+        append(batch, to: &out, compact: compact)
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends a batch's lines to `out`.
-    public static func append(_ batch: IngestBatch, to out: inout [UInt8]) {
+    /// Appends a batch's lines to `out`. `compact` (sync bodies) leaves out what the reader
+    /// recomputes (`Event.RecomputedFields`, docs/sync-protocol.md): every `hash`, the
+    /// `commitment` beside an opening, and `prevHash` after the origin's event at seq - 1 (and
+    /// at seq 1). Exports keep every field, so a file says all it holds.
+    public static func append(_ batch: IngestBatch, to out: inout [UInt8], compact: Bool = false) {
         for key in batch.keys { appendLine(key.exchangeJSON, to: &out) }
         var seals: [EventID: Seal] = [:]
         for seal in batch.seals { seals[EventID(origin: seal.origin, seq: seal.seq)] = seal }
+        var lastSeq: [OriginID: UInt64] = [:]
         for event in batch.events {
-            appendLine(event.exchangeJSON, to: &out)
+            if compact {
+                var left: Event.RecomputedFields = [.hash, .commitment]
+                if event.seq == 1 || lastSeq[event.origin].map({ $0 &+ 1 == event.seq }) == true { left.insert(.prevHash) }
+                lastSeq[event.origin] = event.seq
+                appendLine(event.exchangeJSON(withOpening: true, leaving: left), to: &out)
+            } else {
+                appendLine(event.exchangeJSON, to: &out)
+            }
             if let seal = seals.removeValue(forKey: event.id) { appendLine(seal.exchangeJSON, to: &out) }
         }
         // Seals of events not in the batch (a later seal over held events) go last.

@@ -81,7 +81,7 @@ public struct SyncResponder: Sendable {
         var body: [UInt8] = []
         var events = 0
         while let run = try await runs.next() {
-            BatchWriter.append(run.batch, to: &body)
+            BatchWriter.append(run.batch, to: &body, compact: true)
             events += run.events.count
         }
         BatchWriter.append(try await checkpoints(for: request, after: runs), to: &body)
