@@ -49,11 +49,17 @@ extension SQLiteEventStore: ReadModelStore {
         let markedRows = try connection.prepare("SELECT stream FROM refold_streams")
         while try markedRows.step() { marked.append(markedRows.text(0)) }
         guard end > position || !marked.isEmpty else { return CatchUpCount() }
-        // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index.
+        // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index. Each
+        // name is kept once, in the order the streams first gained events (an initial sync of a
+        // million events names a few thousand streams, not a million strings).
         var touched: [String] = []
+        var seen: Set<String> = []
         let touchedRows = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
         try touchedRows.bind(1, position)
-        while try touchedRows.step() { touched.append(touchedRows.text(0)) }
+        while try touchedRows.step() {
+            let name = touchedRows.text(0)
+            if seen.insert(name).inserted { touched.append(name) }
+        }
         let writer = try ReadModelWriter(connection, schema: "main", suffix: "", keepsFolds: true)
         let streams = ReadModelFold.streamsToRefold(marked: marked, touched: touched)
         let markedStreams = Set(marked)
