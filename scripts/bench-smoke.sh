@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# CI's check that the benchmarks still build and produce numbers (not a measurement: the sizes
-# are tiny and nothing is compared or written to docs/performance.md).
+# CI's check that the benchmarks still build and produce numbers, and that nothing counted has
+# regressed (not a timing: the sizes are tiny, and no time is compared with a kept figure).
 #
-#   1. scripts/bench.sh on 2,000 events: every row of its table must hold a number;
-#   2. the package-benchmark suite (Benchmarks/, release build): every benchmark must report a
-#      throughput.
+#   1. scripts/bench.sh on 2,000 events: every row of its table holds a number and each target's
+#      row a PASS or FAIL (the times mean nothing at this size);
+#   2. the package-benchmark suite (Benchmarks/, release build) against the p90 malloc counts kept
+#      in Benchmarks/Thresholds/: a regression past the tolerance fails;
+#   3. scripts/bench-callgrind.sh --check: instructions per event for import, sync and rebuild
+#      against Benchmarks/Callgrind/instructions.json: more than its margin above fails.
 #
 # Usage: scripts/bench-smoke.sh
 set -euo pipefail
@@ -21,15 +24,22 @@ cat "$out/table.md"
 # Measurement rows: every table row but the header and its rule.
 measured() { grep '^| ' "$out/table.md" | grep -v '^| measure' | grep -v '^|---'; }
 rows=$(measured | wc -l)
-empty=$(measured | awk -F'|' '$3 !~ /[0-9]/' | wc -l)
+# The PostgreSQL row may say it was not measured (no server here); every other row must hold a number.
+empty=$(measured | awk -F'|' '$3 !~ /[0-9]/ && $3 !~ /not measured/' | wc -l)
+verdicts=$(measured | grep -cE '\| (PASS|FAIL) \|$' || true)
 [ "$rows" -ge 10 ] || die "bench.sh printed $rows measurement rows, expected at least 10"
 [ "$empty" -eq 0 ] || die "bench.sh printed $empty row(s) without a number"
+[ "$verdicts" -ge 12 ] || die "bench.sh printed $verdicts PASS/FAIL verdicts, expected one for each of the 12 targets' rows"
 
-log "bench-smoke: the package-benchmark suite"
-swift package --package-path Benchmarks --disable-sandbox benchmark --no-progress --format markdown >"$out/core.md"
-cat "$out/core.md"
+log "bench-smoke: the package-benchmark suite, against its kept malloc thresholds"
+# Benchmarks/Thresholds/ holds each benchmark's p90 malloc count (scripts/bench-thresholds.sh);
+# a count more than its tolerance above fails here.
+scripts/bench-thresholds.sh check --format markdown | tee "$out/core.md"
 names=$(grep -c 'Benchmark(' Benchmarks/CoreBenchmarks/*.swift | awk -F: '{ n += $2 } END { print n }')
-reported=$(grep -c 'Throughput' "$out/core.md" || true)
-# Two of the Benchmark(...) lines sit in a loop over two durability levels.
-[ "$reported" -ge "$names" ] || die "the benchmark suite reported $reported throughputs for $names benchmarks"
-log "bench-smoke: OK ($rows table rows, $reported benchmark results)"
+kept=$(ls Benchmarks/Thresholds/*.json | wc -l)
+# Some Benchmark(...) lines sit in loops (durability levels, deflate levels): more files than lines.
+[ "$kept" -ge "$names" ] || die "Benchmarks/Thresholds/ keeps $kept thresholds for $names benchmarks"
+
+log "bench-smoke: instructions per event (callgrind), against Benchmarks/Callgrind/instructions.json"
+BUILD=0 scripts/bench-callgrind.sh --check
+log "bench-smoke: OK ($rows table rows, $kept benchmark thresholds held, callgrind counts held)"
