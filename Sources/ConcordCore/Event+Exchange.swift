@@ -181,7 +181,7 @@ extension Event {
         } else if id.seq == 1 {
             prevHash = .genesis
         } else {
-            throw ConcordError(.invalidJSON, "event \(id) has no field \"prevHash\", and the line before it in the body is not the event at seq \(id.seq - 1) of its origin, whose hash it would be")
+            throw ConcordError(.invalidJSON, "event \(id) has no field \"prevHash\": only a line that follows the line of its origin's event at seq \(id.seq - 1) in a sync body may leave it out")
         }
         if format == 2, self.commitment == nil { self.commitment = computeCommitment() }
         hash = object["hash"] != nil ? try fields.hash("hash") : computeHash()

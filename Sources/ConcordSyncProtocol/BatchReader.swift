@@ -84,9 +84,8 @@ public struct BatchReader: Sendable {
                 guard batch.events.count < budget.maxEvents else {
                     throw ConcordError(.tooLarge, "more than \(budget.maxEvents) events in one batch, the limit")
                 }
-                let last = lastEvent
                 let event = try Event(exchange: object) { id in
-                    guard let previous = last[id.origin], previous.seq &+ 1 == id.seq else { return nil }
+                    guard let previous = lastEvent[id.origin], previous.seq &+ 1 == id.seq else { return nil }
                     return previous.hash
                 }
                 lastEvent[event.origin] = (event.seq, event.hash)

@@ -65,6 +65,22 @@ struct FoldStateTests {
         #expect(try Self.snapshot(hub) == incremental)
     }
 
+    @Test func aStoreWithoutKeptStatesVerifiesAndKeepsThemFromItsNextCatchUp() throws {
+        // As a store built before migration 0010 stands: read models current, no states.
+        let directory = try TemporaryDirectory("fold-none")
+        let store = try StoreFixtures.createStore(in: directory)
+        try ProjectionTests.recordScenario(store)
+        try store.catchUpProjections()
+        let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])
+        try raw.execute("DELETE FROM fold_states")
+        #expect(try store.readModelDifferences() == [])
+        try Self.append(store, "case:WY-2016-0012", .caseNoteAdded(note: "After the upgrade"), at: 1_464_739_200_000)
+        #expect(try store.catchUpProjectionsCounting() == SQLiteEventStore.CatchUpCount(extended: 0, refolded: 1))
+        let states = try store.queryReadModels(.live, sql: "SELECT stream FROM {schema}.fold_states", []).rows
+        #expect(states == [[.text("case:WY-2016-0012")]])
+        #expect(try store.readModelDifferences() == [])
+    }
+
     @Test func aDamagedStateIsNamedByVerifyAndFoldedAgainWhole() throws {
         let directory = try TemporaryDirectory("fold-damaged")
         let store = try StoreFixtures.createStore(in: directory)
