@@ -19,7 +19,7 @@ out="$(mktemp -d "${TMPDIR:-/tmp}/concord-bench-smoke.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 
 log "bench-smoke: scripts/bench.sh at N=2000"
-N=2000 ES_EVENTS=500 SINGLE=160 WRITERS=16 CONCURRENT=320 WRITE_DOC=0 scripts/bench.sh >"$out/table.md"
+N=2000 ES_EVENTS=500 GENERIC=2000 PG_EVENTS=2000 SINGLE=160 WRITERS=16 CONCURRENT=320 WRITE_DOC=0 scripts/bench.sh >"$out/table.md"
 cat "$out/table.md"
 # Measurement rows: every table row but the header and its rule.
 measured() { grep '^| ' "$out/table.md" | grep -v '^| measure' | grep -v '^|---'; }
