@@ -224,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "ConcordWebViewTests",
             dependencies: [
-                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordWebView",
+                "ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordWebView", "ConcordSQLite", "ConcordTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

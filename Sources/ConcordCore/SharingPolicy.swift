@@ -23,10 +23,17 @@ public struct SharingPolicy: Sendable, Hashable {
     /// Streams granted by `region:` and `meeting:` rules, each with the rule that grants it.
     public var resolvedStreams: [StreamID: ShareSelector]
 
-    /// True when the peer receives every opening this node holds (the default is `full`, or a
-    /// rule `all` is the peer's, and no stream is kept local): what the web view may show a token
-    /// holder (docs/audit.md).
-    public var withholdsNothing: Bool { (defaultRule == .full || rules.contains(.all)) && localStreams.isEmpty }
+    /// True when `decide(stream:)` grants every stream: no stream is kept local, and the peer's
+    /// own rules grant every stream (a rule `all`, or `kind:` rules for every kind), or the peer
+    /// has no rules and the node's default is `full`. A peer with rules of its own is judged by
+    /// them alone, never by the default. What the web view may show a token holder (docs/audit.md).
+    public var withholdsNothing: Bool {
+        guard localStreams.isEmpty else { return false }
+        guard !rules.isEmpty else { return defaultRule == .full }
+        if rules.contains(.all) { return true }
+        let kinds = Set(rules.compactMap { if case .kind(let kind) = $0 { kind } else { nil } })
+        return kinds.isSuperset(of: ShareSelector.kinds)
+    }
 
     public init(
         peer: String, rules: [ShareSelector], defaultRule: Default, localStreams: Set<StreamID> = [],

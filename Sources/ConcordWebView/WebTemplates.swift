@@ -64,6 +64,7 @@ enum WebTemplates {
         {{#error}}<p class="fault" role="alert">{{error}}</p>{{/error}}
         <form method="post" action="/view/login">
         <input type="hidden" name="next" value="{{next}}">
+        <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="token">Token</label><input id="token" name="token" type="password" autocomplete="off" required>
         <button type="submit">Sign in</button>
         </form>

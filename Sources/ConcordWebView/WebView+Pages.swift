@@ -163,10 +163,15 @@ extension WebView {
 
     // MARK: One stream
 
-    func stream(_ text: String, _ request: Request) async throws -> Response {
+    func stream(_ text: String, _ request: Request, _ reader: Reader) async throws -> Response {
         let stream = try StreamID(text)
         var (context, choice, view) = try await common(request, title: stream.rawValue)
-        let events = try await source.streamEvents(stream, view)
+        // Each event as the reader may see it (the same decision sync makes for its peer).
+        let events = try await source.streamEvents(stream, view).map { stored in
+            var shown = stored
+            shown.event = reader.policy.shared(stored.event)
+            return shown
+        }
         guard !events.isEmpty else { throw ConcordError(.unknownID, "no events on \(stream) in this view") }
         let names = try await source.nodeNames()
         var sections: [[String: Any]] = []

@@ -10,13 +10,14 @@ public protocol WebViewSource: ReadModelReader {
     func view(asOf: Int64?, seenBy: String?, validAt: Int64?) async throws -> ReadModelView
     /// The node names origins signed their checkpoints with ("on which node").
     func nodeNames() async throws -> [OriginID: String]
-    /// The audit bundle (`concord export --audit`): events, keys, seals and checkpoints, NDJSON.
-    func auditBundle() async throws -> [UInt8]
+    /// The audit bundle (`concord export --audit --for`): events as `policy` lets them go (through
+    /// `SharedView`), keys, seals and checkpoints, and the read-model digests of that view, NDJSON.
+    func auditBundle(for policy: SharingPolicy) async throws -> [UInt8]
     /// The peer a token was issued to, and whether it is read-only; nil for an unknown token.
     func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)?
-    /// Whether this node's sharing rules give `peer` every opening it holds: the web view shows
-    /// the whole record, so it is only for such a peer (need to know: docs/privacy.md).
-    func sharesEverything(with peer: String) async throws -> Bool
+    /// What this node's sharing rules give `peer`, resolved against what it holds: the one
+    /// disclosure decision sync, export and the web view all ask (need to know: docs/privacy.md).
+    func sharingPolicy(for peer: String) async throws -> SharingPolicy
 }
 
 public struct WebOverview: Sendable {

@@ -11,7 +11,11 @@ enum AuditBundle {
     /// costs a fold of the log up to it.
     static let maxDigests = 20
 
-    static func digestLines(of store: SQLiteEventStore) throws -> String {
+    /// The `read-models` lines. With `policy` (a bundle written for a peer, `export --audit
+    /// --for`, or the web view's bundle for its reader), each digest is of the read models that
+    /// peer folds from the stubs and openings the bundle gives it, so that `concord verify` of
+    /// the bundle folds the same.
+    static func digestLines(of store: SQLiteEventStore, sharedWith policy: SharingPolicy?) throws -> String {
         let own = Set(try store.incarnations().map(\.origin))
         // The newest by time, whichever incarnation signed them.
         let checkpoints = try store.checkpoints().filter { own.contains($0.signer) }
@@ -22,7 +26,8 @@ enum AuditBundle {
             line.field("kind", "read-models")
             line.field("signer", checkpoint.signer.hex)
             line.field("number", checkpoint.number)
-            line.field("digest", try store.readModelDigest(.seenBy(checkpoint.vector, at: checkpoint.takenAt)))
+            let view = ReadModelView.seenBy(checkpoint.vector, at: checkpoint.takenAt)
+            line.field("digest", try policy.map { try store.readModelDigest(view, sharedWith: $0) } ?? store.readModelDigest(view))
             out += line.finish() + "\n"
         }
         return out

@@ -28,7 +28,8 @@ struct ExportCommand: AsyncParsableCommand {
             }
             try await storeOptions.withHub { store in
                 // Read through the peer's view, so no opening its rules withhold is written.
-                let source: any BatchSource = if let peer { SharedView(source: store, policy: try await store.sharingPolicy(for: peer)) } else { store }
+                let policy = if let peer { try await store.sharingPolicy(for: peer) } else { nil as SharingPolicy? }
+                let source: any BatchSource = if let policy { SharedView(source: store, policy: policy) } else { store }
                 var progress = ProgressBar("exporting", total: try await store.eventCount())
                 let output: FileHandle = if let out { try PrivateOutput.create(out, force: force) } else { FileHandle.standardOutput }
                 var written = 0
@@ -40,7 +41,7 @@ struct ExportCommand: AsyncParsableCommand {
                     progress.update(written)
                 }
                 progress.finish()
-                if audit { output.write(Data(try AuditBundle.digestLines(of: storeOptions.openStore()).utf8)) }
+                if audit { output.write(Data(try AuditBundle.digestLines(of: storeOptions.openStore(), sharedWith: policy).utf8)) }
                 if let out {
                     try output.synchronize()
                     try output.close()

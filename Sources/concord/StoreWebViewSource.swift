@@ -30,7 +30,7 @@ struct StoreWebViewSource: WebViewSource {
 
     func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? { try await backend.authenticate(token: token) }
 
-    func sharesEverything(with peer: String) async throws -> Bool { try await backend.sharingPolicy(for: peer).withholdsNothing }
+    func sharingPolicy(for peer: String) async throws -> SharingPolicy { try await backend.sharingPolicy(for: peer) }
 
     func view(asOf: Int64?, seenBy: String?, validAt: Int64?) async throws -> ReadModelView {
         let store = self.store
@@ -47,13 +47,13 @@ struct StoreWebViewSource: WebViewSource {
         return try await blocking { try store.nodeNames() }
     }
 
-    /// `concord export --audit`'s file, but for the checkpoint that command signs first: the web
-    /// view writes nothing.
-    func auditBundle() async throws -> [UInt8] {
+    /// `concord export --audit --for PEER`'s file, but for the checkpoint that command signs
+    /// first: the web view writes nothing.
+    func auditBundle(for policy: SharingPolicy) async throws -> [UInt8] {
         var out: [UInt8] = []
-        try await LogExport.forEachBatch(of: backend) { BatchWriter.append($0, to: &out) }
+        try await LogExport.forEachBatch(of: SharedView(source: backend, policy: policy)) { BatchWriter.append($0, to: &out) }
         let store = self.store
-        out += Array(try await blocking { try AuditBundle.digestLines(of: store) }.utf8)
+        out += Array(try await blocking { try AuditBundle.digestLines(of: store, sharedWith: policy) }.utf8)
         return out
     }
 

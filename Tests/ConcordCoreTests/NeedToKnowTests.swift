@@ -136,3 +136,32 @@ struct FormatTwoVectorTests {
         #expect(event.hash.hex == "7856c449917b8eabcb3e437f1d82eb9096f38ba0908e4bcdc028267e2f5d1ed4")
     }
 }
+
+/// `SharingPolicy.withholdsNothing`: the gate the web view asks, which must agree with what
+/// `decide(stream:)` grants, stream by stream.
+struct WithholdsNothingTests {
+    static let streams = ["case:WY-1", "meeting:NATN-1", "action:A-1", "minutes:M-1"].map { StreamID(unchecked: $0) }
+
+    @Test(arguments: [
+        // (rules, default, local streams, withholds nothing)
+        ([String](), "full", false, true),
+        ([], "stubs", false, false),
+        ([], "full", true, false),
+        (["kind:meeting"], "full", false, false),
+        (["region:West Yorkshire"], "full", false, false),
+        (["all"], "stubs", false, true),
+        (["all"], "full", true, false),
+        (["kind:case", "kind:meeting", "kind:action"], "full", false, false),
+        (["kind:case", "kind:meeting", "kind:action", "kind:other"], "stubs", false, true),
+    ])
+    func agreesWithTheDecisionForEveryStream(rules: [String], defaultRule: String, keepsOneLocal: Bool, expected: Bool) throws {
+        let policy = SharingPolicy(
+            peer: "west-yorkshire", rules: try rules.map(ShareSelector.init(parsing:)), defaultRule: SharingPolicy.Default(rawValue: defaultRule)!,
+            localStreams: keepsOneLocal ? [Self.streams[0]] : []
+        )
+        #expect(policy.withholdsNothing == expected)
+        // When it says nothing is withheld, every stream of every kind is granted.
+        if policy.withholdsNothing { #expect(Self.streams.allSatisfy { policy.decide(stream: $0).sendsOpening }) }
+        else { #expect(!Self.streams.allSatisfy { policy.decide(stream: $0).sendsOpening }) }
+    }
+}
