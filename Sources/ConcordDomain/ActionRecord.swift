@@ -19,6 +19,22 @@ public struct ActionRecord: Sendable, Hashable {
     public internal(set) var finished: Provenance?
     public internal(set) var progress: [Progress] = []
     public internal(set) var ignoredEvents = 0
+    /// What an `action.raised` names the action for: a decision, a case, either or both.
+    public struct Link: Sendable, Hashable, Comparable {
+        public var decision: String?
+        public var `case`: String?
+
+        public static func < (lhs: Link, rhs: Link) -> Bool {
+            // nil before any text, "" included.
+            func key(_ link: Link) -> [String] { [link.decision.map { "+" + $0 } ?? "", link.case.map { "+" + $0 } ?? ""] }
+            return key(lhs).lexicographicallyPrecedes(key(rhs))
+        }
+    }
+    /// Every decision and case pair an `action.raised` of the stream named. A region or meeting
+    /// sharing rule grants an action only while this is one pair: an action raised again by any
+    /// origin naming another case or decision is withheld from both, never sent where a later
+    /// writer chose (docs/privacy.md), as a case's `regionsNamed` is.
+    public internal(set) var linksNamed: Set<Link> = []
 
     init(id: String) { self.id = id }
 
@@ -43,6 +59,7 @@ public struct ActionRecord: Sendable, Hashable {
         switch domainEvent {
         case let .actionRaised(title, owner, due, decisionID, caseID):
             if raised == nil { raised = Provenance(event) }
+            linksNamed.insert(Link(decision: decisionID, case: caseID))
             fields.write("title", title, by: by, history: history)
             fields.write("owner", owner, by: by, history: history)
             fields.write("due", due, by: by, history: history)

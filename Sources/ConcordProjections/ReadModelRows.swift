@@ -40,7 +40,7 @@ public struct ReadModelRows: Sendable, Hashable {
         case .meeting:
             rows.add("meetings", [.text(id), streamValue, .null, .null, .null, .null, withheld, .null, .null, .null, .null, .integer(0), .integer(0)])
         case .action:
-            rows.add("actions", [.text(id), streamValue, .null, .null, .null, withheld, .null, .null, .null, .null, .null, .null, .integer(0)])
+            rows.add("actions", [.text(id), streamValue, .null, .null, .null, withheld, .null, .null, .null, .null, .null, .null, .integer(0), .integer(0)])
         }
         add(undisclosed, of: stream, to: &rows)
         return rows
@@ -105,7 +105,7 @@ public struct ReadModelRows: Sendable, Hashable {
             rows.add("actions", [
                 .text(a.id), streamValue, SQLValue(a.title), SQLValue(a.owner), SQLValue(a.due), SQLValue(a.status?.rawValue),
                 SQLValue(a.decisionID), SQLValue(a.caseID), SQLValue(a.outcome), time(raised.occurredAt), .text(raised.actor),
-                time(a.finished?.occurredAt), .integer(Int64(a.progress.count)),
+                time(a.finished?.occurredAt), .integer(Int64(a.progress.count)), .integer(Int64(a.linksNamed.count)),
             ])
             for entry in a.progress {
                 rows.add("action_progress", [.text(a.id), id(entry.provenance.event), streamValue, time(entry.provenance.occurredAt), .text(entry.provenance.actor), .text(entry.note)])

@@ -5,7 +5,7 @@ import ConcordDomain
 /// layout is not managed by the store's migrations.
 public enum ReadModelSchema {
     /// Bump whenever a table's layout or the folding rules change: stores rebuild on next use.
-    public static let version = 2
+    public static let version = 3
 
     public struct Column: Sendable {
         public var name: String
@@ -51,7 +51,7 @@ public enum ReadModelSchema {
         table("attendees", "meeting_id,name,stream,role,organisation", key: "meeting_id,name"),
         table("agenda_items", "meeting_id,item_no INTEGER,stream,title,added_by,event_id", key: "meeting_id,item_no"),
         table("decisions", "meeting_id,decision_id,stream,text,proposed_by,decided_at,recorded_by,origin,event_id", key: "meeting_id,decision_id"),
-        table("actions", "action_id,stream,title,owner,due_date,status,decision_id,case_id,outcome,raised_at,raised_by,finished_at,progress_count INTEGER", key: "action_id"),
+        table("actions", "action_id,stream,title,owner,due_date,status,decision_id,case_id,outcome,raised_at,raised_by,finished_at,progress_count INTEGER,links_named INTEGER", key: "action_id"),
         table("action_progress", "action_id,event_id,stream,noted_at,actor,note", key: "action_id,event_id"),
         table("conflicts", "stream,field,chosen,candidates", key: "stream,field"),
         // Events whose openings this node does not hold: `withheld` (a stub) or `erased`.

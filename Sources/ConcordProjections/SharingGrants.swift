@@ -9,13 +9,22 @@ public enum SharingGrants {
     public static func streamQueries(for rule: ShareSelector) -> (value: String, queries: [String])? {
         switch rule {
         case .region(let region):
-            // Only cases every `case.opened` of which names the region (regions_named = 1).
+            // Only cases every `case.opened` of which names the region (regions_named = 1), and
+            // actions every `action.raised` of which names the same case (links_named = 1): no
+            // origin can make a stream travel by naming another case or region after it.
             (region, [
                 "SELECT stream FROM cases WHERE region = $1 AND regions_named = 1",
-                "SELECT a.stream FROM actions a JOIN cases c ON c.case_id = a.case_id WHERE c.region = $1 AND c.regions_named = 1",
+                "SELECT a.stream FROM actions a JOIN cases c ON c.case_id = a.case_id WHERE c.region = $1 AND c.regions_named = 1 AND a.links_named = 1",
             ])
         case .meeting(let meeting):
-            (meeting, ["SELECT a.stream FROM actions a JOIN decisions d ON d.decision_id = a.decision_id WHERE d.meeting_id = $1"])
+            // Actions every `action.raised` of which names the same decision, and only while that
+            // decision id is recorded by this meeting alone (decision ids are unique only on the
+            // node that chose them; an id two meetings use grants through neither).
+            (meeting, ["""
+                SELECT a.stream FROM actions a JOIN decisions d ON d.decision_id = a.decision_id
+                WHERE d.meeting_id = $1 AND a.links_named = 1
+                  AND NOT EXISTS (SELECT 1 FROM decisions other WHERE other.decision_id = d.decision_id AND other.meeting_id <> d.meeting_id)
+                """])
         default:
             nil
         }
