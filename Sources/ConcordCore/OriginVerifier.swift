@@ -4,7 +4,11 @@
 /// Rules: each event's stored hash equals the hash of its canonical bytes; its `prevHash` equals
 /// the previous event's hash; seqs run 1, 2, 3… with no gap; local positions increase with seq;
 /// every seal's signature verifies with the origin's key and matches the event it names; the last
-/// event is covered by a seal; no seal names an event beyond the last.
+/// event is covered by a seal; no seal names an event beyond the last. Erasures: an event whose
+/// opening is erased must be named by a valid erasure of its origin held here (a later event of
+/// the same origin, `Erasure`), and every event a held erasure names must be erased, unless it
+/// keeps its opening by rule (a format-1 event, an erasure): what the log signs decides, never a
+/// column beside it.
 public struct OriginVerifier: Sendable {
     public let origin: OriginID
     private let key: OriginKey?
@@ -18,6 +22,11 @@ public struct OriginVerifier: Sendable {
     public private(set) var notices: [VerificationFault] = []
     public private(set) var eventsChecked: UInt64 = 0
     public private(set) var sealsChecked: UInt64 = 0
+    /// Bit `seq` is set when that event holds (or withholds) an opening an erasure must destroy:
+    /// a format-2 event that is not an erasure and is not erased. One bit an event.
+    private var erasable = BitSet()
+    /// Erased events no held erasure has named yet (an erasure always comes later in its origin).
+    private var erasedUnnamed: Set<UInt64> = []
 
     public init(origin: OriginID, key: OriginKey?, seals: [Seal]) {
         self.origin = origin
@@ -67,12 +76,39 @@ public struct OriginVerifier: Sendable {
         if let violation = event.rangeViolation {
             notices.append(VerificationFault(origin: origin, seq: event.seq, kind: .outOfRange, detail: "\(violation): stored by an older release; it cannot be sent to any peer"))
         }
+        checkErasure(event)
         if let seal = sealsBySeq.removeValue(forKey: event.seq) {
             checkSeal(seal, against: event.hash)
         }
         expectedSeq = event.seq &+ 1
         previousHash = event.hash
         previousPosition = stored.position
+    }
+
+    /// Whether the event's opening was destroyed only by a held erasure of its origin, and
+    /// whether an erasure's targets are all erased.
+    private mutating func checkErasure(_ event: Event) {
+        let isErasure = event.type.rawValue == Erasure.eventType
+        if event.disclosure == .erased {
+            if event.commitment == nil || isErasure {
+                fault(event.seq, .erasedWithoutErasure, "its opening was destroyed, but \(isErasure ? "an erasure" : "a format-1 event") keeps its opening by rule: no erasure may destroy it")
+            } else {
+                erasedUnnamed.insert(event.seq)
+            }
+        } else if event.commitment != nil, !isErasure, event.seq <= eventsChecked {
+            // (A gap-free log's seq is never above the count of its events read so far; past a
+            // gap, already a fault, the bit is not kept, so a forged seq cannot grow the set.)
+            erasable.insert(event.seq)
+        }
+        // An erasure that does not parse names nothing (no node applies it): the events it would
+        // name, if erased, are then named by none.
+        guard isErasure, let erasure = try? Erasure.recorded(by: event) else { return }
+        for target in erasure.targets {
+            erasedUnnamed.remove(target.seq)
+            if erasable.contains(target.seq) {
+                fault(target.seq, .erasureNotApplied, "erasure \(event.id) names it, but its opening is still held here")
+            }
+        }
     }
 
     private mutating func checkSeal(_ seal: Seal, against hash: EventHash?) {
@@ -95,9 +131,29 @@ public struct OriginVerifier: Sendable {
             checkSeal(seal, against: nil)
         }
         sealsBySeq.removeAll()
+        for seq in erasedUnnamed.sorted() {
+            fault(seq, .erasedWithoutErasure, "its opening was destroyed, but no erasure of its origin held here names it: only the recording node may erase, by a signed erasure event")
+        }
+        erasedUnnamed.removeAll()
         if highestSeal < lastSeq {
             fault(highestSeal &+ 1, .unsealed, "seq \(highestSeal &+ 1)…\(lastSeq) are covered by no seal")
         }
         return faults.sorted { ($0.seq, $0.kind.rank) < ($1.seq, $1.kind.rank) }
+    }
+}
+
+/// A set of small non-negative integers, one bit each (seqs of one origin).
+struct BitSet: Sendable {
+    private var words: [UInt64] = []
+
+    mutating func insert(_ value: UInt64) {
+        let word = Int(value >> 6)
+        if word >= words.count { words.append(contentsOf: repeatElement(0, count: word - words.count + 1)) }
+        words[word] |= 1 << (value & 63)
+    }
+
+    func contains(_ value: UInt64) -> Bool {
+        let word = Int(clamping: value >> 6)
+        return word < words.count && words[word] & (1 << (value & 63)) != 0
     }
 }

@@ -30,6 +30,13 @@ public struct VerificationFault: Sendable, Hashable, CustomStringConvertible {
         /// A checkpoint whose signature does not verify with its signer's key, or whose signer's
         /// key is not held.
         case badCheckpoint = "bad-checkpoint"
+        /// An erasure of the origin held here names the event, but the event's opening is still
+        /// held: the erasure was not applied (or the opening was put back).
+        case erasureNotApplied = "erasure-not-applied"
+        /// The event's opening was destroyed, but no erasure of its origin held here names it:
+        /// someone blanked it behind the log's back (only the recording origin, by a signed
+        /// erasure, may destroy an opening).
+        case erasedWithoutErasure = "erased-without-erasure"
         /// A field outside its range (`EventLimits`): stored by a release before the ranges were
         /// checked. It verifies, but no peer would take it (a notice, not a fault).
         case outOfRange = "out-of-range"

@@ -4,18 +4,23 @@ import ConcordCore
 /// and the same bytes for the same state on every node and run (dictionaries are written in key
 /// order), so a kept state can be compared byte for byte with one folded again.
 ///
-/// Layout: a format byte (1), the kind (0 case, 1 meeting, 2 action), then the origins named
-/// anywhere in the state (once each, as hex), then the state, where an origin is its index in
-/// that table. Integers are LEB128 varints, Int64 zigzag-encoded first; a string is its UTF-8
+/// Layout: a format byte (2), the kind (0 case, 1 meeting, 2 action), the stream's id, the tail
+/// event's hash (0 or 32 bytes), then the origins named anywhere in the state (once each, as
+/// hex), then the state, where an origin is its index in that table. A state names its stream
+/// and its tail's hash so that a store uses it only for that stream and only while that event is
+/// the one it holds (a state of format 1, which named neither, is never used). Integers are LEB128 varints, Int64 zigzag-encoded first; a string is its UTF-8
 /// length and bytes; an optional is a 0/1 byte and the value.
 extension StreamFold {
-    static let encodingFormat: UInt8 = 1
+    static let encodingFormat: UInt8 = 2
 
     public func encoded() -> [UInt8] {
         var body = FoldStateWriter()
         body.state(self)
         var out: [UInt8] = [Self.encodingFormat, record.kindByte]
         var header = FoldStateWriter()
+        header.string(stream.rawValue)
+        header.count(tailHash?.bytes.count ?? 0)
+        header.bytes += tailHash?.bytes ?? []
         header.count(body.origins.count)
         for origin in body.originOrder { header.string(origin.hex) }
         out += header.bytes
@@ -23,13 +28,16 @@ extension StreamFold {
         return out
     }
 
-    /// The state `encoded()` wrote for `stream`. Throws on anything else: a state that does not
-    /// decode is folded again from the events instead.
+    /// The state `encoded()` wrote for `stream`. Throws on anything else (another stream's state,
+    /// an older format): a state that does not decode is folded again from the events instead.
     public init(decoding bytes: [UInt8], stream: StreamID) throws {
         var reader = FoldStateReader(bytes)
         guard try reader.byte() == Self.encodingFormat else { throw FoldStateReader.malformed }
         let kind = try reader.byte()
-        guard var fold = StreamFold(stream: stream), fold.record.kindByte == kind else { throw FoldStateReader.malformed }
+        guard var fold = StreamFold(stream: stream), fold.record.kindByte == kind, try reader.string() == stream.rawValue else { throw FoldStateReader.malformed }
+        let hashLength = try reader.count()
+        guard hashLength == 0 || hashLength == 32 else { throw FoldStateReader.malformed }
+        fold.tailHash = hashLength == 0 ? nil : EventHash(bytes: try reader.bytes(hashLength))
         let originCount = try reader.count()
         for _ in 0..<originCount {
             reader.origins.append(try OriginID(hex: try reader.string()))
@@ -188,6 +196,11 @@ struct FoldStateWriter {
                 provenance(entry.provenance)
             }
             count(record.ignoredEvents)
+            count(record.linksNamed.count)
+            for link in record.linksNamed.sorted() {
+                optional(link.decision)
+                optional(link.case)
+            }
         }
     }
 }
@@ -255,6 +268,13 @@ struct FoldStateReader {
     }
 
     mutating func optional() throws -> String? { try bool() ? try string() : nil }
+
+    /// `length` raw bytes (the length was read with `count()`, so they are there).
+    mutating func bytes(_ length: Int) throws -> [UInt8] {
+        guard length <= bytes.count - index else { throw Self.malformed }
+        defer { index += length }
+        return Array(bytes[index..<index + length])
+    }
 
     mutating func origin() throws -> OriginID {
         let index = try unsigned()
@@ -353,6 +373,7 @@ struct FoldStateReader {
                 record.progress.append(ActionRecord.Progress(note: note, provenance: provenance))
             }
             record.ignoredEvents = try integer()
+            for _ in 0..<(try count()) { record.linksNamed.insert(ActionRecord.Link(decision: try optional(), case: try optional())) }
             fold.record = .action(record)
         }
     }

@@ -13,6 +13,10 @@ public struct StreamFold: Sendable, Hashable {
     var history = CausalHistory()
     /// The last event folded, in projection order.
     public internal(set) var tail: (hlc: HLCTimestamp, id: EventID)?
+    /// The tail event's hash, when the events folded carried theirs (a store reading events for
+    /// a fold alone leaves it out, and sets it before keeping the state). A kept state is used
+    /// only when its stream and its tail's hash match what the store holds (docs/storage-format.md).
+    public var tailHash: EventHash?
     /// Events folded, withheld ones included.
     public internal(set) var eventCount = 0
     /// Whether any event folded was withheld or erased: such a stream's rows also depend on
@@ -44,6 +48,7 @@ public struct StreamFold: Sendable, Hashable {
     public mutating func add(_ event: Event) {
         eventCount += 1
         tail = (event.hlc, event.id)
+        tailHash = event.hash.bytes.count == 32 ? event.hash : nil
         // Withheld events are not folded: a stream holding any shows as withheld (ReadModelRows).
         // An erased event folds as what its type alone says, its text marked erased.
         var shown = event
@@ -73,7 +78,7 @@ public struct StreamFold: Sendable, Hashable {
 
     public static func == (lhs: StreamFold, rhs: StreamFold) -> Bool {
         lhs.stream == rhs.stream && lhs.record == rhs.record && lhs.history == rhs.history
-            && lhs.tail?.hlc == rhs.tail?.hlc && lhs.tail?.id == rhs.tail?.id
+            && lhs.tail?.hlc == rhs.tail?.hlc && lhs.tail?.id == rhs.tail?.id && lhs.tailHash == rhs.tailHash
             && lhs.eventCount == rhs.eventCount && lhs.hasUndisclosed == rhs.hasUndisclosed
     }
 

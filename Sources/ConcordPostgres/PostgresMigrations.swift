@@ -245,6 +245,42 @@ extension PostgresEventStore {
             );
             REVOKE ALL ON trusted_origins FROM PUBLIC;
             """),
+        PostgresMigration(name: "0004-erasure-needs-an-erasure", sql: """
+            -- An opening may be erased only as a held erasure of its origin names it: after every
+            -- UPDATE of events, each row now erased must name in erased_by an erasure event of the
+            -- same origin, held whole, whose "events" list holds the row's id. The row trigger
+            -- already refuses any change to an erased row, so every erased row in the statement
+            -- was erased by it. Each erasure's list is read once a statement.
+            CREATE FUNCTION concord_events_check_erasures() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                unnamed text;
+            BEGIN
+                WITH erased AS (
+                    SELECT origin, seq, erased_by, type FROM concord_new_rows WHERE disclosure = 2
+                ), named AS (
+                    SELECT e.origin, target.value AS target, e.origin || ':' || e.seq AS erasure
+                    FROM (SELECT DISTINCT erased_by FROM erased WHERE erased_by ~ '^[0-9a-f]{32}:[0-9]{1,18}$') x
+                    JOIN events e ON e.origin = split_part(x.erased_by, ':', 1) AND e.seq = split_part(x.erased_by, ':', 2)::bigint
+                    CROSS JOIN LATERAL jsonb_array_elements_text(
+                        CASE WHEN e.type = 'concord.erasure' AND e.disclosure = 0 AND jsonb_typeof(e.data::jsonb -> 'events') = 'array'
+                             THEN e.data::jsonb -> 'events' ELSE '[]'::jsonb END
+                    ) AS target(value)
+                )
+                SELECT r.origin || ':' || r.seq INTO unnamed FROM erased r
+                WHERE r.type = 'concord.erasure' OR NOT EXISTS (
+                    SELECT 1 FROM named n WHERE n.erasure = r.erased_by AND n.target = r.origin || ':' || r.seq
+                )
+                LIMIT 1;
+                IF unnamed IS NOT NULL THEN
+                    RAISE EXCEPTION 'concord: the opening of % may be erased only by a held erasure of its origin that names it; this UPDATE is refused', unnamed;
+                END IF;
+                RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER events_check_erasures AFTER UPDATE ON events
+                REFERENCING NEW TABLE AS concord_new_rows
+                FOR EACH STATEMENT EXECUTE FUNCTION concord_events_check_erasures();
+            """),
     ]
 
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).

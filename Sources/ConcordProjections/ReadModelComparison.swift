@@ -18,6 +18,13 @@ public struct ReadModelDifference: Sendable, Hashable, CustomStringConvertible {
     /// For `changed`: the columns that differ, `column: stored → folded` each.
     public var detail: String
 
+    public init(table: String, key: String, kind: Kind, detail: String) {
+        self.table = table
+        self.key = key
+        self.kind = kind
+        self.detail = detail
+    }
+
     public var description: String {
         "table \(table) row (\(key)): \(kind.rawValue)\(detail.isEmpty ? "" : " (\(detail))")"
     }

@@ -305,5 +305,39 @@ extension SQLiteEventStore {
                 state  BLOB NOT NULL
             );
             """),
+        Migration(name: "0011-erasure-needs-an-erasure", sql: """
+            -- An opening may be erased only as a held erasure of its origin names it: erased_by must
+            -- name an erasure event of the same origin whose opening is held and whose "events"
+            -- list holds this event's id. (Another SQLite client can drop a trigger; concord verify
+            -- checks the same rule from the log alone.)
+            DROP TRIGGER events_refuse_update;
+            CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
+            WHEN OLD.commitment IS NULL
+              OR NEW.origin IS NOT OLD.origin OR NEW.seq IS NOT OLD.seq OR NEW.stream IS NOT OLD.stream
+              OR NEW.type IS NOT OLD.type OR NEW.hlc IS NOT OLD.hlc OR NEW.prev IS NOT OLD.prev
+              OR NEW.schema_version IS NOT OLD.schema_version OR NEW.recorded_at IS NOT OLD.recorded_at
+              OR NEW.occurred_at IS NOT OLD.occurred_at OR NEW.stream_version IS NOT OLD.stream_version
+              OR NEW.stored_at IS NOT OLD.stored_at
+              OR (NEW.disclosure = 0 AND NEW.erased_by IS NOT NULL)
+              OR NEW.hash IS NOT OLD.hash OR NEW.prev_hash IS NOT OLD.prev_hash OR NEW.commitment IS NOT OLD.commitment
+              OR NEW.position IS NOT OLD.position OR OLD.disclosure = 2
+              OR NOT ((OLD.disclosure = 1 AND NEW.disclosure = 0)
+                      OR (NEW.disclosure = 2 AND NEW.actor = '' AND NEW.data = '{}' AND NEW.salt IS NULL
+                          AND NEW.causation_id IS NULL AND NEW.correlation_id IS NULL))
+              OR (NEW.disclosure = 2 AND (OLD.type = 'concord.erasure' OR NOT EXISTS (
+                      SELECT 1 FROM events e, json_each(e.data, '$.events') j
+                      WHERE substr(NEW.erased_by, 1, 33) = NEW.origin || ':'
+                        AND e.origin = NEW.origin AND e.seq = CAST(substr(NEW.erased_by, 34) AS INTEGER)
+                        AND e.type = 'concord.erasure' AND e.disclosure = 0 AND e.seq > NEW.seq
+                        AND json_valid(e.data) AND j.value = NEW.origin || ':' || NEW.seq)))
+            BEGIN SELECT RAISE(ABORT, 'concord: events are append-only; UPDATE is refused (an opening is erased only by a held erasure of its origin naming it)'); END;
+            """),
+        Migration(name: "0012-fold-states-name-stream-and-tail", sql: """
+            -- Kept fold states now name their stream and their tail event's hash (StreamFold's
+            -- encoding, format 2), and are used only when both match the log. States of format 1
+            -- are never used again: they are dropped, and each stream's next catch-up folds it
+            -- whole and keeps a new one.
+            DELETE FROM fold_states;
+            """),
     ]
 }

@@ -70,7 +70,9 @@ extension SQLiteEventStore {
                     let held = try Self.storedHash(connection, event.id)
                     if BatchVerifier.lateOpeningProblem(event, heldHash: held) == nil { valid.append(event) }
                 }
-                return try Self.storeOpenings(valid, connection)
+                let stored = try Self.storeOpenings(valid, connection)
+                if stored > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
+                return stored
             }
         }
         if stored > 0 { commits.signal() }

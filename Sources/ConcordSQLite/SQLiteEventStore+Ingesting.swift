@@ -39,8 +39,10 @@ extension SQLiteEventStore {
                 let stored = try Self.store(plans, connection, at: now)
                 // An import is a copy and keeps every claim; a sync keeps only what it now holds.
                 let checkpointsStored = try Self.store(checkpoints.valid, offeredKeys: batch.keys, fromPeer: policy == .setAside, connection, at: now).stored
-                // Erased openings leave the read models in the same transaction.
-                if stored.erased > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
+                // Erased openings leave the read models in the same transaction, and openings that
+                // arrived enter them: at every commit the read models are the fold of the log up
+                // to where they stand (what concord verify checks), marks included.
+                if stored.erased > 0 || stored.openings > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
                 var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
                 result.openingsStored = stored.openings
                 result.openingsErased = stored.erased

@@ -67,7 +67,7 @@ extension SQLiteEventStore: ReadModelStore {
         for (stream, kind) in streams {
             // Onward from the kept state when the events stored since all sort after it (the
             // common case: an event costs its own fold); else the whole stream again.
-            if !markedStreams.contains(stream.rawValue), let kept = try writer.keptFold(of: stream) {
+            if !markedStreams.contains(stream.rawValue), let kept = try writer.keptFold(of: stream, at: position) {
                 let added = try Self.events(connection, where: "stream = ? AND position > ?", [.text(stream.rawValue), .integer(position)])
                 if let change = ReadModelFold.change(extending: kept, with: added) {
                     try writer.apply(change)
@@ -118,15 +118,28 @@ extension SQLiteEventStore: ReadModelStore {
     public func readModelDigest(_ view: ReadModelView = .live) throws -> String {
         if view == .live { try catchUpProjections() }
         return try withReadModels(view) { connection, schema in
-            var digest = ReadModelDigest()
-            for table in ReadModelSchema.tables {
-                let statement = try connection.prepare("SELECT \(table.columnNames.joined(separator: ", ")) FROM \(schema).\(table.name)")
-                var rows: [[SQLValue]] = []
-                while try statement.step() { rows.append(Self.row(statement, count: table.columns.count)) }
-                digest.add(table: table, rows: rows)
-            }
-            return digest.finish()
+            try Self.digest(connection, schema: schema)
         }
+    }
+
+    /// The digest of the read models a peer folds from what `policy` lets it receive of the
+    /// events `view` names (each event as `SharingPolicy.shared` turns it: `export --for` and
+    /// `export --audit --for` write exactly those events). Never the live tables: always folded.
+    public func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) throws -> String {
+        try withReadModels(view, forceFold: true, transform: policy.shared) { connection, schema in
+            try Self.digest(connection, schema: schema)
+        }
+    }
+
+    private static func digest(_ connection: SQLiteConnection, schema: String) throws -> String {
+        var digest = ReadModelDigest()
+        for table in ReadModelSchema.tables {
+            let statement = try connection.prepare("SELECT \(table.columnNames.joined(separator: ", ")) FROM \(schema).\(table.name)")
+            var rows: [[SQLValue]] = []
+            while try statement.step() { rows.append(Self.row(statement, count: table.columns.count)) }
+            digest.add(table: table, rows: rows)
+        }
+        return digest.finish()
     }
 
     /// Runs a read-only query against the read models of a view. The SQL names tables through
@@ -159,13 +172,19 @@ extension SQLiteEventStore: ReadModelStore {
 
     // MARK: Internals
 
-    private func withReadModels<T>(_ view: ReadModelView, _ body: (SQLiteConnection, String) throws -> T) throws -> T {
+    /// Runs `body` over the read models of `view`: the live tables, or (for a past view, with
+    /// `forceFold`, or with `transform`) tables folded afresh in memory from the events the view
+    /// names, each passed through `transform` first.
+    private func withReadModels<T>(
+        _ view: ReadModelView, forceFold: Bool = false, transform: (@Sendable (Event) -> Event)? = nil,
+        _ body: (SQLiteConnection, String) throws -> T
+    ) throws -> T {
         try withConnection("read the read models") { state in
             let connection = state.connection
             switch view {
-            case .live:
+            case .live where !forceFold && transform == nil:
                 return try body(connection, "main")
-            case .asOf, .validAt, .seenBy:
+            case .live, .asOf, .validAt, .seenBy:
                 // Fold the events known by then into an in-memory schema and query that.
                 try connection.execute("ATTACH DATABASE ':memory:' AS replay")
                 defer {
@@ -177,7 +196,7 @@ extension SQLiteEventStore: ReadModelStore {
                 let (filter, bindings) = try Self.replayFilter(view, connection)
                 do {
                     let writer = try ReadModelWriter(connection, schema: "replay", suffix: "")
-                    try Self.foldAll(connection, where: filter, bindings, into: writer)
+                    try Self.foldAll(connection, where: filter, bindings, into: writer, transform: transform)
                 }
                 return try body(connection, "replay")
             }
@@ -236,7 +255,7 @@ extension SQLiteEventStore: ReadModelStore {
                 total += Int(try connection.scalarInt("SELECT count(DISTINCT stream) FROM events WHERE stream > ? AND stream < ?", streamRange(kind)) ?? 0)
             }
         }
-        let streams = try foldAll(connection, where: "1", [], into: writer) { folded in progress?(folded, total) }
+        let streams = try foldAll(connection, where: "1", [], into: writer, folded: { folded in progress?(folded, total) })
         for view in ReadModelSchema.viewNames { try connection.execute("DROP VIEW IF EXISTS main.\(view)") }
         for table in ReadModelSchema.tables {
             try connection.execute("DROP TABLE IF EXISTS main.\(table.name)")
@@ -259,7 +278,7 @@ extension SQLiteEventStore: ReadModelStore {
     @discardableResult
     static func foldAll(
         _ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], into writer: ReadModelWriter,
-        folded: ((Int) -> Void)? = nil
+        transform: ((Event) -> Event)? = nil, folded: ((Int) -> Void)? = nil
     ) throws -> Int {
         var current: String?
         var batch: [Event] = []
@@ -284,7 +303,7 @@ extension SQLiteEventStore: ReadModelStore {
                     try flush()
                     current = event.stream.rawValue
                 }
-                batch.append(event)
+                batch.append(transform?(event) ?? event)
             }
         }
         try flush()
@@ -327,7 +346,8 @@ final class ReadModelWriter {
     private var deletesByKey: [String: (statement: SQLiteStatement, key: [Int])] = [:]
     private let folds: (read: SQLiteStatement, write: SQLiteStatement, drop: SQLiteStatement)?
 
-    init(_ connection: SQLiteConnection, schema: String, suffix: String, keepsFolds: Bool = false) throws {
+    /// `foldStates` names the table fold states go to (with `keepsFolds`, `SCHEMA.fold_states`).
+    init(_ connection: SQLiteConnection, schema: String, suffix: String, keepsFolds: Bool = false, foldStates: String? = nil) throws {
         self.connection = connection
         for table in ReadModelSchema.tables {
             let placeholders = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
@@ -337,21 +357,42 @@ final class ReadModelWriter {
             let condition = table.primaryKey.map { "\($0) = ?" }.joined(separator: " AND ")
             deletesByKey[table.name] = (try connection.prepare("DELETE FROM \(schema).\(table.name)\(suffix) WHERE \(condition)"), key)
         }
-        folds = keepsFolds ? (
-            try connection.prepare("SELECT state FROM \(schema).fold_states WHERE stream = ?"),
-            try connection.prepare("INSERT OR REPLACE INTO \(schema).fold_states (stream, state) VALUES (?, ?)"),
-            try connection.prepare("DELETE FROM \(schema).fold_states WHERE stream = ?")
-        ) : nil
+        let states = foldStates ?? (keepsFolds ? "\(schema).fold_states" : nil)
+        folds = try states.map { states in (
+            try connection.prepare("SELECT state FROM \(states) WHERE stream = ?"),
+            try connection.prepare("INSERT OR REPLACE INTO \(states) (stream, state) VALUES (?, ?)"),
+            try connection.prepare("DELETE FROM \(states) WHERE stream = ?")
+        ) }
     }
 
-    /// The stream's kept fold state; nil when none is kept or it does not decode (the stream is
-    /// then folded again whole, and its state written anew).
-    func keptFold(of stream: StreamID) throws -> StreamFold? {
+    /// The stream's kept fold state, as the read models stand at `position`; nil when none is
+    /// kept, or it does not decode as this stream's, or it is not the fold of the stream's events
+    /// up to `position` as far as the log shows: it must have folded exactly the events stored
+    /// by then (the stream's versions 1…count, the count-th at or before `position` and the next
+    /// after it) and its tail must be a held event of the stream with the hash it names. The
+    /// stream is then folded again whole, and its state written anew (a stale or swapped state
+    /// never writes a row).
+    func keptFold(of stream: StreamID, at position: Int64) throws -> StreamFold? {
         guard let read = folds?.read else { return nil }
         read.reset()
         try read.bind([.text(stream.rawValue)])
-        guard try read.step() else { return nil }
-        return try? StreamFold(decoding: read.blob(0), stream: stream)
+        guard try read.step(), let fold = try? StreamFold(decoding: read.blob(0), stream: stream) else { return nil }
+        read.reset()
+        guard let tail = fold.tail, let tailHash = fold.tailHash, fold.eventCount > 0 else { return nil }
+        let tailEvent = try connection.cached("SELECT hash FROM main.events WHERE origin = ? AND seq = ? AND stream = ?")
+        try tailEvent.bind([.text(tail.id.origin.hex), .integer(Int64(bitPattern: tail.id.seq)), .text(stream.rawValue)])
+        guard try tailEvent.step(), tailEvent.blob(0) == tailHash.bytes else { return nil }
+        tailEvent.reset()
+        let version = try connection.cached("SELECT position FROM main.events WHERE stream = ? AND stream_version = ?")
+        func positionOf(_ streamVersion: Int) throws -> Int64? {
+            version.reset()
+            try version.bind([.text(stream.rawValue), .integer(Int64(streamVersion))])
+            defer { version.reset() }
+            return try version.step() ? version.int64(0) : nil
+        }
+        guard let last = try positionOf(fold.eventCount), last <= position else { return nil }
+        if let next = try positionOf(fold.eventCount + 1), next <= position { return nil }
+        return fold
     }
 
     /// Adds a stream's rows (the stream has none yet), and its fold state.
@@ -368,6 +409,14 @@ final class ReadModelWriter {
 
     private func keep(_ fold: StreamFold) throws {
         guard let write = folds?.write else { return }
+        var fold = fold
+        // Events read for folding leave their hashes out: the tail's is read here, once a stream.
+        if fold.tailHash == nil, let tail = fold.tail {
+            let hash = try connection.cached("SELECT hash FROM main.events WHERE origin = ? AND seq = ?")
+            try hash.bind([.text(tail.id.origin.hex), .integer(Int64(bitPattern: tail.id.seq))])
+            fold.tailHash = try hash.step() ? EventHash(bytes: hash.blob(0)) : nil
+            hash.reset()
+        }
         write.reset()
         try write.run([.text(fold.stream.rawValue), .blob(fold.encoded())])
     }

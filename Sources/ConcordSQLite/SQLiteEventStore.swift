@@ -136,6 +136,40 @@ public final class SQLiteEventStore: EventStore {
         return SQLiteEventStore(path: path, connection: connection, options: options, logger: logger)
     }
 
+    /// Opens a store to check it, changing no byte of it: a read-only connection, no migration,
+    /// no scrub, no tokens moved (`concord verify`). Nil when the file's schema is not this
+    /// build's (older: it must be migrated, which is done on a scratch copy instead). SQLite may
+    /// create the file's empty `-wal` and `-shm` companions if they are missing, as any reader does.
+    public static func openReadOnly(at path: String, logger: Logger) throws -> SQLiteEventStore? {
+        guard FileSystem.exists(path) else {
+            throw ConcordError(.storeNotFound, "no store at \(path)")
+        }
+        guard let header = FileSystem.header(of: path, count: 16), header.count == 16, header.elementsEqual("SQLite format 3\0".utf8) else {
+            throw ConcordError(.notAConcordStore, "\(path) is not a Concord store (it is not an SQLite database)")
+        }
+        let connection = try storage("open \(path) read-only") { try SQLiteConnection(path: path, flags: [.readOnly]) }
+        let application = try storage("read \(path)") { try connection.scalarInt("PRAGMA application_id") ?? 0 }
+        guard application == Int64(applicationID) else {
+            throw ConcordError(.notAConcordStore, "\(path) is an SQLite database but not a Concord store (application id \(application))")
+        }
+        let applied = try storage("read the migrations of \(path)") { () -> Set<String> in
+            guard try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'") == 1 else { return [] }
+            var names = Set<String>()
+            let statement = try connection.prepare("SELECT name FROM schema_migrations")
+            while try statement.step() { names.insert(statement.text(0)) }
+            return names
+        }
+        let known = Set(migrations.map(\.name))
+        if let unknown = applied.subtracting(known).sorted().first {
+            throw ConcordError(.storeTooNew, "\(path) was written by a newer Concord (migration \(unknown)); upgrade concord to read it")
+        }
+        guard applied == known else { return nil }
+        try storage("configure the connection") {
+            try connection.execute("PRAGMA busy_timeout=5000")
+        }
+        return SQLiteEventStore(path: path, connection: connection, options: Options(), logger: logger)
+    }
+
     private static func configure(_ connection: SQLiteConnection, options: Options) throws {
         try storage("configure the connection") {
             try connection.execute("PRAGMA busy_timeout=\(options.busyTimeoutMillis)")

@@ -38,8 +38,10 @@ struct VerifyCommand: AsyncParsableCommand {
         var forks: [(event: EventID, source: String, detectedAt: Int64?)] = []
         var claims: [(event: EventID, source: String)] = []
         var setAside: [(peer: String, refusal: SyncWire.Refusal)] = []
-        /// Nil when the read models were not checked (none built, or a PostgreSQL store).
+        /// Nil when the read models were not checked (an empty store, or a PostgreSQL store).
         var readModels: [ReadModelDifference]?
+        /// Events stored after the position the read models stand at (a catch-up is pending).
+        var readModelsBehind: Int64 = 0
         var checkpoints = 0
         /// With --against: origins the other copy holds more of (not a fault by itself).
         var behind: [(origin: OriginID, held: UInt64, other: UInt64)] = []
@@ -71,7 +73,9 @@ struct VerifyCommand: AsyncParsableCommand {
                     throw error
                 }
             } else {
-                findings = try await sqliteFindings(try storeOptions.openStore())
+                // Read-only: verify changes no byte of the store it checks (no migration, no
+                // scrub, no tokens moved); an older store is checked on a migrated scratch copy.
+                findings = try await OtherCopy.withStoreFile(storeOptions.storePath, logger: storeOptions.logger) { try await sqliteFindings($0) }
             }
             try print(findings)
         }
@@ -117,8 +121,10 @@ struct VerifyCommand: AsyncParsableCommand {
         let (explained, unexplained) = VerifyCommand.explainedByForks(checkpointFaults, forkedOrigins: Set(found.forks.map(\.event.origin)))
         found.report.faults = (found.report.faults + unexplained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
         found.report.notices = (found.report.notices + explained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
-        found.readModels = try store.readModelDifferences()
-return found
+        let readModels = try store.checkReadModels()
+        found.readModels = readModels?.differences
+        found.readModelsBehind = readModels?.eventsBehind ?? 0
+        return found
     }
 
     /// Splits `other-history` findings of origins whose fork is proven from the rest.
@@ -182,6 +188,7 @@ return found
                 object.field("problem", check.holds ? nil : check.problem)
                 return object.finish()
             }.joined(separator: ",") + "]")
+            document.field("readModelsBehind", findings.readModelsBehind)
             document.field("behind", strings: findings.behind.map { "\($0.origin):\($0.held):\($0.other)" })
             Swift.print(document.finish())
         } else {
@@ -211,7 +218,9 @@ return found
             for entry in setAside {
                 Swift.print("SET ASIDE origin \(entry.refusal.origin) from seq \(entry.refusal.seq) in the last sync with \(entry.peer): \(entry.refusal.message) (\(entry.refusal.code))")
             }
-            let readModels = (findings.readModels.map { _ in ", read models refolded and compared" } ?? "")
+            let behind = findings.readModelsBehind > 0
+                ? " (they stand \(findings.readModelsBehind) event(s) behind the log: a catch-up is pending, which the next command that reads them makes; compared up to where they stand)" : ""
+            let readModels = (findings.readModels.map { _ in ", read models refolded and compared\(behind)" } ?? "")
                 + (findings.bundleDigests.isEmpty ? "" : ", the bundle's \(findings.bundleDigests.count) read-model digest(s) refolded and equal")
             if valid {
                 Swift.print("OK: \(report.eventsChecked) events from \(report.origins) origin(s), \(report.sealsChecked) seal(s), \(findings.checkpoints) checkpoint(s) verified\(readModels)")

@@ -7,10 +7,16 @@ struct ChainFixture {
     var seals: [Seal] = []
 
     init(events count: Int, sealEvery: Int = 1) throws {
+        try self.init(count: count, sealEvery: sealEvery) { _, _ in nil }
+    }
+
+    /// A chain whose event `index` (1-based) is `draft(index, origin)` where that gives one, else
+    /// a case note.
+    init(count: Int, sealEvery: Int = 1, draft: (Int, OriginID) throws -> EventDraft?) throws {
         var chain = OriginChain(key: key, lastSeq: 0, lastHash: .genesis)
         var clock = HybridLogicalClock()
         for index in 1...count {
-            let draft = try EventDraft(
+            let draft = try draft(index, key.origin) ?? EventDraft(
                 stream: StreamID("case:WY-2016-\(index % 3)"), type: EventType("case.note-added"),
                 data: .object(["note": .string("note \(index)")]), actor: "tester", occurredAt: 1_457_519_400_000
             )

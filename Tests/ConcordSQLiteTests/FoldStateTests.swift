@@ -106,4 +106,31 @@ struct FoldStateTests {
         try store.rebuildProjections()
         #expect(try Self.snapshot(store) == mended)
     }
+
+    /// A state that decodes, of the right stream and kind, but stale (the stream's state before
+    /// its last event) or of another stream of the same kind is never used: the catch-up folds
+    /// the stream whole, so no wrong row is written.
+    @Test func aStaleOrSwappedStateIsNotUsed() throws {
+        let directory = try TemporaryDirectory("fold-stale")
+        let store = try StoreFixtures.createStore(in: directory)
+        try ProjectionTests.recordScenario(store)
+        try Self.append(store, "case:WY-2016-0099", .caseOpened(reference: "WY-2016-0099", title: "Other", region: "West Yorkshire", category: nil), at: 1_464_739_100_000)
+        try store.catchUpProjections()
+        let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])
+        try raw.execute("CREATE TABLE old_states AS SELECT stream, state FROM fold_states")
+        try Self.append(store, "case:WY-2016-0012", .caseNoteAdded(note: "A later note"), at: 1_464_739_200_000)
+        try store.catchUpProjections()
+        // The case's state put back as it was before that note; the other case's state replaced by
+        // the first case's.
+        try raw.execute("UPDATE fold_states SET state = (SELECT state FROM old_states WHERE stream = 'case:WY-2016-0012') WHERE stream = 'case:WY-2016-0012'")
+        try raw.execute("UPDATE fold_states SET state = (SELECT state FROM fold_states WHERE stream = 'case:WY-2016-0012') WHERE stream = 'case:WY-2016-0099'")
+        #expect(try store.readModelDifferences()?.map(\.key) == ["stream=case:WY-2016-0012", "stream=case:WY-2016-0099"])
+        try Self.append(store, "case:WY-2016-0012", .caseNoteAdded(note: "Another note"), at: 1_464_739_300_000)
+        try Self.append(store, "case:WY-2016-0099", .caseNoteAdded(note: "A first note"), at: 1_464_739_400_000)
+        #expect(try store.catchUpProjectionsCounting() == SQLiteEventStore.CatchUpCount(extended: 0, refolded: 2))
+        #expect(try store.readModelDifferences() == [])
+        let caughtUp = try Self.snapshot(store)
+        try store.rebuildProjections()
+        #expect(try Self.snapshot(store) == caughtUp)
+    }
 }

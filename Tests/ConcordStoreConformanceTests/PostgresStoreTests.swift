@@ -257,9 +257,9 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
-    func anApplicationRoleMayAddHistoryButHasNoPrivilegeToChangeIt(_ backend: Backend) async throws {
-        let (origin, runs) = Self.origin(events: 4, runLength: 2)
+    /// A fresh database whose store the owner made and granted to a new application role:
+    /// `body` gets the owner's location, the role's, and the role's name.
+    static func withApplicationRole(_ body: @Sendable (PostgresLocation, PostgresLocation, String) async throws -> Void) async throws {
         let role = "concord_app_" + Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
         guard let server = PostgresTestDatabase.server else { return }
         try await PostgresAdmin.execute(["CREATE ROLE \(role) LOGIN"], on: server)
@@ -270,6 +270,59 @@ import Testing
             await owner.close()
             var asApplication = location
             asApplication.username = role
+            try await body(location, asApplication, role)
+        }
+    }
+
+    /// Format-2 events (whose openings an erasure may destroy): 1…4 notes, 5 an erasure of 2.
+    static func erasedOrigin() -> (origin: ForgedOrigin, batch: IngestBatch) {
+        var origin = ForgedOrigin()
+        func salt() -> [UInt8] { (0..<EventLimits.saltBytes).map { _ in UInt8.random(in: 0...255) } }
+        for index in 1...4 { origin.append(stream: "notes:erasure-guard", payload: #"{"victim":"Name \#(index)"}"#, opening: .whole(salt: salt())) }
+        origin.append(
+            stream: Erasure.stream(of: origin.origin).rawValue, type: Erasure.eventType,
+            payload: #"{"events":["\#(origin.origin.hex):2"],"reason":"retention review"}"#, opening: .whole(salt: salt())
+        )
+        origin.seal()
+        return (origin, origin.batch(after: 0))
+    }
+
+    /// An opening may be destroyed only as a held erasure of its origin names it: psql as the
+    /// application role (which may update the opening columns) is refused by the database, and
+    /// an owner who disables the trigger is named by verify, which reads only the log.
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func anErasureMadeWithPsqlIsRefusedOrNamedByVerify(_ backend: Backend) async throws {
+        let (origin, batch) = Self.erasedOrigin()
+        try await Self.withApplicationRole { location, asApplication, role in
+            let store = try await PostgresEventStore.open(asApplication, logger: Self.logger)
+            #expect(try await store.ingest(batch, from: "peer").inserted == 5)
+            // The erasure was applied on ingest, and the log verifies.
+            #expect(try await Self.sql(location, "SELECT seq::text, disclosure::text FROM events ORDER BY seq").map { $0.compactMap { $0 } } == [["1", "0"], ["2", "2"], ["3", "0"], ["4", "0"], ["5", "0"]])
+            #expect(try await LogVerifier.verify(store).isValid)
+            await store.close()
+            let blank = "UPDATE events SET actor = '', causation_id = NULL, correlation_id = NULL, data = '{}', salt = NULL, disclosure = 2"
+            for (erasedBy, seq) in [("\(origin.origin.hex):5", 3), ("\(origin.origin.hex):4", 3), ("\(origin.origin.hex):5", 5), ("x:1", 4), ("\(origin.origin.hex):99999999999999999999", 4)] {
+                for who in [asApplication, location] {
+                    await #expect(throws: (any Error).self, "erased_by \(erasedBy) at seq \(seq) as \(who.username)") {
+                        _ = try await Self.sql(who, "\(blank), erased_by = '\(erasedBy)' WHERE seq = \(seq)")
+                    }
+                }
+            }
+            #expect(try await Self.sql(location, "SELECT count(*)::text FROM events WHERE disclosure = 2") == [["1"]])
+            // The owner can disable any trigger; verify then names what it did from the log alone.
+            try await PostgresAdmin.execute(["ALTER TABLE events DISABLE TRIGGER USER", "\(blank), erased_by = '\(origin.origin.hex):5' WHERE seq = 3"], on: location)
+            let reopened = try await PostgresEventStore.open(location, logger: Self.logger)
+            let faults = try await LogVerifier.verify(reopened).faults.map { "\($0.seq) \($0.kind.rawValue)" }
+            #expect(faults == ["3 erased-without-erasure"])
+            await reopened.close()
+            try await PostgresAdmin.execute(["DROP OWNED BY \(role)"], on: location)
+        }
+    }
+
+    @Test(arguments: Backend.underTest.filter { $0 == .postgres })
+    func anApplicationRoleMayAddHistoryButHasNoPrivilegeToChangeIt(_ backend: Backend) async throws {
+        let (origin, runs) = Self.origin(events: 4, runLength: 2)
+        try await Self.withApplicationRole { location, asApplication, role in
             let store = try await PostgresEventStore.open(asApplication, logger: Self.logger)
             _ = try await store.ingest(runs[0], from: "peer")
             _ = try await store.ingest(runs[1], from: "peer")
