@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordProjections
 import ConcordSyncProtocol
 import NIOCore
 import PostgresNIO
@@ -43,6 +44,32 @@ extension PostgresEventStore {
             try await markForRefold(stream, connection)
         }
         return erased
+    }
+
+    /// After an erasure commits: the erased openings, and the read-model rows folded from them,
+    /// are still in the tables' files as dead row versions until a VACUUM removes them. The
+    /// tables are vacuumed now when this role owns them (the schema's owner, or a superuser);
+    /// an application role may not, and then autovacuum removes them within its naptime (the
+    /// tables ask for it at the first dead row: migration 0005, docs/postgres.md). VACUUM skips
+    /// pages all of whose rows are visible to everyone, so it costs the pages the erasure and
+    /// its catch-up changed. What stays in WAL segments until they are recycled, in archives,
+    /// replicas and backups is in docs/privacy.md.
+    func scrubAfterErasure() async {
+        let tables = ["events"] + ReadModelSchema.tables.map(\.name)
+        do {
+            try await read("vacuum after an erasure") { connection in
+                let owns = try await connection.query(
+                    "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = 'events'::regclass", logger: self.logger
+                ).decode(Bool.self).first { _ in true } ?? false
+                guard owns else {
+                    self.logger.notice("erased openings stay in dead row versions until autovacuum removes them: this role does not own the tables, so it cannot VACUUM them (docs/postgres.md)")
+                    return
+                }
+                try await connection.query(PostgresQuery(unsafeSQL: "VACUUM \(tables.joined(separator: ", "))"), logger: self.logger)
+            }
+        } catch {
+            logger.warning("could not vacuum after an erasure; autovacuum will (docs/postgres.md)", metadata: ["error": "\(error)"])
+        }
     }
 
     private func markForRefold(_ stream: String, _ connection: PostgresConnection) async throws {

@@ -48,6 +48,7 @@ extension PostgresEventStore {
         }
         if policy == .allOrNothing, let first = result.refused.first { throw first.error }
         if result.inserted > 0 || result.openingsStored > 0 { commits.signal() }
+        if result.openingsErased > 0 { await scrubAfterErasure() }
         return result
     }
 

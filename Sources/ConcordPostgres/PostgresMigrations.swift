@@ -281,6 +281,17 @@ extension PostgresEventStore {
                 REFERENCING NEW TABLE AS concord_new_rows
                 FOR EACH STATEMENT EXECUTE FUNCTION concord_events_check_erasures();
             """),
+        PostgresMigration(name: "0005-vacuum-erased-rows", sql: """
+            -- An erasure leaves the destroyed opening in a dead row version (and its TOAST) until
+            -- VACUUM: autovacuum takes the log at its first dead row, within autovacuum_naptime,
+            -- whichever role erased (the owner also vacuums at once: scrubAfterErasure). Rows
+            -- die in events only by an erasure or a late opening. The read models are created
+            -- with the same settings (readModelTablesSQL).
+            ALTER TABLE events SET (
+                autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0,
+                toast.autovacuum_vacuum_threshold = 0, toast.autovacuum_vacuum_scale_factor = 0
+            );
+            """),
     ]
 
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).
@@ -293,7 +304,9 @@ extension PostgresEventStore {
             let columns = table.columns.map { "\($0.name) \($0.type == "INTEGER" ? "bigint" : "text COLLATE \"C\"")" }.joined(separator: ", ")
             return [
                 "DROP TABLE IF EXISTS \(table.name)",
-                "CREATE TABLE \(table.name) (\(columns), PRIMARY KEY (\(table.primaryKey.joined(separator: ", "))))",
+                // Autovacuum at the first dead row: a catch-up after an erasure leaves the rows
+                // folded from the erased openings dead (migration 0005, docs/postgres.md).
+                "CREATE TABLE \(table.name) (\(columns), PRIMARY KEY (\(table.primaryKey.joined(separator: ", ")))) WITH (autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 0, toast.autovacuum_vacuum_scale_factor = 0)",
                 "CREATE INDEX \(table.name)_by_stream ON \(table.name) (stream)",
             ]
         }

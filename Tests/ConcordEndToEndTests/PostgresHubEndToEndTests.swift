@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordPostgres
 import ConcordProjections
 import ConcordTestSupport
 import Foundation
@@ -82,6 +83,55 @@ struct PostgresHubEndToEndTests {
     }
 
     /// The demo's hub (sharing rules, stubs, an erasure, a conflict) moved to PostgreSQL and back.
+    /// An erasure made at the region reaches a PostgreSQL hub by sync, and the erased text leaves
+    /// every file of the hub's database once the server has written its pages (CHECKPOINT): the
+    /// dead row versions of the log and of the read models folded from it are vacuumed. (What
+    /// stays in WAL segments until they are recycled is in docs/privacy.md.)
+    @Test(arguments: servers)
+    func anErasureSyncedToAPostgreSQLHubLeavesNoErasedByteInItsTableFiles(_ server: String) async throws {
+        let concord = try ConcordExecutable.locate()
+        let directory = try TemporaryDirectory("pg-erasure")
+        let marker = "Victim Ana Popescu " + UUID().uuidString
+        try await PostgresTestDatabase.with { location in
+            let hub = location.description
+            func ok(_ arguments: [String], store: String) throws -> String {
+                let result = try concord.run(arguments + ["--store", store], environment: ["CONCORD_ACTOR": "officer"])
+                #expect(result.status == 0, "\(arguments) on \(store): \(result.stderr)")
+                return result.stdout
+            }
+            let region = directory.file("wy.sqlite")
+            _ = try ok(["init", "--hub", "--node", "national-hub", "--share-default", "full"], store: hub)
+            _ = try ok(["init", "--node", "wy"], store: region)
+            _ = try ok(["token", "issue", "wy", "--out", directory.file("wy.token")], store: hub)
+            let server = try ServerProcess(concord, store: hub)
+            defer { server.stop() }
+            _ = try ok(["peer", "add", "hub", server.url, "--token-file", directory.file("wy.token")], store: region)
+            _ = try ok(["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"], store: region)
+            _ = try ok(["case", "note", "WY-1", marker], store: region)
+            _ = try ok(["sync", "hub"], store: region)
+            #expect(try ok(["log", "--json"], store: hub).contains(marker))
+
+            // The database's own files, as the server wrote them.
+            let dataDirectory = try #require(try await PostgresAdmin.values("SHOW data_directory", on: location).first ?? nil)
+            let databaseOID = try #require(try await PostgresAdmin.values("SELECT oid::text FROM pg_database WHERE datname = current_database()", on: location).first ?? nil)
+            func filesHolding(_ text: String) throws -> [String] {
+                let base = "\(dataDirectory)/base/\(databaseOID)"
+                return try FileManager.default.contentsOfDirectory(atPath: base).filter { name in
+                    (FileManager.default.contents(atPath: "\(base)/\(name)") ?? Data()).range(of: Data(text.utf8)) != nil
+                }
+            }
+            try await PostgresAdmin.execute(["CHECKPOINT"], on: location)
+            #expect(try !filesHolding(marker).isEmpty, "the test must see the text in the table files before the erasure")
+
+            _ = try ok(["erase", "case:WY-1", "--reason", "retention review"], store: region)
+            _ = try ok(["sync", "hub"], store: region)
+            #expect(try !ok(["log", "--json"], store: hub).contains(marker))
+            try await PostgresAdmin.execute(["CHECKPOINT"], on: location)
+            #expect(try filesHolding(marker) == [], "the erased text is still in the hub's table files")
+            #expect(try ok(["verify"], store: hub).hasPrefix("OK: "))
+        }
+    }
+
     @Test(arguments: servers)
     func theDemoHubMovesToPostgreSQLAndBackWithEqualDigests(_ server: String) async throws {
         let concord = try ConcordExecutable.locate()
