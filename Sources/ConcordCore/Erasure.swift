@@ -3,10 +3,12 @@
 ///
 /// Whether an erasure is allowed is decided from the erasure event alone, so every node decides
 /// alike and convergence holds: it must carry its opening, name at least one and at most
-/// `maxTargets` events, each once and in ascending order, each of its own origin and earlier than
-/// itself, and give a reason. Among the named events, format-1 events (whose hash covers their
-/// payload) and erasure events (which every node needs in full) keep their openings: the same
-/// rule everywhere, applied when the erasure is stored.
+/// `maxTargets` events, each once and in ascending order, each either of its own origin and
+/// earlier than itself, or of an earlier incarnation of its node that the handovers it carries
+/// link to its origin (`Handover`: each signed by the earlier key, at most `maxHandovers`), and
+/// give a reason. Among the named events, format-1 events (whose hash covers their payload) and
+/// erasure events (which every node needs in full) keep their openings: the same rule
+/// everywhere, applied when the erasure is stored.
 public struct Erasure: Sendable, Hashable {
     /// The event type of an erasure.
     public static let eventType = "concord.erasure"
@@ -17,12 +19,18 @@ public struct Erasure: Sendable, Hashable {
     /// The longest reason, in UTF-8 bytes.
     public static let maxReasonBytes = 2_000
 
+    /// The most handovers one erasure carries.
+    public static let maxHandovers = 100
+
     public var targets: [EventID]
     public var reason: String
+    /// What links each other origin named to the erasure's own (empty when it names only its own).
+    public var handovers: [Handover]
 
-    public init(targets: [EventID], reason: String) {
+    public init(targets: [EventID], reason: String, handovers: [Handover] = []) {
         self.targets = targets
         self.reason = reason
+        self.handovers = handovers
     }
 
     /// The stream an origin's erasures are recorded on.
@@ -36,10 +44,16 @@ public struct Erasure: Sendable, Hashable {
         guard !targets.isEmpty, targets.count <= Self.maxTargets else {
             throw ConcordError(.invalidArgument, "an erasure names from 1 to \(Self.maxTargets) events; this one names \(targets.count)")
         }
-        let data = JSONValue.object([
+        guard handovers.count <= Self.maxHandovers else {
+            throw ConcordError(.invalidArgument, "an erasure carries at most \(Self.maxHandovers) handovers; this one needs \(handovers.count)")
+        }
+        var fields: [String: JSONValue] = [
             "events": .array(targets.sorted().map { .string($0.description) }),
             "reason": .string(reason),
-        ])
+        ]
+        // Only when other origins are named: an erasure of its own origin's events is unchanged.
+        if !handovers.isEmpty { fields["handovers"] = .array(handovers.map(\.json)) }
+        let data = JSONValue.object(fields)
         return try EventDraft(stream: Self.stream(of: origin), type: EventType(Self.eventType), data: data, actor: actor, occurredAt: occurredAt)
     }
 
@@ -61,22 +75,41 @@ public struct Erasure: Sendable, Hashable {
         }
         guard event.commitment != nil else { throw refuse("an erasure must be a format-2 event") }
         guard event.disclosure == .full else { throw refuse("it arrived without its opening, and every node needs an erasure in full to apply it") }
-        guard let data = try? JSONValue(parsing: event.payload), case .array(let items)? = data["events"], case .string(let reason)? = data["reason"] else {
-            throw refuse("its data must be {\"events\": [\"ORIGIN:SEQ\", …], \"reason\": \"…\"}")
+        guard let data = try? JSONValue(parsing: event.payload), case .object(let fields) = data,
+              case .array(let items)? = fields["events"], case .string(let reason)? = fields["reason"],
+              Set(fields.keys).isSubset(of: ["events", "reason", "handovers"]) else {
+            throw refuse("its data must be {\"events\": [\"ORIGIN:SEQ\", …], \"reason\": \"…\"}, with \"handovers\": […] when it names an earlier incarnation's events")
         }
         do { try checkReason(reason) } catch let error as ConcordError { throw refuse(error.message) }
         guard !items.isEmpty, items.count <= maxTargets else { throw refuse("it must name from 1 to \(maxTargets) events") }
+        var handovers: [Handover] = []
+        if let carried = fields["handovers"] {
+            guard case .array(let list) = carried, !list.isEmpty, list.count <= maxHandovers else {
+                throw refuse("\"handovers\" must list from 1 to \(maxHandovers) handovers")
+            }
+            for item in list {
+                guard let handover = Handover(json: item) else { throw refuse("a handover must be {\"from\", \"key\", \"signature\", \"to\"} in lowercase hex") }
+                guard handover.isValid else {
+                    throw refuse("the handover from \(handover.from.origin) to \(handover.to) does not verify with the key it carries")
+                }
+                handovers.append(handover)
+            }
+        }
+        let predecessors = Handover.predecessors(of: event.origin, in: handovers)
         var targets: [EventID] = []
         targets.reserveCapacity(items.count)
         for item in items {
             guard case .string(let text) = item, let id = try? EventID(parsing: text) else { throw refuse("\"events\" must list event ids ORIGIN:SEQ") }
-            guard id.origin == event.origin else {
-                throw refuse("it names \(id), recorded by another origin; an origin may erase only the events it recorded itself")
+            if id.origin == event.origin {
+                guard id.seq < event.seq else { throw refuse("it names \(id), which is not an earlier event of its origin") }
+            } else if !predecessors.contains(id.origin) {
+                throw refuse("it names \(id), recorded by another origin that no handover it carries links to its own; an origin may erase only the events it, or an earlier incarnation of its node, recorded")
             }
-            guard id.seq < event.seq else { throw refuse("it names \(id), which is not an earlier event of its origin") }
             if let last = targets.last, !(last < id) { throw refuse("\"events\" must list ids in ascending order, each once") }
             targets.append(id)
         }
-        return Erasure(targets: targets, reason: reason)
+        // Every handover must lead to this origin: none is carried for nothing.
+        guard handovers.allSatisfy({ predecessors.contains($0.from.origin) }) else { throw refuse("it carries a handover that does not lead to its origin") }
+        return Erasure(targets: targets, reason: reason, handovers: handovers)
     }
 }

@@ -7,6 +7,7 @@ public enum LogVerifier {
         for key in try store.originKeys() { keys[key.origin] = key }
         let origins = Set(try store.eventOrigins()).union(keys.keys).sorted()
         var report = VerificationReport(faults: [], notices: [], eventsChecked: 0, sealsChecked: 0, origins: origins.count)
+        var erasures: [OriginVerifier.ErasureState] = []
         for origin in origins {
             var verifier = OriginVerifier(origin: origin, key: keys[origin], seals: try store.seals(of: origin))
             var after: UInt64 = 0
@@ -18,7 +19,9 @@ public enum LogVerifier {
                 after = last.event.seq
             }
             report.add(&verifier)
+            erasures.append(verifier.erasureState)
         }
+        report.addErasureFaults(erasures)
         return report
     }
 }
@@ -40,6 +43,7 @@ extension LogVerifier {
         for key in try await log.originKeys() { keys[key.origin] = key }
         let origins = Set(try await log.eventOrigins()).union(keys.keys).sorted()
         var report = VerificationReport(faults: [], notices: [], eventsChecked: 0, sealsChecked: 0, origins: origins.count)
+        var erasures: [OriginVerifier.ErasureState] = []
         for origin in origins {
             var verifier = OriginVerifier(origin: origin, key: keys[origin], seals: try await log.seals(of: origin))
             var after: UInt64 = 0
@@ -50,7 +54,9 @@ extension LogVerifier {
                 after = last.event.seq
             }
             report.add(&verifier)
+            erasures.append(verifier.erasureState)
         }
+        report.addErasureFaults(erasures)
         return report
     }
 }
@@ -58,9 +64,15 @@ extension LogVerifier {
 extension VerificationReport {
     /// Adds one origin's verdict, once its events have all been checked.
     mutating func add(_ verifier: inout OriginVerifier) {
-        faults += verifier.finish()
+        faults += verifier.finish(resolvingErasures: false)
         notices += verifier.notices
         eventsChecked += verifier.eventsChecked
         sealsChecked += verifier.sealsChecked
+    }
+
+    /// The erasure rule across origins (`ErasureAudit`), in the report's order.
+    mutating func addErasureFaults(_ states: [OriginVerifier.ErasureState]) {
+        faults += ErasureAudit.faults(states)
+        faults.sort { ($0.origin, $0.seq, $0.kind.rank) < ($1.origin, $1.seq, $1.kind.rank) }
     }
 }

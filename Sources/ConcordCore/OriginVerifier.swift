@@ -25,8 +25,12 @@ public struct OriginVerifier: Sendable {
     /// Bit `seq` is set when that event holds (or withholds) an opening an erasure must destroy:
     /// a format-2 event that is not an erasure and is not erased. One bit an event.
     private var erasable = BitSet()
-    /// Erased events no held erasure has named yet (an erasure always comes later in its origin).
+    /// Erased events no held erasure of this origin has named (an erasure of the same origin
+    /// always comes later in it; one of a later incarnation is in another origin's log).
     private var erasedUnnamed: Set<UInt64> = []
+    /// Events of other origins (earlier incarnations, linked by handovers) that this origin's
+    /// erasures name: each with the erasure naming it.
+    private var foreignTargets: [(target: EventID, erasure: EventID)] = []
 
     public init(origin: OriginID, key: OriginKey?, seals: [Seal]) {
         self.origin = origin
@@ -104,11 +108,29 @@ public struct OriginVerifier: Sendable {
         // name, if erased, are then named by none.
         guard isErasure, let erasure = try? Erasure.recorded(by: event) else { return }
         for target in erasure.targets {
+            guard target.origin == origin else {
+                foreignTargets.append((target, event.id))
+                continue
+            }
             erasedUnnamed.remove(target.seq)
             if erasable.contains(target.seq) {
                 fault(target.seq, .erasureNotApplied, "erasure \(event.id) names it, but its opening is still held here")
             }
         }
+    }
+
+    /// What the erasure rule needs to know across origins, once an origin is read
+    /// (`ErasureAudit`): its erased events no erasure of its own names, which of its events still
+    /// hold an opening an erasure must destroy, and what its erasures name in other origins.
+    public struct ErasureState: Sendable {
+        public let origin: OriginID
+        let erasedUnnamed: Set<UInt64>
+        let erasable: BitSet
+        let foreignTargets: [(target: EventID, erasure: EventID)]
+    }
+
+    public var erasureState: ErasureState {
+        ErasureState(origin: origin, erasedUnnamed: erasedUnnamed, erasable: erasable, foreignTargets: foreignTargets)
     }
 
     private mutating func checkSeal(_ seal: Seal, against hash: EventHash?) {
@@ -121,8 +143,10 @@ public struct OriginVerifier: Sendable {
         }
     }
 
-    /// Finishes the origin: seals beyond the last event, events after the last seal.
-    public mutating func finish() -> [VerificationFault] {
+    /// Finishes the origin: seals beyond the last event, events after the last seal, and (unless
+    /// a caller that reads every origin resolves them across origins with `erasureState`) the
+    /// erasure rule within this origin alone.
+    public mutating func finish(resolvingErasures: Bool = true) -> [VerificationFault] {
         let lastSeq = expectedSeq &- 1
         for seal in sealsBySeq.values.sorted(by: { $0.seq < $1.seq }) {
             if seal.seq > lastSeq {
@@ -131,10 +155,7 @@ public struct OriginVerifier: Sendable {
             checkSeal(seal, against: nil)
         }
         sealsBySeq.removeAll()
-        for seq in erasedUnnamed.sorted() {
-            fault(seq, .erasedWithoutErasure, "its opening was destroyed, but no erasure of its origin held here names it: only the recording node may erase, by a signed erasure event")
-        }
-        erasedUnnamed.removeAll()
+        if resolvingErasures { faults += ErasureAudit.faults([erasureState]) }
         if highestSeal < lastSeq {
             fault(highestSeal &+ 1, .unsealed, "seq \(highestSeal &+ 1)…\(lastSeq) are covered by no seal")
         }
@@ -155,5 +176,34 @@ struct BitSet: Sendable {
     func contains(_ value: UInt64) -> Bool {
         let word = Int(clamping: value >> 6)
         return word < words.count && words[word] & (1 << (value & 63)) != 0
+    }
+}
+
+/// The erasure rule across a whole log: an erased event must be named by a held erasure of its
+/// origin or of a later incarnation linked to it by handovers (`Erasure`); every event such an
+/// erasure names must be erased, unless it keeps its opening by rule.
+public enum ErasureAudit {
+    public static func faults(_ states: [OriginVerifier.ErasureState]) -> [VerificationFault] {
+        var byOrigin: [OriginID: OriginVerifier.ErasureState] = [:]
+        for state in states { byOrigin[state.origin] = state }
+        var named: [OriginID: Set<UInt64>] = [:]
+        var faults: [VerificationFault] = []
+        for state in states {
+            for (target, erasure) in state.foreignTargets {
+                named[target.origin, default: []].insert(target.seq)
+                if byOrigin[target.origin]?.erasable.contains(target.seq) == true {
+                    faults.append(VerificationFault(origin: target.origin, seq: target.seq, kind: .erasureNotApplied, detail: "erasure \(erasure) (of a later incarnation of its node) names it, but its opening is still held here"))
+                }
+            }
+        }
+        for state in states {
+            for seq in state.erasedUnnamed.subtracting(named[state.origin] ?? []).sorted() {
+                faults.append(VerificationFault(
+                    origin: state.origin, seq: seq, kind: .erasedWithoutErasure,
+                    detail: "its opening was destroyed, but no erasure held here names it: only the recording node (or a later incarnation it handed over to) may erase, by a signed erasure event"
+                ))
+            }
+        }
+        return faults
     }
 }

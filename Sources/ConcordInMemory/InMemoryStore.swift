@@ -25,6 +25,9 @@ public final class InMemoryStore: HubBackend {
         var sharing = SharingSettings(rules: [], defaultRule: .full, localStreams: [])
         var trustMode = TrustMode.firstSight
         var roster: [OriginID: TrustedOrigin] = [:]
+        /// Events of an earlier incarnation an erasure named before they were held: erased as
+        /// they arrive (`Erasure`).
+        var pendingErasures: [EventID: EventID] = [:]
     }
 
     private let name: String
@@ -85,6 +88,9 @@ public final class InMemoryStore: HubBackend {
                     state.log.append(StoredEvent(event: event, position: Int64(state.log.count + 1), streamVersion: version))
                     state.byOrigin[event.origin, default: []].append(state.log.count - 1)
                     inserted += 1
+                    if let erasure = state.pendingErasures.removeValue(forKey: event.id) {
+                        erased += Self.erase(&state, Erasure(targets: [event.id], reason: "pending"), by: erasure)
+                    }
                     if let erasure = try Erasure.recorded(by: event) { erased += Self.erase(&state, erasure, by: event.id) }
                 }
                 for seal in plan.seals where state.seals[seal.origin]?[seal.seq] == nil { state.seals[seal.origin, default: [:]][seal.seq] = seal }
@@ -112,7 +118,11 @@ public final class InMemoryStore: HubBackend {
     private static func erase(_ state: inout State, _ erasure: Erasure, by id: EventID) -> Int {
         var erased = 0
         for target in erasure.targets {
-            guard let index = index(state, target) else { continue }
+            guard let index = index(state, target) else {
+                // Only an earlier incarnation's events can be named before they are held.
+                if target.origin != id.origin { state.pendingErasures[target] = id }
+                continue
+            }
             var event = state.log[index].event
             guard event.commitment != nil, event.type.rawValue != Erasure.eventType, event.disclosure != .erased else { continue }
             event.withholdOpening(as: .erased)

@@ -28,20 +28,48 @@ extension PostgresEventStore {
         return stored
     }
 
-    /// Destroys the openings an erasure names, in the transaction that stores the erasure.
+    /// Destroys the openings an erasure names, in the transaction that stores the erasure. The
+    /// events of an earlier incarnation it names that are not held yet are erased as they
+    /// arrive (`pending_erasures`).
     func applyErasure(_ erasure: Erasure, by id: EventID, _ connection: PostgresConnection) async throws -> Int {
         var erased = 0
-        let seqs = erasure.targets.map { Int64(bitPattern: $0.seq) }
-        guard let origin = erasure.targets.first?.origin else { return 0 }
-        // An erasure names events of its own origin only (`Erasure.recorded(by:)`).
+        // Its own origin's events, and any earlier incarnations' it carries handovers for.
+        for (origin, targets) in Dictionary(grouping: erasure.targets, by: \.origin).sorted(by: { $0.key < $1.key }) {
+            let seqs = targets.map { Int64(bitPattern: $0.seq) }
+            let rows = try await connection.query("""
+                UPDATE events SET actor = '', causation_id = NULL, correlation_id = NULL, data = '{}', salt = NULL, disclosure = 2, erased_by = \(id.description)
+                WHERE origin = \(origin.hex) AND seq = ANY(\(seqs)) AND commitment IS NOT NULL AND type <> \(Erasure.eventType) AND disclosure <> 2
+                RETURNING stream
+                """, logger: logger)
+            for try await stream in rows.decode(String.self) {
+                erased += 1
+                try await markForRefold(stream, connection)
+            }
+            if origin != id.origin {
+                try await connection.query("""
+                    INSERT INTO pending_erasures (origin, seq, erased_by)
+                    SELECT \(origin.hex), wanted.seq, \(id.description) FROM unnest(\(seqs)::bigint[]) AS wanted(seq)
+                    WHERE NOT EXISTS (SELECT 1 FROM events WHERE origin = \(origin.hex) AND seq = wanted.seq)
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+        }
+        return erased
+    }
+
+    /// Erases what held erasures named of `origin`'s events `seqs` before they were stored;
+    /// called after they are inserted. Returns how many were erased.
+    func applyPendingErasures(of origin: OriginID, seqs: ClosedRange<UInt64>, _ connection: PostgresConnection) async throws -> Int {
         let rows = try await connection.query("""
-            UPDATE events SET actor = '', causation_id = NULL, correlation_id = NULL, data = '{}', salt = NULL, disclosure = 2, erased_by = \(id.description)
-            WHERE origin = \(origin.hex) AND seq = ANY(\(seqs)) AND commitment IS NOT NULL AND type <> \(Erasure.eventType) AND disclosure <> 2
-            RETURNING stream
+            DELETE FROM pending_erasures WHERE origin = \(origin.hex) AND seq BETWEEN \(Int64(bitPattern: seqs.lowerBound)) AND \(Int64(bitPattern: seqs.upperBound))
+            RETURNING seq, erased_by
             """, logger: logger)
-        for try await stream in rows.decode(String.self) {
-            erased += 1
-            try await markForRefold(stream, connection)
+        var found: [(Int64, String)] = []
+        for try await row in rows.decode((Int64, String).self) { found.append(row) }
+        var erased = 0
+        for (seq, erasedBy) in found {
+            guard let erasure = try? EventID(parsing: erasedBy) else { continue }
+            erased += try await applyErasure(Erasure(targets: [EventID(origin: origin, seq: UInt64(bitPattern: seq))], reason: "pending"), by: erasure, connection)
         }
         return erased
     }

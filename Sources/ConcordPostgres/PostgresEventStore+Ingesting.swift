@@ -148,6 +148,11 @@ extension PostgresEventStore {
                 // Verified by `BatchVerifier`: an erasure here is one every node applies.
                 if let erasure = try Erasure.recorded(by: event) { erased += try await applyErasure(erasure, by: event.id, connection) }
             }
+            // What held erasures named of these events before they arrived.
+            for (origin, inserted) in Dictionary(grouping: rows.map(\.event), by: \.origin) {
+                let seqs = inserted.map(\.seq)
+                erased += try await applyPendingErasures(of: origin, seqs: seqs.min()!...seqs.max()!, connection)
+            }
             if grantsMayWiden { try await noteGrantsMayWiden(connection) }
             try await storeOpenings()
         }

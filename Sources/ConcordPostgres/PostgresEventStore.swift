@@ -203,6 +203,18 @@ public final class PostgresEventStore: Sendable {
                         try await connection.query("INSERT INTO concord_migrations (name, applied_at) VALUES (\(migration.name), \(self.clock()))", logger: self.logger)
                     }
                 }
+                // A migration may add a table: the application roles get their grants on it.
+                if Self.migrations.contains(where: { !applied.contains($0.name) }), try await connection.query(
+                    "SELECT 1 FROM information_schema.tables WHERE table_name = 'settings'", logger: self.logger
+                ).decode(Int32.self).first(where: { _ in true }) != nil {
+                    for role in try await self.applicationRoles(connection) {
+                        do {
+                            for sql in Self.applicationGrantsSQL(role: role) { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger) }
+                        } catch {
+                            self.logger.warning("could not grant role \(role) the application's privileges on the migrated schema (concord grants them when the role is given again)", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
                 try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: self.logger)
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: self.logger)

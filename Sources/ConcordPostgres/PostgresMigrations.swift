@@ -292,6 +292,18 @@ extension PostgresEventStore {
                 toast.autovacuum_vacuum_threshold = 0, toast.autovacuum_vacuum_scale_factor = 0
             );
             """),
+        PostgresMigration(name: "0006-pending-erasures", sql: """
+            -- Events of an earlier incarnation that a held erasure names (through a handover it
+            -- carries) but this hub does not hold yet: erased as they are stored. Derived from the
+            -- held erasures, like the read models.
+            CREATE TABLE pending_erasures (
+                origin    text   NOT NULL,
+                seq       bigint NOT NULL,
+                erased_by text   NOT NULL,
+                PRIMARY KEY (origin, seq)
+            );
+            REVOKE ALL ON pending_erasures FROM PUBLIC;
+            """),
     ]
 
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).
@@ -320,7 +332,7 @@ extension PostgresEventStore {
     static func applicationGrantsSQL(role: String) -> [String] {
         let quoted = quotedRole(role)
         let history = ["events", "seals", "origins", "fork_proofs"]
-        let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state", "share_rules", "local_streams"]
+        let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state", "share_rules", "local_streams", "pending_erasures"]
             + ReadModelSchema.tables.map(\.name)
         return [
             "GRANT USAGE ON SCHEMA public TO \(quoted)",

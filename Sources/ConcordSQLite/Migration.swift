@@ -306,10 +306,11 @@ extension SQLiteEventStore {
             );
             """),
         Migration(name: "0011-erasure-needs-an-erasure", sql: """
-            -- An opening may be erased only as a held erasure of its origin names it: erased_by must
-            -- name an erasure event of the same origin whose opening is held and whose "events"
-            -- list holds this event's id. (Another SQLite client can drop a trigger; concord verify
-            -- checks the same rule from the log alone.)
+            -- An opening may be erased only as a held erasure names it: erased_by must name an
+            -- erasure event whose opening is held and whose "events" list holds this event's id (of
+            -- its origin, or of a later incarnation that carries a handover from it: Erasure).
+            -- (Another SQLite client can drop a trigger; concord verify checks the whole rule from
+            -- the log alone.)
             DROP TRIGGER events_refuse_update;
             CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
             WHEN OLD.commitment IS NULL
@@ -326,9 +327,9 @@ extension SQLiteEventStore {
                           AND NEW.causation_id IS NULL AND NEW.correlation_id IS NULL))
               OR (NEW.disclosure = 2 AND (OLD.type = 'concord.erasure' OR NOT EXISTS (
                       SELECT 1 FROM events e, json_each(e.data, '$.events') j
-                      WHERE substr(NEW.erased_by, 1, 33) = NEW.origin || ':'
-                        AND e.origin = NEW.origin AND e.seq = CAST(substr(NEW.erased_by, 34) AS INTEGER)
-                        AND e.type = 'concord.erasure' AND e.disclosure = 0 AND e.seq > NEW.seq
+                      WHERE length(NEW.erased_by) > 33 AND substr(NEW.erased_by, 33, 1) = ':'
+                        AND e.origin = substr(NEW.erased_by, 1, 32) AND e.seq = CAST(substr(NEW.erased_by, 34) AS INTEGER)
+                        AND e.type = 'concord.erasure' AND e.disclosure = 0
                         AND json_valid(e.data) AND j.value = NEW.origin || ':' || NEW.seq)))
             BEGIN SELECT RAISE(ABORT, 'concord: events are append-only; UPDATE is refused (an opening is erased only by a held erasure of its origin naming it)'); END;
             """),
@@ -338,6 +339,32 @@ extension SQLiteEventStore {
             -- are never used again: they are dropped, and each stream's next catch-up folds it
             -- whole and keeps a new one.
             DELETE FROM fold_states;
+            """),
+        Migration(name: "0013-handovers", sql: """
+            -- Signed handovers between this node's incarnations (Handover): the earlier key signs
+            -- the next origin when a new incarnation starts while that key is at hand. An erasure
+            -- carries the chain that links an earlier incarnation's events to the erasing origin.
+            CREATE TABLE handovers (
+                from_origin TEXT    NOT NULL,
+                from_key    BLOB    NOT NULL,
+                to_origin   TEXT    NOT NULL,
+                signature   BLOB    NOT NULL,
+                signed_at   INTEGER NOT NULL,
+                PRIMARY KEY (from_origin, to_origin)
+            ) WITHOUT ROWID;
+            CREATE TRIGGER handovers_refuse_update BEFORE UPDATE ON handovers
+            BEGIN SELECT RAISE(ABORT, 'concord: handovers are append-only; UPDATE is refused'); END;
+            CREATE TRIGGER handovers_refuse_delete BEFORE DELETE ON handovers
+            BEGIN SELECT RAISE(ABORT, 'concord: handovers are append-only; DELETE is refused'); END;
+            -- Events of an earlier incarnation that a held erasure names but this node does not
+            -- hold yet (they may arrive after the erasure, from another peer): erased as they are
+            -- stored. Derived from the held erasures.
+            CREATE TABLE pending_erasures (
+                origin    TEXT    NOT NULL,
+                seq       INTEGER NOT NULL,
+                erased_by TEXT    NOT NULL,
+                PRIMARY KEY (origin, seq)
+            ) WITHOUT ROWID;
             """),
     ]
 }

@@ -54,6 +54,30 @@ extension SQLiteEventStore {
                 erased += 1
                 try markForRefold(StreamID(unchecked: stream), connection)
             }
+            // An earlier incarnation's event not held yet is erased when it arrives.
+            if streams.isEmpty, target.origin != id.origin, try storedHash(connection, target) == nil {
+                try connection.cached("INSERT OR IGNORE INTO pending_erasures (origin, seq, erased_by) VALUES (?, ?, ?)")
+                    .run([.text(target.origin.hex), .integer(Int64(bitPattern: target.seq)), .text(id.description)])
+            }
+        }
+        return erased
+    }
+
+    /// Erases what held erasures named of `origin`'s events `seqs` before they were stored
+    /// (`pending_erasures`); called after they are inserted. Returns how many were erased.
+    static func applyPendingErasures(of origin: OriginID, seqs: ClosedRange<UInt64>, _ connection: SQLiteConnection) throws -> Int {
+        let pending = try connection.cached("SELECT seq, erased_by FROM pending_erasures WHERE origin = ? AND seq BETWEEN ? AND ?")
+        try pending.bind([.text(origin.hex), .integer(Int64(bitPattern: seqs.lowerBound)), .integer(Int64(bitPattern: seqs.upperBound))])
+        var found: [(UInt64, EventID)] = []
+        while try pending.step() {
+            if let erasure = try? EventID(parsing: pending.text(1)) { found.append((UInt64(bitPattern: pending.int64(0)), erasure)) }
+        }
+        pending.reset()
+        var erased = 0
+        for (seq, erasure) in found {
+            let target = EventID(origin: origin, seq: seq)
+            erased += try applyErasure(Erasure(targets: [target], reason: "pending"), by: erasure, connection)
+            try connection.cached("DELETE FROM pending_erasures WHERE origin = ? AND seq = ?").run([.text(origin.hex), .integer(Int64(bitPattern: seq))])
         }
         return erased
     }

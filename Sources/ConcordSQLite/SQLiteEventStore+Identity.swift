@@ -80,6 +80,16 @@ extension SQLiteEventStore {
         return nil
     }
 
+    /// The origin the next write is signed by: a new incarnation is started now when this file
+    /// may not write as the recorded one (`writerKey`). For a command that must know the origin
+    /// it writes as before it writes (an erasure names its origin's stream and carries the
+    /// handovers that lead to it).
+    public func writingOrigin() throws -> OriginID {
+        try withConnection("start writing") { state in
+            try state.connection.transaction { try writerKey(&state).origin }
+        }
+    }
+
     /// The key to sign with, starting a new incarnation first when this file may not write as the
     /// recorded origin. Call inside a write transaction.
     func writerKey(_ state: inout State) throws -> NodeKey {
@@ -99,16 +109,45 @@ extension SQLiteEventStore {
         let key = NodeKey()
         let now = options.clock()
         let identity = FileSystem.identity(of: path) ?? (0, 0)
+        // The earlier key, when it is still at hand (the file was copied or restored with its key
+        // file), signs the handover: the new incarnation may then erase what the earlier ones
+        // recorded. (Written before the key file is replaced.)
+        let handover = existing.flatMap { $0.origin == node.origin ? Handover.sign(by: $0, to: key.origin) : nil }
+        if let handover { try Self.recordHandover(state.connection, handover, at: now) }
         try NodeKeyFile.write(key, nodeName: node.name, to: NodeKeyFile.path(forStore: path))
         try Self.recordIncarnation(state.connection, key: key, nodeName: node.name, reason: reason, at: now)
         try state.connection.cached("UPDATE node SET origin = ?, file_device = ?, file_inode = ? WHERE id = 1")
             .run([.text(key.origin.hex), .integer(identity.device), .integer(identity.inode)])
+        let erasing = handover != nil
+            ? "The previous key signed a handover to the new origin, so this node can still erase what it recorded before (concord erase)."
+            : "The previous key is not at hand, so no handover was signed: this node can no longer erase what it recorded as \(node.origin.short) (its peers still can verify it). If the key turns up, restore it beside the store before the next write."
         logger.warning(
-            "started a new incarnation",
-            metadata: ["reason": "\(reason)", "previous-origin": "\(node.origin)", "origin": "\(key.origin)"]
+            "this store starts a new incarnation: \(reason). From now on it writes as origin \(key.origin.short), numbering its events from 1; what it recorded as \(node.origin.short) stays in the log, verifiable with that origin's key. \(erasing)",
+            metadata: ["previous-origin": "\(node.origin)", "origin": "\(key.origin)"]
         )
         state.writerKey = key
         return key
+    }
+
+    static func recordHandover(_ connection: SQLiteConnection, _ handover: Handover, at now: Int64) throws {
+        try connection.cached("INSERT OR IGNORE INTO handovers (from_origin, from_key, to_origin, signature, signed_at) VALUES (?, ?, ?, ?, ?)")
+            .run([.text(handover.from.origin.hex), .blob(handover.from.publicKey), .text(handover.to.hex), .blob(handover.signature), .integer(now)])
+    }
+
+    /// The handovers this node's incarnations signed, each as stored (`Handover.isValid` is for
+    /// the caller to ask: an erasure carrying an invalid one is refused everywhere).
+    public func handovers() throws -> [Handover] {
+        try withConnection("read the handovers") { state in
+            let statement = try state.connection.prepare("SELECT from_origin, from_key, to_origin, signature FROM handovers ORDER BY signed_at, from_origin")
+            var result: [Handover] = []
+            while try statement.step() {
+                result.append(Handover(
+                    from: OriginKey(origin: OriginID(unchecked: statement.text(0)), publicKey: statement.blob(1)),
+                    to: OriginID(unchecked: statement.text(2)), signature: statement.blob(3)
+                ))
+            }
+            return result
+        }
     }
 
     static func recordIncarnation(_ connection: SQLiteConnection, key: NodeKey, nodeName: String, reason: String, at now: Int64) throws {

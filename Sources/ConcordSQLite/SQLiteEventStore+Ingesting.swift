@@ -109,6 +109,9 @@ extension SQLiteEventStore {
                 if let erasure = try Erasure.recorded(by: event) { erased += try applyErasure(erasure, by: event.id, connection) }
             }
             for seal in plan.seals { try insertSeal(connection, seal, at: now) }
+            if let first = plan.events.first, let last = plan.events.last, first.seq <= last.seq {
+                erased += try applyPendingErasures(of: first.origin, seqs: first.seq...last.seq, connection)
+            }
             inserted += plan.events.count
         }
         if grantsMayWiden { try noteGrantsMayWiden(connection) }

@@ -9,7 +9,7 @@ struct EraseCommand: AsyncParsableCommand {
         discussion: """
             Records a signed erasure event (who erased what, when and why: part of the audited history). This node, and every node that stores the erasure through sync or import, destroys the named events' openings (their data, actor and ids) in the same transaction; their headers stay, so every hash link and seal still verifies. The bytes leave the store file, its WAL and free pages; read models show the fields as [erased].
 
-            Only the origin that recorded an event may erase it, the same rule on every node: naming an event of another origin is refused here, and an erasure that breaks the rule is refused by every node. Events recorded before need-to-know (format 1, whose hash covers their data) cannot be erased. Copies already taken outside Concord (files, prints, exports made before) are not recalled.
+            Only the node that recorded an event may erase it, the same rule on every node: naming an event of another node is refused here, and an erasure that breaks the rule is refused by every node. A store that was moved, copied or restored writes as a new origin (a new incarnation); when its earlier key was still beside it, that key signed a handover, and the erasure carries it, so this node can still erase what its earlier incarnations recorded. Events recorded before need-to-know (format 1, whose hash covers their data) cannot be erased. Copies already taken outside Concord (files, prints, exports made before) are not recalled.
 
               concord erase case:NW-2026-0042 --reason "retention review 2026-12: no further action"
               concord erase 3f9a0c…e1:17 --reason "subject access request SAR-118"
@@ -18,7 +18,7 @@ struct EraseCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var recording: RecordingOptions
-    @Argument(help: "Streams (all the events this node's origin recorded on them) or event ids ORIGIN:SEQ.") var targets: [String]
+    @Argument(help: "Streams (all the events this node, in any incarnation it may erase for, recorded on them) or event ids ORIGIN:SEQ.") var targets: [String]
     @Option(help: ArgumentHelp("Why (who asked, under which rule). Kept in the log for auditors: no personal data.", valueName: "text")) var reason: String
 
     func validate() throws {
@@ -29,7 +29,13 @@ struct EraseCommand: AsyncParsableCommand {
     func run() async throws {
         try CommandFailure.reporting {
             let store = try storeOptions.openStore()
-            let origin = try store.origin
+            // The origin the erasure is signed by (a store moved or restored starts its new
+            // incarnation here, and the handover to it is what lets it erase what it recorded before).
+            let origin = try store.writingOrigin()
+            // Earlier incarnations this one may erase for: linked to it by signed handovers.
+            let handovers = try store.handovers()
+            let erasable = Handover.predecessors(of: origin, in: handovers).union([origin])
+            let ownIncarnations = Set(try store.incarnations().map(\.origin))
             var ids: [EventID] = []
             var notOurs = 0
             var kept = 0
@@ -41,8 +47,11 @@ struct EraseCommand: AsyncParsableCommand {
                     guard event.commitment != nil else {
                         throw ConcordError(.invalidArgument, "event \(id) was recorded before need-to-know (format 1): its hash covers its data, so it cannot be erased without breaking every copy's verification")
                     }
-                    guard id.origin == origin else {
-                        throw ConcordError(.invalidArgument, "event \(id) was recorded by origin \(id.origin), not by this node's origin (\(origin)); only its origin may erase it")
+                    guard erasable.contains(id.origin) else {
+                        if ownIncarnations.contains(id.origin) {
+                            throw ConcordError(.invalidArgument, "event \(id) was recorded by an earlier incarnation of this node (origin \(id.origin.short)), and no signed handover links it to this one (its key was not beside the store when the new incarnation started): it can no longer be erased from here")
+                        }
+                        throw ConcordError(.invalidArgument, "event \(id) was recorded by origin \(id.origin), not by this node (origin \(origin)); only the node that recorded an event may erase it")
                     }
                     guard event.type.rawValue != Erasure.eventType else {
                         throw ConcordError(.invalidArgument, "event \(id) is an erasure: every node needs it whole to apply it, so it cannot be erased")
@@ -57,15 +66,16 @@ struct EraseCommand: AsyncParsableCommand {
                 let events = try store.readStream(stream, afterVersion: 0, limit: Int.max).map(\.event)
                 guard !events.isEmpty else { throw ConcordError(.unknownID, "this node holds no event on \(stream)") }
                 for event in events {
-                    if event.origin != origin { notOurs += 1 } else if event.commitment == nil || event.disclosure == .erased || event.type.rawValue == Erasure.eventType { kept += 1 } else { ids.append(event.id) }
+                    if !erasable.contains(event.origin) { notOurs += 1 } else if event.commitment == nil || event.disclosure == .erased || event.type.rawValue == Erasure.eventType { kept += 1 } else { ids.append(event.id) }
                 }
             }
             ids = Array(Set(ids)).sorted()
             guard !ids.isEmpty else {
-                throw ConcordError(.invalidArgument, "nothing to erase: none of the named events was recorded by this node's origin (\(origin)) in format 2 and not erased already\(notOurs > 0 ? "; \(notOurs) were recorded by other origins, which only they may erase" : "")")
+                throw ConcordError(.invalidArgument, "nothing to erase: none of the named events was recorded by this node (origin \(origin)\(erasable.count > 1 ? " or an earlier incarnation it holds a handover from" : "")) in format 2 and not erased already\(notOurs > 0 ? "; \(notOurs) were recorded by other origins, which only they may erase" : "")")
             }
             let context = try recording.context()
-            let draft = try Erasure(targets: ids, reason: reason).draft(actor: context.actor, occurredAt: context.occurredAt, origin: origin)
+            let chains = Handover.chains(from: Set(ids.map(\.origin)), to: origin, in: handovers) ?? []
+            let draft = try Erasure(targets: ids, reason: reason, handovers: chains).draft(actor: context.actor, occurredAt: context.occurredAt, origin: origin)
             let stored = try store.append([draft], expecting: [:]).events[0]
             print("Erased the data of \(ids.count) event(s) (erasure \(stored.event.origin.short):\(stored.event.seq)); every node that syncs it destroys them too")
             if notOurs > 0 { print("\(notOurs) event(s) of other origins were left: only the origin that recorded an event may erase it") }

@@ -83,7 +83,71 @@ struct NeedToKnowTests {
         // The verifier refuses a foreign erasure as it refuses any bad event.
         let result = BatchVerifier(now: 1_700_000_000_000).verify(origin: stranger.origin, events: [foreign], seals: [stranger.seal(seq: 1, hash: foreign.hash)], offeredKeys: [stranger.originKey], state: OriginState())
         guard case .failure(let refusal) = result else { Issue.record("accepted a foreign erasure"); return }
-        #expect(refusal.message.contains("only the events it recorded itself"))
+        #expect(refusal.message.contains("no handover it carries links to its own"))
+    }
+
+    func erasureEvent(by key: NodeKey, naming targets: [EventID], handovers: [JSONValue]) throws -> Event {
+        var chain = OriginChain(key: key, lastSeq: 0, lastHash: .genesis)
+        let data = JSONValue.object(["events": .array(targets.sorted().map { .string($0.description) }), "handovers": .array(handovers), "reason": .string("retention review")])
+        let draft = try EventDraft(stream: Erasure.stream(of: key.origin), type: EventType(Erasure.eventType), data: data, actor: "dpo", occurredAt: 0)
+        return chain.append(draft, hlc: HLCTimestamp(wallMillis: 1_700_000_000_000, counter: 1), recordedAt: 1_700_000_000_000, prev: [])
+    }
+
+    /// A store moved with its key starts a new incarnation, whose erasures may name what the
+    /// earlier ones recorded through the chain of handovers they carry; nothing else is linked.
+    @Test func aLaterIncarnationErasesAnEarlierOnesEventsOnlyThroughSignedHandovers() throws {
+        let (first, second, third, stranger) = (NodeKey(), NodeKey(), NodeKey(), NodeKey())
+        let one = Handover.sign(by: first, to: second.origin), two = Handover.sign(by: second, to: third.origin)
+        #expect(one.isValid && two.isValid)
+        #expect(Handover(json: one.json) == one)
+        let target = EventID(origin: first.origin, seq: 7)
+        // Two steps: the first incarnation's event, erased by the third.
+        let erasure = try Erasure.recorded(by: try erasureEvent(by: third, naming: [target], handovers: [one.json, two.json]))
+        #expect(erasure?.targets == [target] && erasure?.handovers.count == 2)
+        #expect(Handover.chains(from: [first.origin], to: third.origin, in: [two, one, Handover.sign(by: stranger, to: first.origin)]).map(Set.init) == [one, two])
+        #expect(Handover.chains(from: [first.origin], to: third.origin, in: [one]) == nil)
+        // What the draft writes is what every node reads back.
+        let draft = try Erasure(targets: [target], reason: "retention review", handovers: [one, two]).draft(actor: "dpo", occurredAt: 0, origin: third.origin)
+        #expect(try JSONValue(parsing: draft.payload)["handovers"] == .array([one.json, two.json]))
+        // Refused: a missing link; a handover signed by another key; one to another origin; one
+        // that leads nowhere near the erasure; another origin's event with no handover at all.
+        let forged = Handover(from: first.originKey, to: second.origin, signature: stranger.sign(Handover.signedBytes(from: first.origin, to: second.origin)))
+        let elsewhere = Handover.sign(by: stranger, to: NodeKey().origin)
+        for (handovers, why) in [
+            ([one.json], "no handover"), ([forged.json, two.json], "does not verify"), ([two.json], "no handover"),
+            ([one.json, two.json, elsewhere.json], "does not lead"), ([JSONValue](), "from 1 to"),
+        ] {
+            let error = #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: third, naming: [target], handovers: handovers)) }
+            #expect(error?.message.contains(why) == true, "\(why): \(error?.message ?? "")")
+        }
+        var tampered = one.json
+        if case .object(var fields) = tampered { fields["to"] = .string(third.origin.hex); tampered = .object(fields) }
+        #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: third, naming: [target], handovers: [tampered])) }
+    }
+
+    /// verify applies the rule across origins: an earlier incarnation's event erased by a later
+    /// one's erasure is sound; one erased by nothing, or named and not erased, is a fault.
+    @Test func verifyJudgesAnEarlierIncarnationsErasedEventsByTheLaterOnesErasures() throws {
+        let (earlierKey, laterKey) = (NodeKey(), NodeKey())
+        var (earlier, earlierSeals, _) = try chain(["first", "second", "third"], key: earlierKey)
+        let erasure = try erasureEvent(by: laterKey, naming: [earlier[1].id], handovers: [Handover.sign(by: earlierKey, to: laterKey.origin).json])
+        func faults(_ events: [Event]) -> [String] {
+            var states: [OriginVerifier.ErasureState] = []
+            var found: [VerificationFault] = []
+            for (key, log, seals) in [(earlierKey, events, earlierSeals), (laterKey, [erasure], [laterKey.seal(seq: 1, hash: erasure.hash)])] {
+                var verifier = OriginVerifier(origin: key.origin, key: key.originKey, seals: seals)
+                for (index, event) in log.enumerated() { verifier.check(StoredEvent(event: event, position: Int64(index + 1), streamVersion: 1)) }
+                found += verifier.finish(resolvingErasures: false)
+                states.append(verifier.erasureState)
+            }
+            return (found + ErasureAudit.faults(states)).map { "\($0.origin == earlierKey.origin ? "earlier" : "later") \($0.seq) \($0.kind.rawValue)" }
+        }
+        #expect(faults(earlier) == ["earlier 2 erasure-not-applied"])
+        earlier[1].withholdOpening(as: .erased)
+        #expect(faults(earlier) == [])
+        earlier[2].withholdOpening(as: .erased)
+        #expect(faults(earlier) == ["earlier 3 erased-without-erasure"])
+        _ = earlierSeals
     }
 
     @Test func sharingDecisionsFollowTheirOrder() throws {

@@ -162,6 +162,46 @@ struct GateTests {
         #expect(again.stdout.contains(#""seq":\#(note2),"kind":"erasure-not-applied""#), "\(again.stdout)")
     }
 
+    /// A region's store restored from a backup (a new file: a new incarnation) can still erase
+    /// what it recorded before, because the key beside it signed a handover; every node that
+    /// syncs applies it. Without the key, the new incarnation says so and cannot.
+    @Test func aStoreRestoredWithItsKeyCanStillEraseWhatItRecordedBefore() async throws {
+        try run("hub", ["init", "--node", "hub"])
+        try run("wy", ["init", "--node", "wy"])
+        let token = directory.file("wy.token")
+        try run("hub", ["token", "issue", "wy", "--out", token])
+        let server = try ServerProcess(concord, store: store("hub"))
+        defer { server.stop() }
+        try run("wy", ["peer", "add", "hub", server.url, "--token-file", token])
+        try run("wy", ["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"])
+        try run("wy", ["case", "note", "WY-1", "Victim: \(Self.victim)"])
+        try run("wy", ["sync", "hub"])
+        let before = try JSONValue(parsing: try run("wy", ["status", "--json"]).stdout)["origin"]?.stringValue ?? ""
+
+        // Restored from a backup: the same bytes in a new file, with the key file and peers beside it.
+        for (suffix, node) in [("", "restored"), (".key", "restored"), (".peers", "restored"), ("", "keyless")] {
+            try FileManager.default.copyItem(atPath: store("wy") + suffix, toPath: store(node) + suffix)
+        }
+        let erased = try run("restored", ["erase", "case:WY-1", "--reason", "retention review"])
+        #expect(erased.stderr.contains("starts a new incarnation") && erased.stderr.contains("signed a handover"), "\(erased.stderr)")
+        #expect(erased.stdout.contains("Erased the data of 2 event(s)"), "\(erased.stdout)")
+        let after = try JSONValue(parsing: try run("restored", ["status", "--json"]).stdout)["origin"]?.stringValue ?? ""
+        #expect(after != before && !after.isEmpty)
+        #expect(try run("restored", ["verify"]).stdout.hasPrefix("OK: "))
+        try run("restored", ["sync", "hub"])
+        #expect(!(try run("hub", ["log", "--json"]).stdout.contains(Self.victim)), "the hub applied the later incarnation's erasure")
+        #expect(try run("hub", ["verify"]).stdout.hasPrefix("OK: "))
+        try run("wy", ["sync", "hub"])
+        #expect(!(try run("wy", ["log", "--json"]).stdout.contains(Self.victim)), "the original store applied it too")
+
+        // Without its key the new incarnation cannot erase what the earlier one recorded, and says why.
+        let keyless = try run("keyless", ["case", "note", "WY-1", "a later note"])
+        #expect(keyless.stderr.contains("starts a new incarnation") && keyless.stderr.contains("no longer erase"), "\(keyless.stderr)")
+        let refused = try run("keyless", ["erase", "\(before):2", "--reason", "retention review"], expect: 65)
+        #expect(refused.stderr.contains("earlier incarnation of this node") && refused.stderr.contains("no signed handover"), "\(refused.stderr)")
+    }
+
+    // MARK: verify derives, never trusts
     // MARK: verify derives, never trusts
 
     /// A row edited behind the log's back, hidden behind each bookkeeping table the read models

@@ -33,6 +33,51 @@ import Testing
         try await store.missingBatch(have: VersionVector(), maxEvents: 100_000).batch
     }
 
+    /// An earlier incarnation's events, and a later one's erasure of its second event carrying
+    /// the earlier key's handover (a store moved with its key).
+    static func handedOver() throws -> (earlier: ForgedOrigin, later: ForgedOrigin) {
+        func salt() -> [UInt8] { (0..<EventLimits.saltBytes).map { _ in UInt8.random(in: 0...255) } }
+        var earlier = ForgedOrigin()
+        for index in 1...3 { earlier.append(stream: "notes:N-1", payload: #"{"note":"Victim \#(index)"}"#, opening: .whole(salt: salt())) }
+        earlier.seal()
+        var later = ForgedOrigin()
+        let erasure = try Erasure(targets: [EventID(origin: earlier.origin, seq: 2)], reason: "retention review", handovers: [Handover.sign(by: earlier.key, to: later.origin)])
+            .draft(actor: "dpo", occurredAt: 1_457_519_400_000, origin: later.origin)
+        later.append(stream: erasure.stream.rawValue, type: Erasure.eventType, payload: erasure.payload, opening: .whole(salt: salt()))
+        later.seal()
+        return (earlier, later)
+    }
+
+    /// A later incarnation may erase what an earlier one of its node recorded when it carries the
+    /// earlier key's handover; every backend applies it, whether the earlier events are held
+    /// already or arrive after the erasure (from another peer).
+    @Test(arguments: Backend.underTest)
+    func aLaterIncarnationsErasureAppliesToTheEarlierOnesEventsWhenEverTheyArrive(_ backend: Backend) async throws {
+        let (earlier, later) = try Self.handedOver()
+        for erasureFirst in [false, true] {
+            try await backend.withStore { store in
+                let batches = erasureFirst ? [later.batch(after: 0), earlier.batch(after: 0)] : [earlier.batch(after: 0), later.batch(after: 0)]
+                for batch in batches { #expect(try await store.ingest(batch, source: "import", policy: .allOrNothing).refused.isEmpty) }
+                let held = try await store.events(of: earlier.origin, after: 0, through: 3)
+                #expect(held.map(\.disclosure) == [.full, .erased, .full], "erasure first: \(erasureFirst)")
+                #expect(!held[1].payload.contains("Victim"))
+            }
+        }
+        // A handover the earlier key did not sign is refused, and nothing of it is stored.
+        var forged = ForgedOrigin()
+        let stranger = NodeKey()
+        let claimed = Handover(from: earlier.originKey, to: forged.origin, signature: stranger.sign(Handover.signedBytes(from: earlier.origin, to: forged.origin)))
+        let erasure = try Erasure(targets: [EventID(origin: earlier.origin, seq: 2)], reason: "retention review", handovers: [claimed])
+            .draft(actor: "x", occurredAt: 1_457_519_400_000, origin: forged.origin)
+        forged.append(stream: erasure.stream.rawValue, type: Erasure.eventType, payload: erasure.payload, opening: .whole(salt: Array(repeating: 7, count: EventLimits.saltBytes)))
+        forged.seal()
+        try await backend.withStore { store in
+            _ = try await store.ingest(earlier.batch(after: 0), source: "import", policy: .allOrNothing)
+            await #expect(throws: ConcordError.self) { try await store.ingest(forged.batch(after: 0), source: "import", policy: .allOrNothing) }
+            #expect(try await store.events(of: earlier.origin, after: 0, through: 3).map(\.disclosure) == [.full, .full, .full])
+        }
+    }
+
     @Test(arguments: Backend.underTest)
     func storesVerifiedEventsAndServesThemBackAsTheRegionHoldsThem(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("conformance-region")
