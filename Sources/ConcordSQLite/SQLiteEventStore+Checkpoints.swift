@@ -87,7 +87,21 @@ extension SQLiteEventStore {
 
     /// The node name each signer gave in its newest checkpoint, and this node's own incarnations:
     /// "on which node" for an event of that origin.
+    /// The node each origin is shown as ("on which node"), from what vouches for it: this node's
+    /// own incarnations by its name, an origin on the trust roster by the label its operator gave
+    /// it (`concord trust add`), any other by the name its newest checkpoint gives itself, marked
+    /// `(self-asserted)`: a signer may call itself anything.
     public func nodeNames() throws -> [OriginID: String] {
+        var names = try checkpointSignerNames().mapValues { "\($0) (self-asserted)" }
+        for trusted in try trustedOrigins() { names[trusted.origin] = trusted.label }
+        let node = try nodeInfo().name
+        for incarnation in try incarnations() { names[incarnation.origin] = node }
+        return names
+    }
+
+    /// The name each signer's newest checkpoint gives its node, as signed (what `--seen-by`
+    /// names), this node's own incarnations by its name.
+    public func checkpointSignerNames() throws -> [OriginID: String] {
         try withConnection("read the checkpoints") { state in
             var names: [OriginID: String] = [:]
             // Each signer's newest, found on the key (every web-view page asks this).

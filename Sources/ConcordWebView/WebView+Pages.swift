@@ -59,7 +59,7 @@ extension WebView {
     func common(_ request: Request, title: String) async throws -> (context: [String: Any], choice: ViewChoice, view: ReadModelView) {
         let choice = ViewChoice(request)
         let view = try await choice.resolve(source)
-        let nodes = Set(try await source.nodeNames().values).sorted()
+        let nodes = Set(try await source.checkpointNodeNames()).sorted()
         let context: [String: Any] = [
             "title": title, "asOf": choice.asOf ?? "", "validAt": choice.validAt ?? "", "viewQuery": choice.query,
             "viewDescription": choice.description,

@@ -8,8 +8,11 @@ public protocol WebViewSource: ReadModelReader {
     func overview() async throws -> WebOverview
     /// The view the as-of control names: `--as-of`, `--seen-by` and `--valid-at` as the CLI reads them.
     func view(asOf: Int64?, seenBy: String?, validAt: Int64?) async throws -> ReadModelView
-    /// The node names origins signed their checkpoints with ("on which node").
+    /// The node each origin is shown as ("on which node"): this node's own by its name, one on
+    /// the trust roster by its label, any other by its checkpoints' name marked self-asserted.
     func nodeNames() async throws -> [OriginID: String]
+    /// The node names signed checkpoints give (the choices of "seen by").
+    func checkpointNodeNames() async throws -> [String]
     /// The audit bundle (`concord export --audit --for`): events as `policy` lets them go (through
     /// `SharedView`), keys, seals and checkpoints, and the read-model digests of that view, NDJSON.
     func auditBundle(for policy: SharingPolicy) async throws -> [UInt8]

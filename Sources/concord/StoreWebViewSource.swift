@@ -47,6 +47,11 @@ struct StoreWebViewSource: WebViewSource {
         return try await blocking { try store.nodeNames() }
     }
 
+    func checkpointNodeNames() async throws -> [String] {
+        let store = self.store
+        return try await blocking { Array(try store.checkpointSignerNames().values) }
+    }
+
     /// `concord export --audit --for PEER`'s file, but for the checkpoint that command signs
     /// first: the web view writes nothing.
     func auditBundle(for policy: SharingPolicy) async throws -> [UInt8] {

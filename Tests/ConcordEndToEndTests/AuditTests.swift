@@ -296,6 +296,26 @@ struct AuditTests {
         #expect(verify.stdout.hasPrefix("OK: "), "\(verify.stdout)")
     }
 
+    /// "On which node" is what vouches for it: this node's own name, the label the operator gave
+    /// an origin on the trust roster, or else the name a signer's checkpoint gives itself, marked
+    /// as self-asserted (a forger may call itself national-hub).
+    @Test func nodeNamesShownToPeopleComeFromTheRosterOrAreMarkedSelfAsserted() throws {
+        try run("wy", ["init", "--node", "national-hub"])
+        try run("wy", ["case", "open", "WY-1", "--title", "First", "--region", "West Yorkshire"])
+        try run("wy", ["export", "--out", directory.file("wy.ndjson")])
+        try run("hub", ["init", "--node", "hub"])
+        try run("hub", ["import", directory.file("wy.ndjson")])
+        func node() throws -> JSONValue? {
+            try JSONValue(parsing: String(try run("hub", ["replay", "case:WY-1", "--json"]).stdout.split(separator: "\n").first ?? ""))["node"]
+        }
+        #expect(try node() == .string("national-hub (self-asserted)"))
+        #expect(try run("hub", ["replay", "case:WY-1"]).stdout.contains("on national-hub (self-asserted)"))
+        try run("hub", ["trust", "add", try origin(of: "wy").hex, "--label", "west-yorkshire"])
+        #expect(try node() == .string("west-yorkshire"))
+        // The region's own events, on its own node: its own name.
+        #expect(try JSONValue(parsing: String(try run("wy", ["replay", "case:WY-1", "--json"]).stdout.split(separator: "\n").first ?? ""))["node"] == .string("national-hub"))
+    }
+
     @Test func replayStepsThroughAStreamAndARegionShowingWhatEachEventChanged() throws {
         try run("hub", ["init", "--node", "hub"])
         try run("hub", ["case", "open", "WY-1", "--title", "First", "--region", "West Yorkshire", "--occurred-at", "2016-03-01"])

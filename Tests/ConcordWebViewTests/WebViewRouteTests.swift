@@ -37,6 +37,7 @@ struct WebViewRouteTests {
             return asOf.map(ReadModelView.asOf) ?? .live
         }
         func nodeNames() async throws -> [OriginID: String] { [:] }
+        func checkpointNodeNames() async throws -> [String] { [] }
         func auditBundle(for policy: SharingPolicy) async throws -> [UInt8] { Array("{}\n".utf8) }
         func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? {
             switch token {
