@@ -78,7 +78,8 @@ public struct Checkpoint: Sendable, Hashable {
     }
 
     /// Every field in its documented range (docs/audit.md), heads sorted with no origin twice:
-    /// checked where a line becomes a checkpoint, so a malformed one refuses its batch (422).
+    /// checked where a line becomes a checkpoint (as `invalid-json`), so a malformed one refuses
+    /// its whole body (422), and again before one is stored.
     public func checkRanges() throws {
         guard !node.isEmpty, node.utf8.count <= EventLimits.maxLabelBytes, !node.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw ConcordError(.invalidEvent, "checkpoint \(number) of \(signer): its node name must be 1 to \(EventLimits.maxLabelBytes) bytes without control characters")
@@ -166,6 +167,12 @@ extension Checkpoint {
             heads: heads,
             signature: try fields.hex("signature", count: 64)
         )
-        try checkRanges()
+        // A line outside its documented ranges is malformed, like any other: one code for all
+        // (the whole body is refused, nothing stored; docs/audit.md).
+        do {
+            try checkRanges()
+        } catch let error as ConcordError {
+            throw ConcordError(.invalidJSON, error.message, cause: error)
+        }
     }
 }

@@ -105,6 +105,17 @@ extension Event {
         return length
     }
 
+    /// Decodes an exchanged event line as the next of a body (a sync body, an export, an
+    /// openings exchange): a compact line may leave out `prevHash` when `body`'s last event line
+    /// of its origin was the event at seq - 1 (`CompactBody`).
+    public init(exchange object: JSONValue, in body: inout CompactBody) throws {
+        try self.init(exchange: object) { id in
+            guard let previous = body.lastEvent[id.origin], previous.seq &+ 1 == id.seq else { return nil }
+            return previous.hash
+        }
+        body.lastEvent[origin] = (seq, hash)
+    }
+
     /// Decodes an exchanged event and checks every field against its range (`EventLimits`), so
     /// nothing stored from it can make later code trap. Its hash is not trusted here: ingestion
     /// recomputes it.
@@ -314,4 +325,13 @@ struct ExchangeFields {
     func hash(_ key: String) throws -> EventHash {
         EventHash(bytes: try hex(key, count: 32))
     }
+}
+
+/// What the event lines read so far in one body say, for the compact lines after them: each
+/// origin's last event line (docs/sync-protocol.md#compact-lines). One per body; every reader of
+/// event lines (sync, import) keeps one.
+public struct CompactBody: Sendable {
+    fileprivate var lastEvent: [OriginID: (seq: UInt64, hash: EventHash)] = [:]
+
+    public init() {}
 }

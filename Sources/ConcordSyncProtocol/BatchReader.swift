@@ -17,7 +17,7 @@ public struct BatchReader: Sendable {
     private var lineNumber = 0
     private let budget: BatchBudget
     /// Each origin's last event line so far: the `prevHash` a compact line after it leaves out.
-    private var lastEvent: [OriginID: (seq: UInt64, hash: EventHash)] = [:]
+    private var body = CompactBody()
 
     public init(budget: BatchBudget) {
         self.budget = budget
@@ -84,12 +84,7 @@ public struct BatchReader: Sendable {
                 guard batch.events.count < budget.maxEvents else {
                     throw ConcordError(.tooLarge, "more than \(budget.maxEvents) events in one batch, the limit")
                 }
-                let event = try Event(exchange: object) { id in
-                    guard let previous = lastEvent[id.origin], previous.seq &+ 1 == id.seq else { return nil }
-                    return previous.hash
-                }
-                lastEvent[event.origin] = (event.seq, event.hash)
-                batch.events.append(event)
+                batch.events.append(try Event(exchange: object, in: &body))
             case "seal":
                 guard batch.seals.count < budget.maxEvents else {
                     throw ConcordError(.tooLarge, "more than \(budget.maxEvents) seals in one batch, the limit")

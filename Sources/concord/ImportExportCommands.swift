@@ -144,10 +144,12 @@ struct ImportCommand: AsyncParsableCommand {
         var reader = try NDJSONReader(path: file, label: "reading")
         defer { reader.finish() }
         var batch = IngestBatch()
+        // Compact lines (docs/sync-protocol.md#compact-lines) are read as sync reads them.
+        var body = CompactBody()
         while try reader.next({ (object: JSONValue) -> Void in
             switch object["kind"]?.stringValue {
             case "origin": batch.keys.append(try OriginKey(exchange: object))
-            case "event": batch.events.append(try Event(exchange: object))
+            case "event": batch.events.append(try Event(exchange: object, in: &body))
             case "seal": batch.seals.append(try Seal(exchange: object))
             case "checkpoint": batch.checkpoints.append(try Checkpoint(exchange: object))
             // An audit bundle's digests: the importer computes its own read models.

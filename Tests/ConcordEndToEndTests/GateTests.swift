@@ -266,4 +266,38 @@ struct GateTests {
         }
         #expect(try run("wy", ["verify"]).stdout.hasPrefix("OK: "))
     }
+
+    // MARK: The protocol as documented
+
+    /// `concord import` takes compact lines as sync does (docs/sync-protocol.md#compact-lines):
+    /// `hash`, `commitment` beside an opening, and `prevHash` after the origin's previous event
+    /// line left out; a line whose `prevHash` cannot be known from the lines before it is refused.
+    @Test func importTakesCompactLinesAsSyncDoes() throws {
+        try run("wy", ["init", "--node", "wy"])
+        for index in 1...3 { try run("wy", ["case", "open", "WY-\(index)", "--title", "Case \(index)", "--region", "West Yorkshire"]) }
+        let export = directory.file("wy.ndjson")
+        try run("wy", ["export", "--out", export])
+        func compact(dropping: Set<UInt64> = []) throws -> String {
+            try String(contentsOfFile: export, encoding: .utf8).split(separator: "\n").compactMap { text -> String? in
+                var object = try JSONValue(parsing: String(text))
+                guard object["kind"] == .string("event"), case .object(var fields) = object, case .number(let seqText)? = fields["seq"], let seq = UInt64(seqText) else { return String(text) }
+                if dropping.contains(seq) { return nil }
+                fields["hash"] = nil
+                fields["commitment"] = nil
+                if seq > 1 { fields["prevHash"] = nil }
+                object = .object(fields)
+                return object.canonicalText
+            }.joined(separator: "\n") + "\n"
+        }
+        let file = directory.file("compact.ndjson")
+        try compact().write(toFile: file, atomically: true, encoding: .utf8)
+        try run("hub", ["init", "--node", "hub"])
+        #expect(try run("hub", ["import", file]).stdout.hasPrefix("Imported 3 event(s)"))
+        #expect(try run("hub", ["digest"]).stdout == run("wy", ["digest"]).stdout)
+        // Event 3's line left without prevHash, after a file from which event 2 was dropped.
+        try run("other", ["init", "--node", "other"])
+        try compact(dropping: [2]).write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try run("other", ["import", file], expect: 65)
+        #expect(refused.stderr.contains("has no field \"prevHash\""), "\(refused.stderr)")
+    }
 }

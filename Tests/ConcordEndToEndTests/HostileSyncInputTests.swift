@@ -129,6 +129,33 @@ final class HostileHub {
         return lines
     }
 
+    /// A checkpoint line out of its ranges refuses its whole push, with one code whichever range
+    /// it breaks (the number's edge included); one in range whose signature does not verify is
+    /// left out and the rest stored (docs/audit.md).
+    func checkpointLinesOutOfTheirRanges() async throws {
+        let events = try goodLines.filter { $0.contains("\"kind\":\"event\"") }.map { try Event(exchange: try JSONValue(parsing: $0)) }
+        let head = Checkpoint.Head(origin: regionKey.origin, seq: events.last!.seq, hash: events.last!.hash)
+        func line(number: UInt64 = 1, node: String = "region", takenAt: Int64 = 1_700_000_000_000) -> String {
+            Checkpoint.sign(key: regionKey, node: node, number: number, takenAt: takenAt, heads: [head]).exchangeJSON
+        }
+        for (name, bad) in [
+            ("number 2^63 - 1", line(number: UInt64(Int64.max))), ("number 0", line(number: 0)),
+            ("a node name over the limit", line(node: String(repeating: "n", count: EventLimits.maxLabelBytes + 1))), ("an empty node name", line(node: "")),
+        ] {
+            try await expectRefused(body(goodLines + [bad]), token: token, status: 422, code: "invalid-json", mentioning: "checkpoint")
+            _ = name
+        }
+        // In range, but signed by another key: left out; the events are stored.
+        var forged = try JSONValue(parsing: line(number: 2))
+        if case .object(var fields) = forged {
+            fields["signature"] = .string(Hex.encode(NodeKey().sign([1])))
+            forged = .object(fields)
+        }
+        let (status, answer) = try await send("/v1/push", body(goodLines + [forged.canonicalText]), token: token)
+        #expect(status == 200, "\(answer)")
+        #expect(try SyncWire.PushResult(json: answer).accepted == 6)
+    }
+
     func aGoodPushIsAcceptedOnceThenHeld() async throws {
         let (status, answer) = try await send("/v1/push", Zlib.compress(body(goodLines), format: .gzip), token: token, encoding: "gzip")
         #expect(status == 200, "\(answer)")
@@ -259,4 +286,5 @@ final class HostileHub {
     @Test(arguments: HubKind.underTest) func batchesThatMixGoodAndBadOrComeFromNowhere(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.batchesThatMixGoodAndBadOrComeFromNowhere() } }
     @Test(arguments: HubKind.underTest) func replaysChangeNothingAndEmptyBodiesAreRefused(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.replaysChangeNothingAndEmptyBodiesAreRefused() } }
     @Test(arguments: HubKind.underTest) func badPullParameters(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.badPullParameters() } }
+    @Test(arguments: HubKind.underTest) func checkpointLinesOutOfTheirRanges(_ kind: HubKind) async throws { try await HostileHub.with(kind) { try await $0.checkpointLinesOutOfTheirRanges() } }
 }
