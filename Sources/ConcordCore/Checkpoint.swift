@@ -145,8 +145,17 @@ extension Checkpoint {
         return json.finish()
     }
 
-    /// Reads a checkpoint line's fields (not its signature: `validate(key:)` checks that).
+    /// Reads a checkpoint line's fields (not its signature: `validate(key:)` checks that). A line
+    /// that is malformed or outside a range is `invalid-json`, whichever field it is.
     public init(exchange object: JSONValue) throws {
+        do {
+            try self.init(reading: object)
+        } catch let error as ConcordError where error.code != .invalidJSON && error.code != .tooLarge {
+            throw ConcordError(.invalidJSON, error.message, cause: error)
+        }
+    }
+
+    private init(reading object: JSONValue) throws {
         let fields = ExchangeFields(object, what: "checkpoint")
         guard case .array(let items)? = object["heads"], items.count <= EventLimits.maxOrigins else {
             throw ConcordError(.invalidJSON, "checkpoint field \"heads\" must be an array of at most \(EventLimits.maxOrigins) [origin, seq, hash] entries")
@@ -169,10 +178,6 @@ extension Checkpoint {
         )
         // A line outside its documented ranges is malformed, like any other: one code for all
         // (the whole body is refused, nothing stored; docs/audit.md).
-        do {
-            try checkRanges()
-        } catch let error as ConcordError {
-            throw ConcordError(.invalidJSON, error.message, cause: error)
-        }
+        try checkRanges()
     }
 }

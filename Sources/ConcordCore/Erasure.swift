@@ -74,6 +74,9 @@ public struct Erasure: Sendable, Hashable {
             ConcordError(.invalidEvent, "erasure \(event.id) is refused: \(why)")
         }
         guard event.commitment != nil else { throw refuse("an erasure must be a format-2 event") }
+        guard event.stream == stream(of: event.origin), event.schemaVersion == 1 else {
+            throw refuse("an erasure is recorded on its origin's stream \(stream(of: event.origin)), with schema version 1")
+        }
         guard event.disclosure == .full else { throw refuse("it arrived without its opening, and every node needs an erasure in full to apply it") }
         guard let data = try? JSONValue(parsing: event.payload), case .object(let fields) = data,
               case .array(let items)? = fields["events"], case .string(let reason)? = fields["reason"],

@@ -46,6 +46,13 @@ public struct SharingPolicy: Sendable, Hashable {
         self.resolvedStreams = resolvedStreams
     }
 
+    /// What an export for no peer in particular carries (`concord export` without `--for`): every
+    /// opening this node holds, but of the streams it keeps local, whose openings leave it for
+    /// no one.
+    public static func wholeRecord(keepingLocal localStreams: Set<StreamID>) -> SharingPolicy {
+        SharingPolicy(peer: "any reader of an export", rules: [.all], defaultRule: .full, localStreams: localStreams)
+    }
+
     /// Whether `event` goes to the peer with its opening, and why.
     public func decide(_ event: Event) -> SharingDecision {
         if event.disclosure == .erased { return SharingDecision(sendsOpening: false, reason: "its opening was erased") }

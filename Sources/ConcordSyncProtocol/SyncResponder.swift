@@ -104,7 +104,9 @@ public struct SyncResponder: Sendable {
         let refusedOrigins = Set(refused.map(\.origin))
         let stored = Set(batch.events.map(\.origin)).subtracting(refusedOrigins)
         if !refused.isEmpty || !stored.isEmpty { try await backend.recordSetAside(peer: peer, refused: refused, stored: stored) }
-        if let first = result.refused.first, result.inserted == 0, result.alreadyHeld == 0 {
+        // An error answer stores nothing: when a checkpoint or a late opening of the batch was
+        // stored, the answer is 200 with the refusals listed.
+        if let first = result.refused.first, result.inserted == 0, result.alreadyHeld == 0, result.checkpointsStored == 0, result.openingsStored == 0 {
             let message = result.refused.count == 1 ? first.message : "\(first.message) (and \(result.refused.count - 1) other origin(s) refused: see \"refused\")"
             return .refused(ConcordError(first.code, message), refused)
         }

@@ -15,7 +15,7 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("Write to this new file (mode 0600) instead of standard output.", valueName: "file")) var out: String?
     @Flag(help: "With --out: replace the file if it exists.") var force = false
-    @Option(name: .customLong("for"), help: ArgumentHelp("Write only what this peer may see: events its sharing rules withhold go as stubs (concord share).", valueName: "peer")) var peer: String?
+    @Option(name: .customLong("for"), help: ArgumentHelp("Write only what this peer may see: events its sharing rules withhold go as stubs (concord share). Without it, every opening this node holds but those of streams kept local (concord share local).", valueName: "peer")) var peer: String?
     @Flag(help: "Write an audit bundle: sign a checkpoint first, and after the export add the read-model digest at each of this node's newest checkpoints (docs/audit.md). concord verify FILE checks it offline.") var audit = false
 
     func run() async throws {
@@ -27,9 +27,15 @@ struct ExportCommand: AsyncParsableCommand {
                 try storeOptions.openStore().takeCheckpoint()
             }
             try await storeOptions.withHub { store in
-                // Read through the peer's view, so no opening its rules withhold is written.
-                let policy = if let peer { try await store.sharingPolicy(for: peer) } else { nil as SharingPolicy? }
-                let source: any BatchSource = if let policy { SharedView(source: store, policy: policy) } else { store }
+                // Read through the peer's view, so no opening its rules withhold is written; with no
+                // peer, the whole record but the streams kept local (their openings leave this node
+                // for no one, in a file no more than in a sync).
+                let policy = if let peer {
+                    try await store.sharingPolicy(for: peer)
+                } else {
+                    SharingPolicy.wholeRecord(keepingLocal: Set(try await store.sharingSettings().localStreams))
+                }
+                let source = SharedView(source: store, policy: policy)
                 var progress = ProgressBar("exporting", total: try await store.eventCount())
                 let output: FileHandle = if let out { try PrivateOutput.create(out, force: force) } else { FileHandle.standardOutput }
                 var written = 0
@@ -41,7 +47,11 @@ struct ExportCommand: AsyncParsableCommand {
                     progress.update(written)
                 }
                 progress.finish()
-                if audit { output.write(Data(try AuditBundle.digestLines(of: storeOptions.openStore(), sharedWith: policy).utf8)) }
+                if audit {
+                    // Folded from what the file gives (the live read models, when nothing is withheld).
+                    let digestPolicy = policy.withholdsNothing ? nil : policy
+                    output.write(Data(try AuditBundle.digestLines(of: storeOptions.openStore(), sharedWith: digestPolicy).utf8))
+                }
                 if let out {
                     try output.synchronize()
                     try output.close()
@@ -141,7 +151,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// An export (or audit bundle) as one batch: it is verified whole.
     static func readExport(_ file: String) throws -> IngestBatch {
-        var reader = try NDJSONReader(path: file, label: "reading")
+        // The line limits of a sync body: a checkpoint line may be as long as an end line.
+        var reader = try NDJSONReader(path: file, label: "reading", longLines: ["checkpoint"])
         defer { reader.finish() }
         var batch = IngestBatch()
         // Compact lines (docs/sync-protocol.md#compact-lines) are read as sync reads them.
@@ -169,10 +180,15 @@ struct NDJSONReader {
     private var progress: ProgressBar
     private let file: String
 
-    init(path: String, label: String) throws {
+    /// Lines of these kinds may be as long as a sync body's end line (`SyncLimits.maxEndLineBytes`),
+    /// as a sync body's checkpoint lines may; every other line is held to an event line's limit.
+    private let longLines: Set<String>
+
+    init(path: String, label: String, longLines: Set<String> = []) throws {
         lines = try LineReader(path: path)
         progress = ProgressBar(label, total: lines.totalBytes)
         file = path
+        self.longLines = longLines
     }
 
     /// The next line's object passed through `transform`, or nil at the end of the file.
@@ -182,7 +198,19 @@ struct NDJSONReader {
             guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) else { continue }
             do {
                 // The same line limits as sync: any event a node can record or send, it can import.
-                return try transform(try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: EventLimits.exchangeLineJSON) })
+                guard !longLines.isEmpty, line.count > EventLimits.maxEventLineBytes else {
+                    return try transform(try line.withUnsafeBufferPointer { try JSONValue(parsingUTF8: $0, limits: EventLimits.exchangeLineJSON) })
+                }
+                guard line.count <= SyncLimits.maxEndLineBytes else {
+                    throw ConcordError(.tooLarge, "the line is longer than \(SyncLimits.maxEndLineBytes) bytes, the limit")
+                }
+                let object = try line.withUnsafeBufferPointer {
+                    try JSONValue(parsingUTF8: $0, limits: JSONLimits(maxDepth: EventLimits.maxExchangeLineDepth, maxBytes: SyncLimits.maxEndLineBytes))
+                }
+                guard let kind = object["kind"]?.stringValue, longLines.contains(kind) else {
+                    throw ConcordError(.tooLarge, "the line is longer than \(EventLimits.maxEventLineBytes) bytes, the limit for all but \(longLines.sorted().joined(separator: " and ")) lines")
+                }
+                return try transform(object)
             } catch let error as ConcordError {
                 throw ConcordError(error.code, "\(file) line \(number): \(error.message)")
             }

@@ -100,7 +100,11 @@ struct VerifyCommand: AsyncParsableCommand {
                 // This node's own checkpoints in the other copy bind this copy: a store never holds
                 // less than it once signed. Another node's only show what that node held: more is
                 // BEHIND (this copy may be older), another hash at a held seq a fault.
+                // This node's own: its incarnations, and (as the incarnations table is not signed)
+                // every signer whose signed checkpoints give this node's name, in either copy.
+                let name = try store.nodeInfo().name
                 let own = Set(try store.incarnations().map(\.origin))
+                    .union((try store.checkpoints() + otherCheckpoints).filter { $0.node == name }.map(\.signer))
                 let otherKeys = try other.originKeys()
                 checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints.filter { own.contains($0.signer) }, extraKeys: otherKeys)
                 checkpointFaults += try store.checkpointFaults(extra: otherCheckpoints.filter { !own.contains($0.signer) }, extraKeys: otherKeys)

@@ -86,6 +86,20 @@ struct NeedToKnowTests {
         #expect(refusal.message.contains("no handover it carries links to its own"))
     }
 
+    /// An erasure is recorded on its origin's stream `erasure:ORIGIN` with schema version 1;
+    /// anywhere else, or of another version, no node applies it.
+    @Test func anErasureElsewhereThanItsOriginsStreamIsRefused() throws {
+        let (events, _, key) = try chain(["first"])
+        var chain = OriginChain(key: key, lastSeq: events.last!.seq, lastHash: events.last!.hash)
+        let data = JSONValue.object(["events": .array([.string(events[0].id.description)]), "reason": .string("retention review")])
+        for (stream, version) in [("case:NW-1", UInt32(1)), ("erasure:\(NodeKey().origin.hex)", 1), (Erasure.stream(of: key.origin).rawValue, 2)] {
+            let draft = try EventDraft(stream: StreamID(stream), type: EventType(Erasure.eventType), schemaVersion: version, data: data, actor: "dpo", occurredAt: 0)
+            let event = chain.append(draft, hlc: HLCTimestamp(wallMillis: 1_700_000_000_000, counter: 9), recordedAt: 1_700_000_000_000, prev: [])
+            let error = #expect(throws: ConcordError.self, "\(stream) v\(version)") { try Erasure.recorded(by: event) }
+            #expect(error?.message.contains("recorded on its origin's stream") == true)
+        }
+    }
+
     func erasureEvent(by key: NodeKey, naming targets: [EventID], handovers: [JSONValue]) throws -> Event {
         var chain = OriginChain(key: key, lastSeq: 0, lastHash: .genesis)
         let data = JSONValue.object(["events": .array(targets.sorted().map { .string($0.description) }), "handovers": .array(handovers), "reason": .string("retention review")])

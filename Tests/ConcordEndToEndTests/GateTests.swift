@@ -123,6 +123,21 @@ struct GateTests {
         #expect(try digests(bundle).last != digests(whole).last)
     }
 
+    /// An export for no peer in particular goes through the gate too: a stream kept local leaves
+    /// this node for no one, in a file no more than in a sync, and the bundle still verifies.
+    @Test func anExportForNoPeerKeepsTheStreamsKeptLocal() throws {
+        try hubWithAWithholdingRule()
+        try run("hub", ["share", "local", "case:WY-2016-0012"])
+        for arguments in [["export"], ["export", "--audit"]] {
+            let file = directory.file("\(arguments.count).ndjson")
+            try run("hub", arguments + ["--out", file])
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(!text.contains(Self.victim) && !text.contains("Car wash"), "\(arguments)")
+            #expect(text.contains("First national meeting"))
+            #expect(try concord.run(["verify", file]).status == 0, "\(arguments)")
+        }
+    }
+
     // MARK: Erasure: only by a signed erasure of the recording origin
 
     /// A region that recorded a case with a victim's name in two notes, and erased one of them
@@ -299,5 +314,29 @@ struct GateTests {
         try compact(dropping: [2]).write(toFile: file, atomically: true, encoding: .utf8)
         let refused = try run("other", ["import", file], expect: 65)
         #expect(refused.stderr.contains("has no field \"prevHash\""), "\(refused.stderr)")
+    }
+
+    /// A checkpoint line may be as long in a file as in a sync body (a checkpoint of 10,000
+    /// origins passes an event line's limit): what a node can sync and export, it can import.
+    @Test func anImportTakesACheckpointLineAsLongAsASyncDoes() throws {
+        try run("wy", ["init", "--node", "wy"])
+        try run("wy", ["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"])
+        let export = directory.file("wy.ndjson")
+        try run("wy", ["export", "--out", export])
+        let signer = NodeKey()
+        let heads = (0..<EventLimits.maxOrigins).map { _ in
+            Checkpoint.Head(origin: NodeKey().origin, seq: UInt64(Int64.max), hash: EventHash(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }))
+        }.sorted { $0.origin < $1.origin }
+        let line = Checkpoint.sign(key: signer, node: "far-hub", number: 1, takenAt: 1_700_000_000_000, heads: heads).exchangeJSON
+        #expect(line.utf8.count > EventLimits.maxEventLineBytes)
+        let file = directory.file("long.ndjson")
+        try (String(contentsOfFile: export, encoding: .utf8) + signer.originKey.exchangeJSON + "\n" + line + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try run("hub", ["init", "--node", "hub"])
+        #expect(try run("hub", ["import", file]).stdout.hasPrefix("Imported 1 event(s)"))
+        // Any other kind of line over the limit is refused, naming it.
+        let long = directory.file("long-event.ndjson")
+        try (#"{"kind":"origin","pad":""# + String(repeating: "x", count: EventLimits.maxEventLineBytes) + "\"}\n").write(toFile: long, atomically: true, encoding: .utf8)
+        let refused = try run("hub", ["import", long], expect: 65)
+        #expect(refused.stderr.contains("the limit for all but checkpoint lines"), "\(refused.stderr)")
     }
 }

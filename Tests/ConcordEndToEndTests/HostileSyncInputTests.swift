@@ -154,6 +154,26 @@ final class HostileHub {
         let (status, answer) = try await send("/v1/push", body(goodLines + [forged.canonicalText]), token: token)
         #expect(status == 200, "\(answer)")
         #expect(try SyncWire.PushResult(json: answer).accepted == 6)
+        // A malformed origin id in a checkpoint line is invalid-json too, like every other field.
+        let badSigner = line(number: 3).replacing(#/"signer":"[0-9a-f]{32}"/#, with: #""signer":"not-an-origin""#)
+        try await expectRefused(body([badSigner]), token: token, status: 422, code: "invalid-json", mentioning: "origin")
+        // A push whose every origin is refused but whose checkpoint is stored is no error: it is
+        // answered 200, listing the refusal (an error answer stores nothing).
+        var stranger = ForgedOrigin()
+        stranger.append()
+        let refusedPart = [stranger.originKey.exchangeJSON, stranger.events[0].exchangeJSON]
+        // (Of the region's fifth event: its sixth is named by a checkpoint the export carried.)
+        let fifth = Checkpoint.Head(origin: regionKey.origin, seq: events[4].seq, hash: events[4].hash)
+        let claim = Checkpoint.sign(key: regionKey, node: "region", number: 1000, takenAt: 1_700_000_000_004, heads: [fifth]).exchangeJSON
+        let (mixed, mixedAnswer) = try await send("/v1/push", body(refusedPart + [claim]), token: token)
+        if kind == .sqlite {
+            #expect(mixed == 200, "\(mixedAnswer)")
+            let result = try SyncWire.PushResult(json: mixedAnswer)
+            #expect(result.accepted == 0 && result.refused.map(\.origin) == [stranger.origin], "\(mixedAnswer)")
+        } else {
+            // A PostgreSQL hub keeps no checkpoints: nothing was stored, and the answer is the error.
+            #expect(mixed == 422 && mixedAnswer.contains("\"refused\""), "\(mixedAnswer)")
+        }
     }
 
     func aGoodPushIsAcceptedOnceThenHeld() async throws {
