@@ -5,8 +5,8 @@
 /// alike and convergence holds: it must carry its opening, name at least one and at most
 /// `maxTargets` events, each once and in ascending order, each either of its own origin and
 /// earlier than itself, or of an earlier incarnation of its node that the handovers it carries
-/// link to its origin (`Handover`: each signed by the earlier key, at most `maxHandovers`), and
-/// give a reason. Among the named events, format-1 events (whose hash covers their payload) and
+/// link to its origin, at or below the last seq handed over (`Handover`: each signed by the
+/// earlier key, at most `maxHandovers`, every one on a chain to its origin), and give a reason. Among the named events, format-1 events (whose hash covers their payload) and
 /// erasure events (which every node needs in full) keep their openings: the same rule
 /// everywhere, applied when the erasure is stored.
 public struct Erasure: Sendable, Hashable {
@@ -19,8 +19,8 @@ public struct Erasure: Sendable, Hashable {
     /// The longest reason, in UTF-8 bytes.
     public static let maxReasonBytes = 2_000
 
-    /// The most handovers one erasure carries.
-    public static let maxHandovers = 100
+    /// The most handovers one erasure carries (each costs a signature check wherever it is read).
+    public static let maxHandovers = 16
 
     public var targets: [EventID]
     public var reason: String
@@ -98,21 +98,28 @@ public struct Erasure: Sendable, Hashable {
                 handovers.append(handover)
             }
         }
-        let predecessors = Handover.predecessors(of: event.origin, in: handovers)
+        // Each origin the handovers link to this one, with the last of its seqs handed over.
+        let linked = Handover.linked(to: event.origin, byValid: handovers)
         var targets: [EventID] = []
         targets.reserveCapacity(items.count)
         for item in items {
             guard case .string(let text) = item, let id = try? EventID(parsing: text) else { throw refuse("\"events\" must list event ids ORIGIN:SEQ") }
             if id.origin == event.origin {
                 guard id.seq < event.seq else { throw refuse("it names \(id), which is not an earlier event of its origin") }
-            } else if !predecessors.contains(id.origin) {
+            } else if let through = linked[id.origin] {
+                guard id.seq <= through else {
+                    throw refuse("it names \(id), past seq \(through), the last its handover from \(id.origin) covers: the earlier incarnation's later events are not its to erase")
+                }
+            } else {
                 throw refuse("it names \(id), recorded by another origin that no handover it carries links to its own; an origin may erase only the events it, or an earlier incarnation of its node, recorded")
             }
             if let last = targets.last, !(last < id) { throw refuse("\"events\" must list ids in ascending order, each once") }
             targets.append(id)
         }
-        // Every handover must lead to this origin: none is carried for nothing.
-        guard handovers.allSatisfy({ predecessors.contains($0.from.origin) }) else { throw refuse("it carries a handover that does not lead to its origin") }
+        // Every handover must be on a chain to this origin: none is carried for nothing.
+        guard handovers.allSatisfy({ linked[$0.from.origin] != nil && ($0.to == event.origin || linked[$0.to] != nil) }) else {
+            throw refuse("it carries a handover that does not lead to its origin")
+        }
         return Erasure(targets: targets, reason: reason, handovers: handovers)
     }
 }

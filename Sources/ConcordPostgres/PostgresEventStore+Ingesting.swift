@@ -149,10 +149,12 @@ extension PostgresEventStore {
                 if let erasure = try Erasure.recorded(by: event) { erased += try await applyErasure(erasure, by: event.id, connection) }
             }
             // What held erasures named of these events before they arrived.
-            for (origin, inserted) in Dictionary(grouping: rows.map(\.event), by: \.origin) {
-                let seqs = inserted.map(\.seq)
-                erased += try await applyPendingErasures(of: origin, seqs: seqs.min()!...seqs.max()!, connection)
+            var ranges: [OriginID: ClosedRange<UInt64>] = [:]
+            for row in rows {
+                let seq = row.event.seq
+                ranges[row.event.origin] = ranges[row.event.origin].map { min($0.lowerBound, seq)...max($0.upperBound, seq) } ?? seq...seq
             }
+            erased += try await applyPendingErasures(ranges.map { ($0.key, $0.value) }, connection)
             if grantsMayWiden { try await noteGrantsMayWiden(connection) }
             try await storeOpenings()
         }

@@ -258,17 +258,20 @@ extension PostgresEventStore {
                 WITH erased AS (
                     SELECT origin, seq, erased_by, type FROM concord_new_rows WHERE disclosure = 2
                 ), named AS (
-                    SELECT e.origin, target.value AS target, e.origin || ':' || e.seq AS erasure
+                    SELECT e.origin, target.value AS target, e.origin || ':' || e.seq AS erasure,
+                           jsonb_typeof(e.data::jsonb -> 'handovers') = 'array' AS hands_over
                     FROM (SELECT DISTINCT erased_by FROM erased WHERE erased_by ~ '^[0-9a-f]{32}:[0-9]{1,18}$') x
                     JOIN events e ON e.origin = split_part(x.erased_by, ':', 1) AND e.seq = split_part(x.erased_by, ':', 2)::bigint
                     CROSS JOIN LATERAL jsonb_array_elements_text(
-                        CASE WHEN e.type = 'concord.erasure' AND e.disclosure = 0 AND jsonb_typeof(e.data::jsonb -> 'events') = 'array'
+                        CASE WHEN e.type = 'concord.erasure' AND e.disclosure = 0 AND e.schema_version = 1
+                                  AND e.stream = 'erasure:' || e.origin AND jsonb_typeof(e.data::jsonb -> 'events') = 'array'
                              THEN e.data::jsonb -> 'events' ELSE '[]'::jsonb END
                     ) AS target(value)
                 )
                 SELECT r.origin || ':' || r.seq INTO unnamed FROM erased r
                 WHERE r.type = 'concord.erasure' OR NOT EXISTS (
                     SELECT 1 FROM named n WHERE n.erasure = r.erased_by AND n.target = r.origin || ':' || r.seq
+                      AND (n.origin = r.origin OR n.hands_over)
                 )
                 LIMIT 1;
                 IF unnamed IS NOT NULL THEN

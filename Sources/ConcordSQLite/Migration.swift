@@ -329,7 +329,9 @@ extension SQLiteEventStore {
                       SELECT 1 FROM events e, json_each(e.data, '$.events') j
                       WHERE length(NEW.erased_by) > 33 AND substr(NEW.erased_by, 33, 1) = ':'
                         AND e.origin = substr(NEW.erased_by, 1, 32) AND e.seq = CAST(substr(NEW.erased_by, 34) AS INTEGER)
-                        AND e.type = 'concord.erasure' AND e.disclosure = 0
+                        AND e.type = 'concord.erasure' AND e.disclosure = 0 AND e.schema_version = 1
+                        AND e.stream = 'erasure:' || e.origin
+                        AND (e.origin = NEW.origin OR json_type(e.data, '$.handovers') = 'array')
                         AND json_valid(e.data) AND j.value = NEW.origin || ':' || NEW.seq)))
             BEGIN SELECT RAISE(ABORT, 'concord: events are append-only; UPDATE is refused (an opening is erased only by a held erasure of its origin naming it)'); END;
             """),
@@ -348,6 +350,7 @@ extension SQLiteEventStore {
                 from_origin TEXT    NOT NULL,
                 from_key    BLOB    NOT NULL,
                 to_origin   TEXT    NOT NULL,
+                through     INTEGER NOT NULL,
                 signature   BLOB    NOT NULL,
                 signed_at   INTEGER NOT NULL,
                 PRIMARY KEY (from_origin, to_origin)

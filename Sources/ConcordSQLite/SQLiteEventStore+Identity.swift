@@ -112,7 +112,10 @@ extension SQLiteEventStore {
         // The earlier key, when it is still at hand (the file was copied or restored with its key
         // file), signs the handover: the new incarnation may then erase what the earlier ones
         // recorded. (Written before the key file is replaced.)
-        let handover = existing.flatMap { $0.origin == node.origin ? Handover.sign(by: $0, to: key.origin) : nil }
+        // It covers the earlier origin's events written so far: a copy's original may go on
+        // writing as it, and those later events are not the new incarnation's to erase.
+        let through = UInt64(clamping: try state.connection.scalarInt("SELECT max(seq) FROM events WHERE origin = ?", [.text(node.origin.hex)]) ?? 0)
+        let handover = existing.flatMap { $0.origin == node.origin && through > 0 ? Handover.sign(by: $0, to: key.origin, through: through) : nil }
         if let handover { try Self.recordHandover(state.connection, handover, at: now) }
         try NodeKeyFile.write(key, nodeName: node.name, to: NodeKeyFile.path(forStore: path))
         try Self.recordIncarnation(state.connection, key: key, nodeName: node.name, reason: reason, at: now)
@@ -130,20 +133,20 @@ extension SQLiteEventStore {
     }
 
     static func recordHandover(_ connection: SQLiteConnection, _ handover: Handover, at now: Int64) throws {
-        try connection.cached("INSERT OR IGNORE INTO handovers (from_origin, from_key, to_origin, signature, signed_at) VALUES (?, ?, ?, ?, ?)")
-            .run([.text(handover.from.origin.hex), .blob(handover.from.publicKey), .text(handover.to.hex), .blob(handover.signature), .integer(now)])
+        try connection.cached("INSERT OR IGNORE INTO handovers (from_origin, from_key, to_origin, through, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .run([.text(handover.from.origin.hex), .blob(handover.from.publicKey), .text(handover.to.hex), .integer(Int64(bitPattern: handover.through)), .blob(handover.signature), .integer(now)])
     }
 
     /// The handovers this node's incarnations signed, each as stored (`Handover.isValid` is for
     /// the caller to ask: an erasure carrying an invalid one is refused everywhere).
     public func handovers() throws -> [Handover] {
         try withConnection("read the handovers") { state in
-            let statement = try state.connection.prepare("SELECT from_origin, from_key, to_origin, signature FROM handovers ORDER BY signed_at, from_origin")
+            let statement = try state.connection.prepare("SELECT from_origin, from_key, to_origin, through, signature FROM handovers ORDER BY signed_at, from_origin")
             var result: [Handover] = []
             while try statement.step() {
                 result.append(Handover(
                     from: OriginKey(origin: OriginID(unchecked: statement.text(0)), publicKey: statement.blob(1)),
-                    to: OriginID(unchecked: statement.text(2)), signature: statement.blob(3)
+                    to: OriginID(unchecked: statement.text(2)), through: UInt64(bitPattern: statement.int64(3)), signature: statement.blob(4)
                 ))
             }
             return result

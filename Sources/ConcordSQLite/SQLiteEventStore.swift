@@ -1,5 +1,6 @@
 import CSQLite
 import ConcordCore
+import ConcordProjections
 import Logging
 
 /// The event log in one SQLite file (WAL mode), the embedded default: one file a node, readable
@@ -127,6 +128,14 @@ public final class SQLiteEventStore: EventStore {
         try configure(connection, options: options)
         try migrate(connection, path: path)
         try storage("finish scrubbing erased data in \(path)") { try scrubIfPending(connection) }
+        // Read models of another release's version are folded again now, as the next catch-up
+        // would: a store this release opened holds read models of this release's version, so
+        // verify (which opens read-only and writes nothing) may take another version as a fault.
+        try storage("bring the read models of \(path) to this release's version") {
+            if let version = try projectionCheckpoint(connection).version, version != ReadModelSchema.version {
+                try connection.transaction { _ = try rebuild(connection) }
+            }
+        }
         do {
             try storage("move peer tokens out of \(path)") { try moveTokensOutOfStore(connection, path: path) }
         } catch {
@@ -166,6 +175,9 @@ public final class SQLiteEventStore: EventStore {
         guard applied == known else { return nil }
         try storage("configure the connection") {
             try connection.execute("PRAGMA busy_timeout=5000")
+            // verify folds the read models again into temporary tables: kept in memory, as a
+            // read-only connection writes no file.
+            try connection.execute("PRAGMA temp_store=MEMORY")
         }
         return SQLiteEventStore(path: path, connection: connection, options: Options(), logger: logger)
     }

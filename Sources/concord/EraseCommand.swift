@@ -33,8 +33,10 @@ struct EraseCommand: AsyncParsableCommand {
             // incarnation here, and the handover to it is what lets it erase what it recorded before).
             let origin = try store.writingOrigin()
             // Earlier incarnations this one may erase for: linked to it by signed handovers.
-            let handovers = try store.handovers()
-            let erasable = Handover.predecessors(of: origin, in: handovers).union([origin])
+            let handovers = try store.handovers().filter(\.isValid)
+            // Each earlier origin linked to this one, with the last of its seqs handed over.
+            let linked = Handover.linked(to: origin, byValid: handovers)
+            func erasable(_ id: EventID) -> Bool { id.origin == origin || linked[id.origin].map { id.seq <= $0 } == true }
             let ownIncarnations = Set(try store.incarnations().map(\.origin))
             var ids: [EventID] = []
             var notOurs = 0
@@ -47,7 +49,10 @@ struct EraseCommand: AsyncParsableCommand {
                     guard event.commitment != nil else {
                         throw ConcordError(.invalidArgument, "event \(id) was recorded before need-to-know (format 1): its hash covers its data, so it cannot be erased without breaking every copy's verification")
                     }
-                    guard erasable.contains(id.origin) else {
+                    guard erasable(id) else {
+                        if let through = linked[id.origin] {
+                            throw ConcordError(.invalidArgument, "event \(id) was recorded by an earlier incarnation of this node after its handover to this one (which covers seqs 1…\(through)): a copy of that store may still write as it, and those events are not this one's to erase")
+                        }
                         if ownIncarnations.contains(id.origin) {
                             throw ConcordError(.invalidArgument, "event \(id) was recorded by an earlier incarnation of this node (origin \(id.origin.short)), and no signed handover links it to this one (its key was not beside the store when the new incarnation started): it can no longer be erased from here")
                         }
@@ -66,12 +71,12 @@ struct EraseCommand: AsyncParsableCommand {
                 let events = try store.readStream(stream, afterVersion: 0, limit: Int.max).map(\.event)
                 guard !events.isEmpty else { throw ConcordError(.unknownID, "this node holds no event on \(stream)") }
                 for event in events {
-                    if !erasable.contains(event.origin) { notOurs += 1 } else if event.commitment == nil || event.disclosure == .erased || event.type.rawValue == Erasure.eventType { kept += 1 } else { ids.append(event.id) }
+                    if !erasable(event.id) { notOurs += 1 } else if event.commitment == nil || event.disclosure == .erased || event.type.rawValue == Erasure.eventType { kept += 1 } else { ids.append(event.id) }
                 }
             }
             ids = Array(Set(ids)).sorted()
             guard !ids.isEmpty else {
-                throw ConcordError(.invalidArgument, "nothing to erase: none of the named events was recorded by this node (origin \(origin)\(erasable.count > 1 ? " or an earlier incarnation it holds a handover from" : "")) in format 2 and not erased already\(notOurs > 0 ? "; \(notOurs) were recorded by other origins, which only they may erase" : "")")
+                throw ConcordError(.invalidArgument, "nothing to erase: none of the named events was recorded by this node (origin \(origin)\(linked.isEmpty ? "" : " or an earlier incarnation it holds a handover from")) in format 2 and not erased already\(notOurs > 0 ? "; \(notOurs) were recorded by other origins, which only they may erase" : "")")
             }
             let context = try recording.context()
             let chains = Handover.chains(from: Set(ids.map(\.origin)), to: origin, in: handovers) ?? []

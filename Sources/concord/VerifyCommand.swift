@@ -100,15 +100,27 @@ struct VerifyCommand: AsyncParsableCommand {
                 // This node's own checkpoints in the other copy bind this copy: a store never holds
                 // less than it once signed. Another node's only show what that node held: more is
                 // BEHIND (this copy may be older), another hash at a held seq a fault.
-                // This node's own: its incarnations, and (as the incarnations table is not signed)
-                // every signer whose signed checkpoints give this node's name, in either copy.
-                let name = try store.nodeInfo().name
                 let own = Set(try store.incarnations().map(\.origin))
-                    .union((try store.checkpoints() + otherCheckpoints).filter { $0.node == name }.map(\.signer))
                 let otherKeys = try other.originKeys()
                 checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints.filter { own.contains($0.signer) }, extraKeys: otherKeys)
                 checkpointFaults += try store.checkpointFaults(extra: otherCheckpoints.filter { !own.contains($0.signer) }, extraKeys: otherKeys)
                     .filter { $0.kind != .tailCut }
+                // The incarnations table is not signed: a checkpoint of the other copy signed in
+                // this node's name by an origin it does not list may be one of its own, the record
+                // of it removed. What such a checkpoint names beyond this copy is for an operator
+                // to look at (a name is self-asserted: another node may use it).
+                let name = try store.nodeInfo().name
+                let namedLikeThisNode = otherCheckpoints.filter { $0.node == name && !own.contains($0.signer) }
+                if !namedLikeThisNode.isEmpty {
+                    let faulted = Set(checkpointFaults.map { "\($0.origin):\($0.seq)" })
+                    found.report.notices += try store.checkpointFaults(extra: namedLikeThisNode, extraKeys: otherKeys)
+                        .filter { $0.kind == .tailCut && !faulted.contains("\($0.origin):\($0.seq)") }
+                        .map { fault in
+                            var notice = fault
+                            notice.detail += "; named by a checkpoint the other copy holds, signed in this node's name (\(name), self-asserted) by an origin this store does not list as its own: if it was this node's, its tail was cut"
+                            return notice
+                        }
+                }
                 let mine = try store.versionVector(), theirs = try other.versionVector()
                 checkpointFaults += try CheckpointAudit.differences(
                     held: mine, other: theirs,

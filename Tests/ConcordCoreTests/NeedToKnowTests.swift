@@ -111,25 +111,27 @@ struct NeedToKnowTests {
     /// earlier ones recorded through the chain of handovers they carry; nothing else is linked.
     @Test func aLaterIncarnationErasesAnEarlierOnesEventsOnlyThroughSignedHandovers() throws {
         let (first, second, third, stranger) = (NodeKey(), NodeKey(), NodeKey(), NodeKey())
-        let one = Handover.sign(by: first, to: second.origin), two = Handover.sign(by: second, to: third.origin)
+        let one = Handover.sign(by: first, to: second.origin, through: 7), two = Handover.sign(by: second, to: third.origin, through: 2)
         #expect(one.isValid && two.isValid)
         #expect(Handover(json: one.json) == one)
         let target = EventID(origin: first.origin, seq: 7)
         // Two steps: the first incarnation's event, erased by the third.
         let erasure = try Erasure.recorded(by: try erasureEvent(by: third, naming: [target], handovers: [one.json, two.json]))
         #expect(erasure?.targets == [target] && erasure?.handovers.count == 2)
-        #expect(Handover.chains(from: [first.origin], to: third.origin, in: [two, one, Handover.sign(by: stranger, to: first.origin)]).map(Set.init) == [one, two])
+        #expect(Handover.chains(from: [first.origin], to: third.origin, in: [two, one, Handover.sign(by: stranger, to: first.origin, through: 1)]).map(Set.init) == [one, two])
         #expect(Handover.chains(from: [first.origin], to: third.origin, in: [one]) == nil)
         // What the draft writes is what every node reads back.
         let draft = try Erasure(targets: [target], reason: "retention review", handovers: [one, two]).draft(actor: "dpo", occurredAt: 0, origin: third.origin)
         #expect(try JSONValue(parsing: draft.payload)["handovers"] == .array([one.json, two.json]))
         // Refused: a missing link; a handover signed by another key; one to another origin; one
         // that leads nowhere near the erasure; another origin's event with no handover at all.
-        let forged = Handover(from: first.originKey, to: second.origin, signature: stranger.sign(Handover.signedBytes(from: first.origin, to: second.origin)))
-        let elsewhere = Handover.sign(by: stranger, to: NodeKey().origin)
+        let forged = Handover(from: first.originKey, to: second.origin, through: 7, signature: stranger.sign(Handover.signedBytes(from: first.origin, to: second.origin, through: 7)))
+        let elsewhere = Handover.sign(by: stranger, to: NodeKey().origin, through: 1)
+        // Off the chain: from an origin on it, to one that is not.
+        let offChain = Handover.sign(by: first, to: NodeKey().origin, through: 7)
         for (handovers, why) in [
             ([one.json], "no handover"), ([forged.json, two.json], "does not verify"), ([two.json], "no handover"),
-            ([one.json, two.json, elsewhere.json], "does not lead"), ([JSONValue](), "from 1 to"),
+            ([one.json, two.json, elsewhere.json], "does not lead"), ([one.json, two.json, offChain.json], "does not lead"), ([JSONValue](), "from 1 to"),
         ] {
             let error = #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: third, naming: [target], handovers: handovers)) }
             #expect(error?.message.contains(why) == true, "\(why): \(error?.message ?? "")")
@@ -137,6 +139,13 @@ struct NeedToKnowTests {
         var tampered = one.json
         if case .object(var fields) = tampered { fields["to"] = .string(third.origin.hex); tampered = .object(fields) }
         #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: third, naming: [target], handovers: [tampered])) }
+        // Past the seq the earlier key handed over: a copy's original may go on writing as it.
+        let later = EventID(origin: first.origin, seq: 8)
+        let beyond = #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: third, naming: [later], handovers: [one.json, two.json])) }
+        #expect(beyond?.message.contains("past seq 7") == true, "\(beyond?.message ?? "")")
+        // More handovers than an erasure may carry (each costs a signature check where it is read).
+        let many = (0...Erasure.maxHandovers).map { _ in one.json }
+        #expect(throws: ConcordError.self) { try Erasure.recorded(by: try erasureEvent(by: third, naming: [target], handovers: many)) }
     }
 
     /// verify applies the rule across origins: an earlier incarnation's event erased by a later
@@ -144,7 +153,7 @@ struct NeedToKnowTests {
     @Test func verifyJudgesAnEarlierIncarnationsErasedEventsByTheLaterOnesErasures() throws {
         let (earlierKey, laterKey) = (NodeKey(), NodeKey())
         var (earlier, earlierSeals, _) = try chain(["first", "second", "third"], key: earlierKey)
-        let erasure = try erasureEvent(by: laterKey, naming: [earlier[1].id], handovers: [Handover.sign(by: earlierKey, to: laterKey.origin).json])
+        let erasure = try erasureEvent(by: laterKey, naming: [earlier[1].id], handovers: [Handover.sign(by: earlierKey, to: laterKey.origin, through: 3).json])
         func faults(_ events: [Event]) -> [String] {
             var states: [OriginVerifier.ErasureState] = []
             var found: [VerificationFault] = []

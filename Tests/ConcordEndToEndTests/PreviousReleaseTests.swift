@@ -41,6 +41,15 @@ struct PreviousReleaseTests {
         }
     }
 
+    /// An older release's store opened by a command that reads no read model (status migrates it)
+    /// and then verified read-only: its read models were made this release's at that open, so
+    /// verify compares them and finds them sound.
+    @Test func anOldStoreOpenedByAnyCommandThenVerifiesReadOnly() throws {
+        let store = try oldStore()
+        try ok(["status"], store)
+        #expect(try ok(["verify"], store).hasPrefix("OK: 4 events"))
+    }
+
     @Test func anOldStoreOpensVerifiesAndGoesOnInFormatTwo() throws {
         let store = try oldStore()
         #expect(try ok(["verify"], store).hasPrefix("OK: 4 events"))

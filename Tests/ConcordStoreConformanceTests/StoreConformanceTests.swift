@@ -41,7 +41,7 @@ import Testing
         for index in 1...3 { earlier.append(stream: "notes:N-1", payload: #"{"note":"Victim \#(index)"}"#, opening: .whole(salt: salt())) }
         earlier.seal()
         var later = ForgedOrigin()
-        let erasure = try Erasure(targets: [EventID(origin: earlier.origin, seq: 2)], reason: "retention review", handovers: [Handover.sign(by: earlier.key, to: later.origin)])
+        let erasure = try Erasure(targets: [EventID(origin: earlier.origin, seq: 2)], reason: "retention review", handovers: [Handover.sign(by: earlier.key, to: later.origin, through: 3)])
             .draft(actor: "dpo", occurredAt: 1_457_519_400_000, origin: later.origin)
         later.append(stream: erasure.stream.rawValue, type: Erasure.eventType, payload: erasure.payload, opening: .whole(salt: salt()))
         later.seal()
@@ -66,7 +66,7 @@ import Testing
         // A handover the earlier key did not sign is refused, and nothing of it is stored.
         var forged = ForgedOrigin()
         let stranger = NodeKey()
-        let claimed = Handover(from: earlier.originKey, to: forged.origin, signature: stranger.sign(Handover.signedBytes(from: earlier.origin, to: forged.origin)))
+        let claimed = Handover(from: earlier.originKey, to: forged.origin, through: 3, signature: stranger.sign(Handover.signedBytes(from: earlier.origin, to: forged.origin, through: 3)))
         let erasure = try Erasure(targets: [EventID(origin: earlier.origin, seq: 2)], reason: "retention review", handovers: [claimed])
             .draft(actor: "x", occurredAt: 1_457_519_400_000, origin: forged.origin)
         forged.append(stream: erasure.stream.rawValue, type: Erasure.eventType, payload: erasure.payload, opening: .whole(salt: Array(repeating: 7, count: EventLimits.saltBytes)))
