@@ -72,6 +72,7 @@ extension VerificationReport {
 
     /// The erasure rule across origins (`ErasureAudit`), in the report's order.
     mutating func addErasureFaults(_ states: [OriginVerifier.ErasureState]) {
+        guard states.contains(where: { !$0.erasedUnnamed.isEmpty || !$0.foreignTargets.isEmpty }) else { return }
         faults += ErasureAudit.faults(states)
         faults.sort { ($0.origin, $0.seq, $0.kind.rank) < ($1.origin, $1.seq, $1.kind.rank) }
     }

@@ -155,7 +155,7 @@ public struct OriginVerifier: Sendable {
             checkSeal(seal, against: nil)
         }
         sealsBySeq.removeAll()
-        if resolvingErasures { faults += ErasureAudit.faults([erasureState]) }
+        if resolvingErasures, !erasedUnnamed.isEmpty || !foreignTargets.isEmpty { faults += ErasureAudit.faults([erasureState]) }
         if highestSeal < lastSeq {
             fault(highestSeal &+ 1, .unsealed, "seq \(highestSeal &+ 1)…\(lastSeq) are covered by no seal")
         }
@@ -169,7 +169,11 @@ struct BitSet: Sendable {
 
     mutating func insert(_ value: UInt64) {
         let word = Int(value >> 6)
-        if word >= words.count { words.append(contentsOf: repeatElement(0, count: word - words.count + 1)) }
+        if word >= words.count {
+            // Room for 4096 seqs at first, then doubling: one allocation for most origins' batches.
+            if words.isEmpty { words.reserveCapacity(64) }
+            words.append(contentsOf: repeatElement(0, count: word - words.count + 1))
+        }
         words[word] |= 1 << (value & 63)
     }
 
