@@ -71,6 +71,12 @@ let package = Package(
             name: "ConcordZlib",
             dependencies: ["CZlib", "ConcordCore"]
         ),
+        // The engine's operations over any store, written once (ingest today), and the
+        // interface a store's driver gives them: rows read and written in a transaction. No I/O.
+        .target(
+            name: "ConcordStorage",
+            dependencies: ["ConcordCore"]
+        ),
         // The sync protocol: wire formats, limits and the session state machines. No I/O.
         .target(
             name: "ConcordSyncProtocol",
@@ -128,6 +134,7 @@ let package = Package(
             name: "ConcordSQLite",
             dependencies: [
                 "ConcordCore",
+                "ConcordStorage",
                 "ConcordDomain",
                 "ConcordProjections",
                 "ConcordSyncProtocol",
@@ -140,6 +147,7 @@ let package = Package(
             name: "ConcordPostgres",
             dependencies: [
                 "ConcordCore",
+                "ConcordStorage",
                 "ConcordDomain",
                 "ConcordProjections",
                 "ConcordSyncProtocol",
@@ -151,7 +159,7 @@ let package = Package(
         // A hub's store in memory: the conformance suite's reference, and a fast simulation backend.
         .target(
             name: "ConcordInMemory",
-            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSyncProtocol"]
+            dependencies: ["ConcordCore", "ConcordStorage", "ConcordDomain", "ConcordProjections", "ConcordSyncProtocol"]
         ),
         .executableTarget(
             name: "concord",

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordStorage
 import ConcordDomain
 import ConcordProjections
 import ConcordSyncProtocol
@@ -51,85 +52,124 @@ public final class InMemoryStore: HubBackend {
     public func ingest(_ batch: IngestBatch, source: String, policy: IngestPolicy) async throws -> IngestResult {
         let now = clock()
         let result = try state.withLock { state -> IngestResult in
-            let parts = BatchVerifier.parts(of: batch)
-            var states: [OriginID: OriginState] = [:]
-            for part in parts {
-                var originState = OriginState()
-                let held = state.byOrigin[part.origin] ?? []
-                if let last = held.last {
-                    let head = state.log[last].event
-                    originState.head = head.seq
-                    originState.headHash = head.hash
-                    originState.headHLC = head.hlc
-                }
-                originState.key = state.keys[part.origin]
-                // The in-memory store writes as no origin of its own.
-                originState.trusted = state.trustMode.accepts(onRoster: state.roster[part.origin] != nil, ownOrigin: false)
-                for seq in BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: originState.head) where seq >= 1 && seq <= UInt64(held.count) {
-                    originState.heldHashes[seq] = state.log[held[Int(seq) - 1]].event.hash
-                }
-                states[part.origin] = originState
+            // The steps are the engine's (`Ingest`), the same on every backend. (Nothing throws
+            // once the batch is verified: the memory store has no I/O to fail.)
+            try withUnsafeMutablePointer(to: &state) { pointer in
+                try Ingest.run(batch, source: source, policy: policy, now: now, widensGrants: { _, _ in false }, in: Transaction(state: pointer))
             }
-            let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: state.keys.count)
-            // One proof an origin, and only of an origin whose key is held (as every store).
-            for proof in refused.compactMap(\.proof) where state.keys[proof.origin] != nil && state.forkProofs[proof.origin] == nil {
-                state.forkProofs[proof.origin] = KeptForkProof(proof: proof, source: source, detectedAt: now)
-            }
-            if policy == .allOrNothing, !refused.isEmpty { return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused) }
-            var inserted = 0
-            var openings = 0
-            var erased = 0
-            for plan in plans {
-                for opening in plan.openings where Self.fill(&state, opening) { openings += 1 }
-                if !plan.events.isEmpty || !plan.seals.isEmpty, let key = plan.newKey, state.keys[key.origin] == nil { state.keys[key.origin] = key }
-                for event in plan.events {
-                    let version = (state.streamVersions[event.stream] ?? 0) + 1
-                    state.streamVersions[event.stream] = version
-                    state.log.append(StoredEvent(event: event, position: Int64(state.log.count + 1), streamVersion: version))
-                    state.byOrigin[event.origin, default: []].append(state.log.count - 1)
-                    inserted += 1
-                    if let erasure = state.pendingErasures.removeValue(forKey: event.id) {
-                        erased += Self.erase(&state, Erasure(targets: [event.id], reason: "pending"), by: erasure)
-                    }
-                    if let erasure = try Erasure.recorded(by: event) { erased += Self.erase(&state, erasure, by: event.id) }
-                }
-                for seal in plan.seals where state.seals[seal.origin]?[seal.seq] == nil { state.seals[seal.origin, default: [:]][seal.seq] = seal }
-            }
-            if openings > 0 { state.openingsGeneration += 1 }
-            var result = IngestResult(inserted: inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
-            result.openingsStored = openings
-            result.openingsErased = erased
-            return result
         }
         if policy == .allOrNothing, let first = result.refused.first { throw first.error }
-        if result.inserted > 0 || result.openingsStored > 0 { commits.signal() }
+        if result.storedSomething { commits.signal() }
         return result
     }
 
-    /// Fills a held stub's opening (checked against its commitment by the caller).
-    private static func fill(_ state: inout State, _ opening: Event) -> Bool {
-        guard let index = index(state, opening.id), state.log[index].event.disclosure == .withheld,
-              state.log[index].event.hash == opening.hash, opening.disclosure == .full
-        else { return false }
-        state.log[index].event = opening
-        return true
-    }
+    /// The in-memory driver's rows for `Ingest`, over the store's state under its lock.
+    private struct Transaction: IngestTransaction {
+        let state: UnsafeMutablePointer<State>
 
-    private static func erase(_ state: inout State, _ erasure: Erasure, by id: EventID) -> Int {
-        var erased = 0
-        for target in erasure.targets {
-            guard let index = index(state, target) else {
-                // Only an earlier incarnation's events can be named before they are held.
-                if target.origin != id.origin { state.pendingErasures[target] = id }
-                continue
-            }
-            var event = state.log[index].event
-            guard event.commitment != nil, event.type.rawValue != Erasure.eventType, event.disclosure != .erased else { continue }
-            event.withholdOpening(as: .erased)
-            state.log[index].event = event
-            erased += 1
+        func lock(_ origins: [OriginID]) throws {}
+        func trustMode() throws -> TrustMode { state.pointee.trustMode }
+        func isOnRoster(_ origin: OriginID) throws -> Bool { state.pointee.roster[origin] != nil }
+        /// The in-memory store writes as no origin of its own.
+        func isOwnOrigin(_ origin: OriginID) throws -> Bool { false }
+
+        func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)? {
+            guard let last = state.pointee.byOrigin[origin]?.last else { return nil }
+            let event = state.pointee.log[last].event
+            return (event.seq, event.hash, event.hlc)
         }
-        return erased
+
+        func key(of origin: OriginID) throws -> OriginKey? { state.pointee.keys[origin] }
+
+        func hashes(of origin: OriginID, seqs: [UInt64]) throws -> [UInt64: EventHash] {
+            var hashes: [UInt64: EventHash] = [:]
+            for seq in seqs {
+                if let index = InMemoryStore.index(state.pointee, EventID(origin: origin, seq: seq)) { hashes[seq] = state.pointee.log[index].event.hash }
+            }
+            return hashes
+        }
+
+        func originCount() throws -> Int { state.pointee.keys.count }
+        func keyOnlyOriginCount() throws -> Int { state.pointee.keys.keys.filter { state.pointee.byOrigin[$0] == nil }.count }
+        func hasForkProof(of origin: OriginID) throws -> Bool { state.pointee.forkProofs[origin] != nil }
+
+        func insertKey(_ key: OriginKey, at now: Int64) throws {
+            if state.pointee.keys[key.origin] == nil { state.pointee.keys[key.origin] = key }
+        }
+
+        func insertEvents(_ events: [Event], at now: Int64) throws -> [Int] {
+            events.map { event in
+                let version = (state.pointee.streamVersions[event.stream] ?? 0) + 1
+                state.pointee.streamVersions[event.stream] = version
+                state.pointee.log.append(StoredEvent(event: event, position: Int64(state.pointee.log.count + 1), streamVersion: version))
+                state.pointee.byOrigin[event.origin, default: []].append(state.pointee.log.count - 1)
+                return version
+            }
+        }
+
+        func insertSeals(_ seals: [Seal], at now: Int64) throws {
+            for seal in seals where state.pointee.seals[seal.origin]?[seal.seq] == nil { state.pointee.seals[seal.origin, default: [:]][seal.seq] = seal }
+        }
+
+        func fillOpenings(_ events: [Event]) throws -> [StreamID] {
+            var streams: [StreamID] = []
+            for opening in events {
+                guard let index = InMemoryStore.index(state.pointee, opening.id), state.pointee.log[index].event.disclosure == .withheld,
+                      state.pointee.log[index].event.hash == opening.hash else { continue }
+                streams.append(state.pointee.log[index].event.stream)
+                state.pointee.log[index].event = opening
+            }
+            return streams
+        }
+
+        func eraseOpenings(_ targets: [EventID], by erasure: EventID) throws -> (erased: [StreamID], unheld: [EventID]) {
+            var erased: [StreamID] = []
+            var unheld: [EventID] = []
+            for target in targets {
+                guard let index = InMemoryStore.index(state.pointee, target) else {
+                    unheld.append(target)
+                    continue
+                }
+                var event = state.pointee.log[index].event
+                guard event.commitment != nil, event.type.rawValue != Erasure.eventType, event.disclosure != .erased else { continue }
+                event.withholdOpening(as: .erased)
+                state.pointee.log[index].event = event
+                erased.append(event.stream)
+            }
+            return (erased, unheld)
+        }
+
+        func addPendingErasures(_ targets: [EventID], by erasure: EventID) throws {
+            for target in targets where state.pointee.pendingErasures[target] == nil { state.pointee.pendingErasures[target] = erasure }
+        }
+
+        func takePendingErasures(_ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)]) throws -> [(target: EventID, erasure: EventID)] {
+            guard !state.pointee.pendingErasures.isEmpty else { return [] }
+            var found: [(target: EventID, erasure: EventID)] = []
+            for (target, erasure) in state.pointee.pendingErasures.sorted(by: { $0.key < $1.key })
+            where ranges.contains(where: { $0.origin == target.origin && $0.seqs.contains(target.seq) }) {
+                found.append((target, erasure))
+                state.pointee.pendingErasures[target] = nil
+            }
+            return found
+        }
+
+        /// Its read models are folded when read: nothing to mark or catch up.
+        func markForRefold(_ streams: Set<StreamID>) throws {}
+        func catchUpReadModels() throws {}
+        func bumpOpeningsGeneration() throws { state.pointee.openingsGeneration += 1 }
+        /// Region and meeting rules are refused by `restoreSharing` here.
+        func hasResolvedShareRules() throws -> Bool { false }
+
+        func insertForkProof(_ proof: ForkProof, lines: String, source: String, at now: Int64) throws {
+            state.pointee.forkProofs[proof.origin] = KeptForkProof(proof: proof, source: source, detectedAt: now)
+        }
+
+        func announceCommit() throws {}
+
+        var keepsCheckpoints: Bool { false }
+        func newestCheckpoint(of signer: OriginID) throws -> Checkpoint? { nil }
+        func insertCheckpoint(_ checkpoint: Checkpoint, at now: Int64) throws -> Bool { false }
     }
 
     private static func index(_ state: State, _ id: EventID) -> Int? {
@@ -340,17 +380,11 @@ public final class InMemoryStore: HubBackend {
     }
 
     public func storeOpenings(_ events: [Event], from peer: String) async throws -> SyncWire.OpeningsResult {
-        let stored = state.withLock { state -> Int in
-            var stored = 0
-            for event in events {
-                let held = Self.index(state, event.id).map { state.log[$0].event.hash }
-                if BatchVerifier.lateOpeningProblem(event, heldHash: held) == nil, Self.fill(&state, event) { stored += 1 }
-            }
-            if stored > 0 { state.openingsGeneration += 1 }
-            return stored
+        let (stored, ignored) = try state.withLock { state in
+            try withUnsafeMutablePointer(to: &state) { pointer in try Ingest.storeLateOpenings(events, in: Transaction(state: pointer)) }
         }
         if stored > 0 { commits.signal() }
-        return SyncWire.OpeningsResult(stored: stored, ignored: events.count - stored)
+        return SyncWire.OpeningsResult(stored: stored, ignored: ignored)
     }
 
     public func openingsState(with peer: String) async throws -> OpeningsState { state.withLock { $0.openingsStates[peer] ?? OpeningsState() } }

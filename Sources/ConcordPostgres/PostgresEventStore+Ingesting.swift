@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordStorage
 import ConcordProjections
 import NIOCore
 import PostgresNIO
@@ -16,39 +17,16 @@ extension PostgresEventStore {
     public func ingest(_ batch: IngestBatch, source: String = "import", policy: IngestPolicy = .allOrNothing) async throws -> IngestResult {
         let now = clock()
         let result = try await run("store \(batch.events.count) event(s)") { connection -> IngestResult in
-            let parts = BatchVerifier.parts(of: batch)
-            var states: [OriginID: OriginState] = [:]
-            for part in parts {
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.originLock(part.origin)))", logger: self.logger)
-                states[part.origin] = try await self.originState(connection, part.origin, events: part.events, seals: part.seals)
+            // The steps are the engine's (`Ingest`), the same on every backend.
+            let result = try await self.runBlocking {
+                try Ingest.run(batch, source: source, policy: policy, now: now, widensGrants: SharingGrants.mayWiden, in: PostgresIngestTransaction(store: self, connection: connection))
             }
-            // The origins held (for the cap) and the trust mode, in one round trip.
-            let (count, storedMode) = try await connection.query(
-                "SELECT (SELECT count(*) FROM origins), (SELECT value FROM settings WHERE name = 'trust_mode')", logger: self.logger
-            ).decode((Int64, String?).self).first { _ in true } ?? (Int64(0), nil)
-            let held = Int(count)
-            try await self.applyTrust(&states, mode: TrustMode(stored: storedMode), connection)
-            let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: held)
-            for proof in refused.compactMap(\.proof) { try await self.recordForkProof(connection, proof, source: source, at: now) }
-            if policy == .allOrNothing, !refused.isEmpty {
-                return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
-            }
-            // Sent now, delivered at commit: one round trip fewer while the position row is held.
-            if plans.contains(where: { !$0.events.isEmpty || !$0.openings.isEmpty }) {
-                try await connection.query("SELECT pg_notify(\(Self.commitChannel), '')", logger: self.logger)
-            }
-            let stored = try await self.store(plans, connection, at: now)
-            // Erased openings leave the read models in the same transaction.
-            if stored.erased > 0 { _ = try await self.catchUp(connection) }
             if let hook = self.beforeIngestCommit.withLock({ $0 }) { await hook() }
-            var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
-            result.openingsStored = stored.openings
-            result.openingsErased = stored.erased
             return result
         }
         if policy == .allOrNothing, let first = result.refused.first { throw first.error }
-        if result.inserted > 0 || result.openingsStored > 0 { commits.signal() }
-        if result.openingsErased > 0 { await scrubAfterErasure() }
+        if result.storedSomething { commits.signal() }
+        if result.erasedOpenings { await scrubAfterErasure() }
         return result
     }
 
@@ -63,105 +41,7 @@ extension PostgresEventStore {
         return Int64(bitPattern: hash & 0x3FFF_FFFF_FFFF_FFFF)
     }
 
-    /// What the store holds of one origin, for `BatchVerifier`: its head and key in one query
-    /// (after the origin's lock, in a statement of its own, so its snapshot sees the last
-    /// writer's commit), and the held hashes only when the batch reaches at or below the head.
-    private func originState(_ connection: PostgresConnection, _ origin: OriginID, events: [Event], seals: [Seal]) async throws -> OriginState {
-        var state = OriginState()
-        let rows = try await connection.query("""
-            SELECT 'head', h.seq, h.hash, h.hlc FROM (SELECT seq, hash, hlc FROM events WHERE origin = \(origin.hex) ORDER BY seq DESC LIMIT 1) h
-            UNION ALL SELECT 'key', NULL, public_key, NULL FROM origins WHERE origin = \(origin.hex)
-            """, logger: logger)
-        for try await (kind, seq, bytes, hlc) in rows.decode((String, Int64?, ByteBuffer, Int64?).self) {
-            if kind == "head" {
-                state.head = UInt64(bitPattern: seq ?? 0)
-                state.headHash = EventHash(bytes: Array(bytes.readableBytesView))
-                state.headHLC = HLCTimestamp(packed: hlc ?? 0)
-            } else {
-                state.key = OriginKey(origin: origin, publicKey: Array(bytes.readableBytesView))
-            }
-        }
-        let wanted = BatchVerifier.seqsToLookUp(events: events, seals: seals, head: state.head).map { Int64(bitPattern: $0) }
-        if !wanted.isEmpty {
-            let rows = try await connection.query("SELECT seq, hash FROM events WHERE origin = \(origin.hex) AND seq = ANY(\(wanted))", logger: logger)
-            for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
-                state.heldHashes[UInt64(bitPattern: seq)] = EventHash(bytes: Array(hash.readableBytesView))
-            }
-        }
-        return state
-    }
-
-    /// Inserts verified plans: keys first seen and seals first, then the events under the
-    /// position lock, which is held to the commit: as few round trips as can be are made while
-    /// it is held (docs/postgres.md), since every writer waits for it. Applies the erasures among
-    /// the new events; late openings go last (or alone, when there are no events).
-    private func store(_ plans: [OriginPlan], _ connection: PostgresConnection, at now: Int64) async throws -> (inserted: Int, openings: Int, erased: Int) {
-        // Late openings bump the openings number and mark streams to refold, rows a writer holding
-        // the position row may also take: with events to insert, they wait until after it is
-        // taken, so every transaction takes the position row before those rows, never after
-        // (no deadlock); alone, they never take it.
-        let events = plans.flatMap(\.events)
-        var openings = 0
-        func storeOpenings() async throws {
-            for plan in plans where !plan.openings.isEmpty {
-                openings += try await self.storeOpenings(plan.openings, connection)
-            }
-        }
-        if events.isEmpty { try await storeOpenings() }
-        let keys = plans.filter { !$0.events.isEmpty || !$0.seals.isEmpty }.compactMap(\.newKey)
-        for key in keys {
-            try await connection.query(
-                "INSERT INTO origins (origin, public_key, first_seen) VALUES (\(key.origin.hex), \(ByteBuffer(bytes: key.publicKey)), \(now)) ON CONFLICT DO NOTHING",
-                logger: logger
-            )
-        }
-        // Seals name events by (origin, seq) and hash, with no reference the database checks, and
-        // this transaction holds their origins' locks: they can go in before the events.
-        try await insertSeals(plans.flatMap(\.seals), connection, at: now)
-        var erased = 0
-        if !events.isEmpty {
-            // Positions in commit order: the row stays locked until this transaction ends. Taken
-            // in a statement of its own, so the next statement's snapshot sees every stream
-            // version a writer before this one committed.
-            let last = try await connection.query(
-                "UPDATE log_position SET last = last + \(Int64(events.count)) WHERE id = 1 RETURNING last", logger: logger
-            ).decode(Int64.self).first { _ in true } ?? 0
-            var position = last - Int64(events.count)
-            var rows: [EventRow] = []
-            rows.reserveCapacity(events.count)
-            for event in events {
-                position += 1
-                rows.append(EventRow(event: event, position: position, streamVersion: 0))
-            }
-            // Stream versions continue each stream's highest; no other writer can add to a stream
-            // while this one holds the position row.
-            if rows.count >= copyThreshold {
-                try await assignStreamVersions(&rows, connection)
-                try await copyEvents(rows, connection, at: now)
-            } else {
-                try await insertEvents(&rows, connection, at: now)
-            }
-            var grantsMayWiden = false
-            for row in rows {
-                let event = row.event
-                if !grantsMayWiden { grantsMayWiden = SharingGrants.mayWiden(event, version: Int(row.streamVersion)) }
-                // Verified by `BatchVerifier`: an erasure here is one every node applies.
-                if let erasure = try Erasure.recorded(by: event) { erased += try await applyErasure(erasure, by: event.id, connection) }
-            }
-            // What held erasures named of these events before they arrived.
-            var ranges: [OriginID: ClosedRange<UInt64>] = [:]
-            for row in rows {
-                let seq = row.event.seq
-                ranges[row.event.origin] = ranges[row.event.origin].map { min($0.lowerBound, seq)...max($0.upperBound, seq) } ?? seq...seq
-            }
-            erased += try await applyPendingErasures(ranges.map { ($0.key, $0.value) }, connection)
-            if grantsMayWiden { try await noteGrantsMayWiden(connection) }
-            try await storeOpenings()
-        }
-        return (events.count, openings, erased)
-    }
-
-    private func insertSeals(_ seals: [Seal], _ connection: PostgresConnection, at now: Int64) async throws {
+    func insertSeals(_ seals: [Seal], _ connection: PostgresConnection, at now: Int64) async throws {
         for chunk in stride(from: 0, to: seals.count, by: Self.rowsPerInsert).map({ seals[$0..<min($0 + Self.rowsPerInsert, seals.count)] }) {
             var bindings = PostgresBindings(capacity: chunk.count * 5)
             var values: [String] = []
@@ -181,7 +61,7 @@ extension PostgresEventStore {
     }
 
     /// Each row's stream version, from its stream's highest held (for COPY, which cannot compute it).
-    private func assignStreamVersions(_ rows: inout [EventRow], _ connection: PostgresConnection) async throws {
+    func assignStreamVersions(_ rows: inout [EventRow], _ connection: PostgresConnection) async throws {
         let streams = Array(Set(rows.map(\.event.stream.rawValue)))
         var versions: [String: Int64] = [:]
         for try await (stream, version) in try await connection.query(
@@ -311,18 +191,6 @@ extension PostgresEventStore {
 
     /// Rows a multi-row INSERT carries (PostgreSQL takes at most 65535 parameters a statement).
     static let rowsPerInsert = 2000
-
-    func recordForkProof(_ connection: PostgresConnection, _ proof: ForkProof, source: String, at now: Int64) async throws {
-        // One proof an origin is enough (see the SQLite store).
-        let held = try await connection.query("SELECT 1 FROM fork_proofs WHERE origin = \(proof.origin.hex) LIMIT 1", logger: logger).decode(Int32.self).first { _ in true }
-        guard held == nil, let key = try await Self.storedKey(connection, proof.origin, logger: logger) else { return }
-        try await connection.query("""
-            INSERT INTO fork_proofs (origin, seq, held_hash, offered_hash, proof, source, detected_at)
-            VALUES (\(proof.origin.hex), \(Int64(bitPattern: proof.seq)), \(ByteBuffer(bytes: proof.heldHash.bytes)), \(ByteBuffer(bytes: proof.offeredHash.bytes)),
-                    \(proof.exchangeLines(key: key)), \(source), \(now))
-            ON CONFLICT DO NOTHING
-            """, logger: logger)
-    }
 
     /// The fork evidence held, as exchange NDJSON (key, the offered events, their seal) per origin.
     public func forkProofs() async throws -> [(origin: OriginID, seq: UInt64, proof: String)] {

@@ -118,11 +118,4 @@ extension PostgresEventStore {
             ON CONFLICT (name) DO UPDATE SET value = (settings.value::bigint + 1)::text
             """, logger: logger)
     }
-
-    /// Moves the openings number when the hub has region or meeting rules.
-    func noteGrantsMayWiden(_ connection: PostgresConnection) async throws {
-        let resolved = try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM share_rules WHERE \(SharingGrants.resolvedRulesFilter) LIMIT 1"), logger: logger)
-            .decode(Int32.self).first { _ in true }
-        if resolved != nil { try await bumpOpeningsGeneration(connection) }
-    }
 }

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordStorage
 import NIOCore
 import ConcordSyncProtocol
 
@@ -53,7 +54,9 @@ extension PostgresEventStore: HubBackend {
                 let already = try await connection.query("SELECT 1 FROM fork_proofs WHERE origin = \(proof.origin.hex) LIMIT 1", logger: self.logger)
                     .decode(Int32.self).first { _ in true }
                 guard already == nil, entry.holds(key: try await Self.storedKey(connection, proof.origin, logger: self.logger), heldHash: held) else { continue }
-                try await self.recordForkProof(connection, proof, source: entry.source, at: entry.detectedAt)
+                try await self.runBlocking {
+                    try Ingest.keepForkProof(proof, source: entry.source, at: entry.detectedAt, in: PostgresIngestTransaction(store: self, connection: connection))
+                }
                 kept += 1
             }
             return kept

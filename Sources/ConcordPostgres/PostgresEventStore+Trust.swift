@@ -53,18 +53,4 @@ extension PostgresEventStore {
     }
 
     public func ownOrigins() async throws -> [OriginID] { [] }
-
-    /// Marks the batch's origins that the trust mode does not accept, as one ingest transaction
-    /// sees the mode and the roster: nothing is read of the roster in first-sight mode.
-    func applyTrust(_ states: inout [OriginID: OriginState], mode: TrustMode, _ connection: PostgresConnection) async throws {
-        guard mode == .strict, !states.isEmpty else { return }
-        var onRoster: Set<String> = []
-        let origins = states.keys.map(\.hex)
-        for try await origin in try await connection.query("SELECT origin FROM trusted_origins WHERE origin = ANY(\(origins))", logger: logger).decode(String.self) {
-            onRoster.insert(origin)
-        }
-        for origin in Array(states.keys) {
-            states[origin]?.trusted = mode.accepts(onRoster: onRoster.contains(origin.hex), ownOrigin: false)
-        }
-    }
 }

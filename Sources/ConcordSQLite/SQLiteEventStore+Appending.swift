@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordStorage
 
 extension SQLiteEventStore {
     /// Appends in one `BEGIN IMMEDIATE` transaction: checks expected versions, extends the origin's
@@ -301,7 +302,7 @@ struct AppendWriter {
         state.version = try SQLiteEventStore.nextVersion(of: draft.stream, after: state.version)
         let erasure = try Erasure.recorded(by: event)
         try SQLiteEventStore.bindInsert(insert, event, streamVersion: state.version, storedAt: now, scratch: &scratch)
-        if let erasure { erased += try SQLiteEventStore.applyErasure(erasure, by: event.id, connection) }
+        if let erasure { erased += try Ingest.applyErasure(erasure, by: event.id, in: SQLiteIngestTransaction(connection)) }
         if !grantsMayWiden { grantsMayWiden = SQLiteEventStore.mayWidenGrants(event, version: state.version) }
         // A local append has seen every head, so it becomes the stream's only head.
         state.heads = [event.id]

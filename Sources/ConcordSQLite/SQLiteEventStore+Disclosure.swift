@@ -1,106 +1,18 @@
 import ConcordCore
+import ConcordStorage
 import ConcordSyncProtocol
 
 /// Openings that arrive after their stubs, and erasures that destroy them (docs/privacy.md).
 extension SQLiteEventStore {
-    /// Keeps the openings of held stubs (verified against their commitments by `BatchVerifier`).
-    /// An opening this node erased is not stored again. Returns how many were stored.
-    static func storeOpenings(_ events: [Event], _ connection: SQLiteConnection) throws -> Int {
-        var stored = 0
-        let update = try connection.cached("""
-            UPDATE events SET actor = ?, causation_id = ?, correlation_id = ?, data = ?, salt = ?, disclosure = 0
-            WHERE origin = ? AND seq = ? AND disclosure = 1 AND commitment = ? AND hash = ?
-            RETURNING stream
-            """)
-        for event in events where event.disclosure == .full && event.commitment != nil {
-            try update.bind([
-                .text(event.actor), event.causationID.map { .text($0) } ?? .null, event.correlationID.map { .text($0) } ?? .null,
-                .text(event.payload), .blob(event.salt), .text(event.origin.hex), .integer(Int64(bitPattern: event.seq)),
-                .blob(event.commitment!.bytes), .blob(event.hash.bytes),
-            ])
-            // The stored row's stream, not the line's, is refolded.
-            var streams: [String] = []
-            while try update.step() { streams.append(update.text(0)) }
-            update.reset()
-            for stream in streams {
-                stored += 1
-                try markForRefold(StreamID(unchecked: stream), connection)
-            }
-        }
-        if stored > 0 { try bumpOpeningsGeneration(connection) }
-        return stored
-    }
-
-    /// Destroys the openings an erasure names, in the transaction that stores the erasure: the
-    /// events keep their headers, so every chain and seal still verifies. Format-1 events and
-    /// erasures keep theirs (`Erasure`). Returns how many openings were destroyed.
-    @discardableResult
-    static func applyErasure(_ erasure: Erasure, by id: EventID, _ connection: SQLiteConnection) throws -> Int {
-        let update = try connection.cached("""
-            UPDATE events SET actor = '', causation_id = NULL, correlation_id = NULL, data = '{}', salt = NULL, disclosure = 2, erased_by = ?
-            WHERE origin = ? AND seq = ? AND commitment IS NOT NULL AND type <> ? AND disclosure <> 2
-            RETURNING stream
-            """)
-        // Until the WAL is truncated after the commit, copies of the erased bytes may sit in it:
-        // a process killed before then leaves this mark, and the next open scrubs.
-        try connection.cached("INSERT OR REPLACE INTO settings (name, value) VALUES ('scrub_pending', '1')").run([])
-        var erased = 0
-        for target in erasure.targets {
-            try update.bind([.text(id.description), .text(target.origin.hex), .integer(Int64(bitPattern: target.seq)), .text(Erasure.eventType)])
-            var streams: [String] = []
-            while try update.step() { streams.append(update.text(0)) }
-            update.reset()
-            for stream in streams {
-                erased += 1
-                try markForRefold(StreamID(unchecked: stream), connection)
-            }
-            // An earlier incarnation's event not held yet is erased when it arrives.
-            if streams.isEmpty, target.origin != id.origin, try storedHash(connection, target) == nil {
-                try connection.cached("INSERT OR IGNORE INTO pending_erasures (origin, seq, erased_by) VALUES (?, ?, ?)")
-                    .run([.text(target.origin.hex), .integer(Int64(bitPattern: target.seq)), .text(id.description)])
-            }
-        }
-        return erased
-    }
-
-    /// Erases what held erasures named of `origin`'s events `seqs` before they were stored
-    /// (`pending_erasures`); called after they are inserted. Returns how many were erased.
-    static func applyPendingErasures(of origin: OriginID, seqs: ClosedRange<UInt64>, _ connection: SQLiteConnection) throws -> Int {
-        let pending = try connection.cached("SELECT seq, erased_by FROM pending_erasures WHERE origin = ? AND seq BETWEEN ? AND ?")
-        try pending.bind([.text(origin.hex), .integer(Int64(bitPattern: seqs.lowerBound)), .integer(Int64(bitPattern: seqs.upperBound))])
-        var found: [(UInt64, EventID)] = []
-        while try pending.step() {
-            if let erasure = try? EventID(parsing: pending.text(1)) { found.append((UInt64(bitPattern: pending.int64(0)), erasure)) }
-        }
-        pending.reset()
-        var erased = 0
-        for (seq, erasure) in found {
-            let target = EventID(origin: origin, seq: seq)
-            erased += try applyErasure(Erasure(targets: [target], reason: "pending"), by: erasure, connection)
-            try connection.cached("DELETE FROM pending_erasures WHERE origin = ? AND seq = ?").run([.text(origin.hex), .integer(Int64(bitPattern: seq))])
-        }
-        return erased
-    }
-
     /// Stores late openings a peer sent: each one of a stub held here, matching it
     /// (`BatchVerifier.lateOpeningProblem`); the others are ignored (a hostile peer's are
-    /// logged by the caller, never stored).
+    /// logged by the caller, never stored). The rule is the engine's (`Ingest`).
     public func storeLateOpenings(_ events: [Event]) throws -> (stored: Int, ignored: Int) {
-        let stored = try withConnection("store \(events.count) opening(s)") { state -> Int in
-            try state.connection.transaction {
-                let connection = state.connection
-                var valid: [Event] = []
-                for event in events {
-                    let held = try Self.storedHash(connection, event.id)
-                    if BatchVerifier.lateOpeningProblem(event, heldHash: held) == nil { valid.append(event) }
-                }
-                let stored = try Self.storeOpenings(valid, connection)
-                if stored > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
-                return stored
-            }
+        let result = try withConnection("store \(events.count) opening(s)") { state in
+            try state.connection.transaction { try Ingest.storeLateOpenings(events, in: SQLiteIngestTransaction(state.connection)) }
         }
-        if stored > 0 { commits.signal() }
-        return (stored, events.count - stored)
+        if result.stored > 0 { commits.signal() }
+        return result
     }
 
     /// The events held as stubs (not erased) stored after position `since`, at most `limit`, as

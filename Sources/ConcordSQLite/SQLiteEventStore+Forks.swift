@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordStorage
 import ConcordSyncProtocol
 
 /// Fork evidence and the origins a sync set aside: what `status` and `verify` report.
@@ -73,7 +74,7 @@ extension SQLiteEventStore {
                     guard entry.holds(key: try Self.storedKey(connection, proof.origin), heldHash: try Self.storedHash(connection, EventID(origin: proof.origin, seq: proof.seq))),
                           try connection.scalarInt("SELECT 1 FROM fork_proofs WHERE origin = ? LIMIT 1", [.text(proof.origin.hex)]) == nil
                     else { continue }
-                    try Self.recordForkProof(connection, proof, source: entry.source, at: entry.detectedAt)
+                    try Ingest.keepForkProof(proof, source: entry.source, at: entry.detectedAt, in: SQLiteIngestTransaction(connection))
                     kept += 1
                 }
                 return kept

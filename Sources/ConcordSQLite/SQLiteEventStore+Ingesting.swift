@@ -1,4 +1,6 @@
 import ConcordCore
+import ConcordProjections
+import ConcordStorage
 
 extension SQLiteEventStore {
     /// Stores events of any origin after verifying them (`BatchVerifier`: the rules are the same
@@ -12,123 +14,16 @@ extension SQLiteEventStore {
     /// (`forks()`), with the offered history and its seal.
     @discardableResult
     public func ingest(_ batch: IngestBatch, source: String = "import", policy: IngestPolicy = .allOrNothing) throws -> IngestResult {
+        let now = options.clock()
         let result = try withConnection("store \(batch.events.count) event(s)") { state in
-            let connection = state.connection
-            return try connection.transaction {
-                let trust = try TrustPolicy(connection)
-                let parts = BatchVerifier.parts(of: batch)
-                var states: [OriginID: OriginState] = [:]
-                for part in parts {
-                    states[part.origin] = try Self.originState(
-                        connection, part.origin, seqs: { BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: $0) }, trust: trust
-                    )
-                }
-                // Every vector names every origin a node holds: past the cap it would not fit a request.
-                let held = Int(try connection.scalarInt("SELECT count(*) FROM origins") ?? 0)
-                let (plans, refused) = BatchVerifier(now: options.clock()).verify(parts, states: states, originsHeld: held)
-                let now = options.clock()
-                for proof in refused.compactMap(\.proof) { try Self.recordForkProof(connection, proof, source: source, at: now) }
-                if policy == .allOrNothing, !refused.isEmpty {
-                    // Nothing of the batch is stored; the fork evidence (if any) is.
-                    return IngestResult(inserted: 0, alreadyHeld: 0, refused: refused)
-                }
-                // A checkpoint that does not verify refuses an import before anything is stored
-                // (after the events' own verdicts, which name what is wrong with them first); in a
-                // sync it is left out, like a refused origin's part, and the rest is stored.
-                let checkpoints = try Self.validate(batch.checkpoints, offeredKeys: batch.keys, connection, now: now, dropping: policy == .setAside)
-                let stored = try Self.store(plans, connection, at: now)
-                // An import is a copy and keeps every claim; a sync keeps only what it now holds.
-                let checkpointsStored = try Self.store(checkpoints.valid, offeredKeys: batch.keys, fromPeer: policy == .setAside, connection, at: now).stored
-                // Erased openings leave the read models in the same transaction, and openings that
-                // arrived enter them: at every commit the read models are the fold of the log up
-                // to where they stand (what concord verify checks), marks included.
-                if stored.erased > 0 || stored.openings > 0, try Self.projectionCheckpoint(connection).version != nil { _ = try Self.catchUp(connection) }
-                var result = IngestResult(inserted: stored.inserted, alreadyHeld: plans.reduce(0) { $0 + $1.alreadyHeld }, refused: refused)
-                result.openingsStored = stored.openings
-                result.openingsErased = stored.erased
-                result.checkpointsStored = checkpointsStored
-                result.checkpointsRefused = checkpoints.refused
-                return result
+            try state.connection.transaction {
+                try Ingest.run(batch, source: source, policy: policy, now: now, widensGrants: SharingGrants.mayWiden, in: SQLiteIngestTransaction(state.connection))
             }
         }
         if policy == .allOrNothing, let first = result.refused.first { throw first.error }
-        if result.openingsErased > 0 { scrubAfterErasure() }
-        if result.inserted > 0 || result.openingsStored > 0 { commits.signal() }
+        if result.erasedOpenings { scrubAfterErasure() }
+        if result.storedSomething { commits.signal() }
         return result
-    }
-
-    /// What the store holds of one origin, for `BatchVerifier`. `seqs` names, given the head,
-    /// the held seqs whose hashes are needed.
-    static func originState(
-        _ connection: SQLiteConnection, _ origin: OriginID, seqs: (UInt64) -> [UInt64], trust: TrustPolicy
-    ) throws -> OriginState {
-        var state = OriginState(trusted: try trust.accepts(origin))
-        let head = try connection.cached("SELECT seq, hash, hlc FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
-        try head.bind(1, origin.hex)
-        if try head.step() {
-            state.head = UInt64(bitPattern: head.int64(0))
-            state.headHash = EventHash(bytes: head.blob(1))
-            state.headHLC = HLCTimestamp(packed: head.int64(2))
-        }
-        head.reset()
-        state.key = try storedKey(connection, origin)
-        for seq in seqs(state.head) where state.heldHashes[seq] == nil {
-            if let hash = try storedHash(connection, EventID(origin: origin, seq: seq)) { state.heldHashes[seq] = hash }
-        }
-        return state
-    }
-
-    /// Inserts verified plans: keys first seen, events (moving stream heads), seals, late
-    /// openings; applies the erasures among the new events. Returns what it stored and erased.
-    private static func store(_ plans: [OriginPlan], _ connection: SQLiteConnection, at now: Int64) throws -> (inserted: Int, openings: Int, erased: Int) {
-        let insert = try connection.cached(insertEventSQL)
-        var heads = HeadMover(connection)
-        var scratch: [UInt8] = []
-        // Stream versions are read once a stream, then counted here for the rest of the batch.
-        var versions: [StreamID: Int] = [:]
-        var inserted = 0
-        var openings = 0
-        var erased = 0
-        var grantsMayWiden = false
-        for plan in plans where !plan.openings.isEmpty {
-            openings += try storeOpenings(plan.openings, connection)
-        }
-        for plan in plans where !plan.events.isEmpty || !plan.seals.isEmpty {
-            // Only origins with something stored get their key recorded.
-            if let key = plan.newKey {
-                try connection.cached("INSERT OR IGNORE INTO origins (origin, public_key, first_seen) VALUES (?, ?, ?)")
-                    .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
-            }
-            for event in plan.events {
-                let version = try nextVersion(of: event.stream, after: versions[event.stream] ?? streamVersion(connection, event.stream))
-                versions[event.stream] = version
-                try bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
-                try heads.moveHeads(for: event)
-                if !grantsMayWiden { grantsMayWiden = mayWidenGrants(event, version: version) }
-                // Verified by `BatchVerifier`: an erasure here is one every node applies.
-                if let erasure = try Erasure.recorded(by: event) { erased += try applyErasure(erasure, by: event.id, connection) }
-            }
-            for seal in plan.seals { try insertSeal(connection, seal, at: now) }
-            if let first = plan.events.first, let last = plan.events.last, first.seq <= last.seq {
-                erased += try applyPendingErasures(of: first.origin, seqs: first.seq...last.seq, connection)
-            }
-            inserted += plan.events.count
-        }
-        if grantsMayWiden { try noteGrantsMayWiden(connection) }
-        return (inserted, openings, erased)
-    }
-
-    static func recordForkProof(_ connection: SQLiteConnection, _ proof: ForkProof, source: String, at now: Int64) throws {
-        // One proof an origin is enough to show its key signed two histories; keeping every one a
-        // forger offers would let it grow this store without end.
-        guard try connection.scalarInt("SELECT 1 FROM fork_proofs WHERE origin = ? LIMIT 1", [.text(proof.origin.hex)]) == nil else { return }
-        // A fork is only found at a held seq, so the origin's key is recorded here.
-        guard let key = try storedKey(connection, proof.origin) else { return }
-        try connection.cached("INSERT OR IGNORE INTO fork_proofs (origin, seq, held_hash, offered_hash, proof, source, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .run([
-                .text(proof.origin.hex), .integer(Int64(bitPattern: proof.seq)), .blob(proof.heldHash.bytes), .blob(proof.offeredHash.bytes),
-                .text(proof.exchangeLines(key: key)), .text(source), .integer(now),
-            ])
     }
 
     /// The first seal of an origin after `seq` (a range read of the seals' primary key).
