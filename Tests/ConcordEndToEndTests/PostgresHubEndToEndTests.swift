@@ -132,6 +132,60 @@ struct PostgresHubEndToEndTests {
         }
     }
 
+    /// A hub that scales out: two `concord serve` processes on one PostgreSQL database, each
+    /// region syncing with its own. Events, late openings and an erasure reach every region
+    /// through whichever process it talks to, and every copy ends with the same digest.
+    @Test(arguments: servers)
+    func twoServeProcessesOnOneDatabaseServeOneNetwork(_ server: String) async throws {
+        let concord = try ConcordExecutable.locate()
+        let directory = try TemporaryDirectory("pg-two-hubs")
+        let victim = "Victim Ion Popescu " + UUID().uuidString
+        try await PostgresTestDatabase.with { location in
+            let hub = location.description
+            func ok(_ arguments: [String], store: String) throws -> String {
+                let result = try concord.run(arguments + ["--store", store], environment: ["CONCORD_ACTOR": "officer"])
+                #expect(result.status == 0, "\(arguments) on \(store): \(result.stderr)")
+                return result.stdout
+            }
+            func region(_ name: String) -> String { directory.file("\(name).sqlite") }
+            // Need to know: the hub gives each region stubs of the other's cases until a rule grants them.
+            _ = try ok(["init", "--hub", "--node", "national-hub", "--share-default", "stubs"], store: hub)
+            let first = try ServerProcess(concord, store: hub)
+            defer { first.stop() }
+            let second = try ServerProcess(concord, store: hub)
+            defer { second.stop() }
+            for (name, process) in [("wy", first), ("gm", second)] {
+                _ = try ok(["init", "--node", name], store: region(name))
+                _ = try ok(["token", "issue", name, "--out", directory.file("\(name).token")], store: hub)
+                _ = try ok(["peer", "add", "hub", process.url, "--token-file", directory.file("\(name).token")], store: region(name))
+            }
+            _ = try ok(["case", "open", "WY-1", "--title", "Car wash", "--region", "West Yorkshire"], store: region("wy"))
+            _ = try ok(["case", "note", "WY-1", victim], store: region("wy"))
+            _ = try ok(["case", "open", "GM-1", "--title", "Nail bar", "--region", "Greater Manchester"], store: region("gm"))
+            for name in ["wy", "gm", "wy", "gm"] { _ = try ok(["sync", "hub"], store: region(name)) }
+            func log(_ name: String) throws -> String { try ok(["log", "--json"], store: region(name)) }
+            let gmLog = try log("gm")
+            #expect(gmLog.contains("case:WY-1") && !gmLog.contains(victim), "gm holds West Yorkshire's case as stubs")
+
+            // A rule widened on the hub (by a third process): the openings reach gm through the
+            // second process, though wy pushed them to the first.
+            _ = try ok(["share", "add", "gm", "region:West Yorkshire"], store: hub)
+            _ = try ok(["sync", "hub"], store: region("gm"))
+            #expect(try log("gm").contains(victim), "the late openings reached gm through the other process")
+
+            // An erasure made at wy, pushed to the first process, reaches gm through the second.
+            _ = try ok(["erase", "case:WY-1", "--reason", "retention review"], store: region("wy"))
+            for name in ["wy", "gm", "wy"] { _ = try ok(["sync", "hub"], store: region(name)) }
+            let (gmAfter, hubAfter) = (try log("gm"), try ok(["log", "--json"], store: hub))
+            #expect(!gmAfter.contains(victim) && !hubAfter.contains(victim))
+            // gm holds what the hub holds, openings included (wy holds Greater Manchester's case as
+            // stubs, so its read models differ, as need to know means them to).
+            let digests = try [hub, region("gm")].map { try ok(["digest"], store: $0) }
+            #expect(Set(digests).count == 1, "digests differ: \(digests)")
+            for store in [hub, region("wy"), region("gm")] { #expect(try ok(["verify"], store: store).hasPrefix("OK: ")) }
+        }
+    }
+
     @Test(arguments: servers)
     func theDemoHubMovesToPostgreSQLAndBackWithEqualDigests(_ server: String) async throws {
         let concord = try ConcordExecutable.locate()
