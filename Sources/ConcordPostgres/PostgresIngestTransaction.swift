@@ -2,6 +2,7 @@ import ConcordCore
 import ConcordProjections
 import ConcordStorage
 import Dispatch
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -289,10 +290,14 @@ struct PostgresIngestTransaction: IngestTransaction {
 
 extension PostgresEventStore {
     /// Runs a synchronous body (the engine's steps over `PostgresIngestTransaction`) on a thread
-    /// of its own, off the cooperative pool, whose waits for PostgreSQL then block no task.
+    /// of its own, whose waits for PostgreSQL then block no task. Not a Dispatch queue: on Linux
+    /// the tasks a wait starts run on Dispatch's global threads, as many as the cores, and
+    /// bodies waiting there would leave them none (measured: a load test's syncs took seconds).
     func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.name = "concord-postgres-transaction"
+            thread.start()
         }
     }
 }

@@ -32,6 +32,9 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// The server's process id.
+    public var pid: Int32 { process.processIdentifier }
+
     /// The port it listens on.
     public var port: Int { Int(url.split(separator: ":").last ?? "") ?? 0 }
 

@@ -13,13 +13,16 @@ import Testing
 /// lost, and the latency of a sync (pull then push) is reported as p50/p99 (docs/reliability.md).
 ///
 /// CI runs 6 peers for 4 seconds; `scripts/load-test.sh` runs 50 peers for 60 seconds. The hub is
-/// a SQLite file, and (when `$CONCORD_TEST_POSTGRES_URL` names a server) PostgreSQL: both are
-/// measured in one run, one after the other, with the same peers' workload.
+/// a SQLite file, and (when `$CONCORD_TEST_POSTGRES_URL` names a server) PostgreSQL served by one
+/// `concord serve` process, then by two on the same database (peers split between them): all
+/// measured in one run, one after the other, with the same peers' workload, each reporting its
+/// syncs/s, p50 and p99, and the CPU time a sync cost the hub (its processes and, for
+/// PostgreSQL, the database server's).
 @Suite(.serialized) struct LoadTests {
     enum Hub: String, CustomTestStringConvertible, Sendable {
-        case sqlite, postgres
+        case sqlite, postgres, postgresTwoProcesses
         var testDescription: String { rawValue }
-        static var underTest: [Hub] { PostgresTestDatabase.server == nil ? [.sqlite] : [.sqlite, .postgres] }
+        static var underTest: [Hub] { PostgresTestDatabase.server == nil ? [.sqlite] : [.sqlite, .postgres, .postgresTwoProcesses] }
     }
 
     static var peers: Int { ProcessInfo.processInfo.environment["CONCORD_LOAD_PEERS"].flatMap(Int.init) ?? 6 }
@@ -39,10 +42,11 @@ import Testing
             try await run(hubStore: directory.file("hub.sqlite"), in: directory, label: "SQLite hub") { path in
                 Int(try SQLiteEventStore.open(at: path, logger: StoreFixtures.quietLogger).eventCount())
             }
-        case .postgres:
+        case .postgres, .postgresTwoProcesses:
             let directory = try TemporaryDirectory("load-pg")
+            let processes = hub == .postgres ? 1 : 2
             try await PostgresTestDatabase.with { location in
-                try await run(hubStore: location.description, in: directory, label: "PostgreSQL hub") { _ in
+                try await run(hubStore: location.description, in: directory, label: "PostgreSQL hub, \(processes) process(es)", processes: processes) { _ in
                     let store = try await PostgresEventStore.open(location, logger: StoreFixtures.quietLogger)
                     let count = try await store.eventCount()
                     await store.close()
@@ -52,12 +56,12 @@ import Testing
         }
     }
 
-    func run(hubStore hubPath: String, in directory: TemporaryDirectory, label: String, heldByHub: (String) async throws -> Int) async throws {
+    func run(hubStore hubPath: String, in directory: TemporaryDirectory, label: String, processes: Int = 1, heldByHub: (String) async throws -> Int) async throws {
         let concord = try ConcordExecutable.locate()
         let isPostgres = PostgresLocation.isURL(hubPath)
         #expect(try concord.run(["init", "--node", "hub", "--store", hubPath] + (isPostgres ? ["--hub", "--share-default", "full"] : [])).status == 0)
-        let server = try ServerProcess(concord, store: hubPath, extraArguments: isPostgres ? [] : ["--durability", "normal"])
-        defer { server.stop() }
+        let servers = try (0..<processes).map { _ in try ServerProcess(concord, store: hubPath, extraArguments: isPostgres ? [] : ["--durability", "normal"]) }
+        defer { for server in servers { server.stop() } }
         // Peers hold their record in memory and write their own events through an origin chain:
         // the hub sees what 50 regional nodes send, while the peers cost little of the 2 cores.
         var peers: [(LightPeer, String)] = []
@@ -66,11 +70,18 @@ import Testing
             peers.append((LightPeer(name: "peer-\(index)"), token))
         }
         let seconds = Self.seconds
-        let url = server.url
+        let urls = servers.map(\.url)
         let logger = StoreFixtures.quietLogger
+        // CPU time of the hub's processes and of the database server's, before and after.
+        func hubCPU() -> (hub: Double, database: Double) {
+            (servers.map { ProcessCPU.seconds(of: $0.pid) }.reduce(0, +), isPostgres ? ProcessCPU.seconds(ofProcessesNamed: "postgres") : 0)
+        }
+        let cpuBefore = hubCPU()
 
         let results = await withTaskGroup(of: PeerResult.self) { group in
             for (index, (store, token)) in peers.enumerated() {
+                // Peers split between the hub's processes, in turn.
+                let url = urls[index % urls.count]
                 group.addTask {
                     var result = PeerResult()
                     // Each peer's own clock starts when it does, and every peer syncs at least once.
@@ -103,9 +114,10 @@ import Testing
             return all
         }
 
+        let cpuAfter = hubCPU()
         // Quiet now: one more round each, so every peer has everything every other pushed.
-        for (store, token) in peers {
-            try await SyncClient.withSyncClient(baseURL: url, token: token) { client in
+        for (index, (store, token)) in peers.enumerated() {
+            try await SyncClient.withSyncClient(baseURL: urls[index % urls.count], token: token) { client in
                 _ = try await SyncDriver(client: client, local: store.store, peerName: "hub", logger: logger).run()
             }
         }
@@ -125,7 +137,11 @@ import Testing
             return String(format: "%.1f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
         }
         let throughput = String(format: "%.0f", Double(latencies.count) / Double(Self.seconds))
-        print("load (\(label)): \(throughput) syncs/s; \(Self.peers) peers for \(Self.seconds) s: \(latencies.count) syncs, \(errors.count) errors, \(appended) events appended and all held by the hub; sync latency p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1.0))")
+        let syncs = Double(max(latencies.count, 1))
+        let cpu = String(
+            format: "CPU a sync: hub %.2f ms + database %.2f ms", (cpuAfter.hub - cpuBefore.hub) * 1000 / syncs, (cpuAfter.database - cpuBefore.database) * 1000 / syncs
+        )
+        print("load (\(label)): \(throughput) syncs/s; \(Self.peers) peers for \(Self.seconds) s: \(latencies.count) syncs, \(errors.count) errors, \(appended) events appended and all held by the hub; sync latency p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1.0)); \(cpu)")
     }
 }
 
@@ -148,5 +164,26 @@ final class LightPeer: Sendable {
             return (event, chain.sealHead())
         }
         _ = try await store.ingest(IngestBatch(keys: [key.originKey], events: [event], seals: [seal]), source: "own", policy: .allOrNothing)
+    }
+}
+
+/// CPU time (user and system) of processes, from /proc: the hub's share of the machine.
+enum ProcessCPU {
+    static let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    static func seconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3; utime and stime are 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / ticks
+    }
+
+    static func seconds(ofProcessesNamed name: String) -> Double {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }.map(seconds(of:)).reduce(0, +)
     }
 }
