@@ -68,15 +68,16 @@ public final class InMemoryStore: HubBackend {
         let state: UnsafeMutablePointer<State>
 
         func lock(_ origins: [OriginID]) throws {}
-        func trustMode() throws -> TrustMode { state.pointee.trustMode }
+        func originCountAndTrustMode() throws -> (origins: Int, trustMode: TrustMode) { (state.pointee.keys.count, state.pointee.trustMode) }
         func isOnRoster(_ origin: OriginID) throws -> Bool { state.pointee.roster[origin] != nil }
         /// The in-memory store writes as no origin of its own.
         func isOwnOrigin(_ origin: OriginID) throws -> Bool { false }
 
-        func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)? {
-            guard let last = state.pointee.byOrigin[origin]?.last else { return nil }
+        func headAndKey(of origin: OriginID) throws -> (head: (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?, key: OriginKey?) {
+            let key = state.pointee.keys[origin]
+            guard let last = state.pointee.byOrigin[origin]?.last else { return (nil, key) }
             let event = state.pointee.log[last].event
-            return (event.seq, event.hash, event.hlc)
+            return ((event.seq, event.hash, event.hlc), key)
         }
 
         func key(of origin: OriginID) throws -> OriginKey? { state.pointee.keys[origin] }

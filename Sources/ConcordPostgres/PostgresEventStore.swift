@@ -2,6 +2,7 @@ import ConcordCore
 import ConcordProjections
 import Foundation
 import Logging
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -37,6 +38,9 @@ public final class PostgresEventStore: Sendable {
     package var copyThreshold: Int { Self.defaultCopyThreshold }
     static let defaultCopyThreshold = Int(ProcessInfo.processInfo.environment["CONCORD_PG_COPY_THRESHOLD"] ?? "") ?? 500
     package let beforeIngestCommit = Mutex<(@Sendable () async -> Void)?>(nil)
+    /// The threads the engine's synchronous steps run on, each waiting there for its queries
+    /// (`runBlocking`): more than one, as several transactions may wait at once.
+    let transactionThreads = NIOThreadPool(numberOfThreads: 8)
 
     static let commitChannel = "concord_commits"
 
@@ -47,6 +51,7 @@ public final class PostgresEventStore: Sendable {
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: Self.quieter(logger))
         self.client = client
         tasks = Mutex((Task { await client.run() }, nil))
+        transactionThreads.start()
     }
 
     /// Opens a store made by `create`, migrating it to this release's schema.
@@ -106,6 +111,7 @@ public final class PostgresEventStore: Sendable {
         _ = await listener?.value
         runner?.cancel()
         _ = await runner?.value
+        try? await transactionThreads.shutdownGracefully()
     }
 
     /// Lets the role `role` (made by the database's administrator) use the store without owning

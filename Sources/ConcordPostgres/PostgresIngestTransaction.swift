@@ -2,9 +2,9 @@ import ConcordCore
 import ConcordProjections
 import ConcordStorage
 import Dispatch
-import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -44,11 +44,13 @@ struct PostgresIngestTransaction: IngestTransaction {
         }
     }
 
-    func trustMode() throws -> TrustMode {
+    func originCountAndTrustMode() throws -> (origins: Int, trustMode: TrustMode) {
         let (connection, logger) = (self.connection, self.logger)
         return try wait {
-            let stored = try await connection.query("SELECT value FROM settings WHERE name = 'trust_mode'", logger: logger).decode(String.self).first { _ in true }
-            return TrustMode(stored: stored)
+            let (count, stored) = try await connection.query(
+                "SELECT (SELECT count(*) FROM origins), (SELECT value FROM settings WHERE name = 'trust_mode')", logger: logger
+            ).decode((Int64, String?).self).first { _ in true } ?? (Int64(0), nil)
+            return (Int(count), TrustMode(stored: stored))
         }
     }
 
@@ -62,14 +64,25 @@ struct PostgresIngestTransaction: IngestTransaction {
     /// A hub records no events of its own: it has no incarnations.
     func isOwnOrigin(_ origin: OriginID) throws -> Bool { false }
 
-    func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)? {
+    /// In one query: the head (after the origin's lock, in a statement of its own, so its
+    /// snapshot sees the last writer's commit) and the key.
+    func headAndKey(of origin: OriginID) throws -> (head: (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?, key: OriginKey?) {
         let (connection, logger) = (self.connection, self.logger)
         return try wait {
-            let rows = try await connection.query("SELECT seq, hash, hlc FROM events WHERE origin = \(origin.hex) ORDER BY seq DESC LIMIT 1", logger: logger)
-            for try await (seq, hash, hlc) in rows.decode((Int64, ByteBuffer, Int64).self) {
-                return (UInt64(bitPattern: seq), EventHash(bytes: Array(hash.readableBytesView)), HLCTimestamp(packed: hlc))
+            let rows = try await connection.query("""
+                SELECT 'head', h.seq, h.hash, h.hlc FROM (SELECT seq, hash, hlc FROM events WHERE origin = \(origin.hex) ORDER BY seq DESC LIMIT 1) h
+                UNION ALL SELECT 'key', NULL, public_key, NULL FROM origins WHERE origin = \(origin.hex)
+                """, logger: logger)
+            var head: (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?
+            var key: OriginKey?
+            for try await (kind, seq, bytes, hlc) in rows.decode((String, Int64?, ByteBuffer, Int64?).self) {
+                if kind == "head" {
+                    head = (UInt64(bitPattern: seq ?? 0), EventHash(bytes: Array(bytes.readableBytesView)), HLCTimestamp(packed: hlc ?? 0))
+                } else {
+                    key = OriginKey(origin: origin, publicKey: Array(bytes.readableBytesView))
+                }
             }
-            return nil
+            return (head, key)
         }
     }
 
@@ -289,15 +302,12 @@ struct PostgresIngestTransaction: IngestTransaction {
 }
 
 extension PostgresEventStore {
-    /// Runs a synchronous body (the engine's steps over `PostgresIngestTransaction`) on a thread
-    /// of its own, whose waits for PostgreSQL then block no task. Not a Dispatch queue: on Linux
-    /// the tasks a wait starts run on Dispatch's global threads, as many as the cores, and
-    /// bodies waiting there would leave them none (measured: a load test's syncs took seconds).
+    /// Runs a synchronous body (the engine's steps over `PostgresIngestTransaction`) on one of
+    /// the store's transaction threads, whose waits for PostgreSQL then block no task. Not a
+    /// Dispatch queue: on Linux the tasks a wait starts run on Dispatch's global threads, as many
+    /// as the cores, and bodies waiting there would leave them none (measured: a load test's
+    /// syncs took seconds).
     func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.name = "concord-postgres-transaction"
-            thread.start()
-        }
+        try await transactionThreads.runIfActive(body)
     }
 }

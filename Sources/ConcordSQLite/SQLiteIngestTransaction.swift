@@ -23,7 +23,7 @@ struct SQLiteIngestTransaction: IngestTransaction {
 
     func lock(_ origins: [OriginID]) throws {}
 
-    func trustMode() throws -> TrustMode { try SQLiteEventStore.trustMode(connection) }
+    func originCountAndTrustMode() throws -> (origins: Int, trustMode: TrustMode) { (try originCount(), try SQLiteEventStore.trustMode(connection)) }
 
     private func holds(_ sql: String, _ origin: OriginID) throws -> Bool {
         let statement = try connection.cached(sql)
@@ -35,12 +35,12 @@ struct SQLiteIngestTransaction: IngestTransaction {
     func isOnRoster(_ origin: OriginID) throws -> Bool { try holds("SELECT 1 FROM trusted_origins WHERE origin = ?", origin) }
     func isOwnOrigin(_ origin: OriginID) throws -> Bool { try holds("SELECT 1 FROM incarnations WHERE origin = ?", origin) }
 
-    func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)? {
+    func headAndKey(of origin: OriginID) throws -> (head: (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?, key: OriginKey?) {
         let head = try connection.cached("SELECT seq, hash, hlc FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
         defer { head.reset() }
         try head.bind(1, origin.hex)
-        guard try head.step() else { return nil }
-        return (UInt64(bitPattern: head.int64(0)), EventHash(bytes: head.blob(1)), HLCTimestamp(packed: head.int64(2)))
+        let found = try head.step() ? (UInt64(bitPattern: head.int64(0)), EventHash(bytes: head.blob(1)), HLCTimestamp(packed: head.int64(2))) : nil
+        return (found, try key(of: origin))
     }
 
     func key(of origin: OriginID) throws -> OriginKey? { try SQLiteEventStore.storedKey(connection, origin) }

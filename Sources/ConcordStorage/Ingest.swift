@@ -24,22 +24,24 @@ public enum Ingest {
     ) throws -> IngestResult {
         let parts = BatchVerifier.parts(of: batch)
         try tx.lock(parts.map(\.origin))
-        let mode = try tx.trustMode()
         var states: [OriginID: OriginState] = [:]
         for part in parts {
-            var state = OriginState(trusted: try accepts(part.origin, mode: mode, tx))
-            if let head = try tx.head(of: part.origin) {
+            var state = OriginState()
+            let (head, key) = try tx.headAndKey(of: part.origin)
+            if let head {
                 state.head = head.seq
                 state.headHash = head.hash
                 state.headHLC = head.hlc
             }
-            state.key = try tx.key(of: part.origin)
+            state.key = key
             let wanted = BatchVerifier.seqsToLookUp(events: part.events, seals: part.seals, head: state.head)
             if !wanted.isEmpty { state.heldHashes = try tx.hashes(of: part.origin, seqs: Array(Set(wanted)).sorted()) }
             states[part.origin] = state
         }
         // Every vector names every origin a node holds: past the cap it would not fit a request.
-        let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: try tx.originCount())
+        let (originsHeld, mode) = try tx.originCountAndTrustMode()
+        for part in parts { states[part.origin]?.trusted = try accepts(part.origin, mode: mode, tx) }
+        let (plans, refused) = BatchVerifier(now: now).verify(parts, states: states, originsHeld: originsHeld)
         for proof in refused.compactMap(\.proof) { try keepForkProof(proof, source: source, at: now, in: tx) }
         if policy == .allOrNothing, !refused.isEmpty {
             // Nothing of the batch is stored; the fork evidence (if any) is.

@@ -16,21 +16,23 @@ public protocol IngestTransaction {
     /// two writers deadlock); a driver whose transactions already exclude each other (SQLite's
     /// write lock, memory's) does nothing.
     func lock(_ origins: [OriginID]) throws
-    /// This node's trust mode (`settings`).
-    func trustMode() throws -> TrustMode
+    /// How many origins the store holds keys of, and this node's trust mode (`settings`), read
+    /// together (one round trip where each costs one).
+    func originCountAndTrustMode() throws -> (origins: Int, trustMode: TrustMode)
     /// Whether the origin is on the trust roster.
     func isOnRoster(_ origin: OriginID) throws -> Bool
     /// Whether the origin is one of this node's own incarnations (a hub records none).
     func isOwnOrigin(_ origin: OriginID) throws -> Bool
-    /// The origin's highest held event: its seq, hash and clock stamp; nil when none is held.
-    func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?
+    /// The origin's highest held event (its seq, hash and clock stamp; nil when none is held)
+    /// and its recorded key, read together.
+    func headAndKey(of origin: OriginID) throws -> (head: (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?, key: OriginKey?)
     /// The public key recorded for the origin.
     func key(of origin: OriginID) throws -> OriginKey?
     /// The hashes of the origin's held events among `seqs` (those not held are absent).
     func hashes(of origin: OriginID, seqs: [UInt64]) throws -> [UInt64: EventHash]
     /// How many origins the store holds keys of.
     func originCount() throws -> Int
-    /// How many of them are known by their key alone (no event of theirs held).
+    /// How many origins are known by their key alone (no event of theirs held).
     func keyOnlyOriginCount() throws -> Int
     /// Whether fork evidence of the origin is kept.
     func hasForkProof(of origin: OriginID) throws -> Bool
