@@ -291,15 +291,8 @@ public final class InMemoryStore: HubBackend {
     }
 
     public func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int {
-        state.withLock { state in
-            var kept = 0
-            for entry in proofs where state.forkProofs[entry.proof.origin] == nil {
-                let held = Self.index(state, EventID(origin: entry.proof.origin, seq: entry.proof.seq)).map { state.log[$0].event.hash }
-                guard entry.holds(key: state.keys[entry.proof.origin], heldHash: held) else { continue }
-                state.forkProofs[entry.proof.origin] = entry
-                kept += 1
-            }
-            return kept
+        try state.withLock { state in
+            try withUnsafeMutablePointer(to: &state) { pointer in try Ingest.restoreForkProofs(proofs, in: Transaction(state: pointer)) }
         }
     }
 

@@ -45,21 +45,7 @@ extension PostgresEventStore: HubBackend {
 
     public func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int {
         try await run("keep fork evidence") { connection in
-            var kept = 0
-            for entry in proofs {
-                let proof = entry.proof
-                let held = try await connection.query(
-                    "SELECT hash FROM events WHERE origin = \(proof.origin.hex) AND seq = \(Int64(bitPattern: proof.seq))", logger: self.logger
-                ).decode(ByteBuffer.self).first { _ in true }.map { EventHash(bytes: Array($0.readableBytesView)) }
-                let already = try await connection.query("SELECT 1 FROM fork_proofs WHERE origin = \(proof.origin.hex) LIMIT 1", logger: self.logger)
-                    .decode(Int32.self).first { _ in true }
-                guard already == nil, entry.holds(key: try await Self.storedKey(connection, proof.origin, logger: self.logger), heldHash: held) else { continue }
-                try await self.runBlocking {
-                    try Ingest.keepForkProof(proof, source: entry.source, at: entry.detectedAt, in: PostgresIngestTransaction(store: self, connection: connection))
-                }
-                kept += 1
-            }
-            return kept
+            try await self.runBlocking { try Ingest.restoreForkProofs(proofs, in: PostgresIngestTransaction(store: self, connection: connection)) }
         }
     }
 

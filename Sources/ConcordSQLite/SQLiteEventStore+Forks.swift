@@ -66,19 +66,7 @@ extension SQLiteEventStore {
     /// Keeps another store's fork proofs that hold here (see `HubBackend.restoreForkProofs`).
     public func restoreForkProofs(_ proofs: [KeptForkProof]) throws -> Int {
         try withConnection("keep fork evidence") { state in
-            let connection = state.connection
-            return try connection.transaction {
-                var kept = 0
-                for entry in proofs {
-                    let proof = entry.proof
-                    guard entry.holds(key: try Self.storedKey(connection, proof.origin), heldHash: try Self.storedHash(connection, EventID(origin: proof.origin, seq: proof.seq))),
-                          try connection.scalarInt("SELECT 1 FROM fork_proofs WHERE origin = ? LIMIT 1", [.text(proof.origin.hex)]) == nil
-                    else { continue }
-                    try Ingest.keepForkProof(proof, source: entry.source, at: entry.detectedAt, in: SQLiteIngestTransaction(connection))
-                    kept += 1
-                }
-                return kept
-            }
+            try state.connection.transaction { try Ingest.restoreForkProofs(proofs, in: SQLiteIngestTransaction(state.connection)) }
         }
     }
 

@@ -98,6 +98,21 @@ public enum Ingest {
         try tx.insertForkProof(proof, lines: proof.exchangeLines(key: key), source: source, at: now)
     }
 
+    /// Keeps another store's fork proofs (`concord copy` moves a hub's evidence) that hold here:
+    /// each checked again against the origin's key and the event held at its seq
+    /// (`KeptForkProof.holds`), one an origin. Returns how many were kept.
+    public static func restoreForkProofs(_ proofs: [KeptForkProof], in tx: some IngestTransaction) throws -> Int {
+        var kept = 0
+        for entry in proofs {
+            let proof = entry.proof
+            let held = try tx.hashes(of: proof.origin, seqs: [proof.seq])[proof.seq]
+            guard try !tx.hasForkProof(of: proof.origin), entry.holds(key: try tx.key(of: proof.origin), heldHash: held) else { continue }
+            try keepForkProof(proof, source: entry.source, at: entry.detectedAt, in: tx)
+            kept += 1
+        }
+        return kept
+    }
+
     /// The plans' rows, in the one order every driver takes its locks in: keys first seen, seals
     /// (they name events by origin, seq and hash, no reference a database checks, and the
     /// transaction holds their origins' locks), events (positions and stream versions, with
