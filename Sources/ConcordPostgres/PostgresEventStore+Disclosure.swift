@@ -16,7 +16,7 @@ extension PostgresEventStore {
     /// its catch-up changed. What stays in WAL segments until they are recycled, in archives,
     /// replicas and backups is in docs/privacy.md.
     func scrubAfterErasure() async {
-        let tables = ["events"] + ReadModelSchema.tables.map(\.name)
+        let tables = ["events", "fold_states"] + ReadModelSchema.tables.map(\.name)
         do {
             try await read("vacuum after an erasure") { connection in
                 let owns = try await connection.query(

@@ -18,19 +18,8 @@ struct PostgresIngestTransaction: IngestTransaction {
     let connection: PostgresConnection
     var logger: Logger { store.logger }
 
-    /// Waits, on this (non-cooperative) thread, for an asynchronous step.
-    @discardableResult
     private func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let outcome = Mutex<Result<T, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            let result: Result<T, any Error>
-            do { result = .success(try await body()) } catch { result = .failure(error) }
-            outcome.withLock { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        return try outcome.withLock { $0! }.get()
+        try PostgresEventStore.wait(body)
     }
 
     // MARK: Reads
@@ -283,8 +272,7 @@ struct PostgresIngestTransaction: IngestTransaction {
     }
 
     func catchUpReadModels() throws {
-        let (store, connection) = (self.store, self.connection)
-        _ = try wait { try await store.catchUp(connection) }
+        try Projector.catchUp(in: PostgresReadModelTransaction(store: store, connection: connection), now: store.clock())
     }
 
     /// Every process serving the database wakes its long polls on the NOTIFY, delivered at commit.
@@ -302,6 +290,21 @@ struct PostgresIngestTransaction: IngestTransaction {
 }
 
 extension PostgresEventStore {
+    /// Waits, on a transaction thread (`runBlocking`, never a task's), for an asynchronous step.
+    @discardableResult
+    static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let result: Result<T, any Error>
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+
     /// Runs a synchronous body (the engine's steps over `PostgresIngestTransaction`) on one of
     /// the store's transaction threads, whose waits for PostgreSQL then block no task. Not a
     /// Dispatch queue: on Linux the tasks a wait starts run on Dispatch's global threads, as many

@@ -307,6 +307,20 @@ extension PostgresEventStore {
             );
             REVOKE ALL ON pending_erasures FROM PUBLIC;
             """),
+        PostgresMigration(name: "0007-fold-states", sql: """
+            -- Each domain stream's fold state as its read-model rows were last written: a
+            -- catch-up extends it with the stream's new events instead of folding the stream
+            -- whole (docs/storage-format.md, "fold_states", the same bytes as on SQLite). Derived
+            -- from the log, like the read models: a state that does not match the log is passed
+            -- over. Vacuumed at the first dead row, as the read models are: a state folded from
+            -- openings later erased is deleted by the erasure's catch-up (migration 0005).
+            CREATE TABLE fold_states (
+                stream text  PRIMARY KEY,
+                state  bytea NOT NULL
+            ) WITH (autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0,
+                    toast.autovacuum_vacuum_threshold = 0, toast.autovacuum_vacuum_scale_factor = 0);
+            REVOKE ALL ON fold_states FROM PUBLIC;
+            """),
     ]
 
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).
@@ -335,7 +349,7 @@ extension PostgresEventStore {
     static func applicationGrantsSQL(role: String) -> [String] {
         let quoted = quotedRole(role)
         let history = ["events", "seals", "origins", "fork_proofs"]
-        let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state", "share_rules", "local_streams", "pending_erasures"]
+        let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state", "share_rules", "local_streams", "pending_erasures", "fold_states"]
             + ReadModelSchema.tables.map(\.name)
         return [
             "GRANT USAGE ON SCHEMA public TO \(quoted)",

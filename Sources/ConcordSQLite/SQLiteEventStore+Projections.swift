@@ -13,13 +13,8 @@ extension SQLiteEventStore: ReadModelStore {
         try catchUpProjectionsCounting().total
     }
 
-    /// How a catch-up went: streams folded onward from their kept state, and streams folded
-    /// again whole (a rebuild counts every stream as folded whole).
-    package struct CatchUpCount: Sendable, Equatable {
-        package var extended = 0
-        package var refolded = 0
-        package var total: Int { extended + refolded }
-    }
+    /// How a catch-up went (`Projector.CatchUpCount`).
+    package typealias CatchUpCount = Projector.CatchUpCount
 
     /// `catchUpProjections`, saying which streams went which way (for tests).
     package func catchUpProjectionsCounting() throws -> CatchUpCount {
@@ -39,49 +34,7 @@ extension SQLiteEventStore: ReadModelStore {
     }
 
     static func catchUpCounting(_ connection: SQLiteConnection) throws -> CatchUpCount {
-        let (version, position) = try Self.projectionCheckpoint(connection)
-        guard version == ReadModelSchema.version else {
-            try connection.execute("DELETE FROM refold_streams")
-            return CatchUpCount(refolded: try Self.rebuild(connection))
-        }
-        let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
-        var marked: [String] = []
-        let markedRows = try connection.prepare("SELECT stream FROM refold_streams")
-        while try markedRows.step() { marked.append(markedRows.text(0)) }
-        guard end > position || !marked.isEmpty else { return CatchUpCount() }
-        // Not SELECT DISTINCT: SQLite would answer that by scanning the whole stream index. Each
-        // name is kept once, in the order the streams first gained events (an initial sync of a
-        // million events names a few thousand streams, not a million strings).
-        var touched: [String] = []
-        var seen: Set<String> = []
-        let touchedRows = try connection.prepare("SELECT stream FROM events WHERE position > ? ORDER BY position")
-        try touchedRows.bind(1, position)
-        while try touchedRows.step() {
-            let name = touchedRows.text(0)
-            if seen.insert(name).inserted { touched.append(name) }
-        }
-        let writer = try ReadModelWriter(connection, schema: "main", suffix: "", keepsFolds: true)
-        let streams = ReadModelFold.streamsToRefold(marked: marked, touched: touched)
-        let markedStreams = Set(marked)
-        var count = CatchUpCount()
-        for (stream, kind) in streams {
-            // Onward from the kept state when the events stored since all sort after it (the
-            // common case: an event costs its own fold); else the whole stream again.
-            if !markedStreams.contains(stream.rawValue), let kept = try writer.keptFold(of: stream, at: position) {
-                let added = try Self.events(connection, where: "stream = ? AND position > ?", [.text(stream.rawValue), .integer(position)])
-                if let change = ReadModelFold.change(extending: kept, with: added) {
-                    try writer.apply(change)
-                    count.extended += 1
-                    continue
-                }
-            }
-            let events = try Self.events(connection, where: "stream = ?", [.text(stream.rawValue)])
-            try writer.apply(ReadModelFold.change(refolding: stream, kind: kind, events: events))
-            count.refolded += 1
-        }
-        try connection.execute("DELETE FROM refold_streams")
-        try Self.saveCheckpoint(connection, position: end)
-        return count
+        try Projector.catchUp(in: SQLiteReadModelTransaction(connection), now: Timestamp.nowMillis())
     }
 
     /// Rebuilds every read model from the log into side tables and swaps them in, atomically:
@@ -239,32 +192,7 @@ extension SQLiteEventStore: ReadModelStore {
 
     /// Folds every domain stream into `__rebuild` tables, then swaps them in place of the live ones.
     static func rebuild(_ connection: SQLiteConnection, progress: ((Int, Int) -> Void)? = nil) throws -> Int {
-        // A statement left part-way through its rows would make DROP TABLE fail as "locked".
-        connection.resetBusyStatements()
-        let end = try connection.scalarInt("SELECT max(position) FROM events") ?? 0
-        for table in ReadModelSchema.tables {
-            try connection.execute("DROP TABLE IF EXISTS main.\(table.name)__rebuild")
-            try connection.execute(table.createSQL(schema: "main", suffix: "__rebuild"))
-        }
-        // The kept fold states are rebuilt with the tables (in the same transaction).
-        try connection.execute("DELETE FROM main.fold_states")
-        let writer = try ReadModelWriter(connection, schema: "main", suffix: "__rebuild", keepsFolds: true)
-        var total = 0
-        if progress != nil {
-            for kind in StreamKind.allCases {
-                total += Int(try connection.scalarInt("SELECT count(DISTINCT stream) FROM events WHERE stream > ? AND stream < ?", streamRange(kind)) ?? 0)
-            }
-        }
-        let streams = try foldAll(connection, where: "1", [], into: writer, folded: { folded in progress?(folded, total) })
-        for view in ReadModelSchema.viewNames { try connection.execute("DROP VIEW IF EXISTS main.\(view)") }
-        for table in ReadModelSchema.tables {
-            try connection.execute("DROP TABLE IF EXISTS main.\(table.name)")
-            try connection.execute("ALTER TABLE main.\(table.name)__rebuild RENAME TO \(table.name)")
-            try connection.execute("CREATE INDEX main.\(table.name)_by_stream ON \(table.name) (stream)")
-        }
-        for view in ReadModelSchema.viewsSQL() { try connection.execute(view) }
-        try saveCheckpoint(connection, position: end, rebuilt: true)
-        return streams
+        try Projector.rebuild(in: SQLiteReadModelTransaction(connection), now: Timestamp.nowMillis(), progress: progress)
     }
 
     /// The bounds of a kind's streams (`case:…` lies between `case:` and `case;`) for
@@ -278,20 +206,29 @@ extension SQLiteEventStore: ReadModelStore {
     @discardableResult
     static func foldAll(
         _ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], into writer: ReadModelWriter,
-        transform: ((Event) -> Event)? = nil, folded: ((Int) -> Void)? = nil
+        transform: ((Event) -> Event)? = nil
     ) throws -> Int {
+        var streams = 0
+        try forEachStream(connection, where: filter, bindings) { stream, events in
+            try writer.insert(stream: stream, events: transform.map { events.map($0) } ?? events)
+            streams += 1
+        }
+        return streams
+    }
+
+    /// Reads every domain stream's events that match the filter, a stream at a time: one range
+    /// scan of the stream index a kind (an OR of the ranges would be answered by a scan of every
+    /// event, then a sort).
+    static func forEachStream(
+        _ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], _ body: (StreamID, [Event]) throws -> Void
+    ) throws {
         var current: String?
         var batch: [Event] = []
-        var streams = 0
         func flush() throws {
             guard let stream = current else { return }
-            try writer.insert(stream: StreamID(unchecked: stream), events: batch)
-            streams += 1
-            if streams % 500 == 0 { folded?(streams) }
+            try body(StreamID(unchecked: stream), batch)
             batch.removeAll(keepingCapacity: true)
         }
-        // One range scan of the stream index a kind (an OR of the ranges would be answered by a
-        // scan of every event, then a sort).
         for kind in StreamKind.allCases {
             let statement = try connection.prepare(
                 "SELECT \(foldColumns) FROM events WHERE stream > ? AND stream < ? AND (\(filter)) ORDER BY stream"
@@ -303,11 +240,10 @@ extension SQLiteEventStore: ReadModelStore {
                     try flush()
                     current = event.stream.rawValue
                 }
-                batch.append(transform?(event) ?? event)
+                batch.append(event)
             }
         }
         try flush()
-        return streams
     }
 
     /// `eventColumns` for folding: what a fold does not use (causation and correlation ids, the
@@ -365,36 +301,6 @@ final class ReadModelWriter {
         ) }
     }
 
-    /// The stream's kept fold state, as the read models stand at `position`; nil when none is
-    /// kept, or it does not decode as this stream's, or it is not the fold of the stream's events
-    /// up to `position` as far as the log shows: it must have folded exactly the events stored
-    /// by then (the stream's versions 1…count, the count-th at or before `position` and the next
-    /// after it) and its tail must be a held event of the stream with the hash it names. The
-    /// stream is then folded again whole, and its state written anew (a stale or swapped state
-    /// never writes a row).
-    func keptFold(of stream: StreamID, at position: Int64) throws -> StreamFold? {
-        guard let read = folds?.read else { return nil }
-        read.reset()
-        try read.bind([.text(stream.rawValue)])
-        guard try read.step(), let fold = try? StreamFold(decoding: read.blob(0), stream: stream) else { return nil }
-        read.reset()
-        guard let tail = fold.tail, let tailHash = fold.tailHash, fold.eventCount > 0 else { return nil }
-        let tailEvent = try connection.cached("SELECT hash FROM main.events WHERE origin = ? AND seq = ? AND stream = ?")
-        try tailEvent.bind([.text(tail.id.origin.hex), .integer(Int64(bitPattern: tail.id.seq)), .text(stream.rawValue)])
-        guard try tailEvent.step(), tailEvent.blob(0) == tailHash.bytes else { return nil }
-        tailEvent.reset()
-        let version = try connection.cached("SELECT position FROM main.events WHERE stream = ? AND stream_version = ?")
-        func positionOf(_ streamVersion: Int) throws -> Int64? {
-            version.reset()
-            try version.bind([.text(stream.rawValue), .integer(Int64(streamVersion))])
-            defer { version.reset() }
-            return try version.step() ? version.int64(0) : nil
-        }
-        guard let last = try positionOf(fold.eventCount), last <= position else { return nil }
-        if let next = try positionOf(fold.eventCount + 1), next <= position { return nil }
-        return fold
-    }
-
     /// Adds a stream's rows (the stream has none yet), and its fold state.
     func insert(stream: StreamID, events: [Event]) throws {
         let fold = StreamFolder.foldState(stream, events: events)
@@ -434,7 +340,8 @@ final class ReadModelWriter {
 
     /// Carries out a change: the stream's rows cleared from the tables it names, rows deleted by
     /// key, new rows written, and the fold state kept (or dropped).
-    func apply(_ change: ReadModelFold.Change) throws {
+    func apply(_ write: ReadModelWrite) throws {
+        let change = write.change
         for table in change.cleared {
             let statement = deletes[table]!
             statement.reset()
@@ -448,11 +355,17 @@ final class ReadModelWriter {
             }
         }
         try insert(change.rows)
-        if let kept = change.kept {
-            try keep(kept)
-        } else if let drop = folds?.drop {
+        switch write.foldState {
+        case .keep(let state):
+            guard let write = folds?.write else { break }
+            write.reset()
+            try write.run([.text(change.stream.rawValue), .blob(state)])
+        case .drop:
+            guard let drop = folds?.drop else { break }
             drop.reset()
             try drop.run([.text(change.stream.rawValue)])
+        case .leave:
+            break
         }
     }
 }

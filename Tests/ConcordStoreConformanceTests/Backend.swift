@@ -1,6 +1,7 @@
 import ConcordCore
 import ConcordInMemory
 import ConcordPostgres
+import ConcordProjections
 import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordTestSupport
@@ -48,3 +49,42 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 }
 
+
+extension Backend {
+    /// Catches the store's read models up, saying how many streams were folded onward from a
+    /// kept state and how many whole (SQLite and PostgreSQL run `Projector.catchUp`).
+    static func catchUpCounting(_ store: any HubBackend) async throws -> Projector.CatchUpCount {
+        if let sqlite = store as? SQLiteSyncBackend { return try sqlite.store.catchUpProjectionsCounting() }
+        if let postgres = store as? PostgresEventStore { return try await postgres.catchUpReadModelsCounting() }
+        Issue.record("no counting catch-up for \(type(of: store))")
+        return Projector.CatchUpCount()
+    }
+
+    /// Raw SQL on the store's own database, as an insider with `sqlite3` or `psql` would run it.
+    static func execute(_ statement: String, on store: any HubBackend) async throws {
+        if let sqlite = store as? SQLiteSyncBackend {
+            try SQLiteConnection(path: sqlite.store.path, flags: [.readWrite]).execute(statement)
+        } else if let postgres = store as? PostgresEventStore {
+            try await PostgresAdmin.execute([statement], on: postgres.location)
+        } else {
+            Issue.record("no raw SQL for \(type(of: store))")
+        }
+    }
+
+    /// The kept fold states (`fold_states`), by stream, as stored.
+    static func foldStates(_ store: any HubBackend) async throws -> [String: [UInt8]] {
+        if let sqlite = store as? SQLiteSyncBackend {
+            let connection = try SQLiteConnection(path: sqlite.store.path, flags: [.readOnly])
+            let rows = try connection.prepare("SELECT stream, state FROM fold_states")
+            var states: [String: [UInt8]] = [:]
+            while try rows.step() { states[rows.text(0)] = rows.blob(1) }
+            return states
+        }
+        if let postgres = store as? PostgresEventStore {
+            let rows = try await PostgresStoreTests.sql(postgres.location, "SELECT stream, encode(state, 'hex') FROM fold_states")
+            return Dictionary(uniqueKeysWithValues: try rows.map { row in (row[0] ?? "", try #require(Hex.decode(row[1] ?? "-"))) })
+        }
+        Issue.record("no fold states for \(type(of: store))")
+        return [:]
+    }
+}
