@@ -2,14 +2,11 @@ import ConcordCore
 import ConcordProjections
 import PostgresNIO
 
-/// `concord query`, `show` and `trail` on a hub's PostgreSQL store: the live read models only.
-/// A past view (`--as-of`, `--valid-at`) is a replay into scratch tables, which SQLite does in a
-/// temporary schema of its own connection; here it would need a schema per reader, so it is not
-/// offered, and the error says where it is.
+/// `concord query`, `show`, `trail` and `digest` on a hub's PostgreSQL store: the live read
+/// models, or a past view (`--as-of`, `--valid-at`) replayed by `Projector.replay` into
+/// temporary tables of one transaction, which is rolled back.
 extension PostgresEventStore: ReadModelReader {
     public func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]]) {
-        try Self.requireLive(view)
-        try await foldNewEvents()
         var binds = PostgresBindings(capacity: bindings.count)
         for value in bindings {
             switch value {
@@ -18,9 +15,10 @@ extension PostgresEventStore: ReadModelReader {
             case .text(let text): binds.append(text)
             }
         }
-        // The read models are the tables of the store's own schema, named without one.
-        let query = PostgresQuery(unsafeSQL: sql.replacing("{schema}.", with: ""), binds: binds)
-        return try await read("query the read models") { connection in
+        let binding = binds
+        return try await withReadModels(view, "query the read models") { connection, schema in
+            // The live read models are the tables of the store's own schema, named without one.
+            let query = PostgresQuery(unsafeSQL: sql.replacing("{schema}.", with: schema.map { "\($0)." } ?? ""), binds: binding)
             var columns: [String] = []
             var rows: [[SQLValue]] = []
             for try await row in try await connection.query(query, logger: self.logger) {
@@ -31,10 +29,45 @@ extension PostgresEventStore: ReadModelReader {
         }
     }
 
+    public func readModelDigest(_ view: ReadModelView) async throws -> String {
+        try await withReadModels(view, "read the read models") { connection, schema in try await self.digest(connection, schema: schema) }
+    }
+
     public func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] {
-        try Self.requireLive(view)
-        return try await readLog(afterPosition: 0, limit: .max, matching: LogFilter(stream: stream.rawValue), newestFirst: false)
-            .sorted { $0.streamVersion < $1.streamVersion }
+        try await read("read stream \(stream)") { connection in
+            var events: [StoredEvent] = []
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.eventColumns), stored_at FROM events WHERE stream = \(stream.rawValue) ORDER BY stream_version", logger: self.logger
+            ) {
+                let stored = try Self.decodeEvent(row)
+                if view.includes(stored.event, storedAt: try row.makeRandomAccess()[20].decode(Int64.self)) { events.append(stored) }
+            }
+            return events
+        }
+    }
+
+    /// Runs `body` over the read models of `view`: the live tables (schema nil), caught up first,
+    /// or, for a past view, temporary tables the engine folds the view's events into, in a
+    /// transaction rolled back afterwards (nothing is written; a hot standby cannot do it).
+    func withReadModels<T: Sendable>(
+        _ view: ReadModelView, _ what: String, _ body: (PostgresConnection, String?) async throws -> T
+    ) async throws -> T {
+        if view == .live {
+            try await foldNewEvents()
+            return try await read(what) { connection in try await body(connection, nil) }
+        }
+        return try await read(what) { connection in
+            try await connection.query("BEGIN", logger: self.logger)
+            do {
+                let schema = try await self.runBlocking { try Projector.replay(view, into: PostgresReplayTransaction(store: self, connection: connection)) }
+                let result = try await body(connection, schema)
+                try await connection.query("ROLLBACK", logger: self.logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
     }
 
     public func projectionStatus() async throws -> ProjectionStatus {
@@ -45,12 +78,6 @@ extension PostgresEventStore: ReadModelReader {
                 """, logger: self.logger).decode((Int64?, Int64?, Int64?, Int64).self).first { _ in true }
             let (version, position, rebuilt, end) = row ?? (nil, nil, nil, 0)
             return ProjectionStatus(version: version.map(Int.init), currentVersion: ReadModelSchema.version, position: position ?? 0, logPosition: end, rebuiltAt: rebuilt)
-        }
-    }
-
-    private static func requireLive(_ view: ReadModelView) throws {
-        guard view == .live else {
-            throw ConcordError(.invalidArgument, "a PostgreSQL store keeps its read models live only: --as-of and --valid-at replay history on a store file (concord copy makes one of the hub)")
         }
     }
 

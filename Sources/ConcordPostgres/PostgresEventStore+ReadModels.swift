@@ -39,12 +39,12 @@ extension PostgresEventStore {
     static let rebuildPage = 5000
 
     /// Multi-row INSERTs of read-model rows, table by table.
-    static func insertRows(_ rows: [String: [[SQLValue]]], _ connection: PostgresConnection, logger: Logger) async throws {
+    static func insertRows(_ rows: [String: [[SQLValue]]], _ connection: PostgresConnection, schema: String = "public", logger: Logger) async throws {
         for (name, tableRows) in rows.sorted(by: { $0.key < $1.key }) where !tableRows.isEmpty {
             guard let table = ReadModelSchema.table(named: name) else { continue }
             try await inChunks(tableRows, width: table.columns.count) { values, bindings in
                 try await connection.query(PostgresQuery(
-                    unsafeSQL: "INSERT INTO \(name) (\(table.columnNames.joined(separator: ", "))) VALUES \(values)", binds: bindings
+                    unsafeSQL: "INSERT INTO \(schema).\(name) (\(table.columnNames.joined(separator: ", "))) VALUES \(values)", binds: bindings
                 ), logger: logger)
             }
         }
@@ -75,25 +75,28 @@ extension PostgresEventStore {
     /// The digest over every read-model table, caught up first (`ReadModelDigest`: the same
     /// bytes hashed as on SQLite).
     public func readModelDigest() async throws -> String {
-        try await foldNewEvents()
-        return try await read("read the read models") { connection in
-            var digest = ReadModelDigest()
-            for table in ReadModelSchema.tables {
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(table.columnNames.joined(separator: ", ")) FROM \(table.name)"), logger: self.logger)
-                var values: [[SQLValue]] = []
-                for try await row in rows {
-                    let cells = row.makeRandomAccess()
-                    values.append(try table.columns.indices.map { index in
-                        if table.columns[index].type == "INTEGER" {
-                            return try cells[index].decode(Int64?.self).map(SQLValue.integer) ?? .null
-                        }
-                        return try cells[index].decode(String?.self).map(SQLValue.text) ?? .null
-                    })
-                }
-                digest.add(table: table, rows: values)
+        try await readModelDigest(.live)
+    }
+
+    /// The digest of the read-model tables in `schema` (nil: the store's own).
+    func digest(_ connection: PostgresConnection, schema: String?) async throws -> String {
+        var digest = ReadModelDigest()
+        for table in ReadModelSchema.tables {
+            let name = schema.map { "\($0).\(table.name)" } ?? table.name
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(table.columnNames.joined(separator: ", ")) FROM \(name)"), logger: logger)
+            var values: [[SQLValue]] = []
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                values.append(try table.columns.indices.map { index in
+                    if table.columns[index].type == "INTEGER" {
+                        return try cells[index].decode(Int64?.self).map(SQLValue.integer) ?? .null
+                    }
+                    return try cells[index].decode(String?.self).map(SQLValue.text) ?? .null
+                })
             }
-            return digest.finish()
+            digest.add(table: table, rows: values)
         }
+        return digest.finish()
     }
 
     static func bindings(_ texts: [String]) -> PostgresBindings {

@@ -18,6 +18,7 @@ struct PostgresIngestTransaction: IngestTransaction {
     let connection: PostgresConnection
     var logger: Logger { store.logger }
 
+    @discardableResult
     private func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         try PostgresEventStore.wait(body)
     }

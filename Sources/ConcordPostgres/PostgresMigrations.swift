@@ -328,9 +328,7 @@ extension PostgresEventStore {
     static var readModelTablesSQL: [String] {
         ["DROP VIEW IF EXISTS \(ReadModelSchema.viewNames.joined(separator: ", "))"]
         + ReadModelSchema.tables.flatMap { table -> [String] in
-            // Text compares by code point, as SQLite's BINARY does, whatever the database's locale:
-            // a query's ORDER BY gives the rows in the same order on both.
-            let columns = table.columns.map { "\($0.name) \($0.type == "INTEGER" ? "bigint" : "text COLLATE \"C\"")" }.joined(separator: ", ")
+            let columns = columnsSQL(table)
             return [
                 "DROP TABLE IF EXISTS \(table.name)",
                 // Autovacuum at the first dead row: a catch-up after an erasure leaves the rows
@@ -340,8 +338,18 @@ extension PostgresEventStore {
             ]
         }
         // The same views as on SQLite, with PostgreSQL's spelling of today's UTC date.
-        + ReadModelSchema.viewsSQL(schema: nil, today: "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+        + ReadModelSchema.viewsSQL(schema: nil, today: todaySQL)
     }
+
+    /// A read-model table's columns in PostgreSQL's types. Text compares by code point, as
+    /// SQLite's BINARY does, whatever the database's locale: a query's ORDER BY gives the rows
+    /// in the same order on both.
+    static func columnsSQL(_ table: ReadModelSchema.Table) -> String {
+        table.columns.map { "\($0.name) \($0.type == "INTEGER" ? "bigint" : "text COLLATE \"C\"")" }.joined(separator: ", ")
+    }
+
+    /// Today's UTC date as `YYYY-MM-DD`, as the views compare due dates with it.
+    static let todaySQL = "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
     /// What an application role that is not the schema's owner may do (`grantApplicationRole`):
     /// read everything; add history but never change or remove it (only a stub's opening filled

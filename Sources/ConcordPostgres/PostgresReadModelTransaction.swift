@@ -10,16 +10,9 @@ import PostgresNIO
 /// call's queries. Each call is one query (or one a table), whatever the number of streams: the
 /// engine passes a chunk of streams at a time. A rebuild empties the tables in place (or
 /// recreates them when their schema changed); readers keep the old rows until the commit.
-struct PostgresReadModelTransaction: ReadModelTransaction {
+struct PostgresReadModelTransaction: ReadModelTransaction, PostgresTransactionDriver {
     let store: PostgresEventStore
     let connection: PostgresConnection
-    var logger: Logger { store.logger }
-
-    @discardableResult
-    private func wait<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) throws -> T {
-        let (connection, logger) = (self.connection, self.logger)
-        return try PostgresEventStore.wait { try await body(connection, logger) }
-    }
 
     // MARK: Catch-up
 
@@ -255,5 +248,87 @@ struct PostgresReadModelTransaction: ReadModelTransaction {
                 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position, rebuilt_at = EXCLUDED.rebuilt_at
                 """, logger: logger)
         }
+    }
+}
+
+/// The PostgreSQL driver's scratch tables for `Projector.replay`: temporary tables and views
+/// (`pg_temp`) created inside the caller's transaction, which rolls back and takes them with it
+/// (a past view needs the primary: a hot standby creates no temporary table).
+struct PostgresReplayTransaction: ReadModelReplayTransaction, PostgresTransactionDriver {
+    let store: PostgresEventStore
+    let connection: PostgresConnection
+
+    func createScratchTables() throws -> String {
+        try wait { connection, logger in
+            for table in ReadModelSchema.tables {
+                try await connection.query(PostgresQuery(
+                    unsafeSQL: "CREATE TEMPORARY TABLE \(table.name) (\(PostgresEventStore.columnsSQL(table)), PRIMARY KEY (\(table.primaryKey.joined(separator: ", ")))) ON COMMIT DROP"
+                ), logger: logger)
+            }
+            // Created after the temporary tables, the views name them (pg_temp comes first).
+            for view in ReadModelSchema.viewsSQL(schema: "pg_temp", today: PostgresEventStore.todaySQL) {
+                try await connection.query(PostgresQuery(unsafeSQL: view), logger: logger)
+            }
+        }
+        return "pg_temp"
+    }
+
+    /// The log a page at a time along `(stream, stream_version)`, as a rebuild reads it.
+    func forEachDomainStream(storedAtMost: Int64?, occurredAtMost: Int64?, _ body: (StreamID, [Event], [Int64]) throws -> Void) throws {
+        let (stored, occurred) = (storedAtMost ?? .max, occurredAtMost ?? .max)
+        var current: StreamID?
+        var batch: [Event] = []
+        var storedAt: [Int64] = []
+        func flush() throws {
+            if let stream = current, StreamKind.parse(stream) != nil { try body(stream, batch, storedAt) }
+            batch.removeAll(keepingCapacity: true)
+            storedAt.removeAll(keepingCapacity: true)
+        }
+        var after: (stream: String, version: Int64) = ("", 0)
+        while true {
+            let page = try wait { [after] connection, logger in
+                var page: [(StoredEvent, Int64)] = []
+                for try await row in try await connection.query("""
+                    SELECT \(unescaped: PostgresEventStore.eventColumns), stored_at FROM events
+                    WHERE (stream, stream_version) > (\(after.stream), \(after.version)) AND stored_at <= \(stored) AND occurred_at <= \(occurred)
+                    ORDER BY stream, stream_version LIMIT \(Int64(PostgresEventStore.rebuildPage))
+                    """, logger: logger) {
+                    page.append((try PostgresEventStore.decodeEvent(row), try row.makeRandomAccess()[20].decode(Int64.self)))
+                }
+                return page
+            }
+            for (stored, at) in page {
+                if stored.event.stream != current {
+                    try flush()
+                    current = stored.event.stream
+                }
+                batch.append(stored.event)
+                storedAt.append(at)
+            }
+            guard page.count == PostgresEventStore.rebuildPage, let last = page.last else { break }
+            after = (last.0.event.stream.rawValue, Int64(last.0.streamVersion))
+        }
+        try flush()
+    }
+
+    func insertScratchRows(_ rows: [String: [[SQLValue]]]) throws {
+        try wait { connection, logger in try await PostgresEventStore.insertRows(rows, connection, schema: "pg_temp", logger: logger) }
+    }
+}
+
+/// A driver working on one connection inside its transaction, on a transaction thread.
+protocol PostgresTransactionDriver {
+    var store: PostgresEventStore { get }
+    var connection: PostgresConnection { get }
+}
+
+extension PostgresTransactionDriver {
+    var logger: Logger { store.logger }
+
+    /// Waits for the queries `body` runs on the driver's connection.
+    @discardableResult
+    func wait<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) throws -> T {
+        let (connection, logger) = (self.connection, self.logger)
+        return try PostgresEventStore.wait { try await body(connection, logger) }
     }
 }

@@ -9,6 +9,9 @@ public protocol ReadModelReader: Sendable {
     /// The query's columns and rows over the read models as `view` sees them (the live tables are
     /// caught up first). A backend that cannot replay a past view throws, naming what can.
     func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]])
+    /// The digest of the read models as `view` sees them (`ReadModelDigest`: equal on every
+    /// backend holding the same events).
+    func readModelDigest(_ view: ReadModelView) async throws -> String
     /// A stream's events as `view` sees them, in stream order.
     func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent]
     /// Where the read models stand against the log (`concord projections status`).

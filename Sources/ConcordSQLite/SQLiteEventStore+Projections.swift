@@ -138,39 +138,14 @@ extension SQLiteEventStore: ReadModelStore {
             case .live where !forceFold && transform == nil:
                 return try body(connection, "main")
             case .live, .asOf, .validAt, .seenBy:
-                // Fold the events known by then into an in-memory schema and query that.
-                try connection.execute("ATTACH DATABASE ':memory:' AS replay")
+                // Fold the events the view names into an in-memory schema and query that.
                 defer {
                     connection.resetBusyStatements()
                     try? connection.execute("DETACH DATABASE replay")
                 }
-                for table in ReadModelSchema.tables { try connection.execute(table.createSQL(schema: "replay")) }
-                for view in ReadModelSchema.viewsSQL(schema: "replay") { try connection.execute(view) }
-                let (filter, bindings) = try Self.replayFilter(view, connection)
-                do {
-                    let writer = try ReadModelWriter(connection, schema: "replay", suffix: "")
-                    try Self.foldAll(connection, where: filter, bindings, into: writer, transform: transform)
-                }
-                return try body(connection, "replay")
+                let schema = try Projector.replay(view, transform: transform, into: SQLiteReplayTransaction(connection))
+                return try body(connection, schema)
             }
-        }
-    }
-
-    /// The events a view folds, as a condition on `events` (`seenBy` bounds each origin's seq
-    /// through a table in the replay schema).
-    private static func replayFilter(_ view: ReadModelView, _ connection: SQLiteConnection) throws -> (String, [SQLiteValue]) {
-        switch view {
-        case .live: return ("1", [])
-        case .asOf(let time): return ("stored_at <= ?", [.integer(time)])
-        case .validAt(let time): return ("occurred_at <= ?", [.integer(time)])
-        case .seenBy(let vector, _):
-            try connection.execute("CREATE TABLE replay.seen_heads (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID")
-            let insert = try connection.prepare("INSERT INTO replay.seen_heads (origin, seq) VALUES (?, ?)")
-            for (origin, seq) in vector.sorted {
-                insert.reset()
-                try insert.run([.text(origin.hex), .integer(Int64(clamping: seq))])
-            }
-            return ("seq <= coalesce((SELECT seen.seq FROM replay.seen_heads seen WHERE seen.origin = events.origin), 0)", [])
         }
     }
 
@@ -209,7 +184,7 @@ extension SQLiteEventStore: ReadModelStore {
         transform: ((Event) -> Event)? = nil
     ) throws -> Int {
         var streams = 0
-        try forEachStream(connection, where: filter, bindings) { stream, events in
+        try forEachStream(connection, where: filter, bindings) { stream, events, _ in
             try writer.insert(stream: stream, events: transform.map { events.map($0) } ?? events)
             streams += 1
         }
@@ -219,19 +194,24 @@ extension SQLiteEventStore: ReadModelStore {
     /// Reads every domain stream's events that match the filter, a stream at a time: one range
     /// scan of the stream index a kind (an OR of the ranges would be answered by a scan of every
     /// event, then a sort).
+    /// `withStoredAt`: each event's `stored_at` too, in the third array (else it is empty).
     static func forEachStream(
-        _ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], _ body: (StreamID, [Event]) throws -> Void
+        _ connection: SQLiteConnection, where filter: String, _ bindings: [SQLiteValue], withStoredAt: Bool = false,
+        _ body: (StreamID, [Event], [Int64]) throws -> Void
     ) throws {
         var current: String?
         var batch: [Event] = []
+        var storedAt: [Int64] = []
         func flush() throws {
             guard let stream = current else { return }
-            try body(StreamID(unchecked: stream), batch)
+            try body(StreamID(unchecked: stream), batch, storedAt)
             batch.removeAll(keepingCapacity: true)
+            storedAt.removeAll(keepingCapacity: true)
         }
+        let columns = withStoredAt ? foldColumns + ", stored_at" : foldColumns
         for kind in StreamKind.allCases {
             let statement = try connection.prepare(
-                "SELECT \(foldColumns) FROM events WHERE stream > ? AND stream < ? AND (\(filter)) ORDER BY stream"
+                "SELECT \(columns) FROM events WHERE stream > ? AND stream < ? AND (\(filter)) ORDER BY stream"
             )
             try statement.bind(streamRange(kind) + bindings)
             while try statement.step() {
@@ -241,6 +221,7 @@ extension SQLiteEventStore: ReadModelStore {
                     current = event.stream.rawValue
                 }
                 batch.append(event)
+                if withStoredAt { storedAt.append(statement.int64(20)) }
             }
         }
         try flush()

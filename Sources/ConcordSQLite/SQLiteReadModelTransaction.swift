@@ -151,7 +151,7 @@ final class SQLiteReadModelTransaction: ReadModelTransaction {
     }
 
     func forEachDomainStream(through end: Int64, _ body: (StreamID, [Event]) throws -> Void) throws {
-        try SQLiteEventStore.forEachStream(connection, where: "position <= ?", [.integer(end)], body)
+        try SQLiteEventStore.forEachStream(connection, where: "position <= ?", [.integer(end)]) { stream, events, _ in try body(stream, events) }
     }
 
     func finishRebuild(version: Int, position: Int64, at now: Int64) throws {
@@ -166,5 +166,42 @@ final class SQLiteReadModelTransaction: ReadModelTransaction {
         try connection.cached("INSERT OR REPLACE INTO projection_state (name, version, position, rebuilt_at) VALUES (?, ?, ?, ?)")
             .run([.text(SQLiteEventStore.projectionName), .integer(Int64(version)), .integer(position), .integer(now)])
         writer = nil
+    }
+}
+
+/// The SQLite driver's scratch tables for `Projector.replay`: a schema in memory attached to the
+/// connection as `replay` (the caller detaches it).
+struct SQLiteReplayTransaction: ReadModelReplayTransaction {
+    let connection: SQLiteConnection
+
+    init(_ connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    func createScratchTables() throws -> String {
+        try connection.execute("ATTACH DATABASE ':memory:' AS replay")
+        for table in ReadModelSchema.tables { try connection.execute(table.createSQL(schema: "replay")) }
+        for view in ReadModelSchema.viewsSQL(schema: "replay") { try connection.execute(view) }
+        return "replay"
+    }
+
+    func forEachDomainStream(storedAtMost: Int64?, occurredAtMost: Int64?, _ body: (StreamID, [Event], [Int64]) throws -> Void) throws {
+        try SQLiteEventStore.forEachStream(
+            connection, where: "stored_at <= ? AND occurred_at <= ?", [.integer(storedAtMost ?? .max), .integer(occurredAtMost ?? .max)],
+            withStoredAt: true, body
+        )
+    }
+
+    func insertScratchRows(_ rows: [String: [[SQLValue]]]) throws {
+        for (name, tableRows) in rows {
+            guard let table = ReadModelSchema.table(named: name) else { continue }
+            let placeholders = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
+            // Not cached: no statement may name the schema once it is detached.
+            let insert = try connection.prepare("INSERT INTO replay.\(name) VALUES (\(placeholders))")
+            for row in tableRows {
+                insert.reset()
+                try insert.run(row.map(\.sqliteValue))
+            }
+        }
     }
 }

@@ -206,16 +206,15 @@ extension SQLiteSyncBackend: ReadModelReader {
         try await blocking { try store.queryReadModels(view, sql: sql, bindings) }
     }
 
+    public func readModelDigest(_ view: ReadModelView) async throws -> String {
+        try await blocking { try store.readModelDigest(view) }
+    }
+
     public func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] {
         try await blocking {
             let events = try store.readStream(stream, afterVersion: 0, limit: Int.max)
-            switch view {
-            case .live: return events
-            // When this node stored each event: a column of its own, never exchanged.
-            case .asOf(let time): return try events.filter { try store.storedAt(position: $0.position) <= time }
-            case .validAt(let time): return events.filter { $0.event.occurredAt <= time }
-            case .seenBy(let vector, _): return events.filter { $0.event.seq <= vector[$0.event.origin] }
-            }
+            guard view != .live else { return events }
+            return try events.filter { view.includes($0.event, storedAt: try store.storedAt(position: $0.position)) }
         }
     }
 }

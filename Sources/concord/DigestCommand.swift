@@ -1,7 +1,6 @@
 import ArgumentParser
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
 
 struct DigestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,14 +15,7 @@ struct DigestCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandFailure.reporting {
             let view = try viewOptions.view(storeOptions)
-            if storeOptions.isPostgres {
-                guard view == .live else {
-                    throw ConcordError(.invalidArgument, "--as-of and --valid-at are not available on a PostgreSQL store yet; copy it to a file (concord copy) and ask that")
-                }
-                print(try await storeOptions.withHub { try await $0.readModelDigest() })
-                return
-            }
-            print(try storeOptions.openStore().readModelDigest(view))
+            print(try await storeOptions.withHub { try await $0.readModelDigest(view) })
         }
     }
 }

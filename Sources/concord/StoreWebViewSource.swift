@@ -24,6 +24,7 @@ struct StoreWebViewSource: WebViewSource {
     }
 
     func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] { try await backend.streamEvents(stream, view) }
+    func readModelDigest(_ view: ReadModelView) async throws -> String { try await backend.readModelDigest(view) }
     func projectionStatus() async throws -> ProjectionStatus { try await backend.projectionStatus() }
     // The web view never writes: it has no way to ask for a rebuild.
     func rebuildReadModels() async throws -> Int { throw ConcordError(.invalidArgument, "the web view is read-only") }

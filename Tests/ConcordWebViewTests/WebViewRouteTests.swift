@@ -24,6 +24,7 @@ struct WebViewRouteTests {
             (["case_id", "status", "region", "category", "owner", "title", "opened_at"], rows)
         }
         func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] { [] }
+        func readModelDigest(_ view: ReadModelView) async throws -> String { "d" }
         func projectionStatus() async throws -> ProjectionStatus { ProjectionStatus(version: 1, currentVersion: 1, position: 0, logPosition: 0, rebuiltAt: nil) }
         func rebuildReadModels() async throws -> Int { 0 }
         func overview() async throws -> WebOverview {
