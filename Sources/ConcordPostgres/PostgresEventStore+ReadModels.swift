@@ -82,21 +82,43 @@ extension PostgresEventStore {
     func digest(_ connection: PostgresConnection, schema: String?) async throws -> String {
         var digest = ReadModelDigest()
         for table in ReadModelSchema.tables {
-            let name = schema.map { "\($0).\(table.name)" } ?? table.name
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(table.columnNames.joined(separator: ", ")) FROM \(name)"), logger: logger)
-            var values: [[SQLValue]] = []
-            for try await row in rows {
-                let cells = row.makeRandomAccess()
-                values.append(try table.columns.indices.map { index in
-                    if table.columns[index].type == "INTEGER" {
-                        return try cells[index].decode(Int64?.self).map(SQLValue.integer) ?? .null
-                    }
-                    return try cells[index].decode(String?.self).map(SQLValue.text) ?? .null
-                })
-            }
-            digest.add(table: table, rows: values)
+            digest.add(table: table, rows: try await Self.rows(of: table, in: schema, connection, logger: logger))
         }
         return digest.finish()
+    }
+
+    /// Every row of a read-model table in `schema` (nil: the store's own), as SQLite gives them.
+    static func rows(of table: ReadModelSchema.Table, in schema: String?, _ connection: PostgresConnection, logger: Logger) async throws -> [[SQLValue]] {
+        let name = schema.map { "\($0).\(table.name)" } ?? table.name
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(table.columnNames.joined(separator: ", ")) FROM \(name)"), logger: logger)
+        var values: [[SQLValue]] = []
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            values.append(try table.columns.indices.map { index in
+                if table.columns[index].type == "INTEGER" {
+                    return try cells[index].decode(Int64?.self).map(SQLValue.integer) ?? .null
+                }
+                return try cells[index].decode(String?.self).map(SQLValue.text) ?? .null
+            })
+        }
+        return values
+    }
+
+    /// Whether the stored read models are the fold of the log (`Projector.check`, as on
+    /// SQLite), in one read-only transaction at one snapshot (the position and the rows it
+    /// stands for read together).
+    public func checkReadModels() async throws -> ReadModelCheck? {
+        try await read("check the read models") { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            do {
+                let check = try await self.runBlocking { try Projector.check(in: PostgresReadModelTransaction(store: self, connection: connection)) }
+                try await connection.query("COMMIT", logger: self.logger)
+                return check
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
     }
 
     static func bindings(_ texts: [String]) -> PostgresBindings {

@@ -251,6 +251,50 @@ struct PostgresReadModelTransaction: ReadModelTransaction, PostgresTransactionDr
     }
 }
 
+extension PostgresReadModelTransaction: ReadModelCheckTransaction {
+    func storedProjectionState() throws -> (version: Int, position: Int64)? {
+        try wait { connection, logger in
+            try await connection.query(
+                "SELECT version, position FROM projection_state WHERE name = \(PostgresEventStore.projectionName)", logger: logger
+            ).decode((Int64, Int64).self).first { _ in true }.map { (Int($0.0), $0.1) }
+        }
+    }
+
+    func eventCount(after position: Int64) throws -> Int64 {
+        try wait { connection, logger in
+            try await connection.query("SELECT count(*) FROM events WHERE position > \(position)", logger: logger).decode(Int64.self).first { _ in true } ?? 0
+        }
+    }
+
+    func storedReadModelRowCount() throws -> Int64 {
+        try wait { connection, logger in
+            var rows: Int64 = 0
+            for table in ReadModelSchema.tables + [ReadModelSchema.foldStates] {
+                let exists = try await connection.query("SELECT to_regclass(\("public." + table.name))::text", logger: logger)
+                    .decode(String?.self).first { _ in true } ?? nil
+                guard exists != nil else { continue }
+                rows += try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)"), logger: logger)
+                    .decode(Int64.self).first { _ in true } ?? 0
+            }
+            return rows
+        }
+    }
+
+    func storedRows(of table: ReadModelSchema.Table) throws -> [[SQLValue]] {
+        try wait { connection, logger in try await PostgresEventStore.rows(of: table, in: nil, connection, logger: logger) }
+    }
+
+    func storedFoldStates() throws -> [(stream: String, state: [UInt8])] {
+        try wait { connection, logger in
+            var states: [(stream: String, state: [UInt8])] = []
+            for try await (stream, state) in try await connection.query("SELECT stream, state FROM fold_states", logger: logger).decode((String, ByteBuffer).self) {
+                states.append((stream, Array(state.readableBytesView)))
+            }
+            return states
+        }
+    }
+}
+
 /// The PostgreSQL driver's scratch tables for `Projector.replay`: temporary tables and views
 /// (`pg_temp`) created inside the caller's transaction, which rolls back and takes them with it
 /// (a past view needs the primary: a hot standby creates no temporary table).

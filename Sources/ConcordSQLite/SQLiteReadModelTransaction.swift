@@ -5,7 +5,7 @@ import ConcordProjections
 /// The SQLite driver's rows for `Projector`, on the writer connection inside the caller's
 /// transaction. A rebuild writes into `__rebuild` side tables and swaps them in at its end.
 final class SQLiteReadModelTransaction: ReadModelTransaction {
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     /// Prepared at the first write (most catch-ups find nothing to do).
     private var writer: ReadModelWriter?
 

@@ -38,7 +38,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var forks: [(event: EventID, source: String, detectedAt: Int64?)] = []
         var claims: [(event: EventID, source: String)] = []
         var setAside: [(peer: String, refusal: SyncWire.Refusal)] = []
-        /// Nil when the read models were not checked (an empty store, or a PostgreSQL store).
+        /// Nil when the read models were not checked (an empty store whose read models were never built).
         var readModels: [ReadModelDifference]?
         /// Events stored after the position the read models stand at (a catch-up is pending).
         var readModelsBehind: Int64 = 0
@@ -62,11 +62,15 @@ struct VerifyCommand: AsyncParsableCommand {
                 let location = try storeOptions.postgresLocation
                 let store = try await PostgresEventStore.open(location, logger: storeOptions.logger)
                 do {
-                    findings = Findings(
+                    var found = Findings(
                         report: try await LogVerifier.verify(store),
                         forks: try await store.forkProofs().map { (EventID(origin: $0.origin, seq: $0.seq), "a peer", nil) },
                         setAside: try await store.setAside()
                     )
+                    let readModels = try await store.checkReadModels()
+                    found.readModels = readModels?.differences
+                    found.readModelsBehind = readModels?.eventsBehind ?? 0
+                    findings = found
                     await store.close()
                 } catch {
                     await store.close()

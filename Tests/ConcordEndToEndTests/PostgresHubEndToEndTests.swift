@@ -305,6 +305,15 @@ struct PostgresHubEndToEndTests {
             #expect(try ok(["digest", "--as-of", "2100-01-01"], stores[0]) == digest)
             #expect(try ok(["digest", "--valid-at", "2016-03-10"], stores[0]) != digest)
 
+            // verify checks the read models on a PostgreSQL store as on a file: a row edited with
+            // psql is named by table and key, and a rebuild makes them the fold of the log again.
+            #expect(try concord.run(["verify", "--store", location.description]).status == 0)
+            try await PostgresAdmin.execute(["UPDATE cases SET title = 'Edited' WHERE case_id = '\(firstCase)'"], on: location)
+            let edited = try concord.run(["verify", "--store", location.description])
+            #expect(edited.status == 1 && edited.stdout.contains("FAULT read model table cases row (case_id=\(firstCase)): changed"), "\(edited.stdout)")
+            _ = try ok(["projections", "rebuild"], location.description)
+            #expect(try concord.run(["verify", "--store", location.description]).status == 0)
+
             // The hub records none of its own events: import --new is refused on PostgreSQL.
             let new = try concord.run(["import", "--new", "-", "--store", location.description], stdin: #"{"stream":"notes:x","type":"note","data":{}}"#)
             #expect(new.status != 0 && new.stderr.contains("import --new runs on a store file"), "\(new.stderr)")

@@ -88,3 +88,13 @@ extension Backend {
         return [:]
     }
 }
+
+extension Backend {
+    /// `concord verify`'s read-model check of the store (`Projector.check` on either backend).
+    static func checkReadModels(_ store: any HubBackend) async throws -> ReadModelCheck? {
+        if let sqlite = store as? SQLiteSyncBackend { return try sqlite.store.checkReadModels() }
+        if let postgres = store as? PostgresEventStore { return try await postgres.checkReadModels() }
+        Issue.record("no read-model check for \(type(of: store))")
+        return nil
+    }
+}
