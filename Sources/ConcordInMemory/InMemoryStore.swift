@@ -267,12 +267,11 @@ public final class InMemoryStore: HubBackend {
 
     public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) async throws {
         state.withLock { state in
-            var kept = state.setAside[peer] ?? [:]
-            for origin in stored { kept[origin] = nil }
-            for refusal in refused where kept[refusal.origin] != nil || kept.count < SyncLimits.maxSetAsidePerPeer {
-                kept[refusal.origin] = refusal
-            }
-            state.setAside[peer] = kept.isEmpty ? nil : kept
+            var held = state.setAside[peer] ?? [:]
+            let change = SetAsideChange.of(held: Set(held.keys), refused: refused, stored: stored, replacing: false)
+            for origin in change.forgotten { held[origin] = nil }
+            for refusal in change.kept { held[refusal.origin] = refusal }
+            state.setAside[peer] = held.isEmpty ? nil : held
         }
     }
 

@@ -68,28 +68,23 @@ extension PostgresEventStore {
         }
     }
 
-    /// Records the origins a push from `peer` had refused, at most `SyncLimits.maxSetAsidePerPeer` a peer,
-    /// and forgets earlier ones whose events it has now stored.
+    /// Records what a push from `peer` leaves set aside (`SetAsideChange`, the rule every
+    /// backend applies).
     public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) async throws {
-        // Most pushes refuse nothing: one statement, no transaction.
+        // Most pushes refuse nothing, and the peer has nothing set aside: one read, no transaction.
         if refused.isEmpty {
-            guard !stored.isEmpty else { return }
-            try await read("forget the origins set aside by the sync with \(peer)") { connection in
-                try await connection.query("DELETE FROM set_aside WHERE peer = \(peer) AND origin = ANY(\(stored.map(\.hex)))", logger: self.logger)
-            }
-            return
+            let held = try await read("read the origins set aside for \(peer)") { connection in try await self.setAsideOrigins(of: peer, connection) }
+            guard !SetAsideChange.of(held: held, refused: refused, stored: stored, replacing: false).isEmpty else { return }
         }
         try await run("record the origins set aside by the sync with \(peer)") { connection in
-            if !stored.isEmpty {
-                try await connection.query("DELETE FROM set_aside WHERE peer = \(peer) AND origin = ANY(\(stored.map(\.hex)))", logger: self.logger)
+            // The peer's rows locked: two pushes of one peer keep to the limit together.
+            let held = try await self.setAsideOrigins(of: peer, connection, locking: true)
+            let change = SetAsideChange.of(held: held, refused: refused, stored: stored, replacing: false)
+            if !change.forgotten.isEmpty {
+                try await connection.query("DELETE FROM set_aside WHERE peer = \(peer) AND origin = ANY(\(change.forgotten.map(\.hex)))", logger: self.logger)
             }
-            guard !refused.isEmpty else { return }
             let now = self.clock()
-            var room = SyncLimits.maxSetAsidePerPeer - Int(try await connection.query("SELECT count(*) FROM set_aside WHERE peer = \(peer)", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
-            for refusal in refused {
-                let known = try await connection.query("SELECT 1 FROM set_aside WHERE peer = \(peer) AND origin = \(refusal.origin.hex)", logger: self.logger).decode(Int32.self).first { _ in true } != nil
-                guard known || room > 0 else { continue }
-                if !known { room -= 1 }
+            for refusal in change.kept {
                 try await connection.query("""
                     INSERT INTO set_aside (peer, origin, seq, code, message, recorded_at)
                     VALUES (\(peer), \(refusal.origin.hex), \(Int64(bitPattern: refusal.seq)), \(refusal.code), \(refusal.message), \(now))
@@ -97,6 +92,15 @@ extension PostgresEventStore {
                     """, logger: self.logger)
             }
         }
+    }
+
+    private func setAsideOrigins(of peer: String, _ connection: PostgresConnection, locking: Bool = false) async throws -> Set<OriginID> {
+        var held: Set<OriginID> = []
+        let query: PostgresQuery = locking
+            ? "SELECT origin FROM set_aside WHERE peer = \(peer) FOR UPDATE"
+            : "SELECT origin FROM set_aside WHERE peer = \(peer)"
+        for try await origin in try await connection.query(query, logger: logger).decode(String.self) { held.insert(OriginID(unchecked: origin)) }
+        return held
     }
 
     /// The origins set aside, per peer (what `status` and `verify` report).

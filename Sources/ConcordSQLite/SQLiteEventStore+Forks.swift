@@ -93,18 +93,17 @@ extension SQLiteEventStore {
                 return
             }
             try connection.transaction {
-                if replacing { try connection.cached("DELETE FROM set_aside WHERE peer = ?").run([.text(peer)]) }
-                for origin in stored {
+                var held: Set<OriginID> = []
+                let rows = try connection.cached("SELECT origin FROM set_aside WHERE peer = ?")
+                try rows.bind(1, peer)
+                while try rows.step() { held.insert(OriginID(unchecked: rows.text(0))) }
+                let change = SetAsideChange.of(held: held, refused: refusals, stored: stored, replacing: replacing)
+                if change.forgetsAll { try connection.cached("DELETE FROM set_aside WHERE peer = ?").run([.text(peer)]) }
+                for origin in change.forgotten {
                     try connection.cached("DELETE FROM set_aside WHERE peer = ? AND origin = ?").run([.text(peer), .text(origin.hex)])
                 }
                 let now = options.clock()
-                // At most `maxSetAsidePerPeer` a peer: a hostile pusher cannot grow the store
-                // without end this way (the sync's own output names every one).
-                var room = Self.maxSetAsidePerPeer - Int(try connection.scalarInt("SELECT count(*) FROM set_aside WHERE peer = ?", [.text(peer)]) ?? 0)
-                for refusal in refusals {
-                    let known = try connection.scalarInt("SELECT 1 FROM set_aside WHERE peer = ? AND origin = ?", [.text(peer), .text(refusal.origin.hex)]) != nil
-                    guard known || room > 0 else { continue }
-                    if !known { room -= 1 }
+                for refusal in change.kept {
                     try connection.cached("INSERT OR REPLACE INTO set_aside (peer, origin, seq, code, message, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
                         .run([.text(peer), .text(refusal.origin.hex), .integer(Int64(bitPattern: refusal.seq)), .text(refusal.code), .text(refusal.message), .integer(now)])
                 }
