@@ -98,7 +98,11 @@ public final class InMemoryStore: HubBackend {
             if state.pointee.keys[key.origin] == nil { state.pointee.keys[key.origin] = key }
         }
 
-        func insertEvents(_ events: [Event], at now: Int64) throws -> [Int] {
+        func insertEvents(_ events: [Event], at now: Int64) throws -> (streamVersions: [Int], pendingErasures: [(target: EventID, erasure: EventID)]) {
+            (try insertEventRows(events, at: now), try takePendingErasures(Self.seqRanges(of: events)))
+        }
+
+        private func insertEventRows(_ events: [Event], at now: Int64) throws -> [Int] {
             events.map { event in
                 let version = (state.pointee.streamVersions[event.stream] ?? 0) + 1
                 state.pointee.streamVersions[event.stream] = version
@@ -144,7 +148,7 @@ public final class InMemoryStore: HubBackend {
             for target in targets where state.pointee.pendingErasures[target] == nil { state.pointee.pendingErasures[target] = erasure }
         }
 
-        func takePendingErasures(_ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)]) throws -> [(target: EventID, erasure: EventID)] {
+        private func takePendingErasures(_ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)]) throws -> [(target: EventID, erasure: EventID)] {
             guard !state.pointee.pendingErasures.isEmpty else { return [] }
             var found: [(target: EventID, erasure: EventID)] = []
             for (target, erasure) in state.pointee.pendingErasures.sorted(by: { $0.key < $1.key })

@@ -16,13 +16,23 @@ extension PostgresEventStore {
     @discardableResult
     public func ingest(_ batch: IngestBatch, source: String = "import", policy: IngestPolicy = .allOrNothing) async throws -> IngestResult {
         let now = clock()
-        let result = try await run("store \(batch.events.count) event(s)") { connection -> IngestResult in
-            // The steps are the engine's (`Ingest`), the same on every backend.
-            let result = try await self.runBlocking {
-                try Ingest.run(batch, source: source, policy: policy, now: now, widensGrants: SharingGrants.mayWiden, in: PostgresIngestTransaction(store: self, connection: connection))
+        let hook = beforeIngestCommit.withLock { $0 }
+        let result = try await read("store \(batch.events.count) event(s)") { connection -> IngestResult in
+            // The steps are the engine's (`Ingest`), the same on every backend. BEGIN and COMMIT
+            // are sent from the transaction thread too: the commit follows the last statement
+            // at once, not after a hop back to a task, while the position row is held.
+            try await self.runBlocking {
+                try Self.wait { try await connection.query("BEGIN", logger: self.logger) }
+                do {
+                    let result = try Ingest.run(batch, source: source, policy: policy, now: now, widensGrants: SharingGrants.mayWiden, in: PostgresIngestTransaction(store: self, connection: connection))
+                    if let hook { try Self.wait { await hook() } }
+                    try Self.wait { try await connection.query("COMMIT", logger: self.logger) }
+                    return result
+                } catch {
+                    _ = try? Self.wait { try await connection.query("ROLLBACK", logger: self.logger) }
+                    throw error
+                }
             }
-            if let hook = self.beforeIngestCommit.withLock({ $0 }) { await hook() }
-            return result
         }
         if policy == .allOrNothing, let first = result.refused.first { throw first.error }
         if result.storedSomething { commits.signal() }

@@ -128,8 +128,9 @@ struct PostgresIngestTransaction: IngestTransaction {
         }
     }
 
-    func insertEvents(_ events: [Event], at now: Int64) throws -> [Int] {
+    func insertEvents(_ events: [Event], at now: Int64) throws -> (streamVersions: [Int], pendingErasures: [(target: EventID, erasure: EventID)]) {
         let (store, connection, logger) = (self.store, self.connection, self.logger)
+        let ranges = Self.seqRanges(of: events)
         return try wait {
             // Positions in commit order: the row stays locked until this transaction ends. Taken
             // in a statement of its own, so the next statement's snapshot sees every stream
@@ -152,7 +153,10 @@ struct PostgresIngestTransaction: IngestTransaction {
             } else {
                 try await store.insertEvents(&rows, connection, at: now)
             }
-            return rows.map { Int($0.streamVersion) }
+            // In the same wait, while the position row is held: a writer of an erasure naming
+            // these events before they were held committed before this one took the row, so its
+            // pending entry is seen here.
+            return (rows.map { Int($0.streamVersion) }, try await Self.takePendingErasures(ranges, connection, logger: logger))
         }
     }
 
@@ -217,25 +221,24 @@ struct PostgresIngestTransaction: IngestTransaction {
         }
     }
 
-    func takePendingErasures(_ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)]) throws -> [(target: EventID, erasure: EventID)] {
+    private static func takePendingErasures(
+        _ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)], _ connection: PostgresConnection, logger: Logger
+    ) async throws -> [(target: EventID, erasure: EventID)] {
         guard !ranges.isEmpty else { return [] }
-        let (connection, logger) = (self.connection, self.logger)
         let origins = ranges.map(\.origin.hex)
         let firsts = ranges.map { Int64(bitPattern: $0.seqs.lowerBound) }, lasts = ranges.map { Int64(bitPattern: $0.seqs.upperBound) }
-        return try wait {
-            // One round trip an ingest, whatever the origins.
-            let rows = try await connection.query("""
-                DELETE FROM pending_erasures p USING unnest(\(origins)::text[], \(firsts)::bigint[], \(lasts)::bigint[]) AS r(origin, first, last)
-                WHERE p.origin = r.origin AND p.seq BETWEEN r.first AND r.last
-                RETURNING p.origin, p.seq, p.erased_by
-                """, logger: logger)
-            var found: [(target: EventID, erasure: EventID)] = []
-            for try await (origin, seq, erasedBy) in rows.decode((String, Int64, String).self) {
-                guard let erasure = try? EventID(parsing: erasedBy), let origin = try? OriginID(hex: origin) else { continue }
-                found.append((EventID(origin: origin, seq: UInt64(bitPattern: seq)), erasure))
-            }
-            return found
+        // One round trip an ingest, whatever the origins.
+        let rows = try await connection.query("""
+            DELETE FROM pending_erasures p USING unnest(\(origins)::text[], \(firsts)::bigint[], \(lasts)::bigint[]) AS r(origin, first, last)
+            WHERE p.origin = r.origin AND p.seq BETWEEN r.first AND r.last
+            RETURNING p.origin, p.seq, p.erased_by
+            """, logger: logger)
+        var found: [(target: EventID, erasure: EventID)] = []
+        for try await (origin, seq, erasedBy) in rows.decode((String, Int64, String).self) {
+            guard let erasure = try? EventID(parsing: erasedBy), let origin = try? OriginID(hex: origin) else { continue }
+            found.append((EventID(origin: origin, seq: UInt64(bitPattern: seq)), erasure))
         }
+        return found
     }
 
     func markForRefold(_ streams: Set<StreamID>) throws {
@@ -296,7 +299,9 @@ extension PostgresEventStore {
     static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let outcome = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        Task {
+        // High priority: the thread waiting may hold the log's position row, which every other
+        // writer queues on; its next step should not wait behind the requests of those writers.
+        Task(priority: .high) {
             let result: Result<T, any Error>
             do { result = .success(try await body()) } catch { result = .failure(error) }
             outcome.withLock { $0 = result }

@@ -68,7 +68,11 @@ struct SQLiteIngestTransaction: IngestTransaction {
             .run([.text(key.origin.hex), .blob(key.publicKey), .integer(now)])
     }
 
-    func insertEvents(_ events: [Event], at now: Int64) throws -> [Int] {
+    func insertEvents(_ events: [Event], at now: Int64) throws -> (streamVersions: [Int], pendingErasures: [(target: EventID, erasure: EventID)]) {
+        (try insertEventRows(events, at: now), try takePendingErasures(Self.seqRanges(of: events)))
+    }
+
+    private func insertEventRows(_ events: [Event], at now: Int64) throws -> [Int] {
         let insert = try connection.cached(SQLiteEventStore.insertEventSQL)
         var heads = HeadMover(connection)
         var scratch: [UInt8] = []
@@ -141,7 +145,7 @@ struct SQLiteIngestTransaction: IngestTransaction {
         }
     }
 
-    func takePendingErasures(_ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)]) throws -> [(target: EventID, erasure: EventID)] {
+    private func takePendingErasures(_ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)]) throws -> [(target: EventID, erasure: EventID)] {
         let pending = try connection.cached("SELECT seq, erased_by FROM pending_erasures WHERE origin = ? AND seq BETWEEN ? AND ?")
         var found: [(target: EventID, erasure: EventID)] = []
         for (origin, seqs) in ranges {

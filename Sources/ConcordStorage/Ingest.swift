@@ -129,7 +129,7 @@ public enum Ingest {
         try tx.insertSeals(plans.flatMap(\.seals), at: now)
         let events = plans.flatMap(\.events)
         if !events.isEmpty {
-            let versions = try tx.insertEvents(events, at: now)
+            let (versions, pending) = try tx.insertEvents(events, at: now)
             result.inserted = events.count
             var grantsMayWiden = false
             for (event, version) in zip(events, versions) {
@@ -138,11 +138,7 @@ public enum Ingest {
                 if let erasure = try Erasure.recorded(by: event) { result.openingsErased += try applyErasure(erasure, by: event.id, in: tx) }
             }
             // What held erasures named of these events before they arrived.
-            var ranges: [OriginID: ClosedRange<UInt64>] = [:]
-            for event in events {
-                ranges[event.origin] = ranges[event.origin].map { min($0.lowerBound, event.seq)...max($0.upperBound, event.seq) } ?? event.seq...event.seq
-            }
-            for (target, erasure) in try tx.takePendingErasures(ranges.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) {
+            for (target, erasure) in pending {
                 result.openingsErased += try applyErasure(Erasure(targets: [target], reason: "pending"), by: erasure, in: tx)
             }
             if grantsMayWiden, try tx.hasResolvedShareRules() { try tx.bumpOpeningsGeneration() }

@@ -43,8 +43,11 @@ public protocol IngestTransaction {
     func insertKey(_ key: OriginKey, at now: Int64) throws
     /// Inserts events verified by `BatchVerifier`, in order (each continues its origin's
     /// chain), moving whatever the driver keeps beside them (positions, stream versions, stream
-    /// heads). Returns each event's stream version, in the same order.
-    func insertEvents(_ events: [Event], at now: Int64) throws -> [Int]
+    /// heads), and takes (forgets) the pending erasures naming any of them, in one step (on
+    /// PostgreSQL, one wait while the position row is held: the lock every writer queues on is
+    /// held for as short a time as can be). Returns each event's stream version, in the same
+    /// order, and each pending erasure taken: the target with the erasure naming it.
+    func insertEvents(_ events: [Event], at now: Int64) throws -> (streamVersions: [Int], pendingErasures: [(target: EventID, erasure: EventID)])
     /// Inserts seals (a seal already held is kept as it is).
     func insertSeals(_ seals: [Seal], at now: Int64) throws
     /// Fills the openings of held stubs (`disclosure` 1) that these events carry (checked by
@@ -57,9 +60,6 @@ public protocol IngestTransaction {
     func eraseOpenings(_ targets: [EventID], by erasure: EventID) throws -> (erased: [StreamID], unheld: [EventID])
     /// Keeps targets an erasure named that are not held yet (`pending_erasures`).
     func addPendingErasures(_ targets: [EventID], by erasure: EventID) throws
-    /// Takes (and forgets) the pending erasures of the events in these ranges, just stored:
-    /// each target with the erasure naming it.
-    func takePendingErasures(_ ranges: [(origin: OriginID, seqs: ClosedRange<UInt64>)]) throws -> [(target: EventID, erasure: EventID)]
     /// Marks streams whose read-model rows must be folded again though no event was added.
     func markForRefold(_ streams: Set<StreamID>) throws
     /// Moves the openings number (docs/sync-protocol.md, "Openings").
@@ -83,4 +83,16 @@ public protocol IngestTransaction {
     func newestCheckpoint(of signer: OriginID) throws -> Checkpoint?
     /// Inserts a checkpoint unless the signer's number is held; whether it was inserted.
     func insertCheckpoint(_ checkpoint: Checkpoint, at now: Int64) throws -> Bool
+}
+
+extension IngestTransaction {
+    /// Each origin's range of seqs among `events` (ordered by origin): what pending erasures of
+    /// them a driver takes.
+    public static func seqRanges(of events: [Event]) -> [(origin: OriginID, seqs: ClosedRange<UInt64>)] {
+        var ranges: [OriginID: ClosedRange<UInt64>] = [:]
+        for event in events {
+            ranges[event.origin] = ranges[event.origin].map { min($0.lowerBound, event.seq)...max($0.upperBound, event.seq) } ?? event.seq...event.seq
+        }
+        return ranges.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
 }
