@@ -112,9 +112,13 @@ final class StoreFixture {
 /// The regression check of `scripts/bench-smoke.sh` (`benchmark thresholds check`, against the
 /// p90 values kept in Benchmarks/Thresholds/): mallocs only, as swift-nio does. They are counted,
 /// not timed, so they hold on a loaded machine; times on two shared cores do not, and are read
-/// as ratios in docs/performance.md instead. 5% more mallocs (and at least 2) fails the check.
+/// as ratios in docs/performance.md instead. The check fails at 5% more mallocs or at more than
+/// 20 more, whichever comes first (the tool fails on either): a regression a call or an event
+/// adds hundreds over a run of 1,000, while the process's other threads allocate a few now and
+/// then (the OriginVerifier run's p90 read 13,025 and 13,026 on this machine, and more than 2
+/// above 13,025 in a fresh CI run, with no change to the code it measures).
 var mallocThresholds: [BenchmarkMetric: BenchmarkThresholds] {
-    [.mallocCountTotal: .init(relative: [.p90: 5.0], absolute: [.p90: 2])]
+    [.mallocCountTotal: .init(relative: [.p90: 5.0], absolute: [.p90: 20])]
 }
 
 let benchmarks: @Sendable () -> Void = {
