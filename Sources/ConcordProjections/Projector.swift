@@ -91,10 +91,8 @@ public enum Projector {
         var pending: [ReadModelFold.Change] = []
         var folded = 0
         try tx.forEachDomainStream(through: end) { stream, events in
-            guard let kind = StreamKind.parse(stream)?.kind else { return }
-            var change = ReadModelFold.change(refolding: stream, kind: kind, events: events)
-            change.cleared = []  // the tables start empty
-            pending.append(change)
+            guard StreamKind.parse(stream) != nil else { return }
+            pending.append(ReadModelFold.change(building: stream, events: events))
             folded += 1
             if pending.count == streamsPerChunk {
                 try tx.write(try writes(pending, dropping: false, in: tx))

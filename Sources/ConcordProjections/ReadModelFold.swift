@@ -46,6 +46,16 @@ public enum ReadModelFold {
         )
     }
 
+    /// Folding a stream into empty tables (a rebuild): its rows, and the state to keep.
+    public static func change(building stream: StreamID, events: [Event]) -> Change {
+        let fold = StreamFolder.foldState(stream, events: events)
+        return Change(
+            stream: stream, cleared: [], deleted: [:],
+            rows: ReadModelRows.rows(stream: stream, events: events, fold: fold).tables,
+            kept: fold.flatMap { $0.hasUndisclosed ? nil : $0 }
+        )
+    }
+
     /// Folding a stream onward from its kept state with the events stored since: nil when that
     /// is not the fold of all its events (an event sorts before the state's tail, or its
     /// opening is not held), and the stream must be folded again whole. Only the rows that
