@@ -28,10 +28,10 @@ extension PostgresEventStore {
     /// until it commits: the tables are emptied, not dropped, while the read models' version is
     /// this build's). Returns the streams folded.
     @discardableResult
-    public func rebuildReadModels() async throws -> Int {
+    public func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int {
         let now = clock()
         return try await run("rebuild the read models") { connection in
-            try await self.runBlocking { try Projector.rebuild(in: PostgresReadModelTransaction(store: self, connection: connection), now: now) }
+            try await self.runBlocking { try Projector.rebuild(in: PostgresReadModelTransaction(store: self, connection: connection), now: now, progress: progress) }
         }
     }
 

@@ -17,6 +17,14 @@ public protocol ReadModelReader: Sendable {
     /// Where the read models stand against the log (`concord projections status`).
     func projectionStatus() async throws -> ProjectionStatus
     /// Folds every stream again from the log in one transaction (readers see the old rows until
-    /// it commits); returns the streams folded.
-    func rebuildReadModels() async throws -> Int
+    /// it commits); returns the streams folded. `progress` is told (streams folded, streams in
+    /// all) as it goes, from whichever thread folds.
+    func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int
+}
+
+extension ReadModelReader {
+    /// `rebuildReadModels(progress:)`, telling no one.
+    public func rebuildReadModels() async throws -> Int {
+        try await rebuildReadModels(progress: nil)
+    }
 }

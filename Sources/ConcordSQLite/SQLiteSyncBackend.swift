@@ -126,6 +126,8 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func issuedTokens() async throws -> [IssuedToken] { try await blocking { try store.issuedTokens() } }
 
+    public func checkpointSignerNames() async throws -> [OriginID: String] { try await blocking { try store.checkpointSignerNames() } }
+
     public func revokeToken(peer: String) async throws -> Bool { try await blocking { try store.revokeToken(peer: peer) } }
 
     public func keptTokens() async throws -> [KeptToken] { try await blocking { try store.keptTokens() } }
@@ -200,7 +202,9 @@ public struct SQLiteSyncBackend: HubBackend {
 extension SQLiteSyncBackend: ReadModelReader {
     public func projectionStatus() async throws -> ProjectionStatus { try await blocking { try store.projectionStatus() } }
 
-    public func rebuildReadModels() async throws -> Int { try await blocking { try store.rebuildProjections() } }
+    public func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int {
+        try await blocking { try store.rebuildProjections(progress: progress) }
+    }
 
     public func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]]) {
         try await blocking { try store.queryReadModels(view, sql: sql, bindings) }

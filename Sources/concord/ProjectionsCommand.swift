@@ -1,7 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
+import Synchronization
 
 struct ProjectionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,28 +28,30 @@ struct ProjectionsCommand: AsyncParsableCommand {
     struct Rebuild: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rebuild every read model from the log.",
-            discussion: "Builds new tables beside the live ones and swaps them in, in one transaction: readers see the old tables until the new ones are complete."
+            discussion: "Folds every stream again, in one transaction: on a store file into new tables swapped in at the end, on PostgreSQL into the same tables emptied first. Readers see the old read models until the new ones are complete."
         )
         @OptionGroup var storeOptions: StoreOptions
 
         func run() async throws {
             try await CommandFailure.reporting {
                 let started = Timestamp.nowMillis()
-                if storeOptions.isPostgres {
-                    // The PostgreSQL store reports no progress as it folds.
-                    let streams = try await storeOptions.withHub { try await $0.rebuildReadModels() }
-                    print("Rebuilt the read models from \(streams) stream(s) in \(Timestamp.nowMillis() - started) ms")
-                    return
+                let shown = ShownProgress()
+                let streams = try await storeOptions.withHub { hub in
+                    try await hub.rebuildReadModels { folded, total in
+                        shown.bar.withLock { bar in
+                            if bar.total != total { bar = ProgressBar("rebuilding", total: total) }
+                            bar.update(folded)
+                        }
+                    }
                 }
-                let store = try storeOptions.openStore()
-                var bar = ProgressBar("rebuilding", total: 1)
-                let streams = try store.rebuildProjections { folded, total in
-                    if bar.total != total { bar = ProgressBar("rebuilding", total: total) }
-                    bar.update(folded)
-                }
-                bar.finish()
+                shown.bar.withLock { $0.finish() }
                 print("Rebuilt the read models from \(streams) stream(s) in \(Timestamp.nowMillis() - started) ms")
             }
         }
     }
+}
+
+/// A progress bar told from whichever thread folds.
+final class ShownProgress: Sendable {
+    let bar = Mutex(ProgressBar("rebuilding", total: 1))
 }

@@ -27,7 +27,7 @@ struct StoreWebViewSource: WebViewSource {
     func readModelDigest(_ view: ReadModelView) async throws -> String { try await backend.readModelDigest(view) }
     func projectionStatus() async throws -> ProjectionStatus { try await backend.projectionStatus() }
     // The web view never writes: it has no way to ask for a rebuild.
-    func rebuildReadModels() async throws -> Int { throw ConcordError(.invalidArgument, "the web view is read-only") }
+    func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int { throw ConcordError(.invalidArgument, "the web view is read-only") }
 
     func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? { try await backend.authenticate(token: token) }
 

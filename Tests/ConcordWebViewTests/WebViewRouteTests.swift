@@ -26,7 +26,7 @@ struct WebViewRouteTests {
         func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] { [] }
         func readModelDigest(_ view: ReadModelView) async throws -> String { "d" }
         func projectionStatus() async throws -> ProjectionStatus { ProjectionStatus(version: 1, currentVersion: 1, position: 0, logPosition: 0, rebuiltAt: nil) }
-        func rebuildReadModels() async throws -> Int { 0 }
+        func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int { 0 }
         func overview() async throws -> WebOverview {
             WebOverview(
                 node: "hub<b>", origin: OriginID(publicKey: [1]), origins: [], peers: [], checkpointNodes: [], verifiedAt: 0,
