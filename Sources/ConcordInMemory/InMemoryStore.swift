@@ -279,6 +279,9 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
+    /// The memory store keeps no checkpoints: no signer asserts a name here.
+    public func checkpointSignerNames() async throws -> [OriginID: String] { [:] }
+
     public func setAsideOrigins() async throws -> [(peer: String, refusal: SyncWire.Refusal)] {
         state.withLock { state in
             state.setAside.sorted { $0.key < $1.key }.flatMap { peer, refusals in

@@ -92,11 +92,10 @@ extension SQLiteEventStore {
     /// it (`concord trust add`), any other by the name its newest checkpoint gives itself, marked
     /// `(self-asserted)`: a signer may call itself anything.
     public func nodeNames() throws -> [OriginID: String] {
-        var names = try checkpointSignerNames().mapValues { "\($0) (self-asserted)" }
-        for trusted in try trustedOrigins() { names[trusted.origin] = trusted.label }
-        let node = try nodeInfo().name
-        for incarnation in try incarnations() { names[incarnation.origin] = node }
-        return names
+        NodeNames.resolve(
+            nodeName: try nodeInfo().name, own: try incarnations().map(\.origin), roster: try trustedOrigins(),
+            checkpointSigners: try checkpointSignerNames()
+        )
     }
 
     /// The name each signer's newest checkpoint gives its node, as signed (what `--seen-by`

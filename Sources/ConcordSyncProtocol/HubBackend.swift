@@ -48,6 +48,9 @@ public protocol HubBackend: SyncBackend {
     /// arrival; returns how many were kept.
     func keptForkProofs() async throws -> [KeptForkProof]
     func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int
+    /// The node name each signer's newest held checkpoint asserts (none where no checkpoints
+    /// are kept).
+    func checkpointSignerNames() async throws -> [OriginID: String]
     /// The origins set aside, per peer.
     func setAsideOrigins() async throws -> [(peer: String, refusal: SyncWire.Refusal)]
     /// The digest over every read-model table, caught up with the log (`ReadModelDigest`).
@@ -57,6 +60,14 @@ public protocol HubBackend: SyncBackend {
 }
 
 extension HubBackend {
+    /// The name shown for each origin (`NodeNames.resolve`, the one rule).
+    public func nodeNames() async throws -> [OriginID: String] {
+        NodeNames.resolve(
+            nodeName: try await nodeName(), own: try await ownOrigins(), roster: try await trustedOrigins(),
+            checkpointSigners: try await checkpointSignerNames()
+        )
+    }
+
     /// The whole log in position order after `afterPosition`, `limit` events at a time.
     public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
         try await readLog(afterPosition: afterPosition, limit: limit, matching: .everything, newestFirst: false)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
+import ConcordSyncProtocol
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +37,7 @@ struct ReplayCommand: AsyncParsableCommand {
         try await CommandFailure.reporting {
             let view = try viewOptions.view(storeOptions)
             let (start, end) = (try from.map(Timestamp.parse) ?? .min, try to.map(Timestamp.parse) ?? .max)
-            let steps: [(stream: StreamID, step: StreamReplay.Step)] = try await storeOptions.withHub { store in
+            let (steps, names) = try await storeOptions.withHub { store -> ([(stream: StreamID, step: StreamReplay.Step)], [OriginID: String]) in
                 let streams: [StreamID]
                 if let stream {
                     streams = [try StreamID(stream)]
@@ -52,13 +52,12 @@ struct ReplayCommand: AsyncParsableCommand {
                         .filter { $0.event.event.occurredAt >= start && $0.event.event.occurredAt <= end }
                         .map { (stream, $0) }
                 }
-                return steps.sorted { Event.projectionOrder($0.step.event.event, $1.step.event.event) }
+                return (steps.sorted { Event.projectionOrder($0.step.event.event, $1.step.event.event) }, try await store.nodeNames())
             }
             guard !steps.isEmpty else {
                 let what = stream.map { "stream \($0)" } ?? "cases of \(region!)"
                 throw ConcordError(.unknownID, "no events of \(what)\(view == .live ? "" : " in that view")\(from != nil || to != nil ? " between those times" : "") on this node")
             }
-            let names = storeOptions.isPostgres ? [:] : try storeOptions.openStore().nodeNames()
             for (stream, step) in steps {
                 let event = step.event.event
                 let node = names[event.origin]

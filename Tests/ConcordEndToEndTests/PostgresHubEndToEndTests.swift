@@ -303,6 +303,10 @@ struct PostgresHubEndToEndTests {
                 #expect(answers[0] == answers[1], "\(arguments): \(answers[0].prefix(300)) | \(answers[1].prefix(300))")
             }
             #expect(try ok(["digest", "--as-of", "2100-01-01"], stores[0]) == digest)
+            // replay names each step's node by the same rule on either store (a PostgreSQL hub
+            // holds no checkpoints, so no name there is self-asserted).
+            let replayed = try ok(["replay", "meeting:NATN-2016-03"], stores[0])
+            #expect(replayed.contains("meeting.scheduled") && !replayed.contains("(self-asserted)"), "\(replayed.prefix(400))")
             #expect(try ok(["digest", "--valid-at", "2016-03-10"], stores[0]) != digest)
 
             // verify checks the read models on a PostgreSQL store as on a file: a row edited with
