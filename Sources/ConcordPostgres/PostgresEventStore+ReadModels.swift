@@ -120,10 +120,4 @@ extension PostgresEventStore {
             }
         }
     }
-
-    static func bindings(_ texts: [String]) -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: texts.count)
-        for text in texts { bindings.append(text) }
-        return bindings
-    }
 }
