@@ -151,9 +151,10 @@ final class SQLiteReadModelTransaction: ReadModelTransaction {
     }
 
     func forEachDomainStream(through end: Int64, _ body: (StreamID, [Event]) throws -> Void) throws {
-        // The writer holds the write lock: nothing was stored after `end` (no bound to test on
-        // every row).
-        try SQLiteEventStore.forEachStream(connection, where: "1", []) { stream, events, _ in try body(stream, events) }
+        // A rebuild reads up to the log's end (its writer holds the lock): no bound to test on
+        // every row. A check reads up to where the read models stand, which may be short of it.
+        let (condition, bindings): (String, [SQLiteValue]) = end >= (try logEnd()) ? ("1", []) : ("position <= ?", [.integer(end)])
+        try SQLiteEventStore.forEachStream(connection, where: condition, bindings) { stream, events, _ in try body(stream, events) }
     }
 
     func finishRebuild(version: Int, position: Int64, at now: Int64) throws {
