@@ -57,4 +57,7 @@ public struct KeptToken: Sendable, Equatable {
         self.readOnly = readOnly
         self.createdAt = createdAt
     }
+
+    /// What presenting the token gives.
+    public var access: PeerAccess { PeerAccess(name: peer, readOnly: readOnly) }
 }

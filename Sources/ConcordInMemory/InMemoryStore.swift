@@ -18,7 +18,7 @@ public final class InMemoryStore: HubBackend {
         var keys: [OriginID: OriginKey] = [:]
         var seals: [OriginID: [UInt64: Seal]] = [:]
         var streamVersions: [StreamID: Int] = [:]
-        var tokens: [[UInt8]: (peer: String, readOnly: Bool, createdAt: Int64)] = [:]
+        var tokens: [String: KeptToken] = [:]
         var setAside: [String: [OriginID: SyncWire.Refusal]] = [:]
         var forkProofs: [OriginID: KeptForkProof] = [:]
         var openingsGeneration: UInt64 = 0
@@ -64,8 +64,18 @@ public final class InMemoryStore: HubBackend {
     }
 
     /// The in-memory driver's rows for `Ingest`, over the store's state under its lock.
-    private struct Transaction: IngestTransaction {
+    private struct Transaction: IngestTransaction, TokenTransaction {
         let state: UnsafeMutablePointer<State>
+
+        // MARK: Tokens
+
+        func keptTokens() throws -> [KeptToken] { state.pointee.tokens.values.sorted { $0.peer < $1.peer } }
+        func keptToken(digest: [UInt8]) throws -> KeptToken? { state.pointee.tokens.values.first { $0.digest == digest } }
+        func putToken(_ token: KeptToken) throws { state.pointee.tokens[token.peer] = token }
+        func deleteToken(peer: String) throws -> Bool { state.pointee.tokens.removeValue(forKey: peer) != nil }
+        func deleteSetAside(peer: String) throws { state.pointee.setAside[peer] = nil }
+
+        // MARK: Ingest
 
         func lock(_ origins: [OriginID]) throws {}
         func originCountAndTrustMode() throws -> (origins: Int, trustMode: TrustMode) { (state.pointee.keys.count, state.pointee.trustMode) }
@@ -226,47 +236,33 @@ public final class InMemoryStore: HubBackend {
     // MARK: Peers
 
     public func issueToken(peer: String, readOnly: Bool) async throws -> String {
-        try PeerToken.validatePeerName(peer)
-        let token = PeerToken.generate()
         let now = clock()
-        state.withLock { state in
-            state.tokens = state.tokens.filter { $0.value.peer != peer }
-            state.tokens[PeerToken.digest(token)] = (peer, readOnly, now)
-        }
-        return token
+        return try tokens { try PeerTokens.issue(peer: peer, readOnly: readOnly, at: now, in: $0) }
     }
 
     public func issuedTokens() async throws -> [IssuedToken] {
-        state.withLock { state in state.tokens.values.map { IssuedToken(peer: $0.peer, readOnly: $0.readOnly, createdAt: $0.createdAt) }.sorted { $0.peer < $1.peer } }
+        try tokens { try PeerTokens.issued(in: $0) }
     }
 
     public func revokeToken(peer: String) async throws -> Bool {
-        state.withLock { state in
-            let before = state.tokens.count
-            state.tokens = state.tokens.filter { $0.value.peer != peer }
-            guard state.tokens.count < before else { return false }
-            state.setAside[peer] = nil
-            return true
-        }
+        try tokens { try PeerTokens.revoke(peer: peer, in: $0) }
     }
 
     public func keptTokens() async throws -> [KeptToken] {
-        state.withLock { state in
-            state.tokens.map { KeptToken(peer: $0.value.peer, digest: $0.key, readOnly: $0.value.readOnly, createdAt: $0.value.createdAt) }.sorted { $0.peer < $1.peer }
-        }
+        try tokens { try $0.keptTokens() }
     }
 
     public func restoreTokens(_ tokens: [KeptToken]) async throws {
-        state.withLock { state in
-            for token in tokens {
-                state.tokens = state.tokens.filter { $0.value.peer != token.peer }
-                state.tokens[token.digest] = (token.peer, token.readOnly, token.createdAt)
-            }
-        }
+        try self.tokens { try PeerTokens.restore(tokens, in: $0) }
     }
 
     public func authenticate(token: String) async throws -> (peer: String, readOnly: Bool)? {
-        state.withLock { state in state.tokens[PeerToken.digest(token)].map { ($0.peer, $0.readOnly) } }
+        try tokens { try PeerTokens.authenticate(token, in: $0) }.map { ($0.name, $0.readOnly) }
+    }
+
+    /// Runs `body` over the token rows under the lock.
+    private func tokens<T: Sendable>(_ body: (Transaction) throws -> T) throws -> T {
+        try state.withLock { state in try withUnsafeMutablePointer(to: &state) { try body(Transaction(state: $0)) } }
     }
 
     public func recordSetAside(peer: String, refused: [SyncWire.Refusal], stored: Set<OriginID>) async throws {

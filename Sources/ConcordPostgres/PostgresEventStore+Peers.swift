@@ -1,70 +1,49 @@
 import ConcordCore
+import ConcordStorage
 import ConcordSyncProtocol
+import Logging
 import NIOCore
 import PostgresNIO
 
 /// Tokens this hub's server accepts, and what it set aside of each peer's pushes.
 extension PostgresEventStore {
-    /// Issues a new token for a peer (replacing any earlier one of that name) and returns it.
+    /// Issues a new token for a peer (`PeerTokens.issue`) and returns it.
     public func issueToken(peer name: String, readOnly: Bool) async throws -> String {
-        try PeerToken.validatePeerName(name)
-        let token = PeerToken.generate()
-        try await run("store the token for \(name)") { connection in
-            try await connection.query("""
-                INSERT INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (\(name), \(ByteBuffer(bytes: PeerToken.digest(token))), \(readOnly), \(self.clock()))
-                ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, read_only = EXCLUDED.read_only, created_at = EXCLUDED.created_at
-                """, logger: self.logger)
-        }
-        return token
+        let now = clock()
+        return try await tokens("store the token for \(name)") { try PeerTokens.issue(peer: name, readOnly: readOnly, at: now, in: $0) }
     }
 
     public func issuedTokens() async throws -> [IssuedToken] {
-        try await read("list the tokens") { connection in
-            var tokens: [IssuedToken] = []
-            for try await (name, readOnly, created) in try await connection.query("SELECT name, read_only, created_at FROM peer_tokens ORDER BY name", logger: self.logger).decode((String, Bool, Int64).self) {
-                tokens.append(IssuedToken(peer: name, readOnly: readOnly, createdAt: created))
-            }
-            return tokens
-        }
+        try await tokens("list the tokens") { try PeerTokens.issued(in: $0) }
     }
 
-    /// Revokes a peer's token (and forgets what was set aside of its pushes). False when none.
+    /// Revokes a peer's token (`PeerTokens.revoke`). False when none.
     @discardableResult
     public func revokeToken(peer name: String) async throws -> Bool {
-        try await run("revoke the token of \(name)") { connection in
-            let revoked = try await connection.query("DELETE FROM peer_tokens WHERE name = \(name) RETURNING name", logger: self.logger).decode(String.self).first { _ in true } != nil
-            if revoked { try await connection.query("DELETE FROM set_aside WHERE peer = \(name)", logger: self.logger) }
-            return revoked
-        }
+        try await tokens("revoke the token of \(name)") { try PeerTokens.revoke(peer: name, in: $0) }
     }
 
     public func keptTokens() async throws -> [KeptToken] {
-        try await read("list the tokens") { connection in
-            var tokens: [KeptToken] = []
-            for try await (name, digest, readOnly, created) in try await connection.query(
-                "SELECT name, token_hash, read_only, created_at FROM peer_tokens ORDER BY name", logger: self.logger
-            ).decode((String, ByteBuffer, Bool, Int64).self) {
-                tokens.append(KeptToken(peer: name, digest: Array(digest.readableBytesView), readOnly: readOnly, createdAt: created))
-            }
-            return tokens
-        }
+        try await tokens("list the tokens") { try $0.keptTokens() }
     }
 
     public func restoreTokens(_ tokens: [KeptToken]) async throws {
-        try await run("store copied tokens") { connection in
-            for token in tokens {
-                try await connection.query("""
-                    INSERT INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (\(token.peer), \(ByteBuffer(bytes: token.digest)), \(token.readOnly), \(token.createdAt))
-                    ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, read_only = EXCLUDED.read_only, created_at = EXCLUDED.created_at
-                    """, logger: self.logger)
-            }
+        try await self.tokens("store copied tokens") { try PeerTokens.restore(tokens, in: $0) }
+    }
+
+    /// The peer a presented token belongs to (as `PeerTokens.authenticate` finds it): one query
+    /// on a pooled connection, with no hop to a transaction thread, since every request of a
+    /// peer asks it.
+    public func authenticate(token: String) async throws -> PeerAccess? {
+        try await read("check a token") { connection in
+            try await PostgresTokenTransaction.keptToken(digest: PeerToken.digest(token), on: connection, logger: self.logger)?.access
         }
     }
 
-    public func authenticate(token: String) async throws -> PeerAccess? {
-        try await read("check a token") { connection in
-            let rows = try await connection.query("SELECT name, read_only FROM peer_tokens WHERE token_hash = \(ByteBuffer(bytes: PeerToken.digest(token)))", logger: self.logger)
-            return try await rows.decode((String, Bool).self).first { _ in true }.map { PeerAccess(name: $0.0, readOnly: $0.1) }
+    /// Runs `body` over the token rows in one transaction.
+    private func tokens<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresTokenTransaction) throws -> T) async throws -> T {
+        try await run(what) { connection in
+            try await self.runBlocking { try body(PostgresTokenTransaction(store: self, connection: connection)) }
         }
     }
 
@@ -117,5 +96,52 @@ extension PostgresEventStore {
             }
             return rows
         }
+    }
+}
+
+/// The PostgreSQL driver's token rows (`peer_tokens`, `set_aside`) for `PeerTokens`.
+struct PostgresTokenTransaction: TokenTransaction, PostgresTransactionDriver {
+    let store: PostgresEventStore
+    let connection: PostgresConnection
+
+    func keptTokens() throws -> [KeptToken] {
+        try wait { connection, logger in
+            var tokens: [KeptToken] = []
+            for try await (name, digest, readOnly, created) in try await connection.query(
+                "SELECT name, token_hash, read_only, created_at FROM peer_tokens ORDER BY name", logger: logger
+            ).decode((String, ByteBuffer, Bool, Int64).self) {
+                tokens.append(KeptToken(peer: name, digest: Array(digest.readableBytesView), readOnly: readOnly, createdAt: created))
+            }
+            return tokens
+        }
+    }
+
+    func keptToken(digest: [UInt8]) throws -> KeptToken? {
+        try wait { connection, logger in try await Self.keptToken(digest: digest, on: connection, logger: logger) }
+    }
+
+    static func keptToken(digest: [UInt8], on connection: PostgresConnection, logger: Logger) async throws -> KeptToken? {
+        try await connection.query(
+            "SELECT name, read_only, created_at FROM peer_tokens WHERE token_hash = \(ByteBuffer(bytes: digest))", logger: logger
+        ).decode((String, Bool, Int64).self).first { _ in true }.map { KeptToken(peer: $0.0, digest: digest, readOnly: $0.1, createdAt: $0.2) }
+    }
+
+    func putToken(_ token: KeptToken) throws {
+        try wait { connection, logger in
+            try await connection.query("""
+                INSERT INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (\(token.peer), \(ByteBuffer(bytes: token.digest)), \(token.readOnly), \(token.createdAt))
+                ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, read_only = EXCLUDED.read_only, created_at = EXCLUDED.created_at
+                """, logger: logger)
+        }
+    }
+
+    func deleteToken(peer: String) throws -> Bool {
+        try wait { connection, logger in
+            try await connection.query("DELETE FROM peer_tokens WHERE name = \(peer) RETURNING name", logger: logger).decode(String.self).first { _ in true } != nil
+        }
+    }
+
+    func deleteSetAside(peer: String) throws {
+        try wait { connection, logger in try await connection.query("DELETE FROM set_aside WHERE peer = \(peer)", logger: logger) }
     }
 }

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordStorage
 
 /// Tokens this node's server accepts, and the peers this node syncs with.
 extension SQLiteEventStore {
@@ -12,75 +13,41 @@ extension SQLiteEventStore {
         public var lastVector: VersionVector?
     }
 
-    /// Issues a new token for a peer (replacing any earlier one of that name) and returns it.
-    /// Only its SHA-256 is stored: the token cannot be shown again.
+    /// Issues a new token for a peer (`PeerTokens.issue`) and returns it: only its SHA-256 is
+    /// stored, so the token cannot be shown again.
     public func issueToken(peer name: String, readOnly: Bool) throws -> String {
-        try PeerToken.validatePeerName(name)
-        let token = PeerToken.generate()
-        try withConnection("store the token for \(name)") { state in
-            try state.connection.cached("INSERT OR REPLACE INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (?, ?, ?, ?)")
-                .run([.text(name), .blob(PeerToken.digest(token)), .integer(readOnly ? 1 : 0), .integer(Timestamp.nowMillis())])
-        }
-        return token
+        try tokens("store the token for \(name)") { try PeerTokens.issue(peer: name, readOnly: readOnly, at: Timestamp.nowMillis(), in: $0) }
     }
 
     public func issuedTokens() throws -> [IssuedToken] {
-        try withConnection("list the tokens") { state in
-            let statement = try state.connection.prepare("SELECT name, read_only, created_at FROM peer_tokens ORDER BY name")
-            var tokens: [IssuedToken] = []
-            while try statement.step() {
-                tokens.append(IssuedToken(peer: statement.text(0), readOnly: statement.int64(1) != 0, createdAt: statement.int64(2)))
-            }
-            return tokens
-        }
+        try tokens("list the tokens") { try PeerTokens.issued(in: $0) }
     }
 
-    /// Revokes a peer's token: its next request is refused (401). Returns false when there was none.
+    /// Revokes a peer's token (`PeerTokens.revoke`). Returns false when there was none.
     @discardableResult
     public func revokeToken(peer name: String) throws -> Bool {
-        try withConnection("revoke the token of \(name)") { state in
-            let connection = state.connection
-            return try connection.transaction {
-                try connection.cached("DELETE FROM peer_tokens WHERE name = ?").run([.text(name)])
-                let revoked = connection.changes > 0
-                // What it pushed and this node refused is no longer a matter for an operator.
-                if revoked { try connection.cached("DELETE FROM set_aside WHERE peer = ?").run([.text(name)]) }
-                return revoked
-            }
-        }
+        try tokens("revoke the token of \(name)") { try PeerTokens.revoke(peer: name, in: $0) }
     }
 
     /// The tokens as kept (digests), for `concord copy`.
     public func keptTokens() throws -> [KeptToken] {
-        try withConnection("list the tokens") { state in
-            let statement = try state.connection.prepare("SELECT name, token_hash, read_only, created_at FROM peer_tokens ORDER BY name")
-            var tokens: [KeptToken] = []
-            while try statement.step() {
-                tokens.append(KeptToken(peer: statement.text(0), digest: statement.blob(1), readOnly: statement.int64(2) != 0, createdAt: statement.int64(3)))
-            }
-            return tokens
-        }
+        try tokens("list the tokens") { try $0.keptTokens() }
     }
 
-    /// Keeps tokens copied from another store, replacing any of the same peers.
+    /// Keeps tokens copied from another store (`PeerTokens.restore`).
     public func restoreTokens(_ tokens: [KeptToken]) throws {
-        try withConnection("store copied tokens") { state in
-            try state.connection.transaction {
-                for token in tokens {
-                    try state.connection.cached("INSERT OR REPLACE INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (?, ?, ?, ?)")
-                        .run([.text(token.peer), .blob(token.digest), .integer(token.readOnly ? 1 : 0), .integer(token.createdAt)])
-                }
-            }
-        }
+        try self.tokens("store copied tokens") { try PeerTokens.restore(tokens, in: $0) }
     }
 
     /// The peer a presented token belongs to, or nil.
     public func authenticate(token: String) throws -> PeerAccess? {
-        try withConnection("check a token") { state in
-            let statement = try state.connection.cached("SELECT name, read_only FROM peer_tokens WHERE token_hash = ?")
-            try statement.bind(1, PeerToken.digest(token))
-            guard try statement.step() else { return nil }
-            return PeerAccess(name: statement.text(0), readOnly: statement.int64(1) != 0)
+        try tokens("check a token") { try PeerTokens.authenticate(token, in: $0) }
+    }
+
+    /// Runs `body` over the token rows in one transaction.
+    private func tokens<T>(_ what: String, _ body: (SQLiteTokenTransaction) throws -> T) throws -> T {
+        try withConnection(what) { state in
+            try state.connection.transaction { try body(SQLiteTokenTransaction(connection: state.connection)) }
         }
     }
 
@@ -150,5 +117,41 @@ extension SQLiteEventStore {
             try state.connection.cached("UPDATE peers SET last_sync = ?, last_vector = ? WHERE name = ?")
                 .run([.integer(Timestamp.nowMillis()), .text(vectorJSON), .text(name)])
         }
+    }
+}
+
+/// The SQLite driver's token rows (`peer_tokens`, `set_aside`) for `PeerTokens`.
+struct SQLiteTokenTransaction: TokenTransaction {
+    let connection: SQLiteConnection
+
+    func keptTokens() throws -> [KeptToken] {
+        let statement = try connection.cached("SELECT name, token_hash, read_only, created_at FROM peer_tokens ORDER BY name")
+        var tokens: [KeptToken] = []
+        while try statement.step() { tokens.append(Self.token(statement)) }
+        return tokens
+    }
+
+    func keptToken(digest: [UInt8]) throws -> KeptToken? {
+        let statement = try connection.cached("SELECT name, token_hash, read_only, created_at FROM peer_tokens WHERE token_hash = ?")
+        try statement.bind(1, digest)
+        return try statement.step() ? Self.token(statement) : nil
+    }
+
+    func putToken(_ token: KeptToken) throws {
+        try connection.cached("INSERT OR REPLACE INTO peer_tokens (name, token_hash, read_only, created_at) VALUES (?, ?, ?, ?)")
+            .run([.text(token.peer), .blob(token.digest), .integer(token.readOnly ? 1 : 0), .integer(token.createdAt)])
+    }
+
+    func deleteToken(peer: String) throws -> Bool {
+        try connection.cached("DELETE FROM peer_tokens WHERE name = ?").run([.text(peer)])
+        return connection.changes > 0
+    }
+
+    func deleteSetAside(peer: String) throws {
+        try connection.cached("DELETE FROM set_aside WHERE peer = ?").run([.text(peer)])
+    }
+
+    private static func token(_ statement: SQLiteStatement) -> KeptToken {
+        KeptToken(peer: statement.text(0), digest: statement.blob(1), readOnly: statement.int64(2) != 0, createdAt: statement.int64(3))
     }
 }

@@ -261,6 +261,11 @@ import Testing
             #expect(try await store.authenticate(token: replaced)?.peer == "west-yorkshire")
             #expect(try await store.revokeToken(peer: "west-yorkshire"))
             await #expect(throws: ConcordError.self) { try await store.issueToken(peer: "", readOnly: false) }
+            // Copied tokens are checked before any is kept: one that is no digest keeps none.
+            let bad = KeptToken(peer: "bad", digest: [1, 2], readOnly: false, createdAt: 0)
+            await #expect(throws: ConcordError.self) { try await store.restoreTokens([kept[1], bad]) }
+            #expect(try await store.authenticate(token: replaced) == nil)
+            #expect(try await store.issuedTokens().map(\.peer) == ["auditor"])
         }
     }
 
