@@ -233,6 +233,32 @@ public final class InMemoryStore: HubBackend {
 
     public func eventCount() async throws -> Int { state.withLock { $0.log.count } }
 
+    // MARK: The log as LogVerifier reads it
+
+    public func originKeys() async throws -> [OriginKey] { state.withLock { $0.keys.values.sorted { $0.origin < $1.origin } } }
+
+    public func eventOrigins() async throws -> [OriginID] { state.withLock { $0.byOrigin.keys.sorted() } }
+
+    public func seals(of origin: OriginID) async throws -> [Seal] {
+        state.withLock { ($0.seals[origin] ?? [:]).values.sorted { $0.seq < $1.seq } }
+    }
+
+    public func readOrigin(_ origin: OriginID, afterSeq: UInt64, limit: Int) async throws -> [StoredEvent] {
+        state.withLock { state in
+            let indices = state.byOrigin[origin] ?? []
+            let start = Int(clamping: min(afterSeq, UInt64(indices.count)))
+            return indices[start..<(start + min(indices.count - start, max(0, limit)))].map { state.log[$0] }
+        }
+    }
+
+    /// The memory store syncs with no peer of its own.
+    public func syncPeerNames() async throws -> [String] { [] }
+
+    public func streamCount() async throws -> Int { state.withLock { $0.streamVersions.count } }
+
+    /// The memory store writes as no origin of its own.
+    public func ownOriginStatus() async throws -> NodeStatus.OwnOrigin? { nil }
+
     // MARK: Peers
 
     public func issueToken(peer: String, readOnly: Bool) async throws -> String {

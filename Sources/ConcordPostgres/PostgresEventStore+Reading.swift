@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordSyncProtocol
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -215,6 +216,15 @@ extension PostgresEventStore {
             Int(try await connection.query("SELECT count(*) FROM events", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
         }
     }
+
+    public func streamCount() async throws -> Int {
+        try await read("count the streams") { connection in
+            Int(try await connection.query("SELECT count(DISTINCT stream) FROM events", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0)
+        }
+    }
+
+    /// A PostgreSQL hub records no events of its own yet.
+    public func ownOriginStatus() async throws -> NodeStatus.OwnOrigin? { nil }
 
     /// Every origin with events here, in origin order.
     public func eventOrigins() async throws -> [OriginID] {

@@ -53,4 +53,7 @@ extension PostgresEventStore {
     }
 
     public func ownOrigins() async throws -> [OriginID] { [] }
+
+    /// A hub on PostgreSQL only serves: it syncs with no peer of its own.
+    public func syncPeerNames() async throws -> [String] { [] }
 }

@@ -30,7 +30,7 @@ extension SQLiteEventStore {
     public func nextSeal(of origin: OriginID, after seq: UInt64) throws -> Seal? {
         try withConnection("read seals") { state in
             let statement = try state.connection.cached("SELECT seq, hash, signature FROM seals WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1")
-            try statement.bind([.text(origin.hex), .integer(Int64(bitPattern: seq))])
+            try statement.bind([.text(origin.hex), .integer(Int64(clamping: seq))])
             guard try statement.step() else { return nil }
             return Seal(origin: origin, seq: UInt64(bitPattern: statement.int64(0)), hash: EventHash(bytes: statement.blob(1)), signature: statement.blob(2))
         }
@@ -40,7 +40,7 @@ extension SQLiteEventStore {
     public func seals(of origin: OriginID, after: UInt64, through: UInt64) throws -> [Seal] {
         try withConnection("read seals") { state in
             let statement = try state.connection.cached("SELECT seq, hash, signature FROM seals WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq")
-            try statement.bind([.text(origin.hex), .integer(Int64(bitPattern: after)), .integer(Int64(bitPattern: through))])
+            try statement.bind([.text(origin.hex), .integer(Int64(clamping: after)), .integer(Int64(clamping: through))])
             var seals: [Seal] = []
             while try statement.step() {
                 seals.append(Seal(origin: origin, seq: UInt64(bitPattern: statement.int64(0)), hash: EventHash(bytes: statement.blob(1)), signature: statement.blob(2)))

@@ -60,7 +60,7 @@ extension SQLiteEventStore {
         try query(
             "read origin \(origin.short)",
             "SELECT \(Self.eventColumns) FROM events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
-            [.text(origin.hex), .integer(Int64(bitPattern: afterSeq)), .integer(Int64(limit))]
+            [.text(origin.hex), .integer(Int64(clamping: afterSeq)), .integer(Int64(limit))]
         )
     }
 

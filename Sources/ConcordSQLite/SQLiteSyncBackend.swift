@@ -148,6 +148,20 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func trustedOrigins() async throws -> [TrustedOrigin] { try await blocking { try store.trustedOrigins() } }
 
+    public func syncPeerNames() async throws -> [String] { try await blocking { try store.peers().map(\.name) } }
+
+    // MARK: The log as LogVerifier reads it
+
+    public func originKeys() async throws -> [OriginKey] { try await blocking { try store.originKeys() } }
+
+    public func eventOrigins() async throws -> [OriginID] { try await blocking { try store.eventOrigins() } }
+
+    public func seals(of origin: OriginID) async throws -> [Seal] { try await blocking { try store.seals(of: origin) } }
+
+    public func readOrigin(_ origin: OriginID, afterSeq: UInt64, limit: Int) async throws -> [StoredEvent] {
+        try await blocking { try store.readOrigin(origin, afterSeq: afterSeq, limit: limit) }
+    }
+
     public func ownOrigins() async throws -> [OriginID] { try await blocking { try store.incarnations().map(\.origin) } }
 
     public func changeSharing(_ change: SharingChange) async throws -> Bool {
@@ -171,6 +185,23 @@ public struct SQLiteSyncBackend: HubBackend {
     }
 
     public func eventCount() async throws -> Int { try await blocking { Int(try store.eventCount()) } }
+
+    public func streamCount() async throws -> Int { try await blocking { Int(try store.streamCount()) } }
+
+    public func ownOriginStatus() async throws -> NodeStatus.OwnOrigin? {
+        try await blocking {
+            let node = try store.nodeInfo()
+            let newOriginReason: String? = switch try store.identityStatus() {
+            case .current: nil
+            case .willStartNewIncarnation(let reason): reason
+            }
+            return NodeStatus.OwnOrigin(
+                origin: node.origin, createdAt: node.createdAt,
+                incarnations: try store.incarnations().map { NodeStatus.OwnOrigin.Incarnation(origin: $0.origin, startedAt: $0.startedAt, reason: $0.reason) },
+                newOriginReason: newOriginReason, unprovenForkClaims: try store.forks().filter { !$0.proven }.count
+            )
+        }
+    }
 
     public func forkedOrigins() async throws -> [OriginID] {
         try await blocking { Array(Set(try store.forks().filter(\.proven).map(\.event.origin))).sorted() }

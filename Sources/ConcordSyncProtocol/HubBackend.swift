@@ -2,10 +2,10 @@ import ConcordCore
 
 /// What the commands that run a hub need from a store, whichever backend holds it (SQLite,
 /// PostgreSQL, memory): sync (`SyncBackend`), tokens, the log in its global order, fork and
-/// set-aside evidence, and the read models' digest. `concord serve`, `token`, `digest`, `copy`
+/// set-aside evidence, the log as `LogVerifier` reads it, and the read models' digest. `concord serve`, `token`, `digest`, `copy`
 /// and `verify --store postgres://…` are written against it, and the conformance suite runs one
 /// test body against each backend through it.
-public protocol HubBackend: SyncBackend {
+public protocol HubBackend: SyncBackend, VerifiableLog {
     /// Verifies and stores a batch by the same rules as `ingest(_:from:)`; with `.allOrNothing`
     /// (imports, copies) a refused origin refuses the whole batch and its first refusal is thrown.
     func ingest(_ batch: IngestBatch, source: String, policy: IngestPolicy) async throws -> IngestResult
@@ -36,11 +36,18 @@ public protocol HubBackend: SyncBackend {
     func trustedOrigins() async throws -> [TrustedOrigin]
     /// The origins this node writes as (none for a hub that records nothing of its own).
     func ownOrigins() async throws -> [OriginID]
+    /// The peers this node syncs with (`concord peer add`; none for a hub that only serves).
+    func syncPeerNames() async throws -> [String]
     /// The log's events that `filter` matches, in position order after `afterPosition`: the
     /// first `limit` of them, or with `newestFirst` the last `limit` (still oldest first). A
     /// reader paging it never misses an event that commits later.
     func readLog(afterPosition: Int64, limit: Int, matching filter: LogFilter, newestFirst: Bool) async throws -> [StoredEvent]
     func eventCount() async throws -> Int
+    /// How many streams hold events.
+    func streamCount() async throws -> Int
+    /// The origin this store writes as and its earlier ones; nil when it writes no events of
+    /// its own (a PostgreSQL hub records none yet).
+    func ownOriginStatus() async throws -> NodeStatus.OwnOrigin?
     /// The origins of which the store keeps fork evidence.
     func forkedOrigins() async throws -> [OriginID]
     /// The fork evidence kept, and keeping another store's (`concord copy`): each proof is

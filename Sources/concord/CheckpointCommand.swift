@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordSQLite
+import ConcordSyncProtocol
 
 struct CheckpointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,8 +48,15 @@ struct CheckpointCommand: AsyncParsableCommand {
     /// so a failure (the store busy past its timeout) is said on standard error, not an exit status
     /// that would make a script record them again; the next command or sync signs instead.
     static func signAfterCommit(_ store: SQLiteEventStore) {
-        do { try store.takeCheckpoint() } catch {
-            CommandFailure.printError("stored, but no checkpoint could be signed now (the next command or sync signs one): \((error as? ConcordError)?.message ?? "\(error)")")
-        }
+        do { try store.takeCheckpoint() } catch { reportUnsigned(error) }
+    }
+
+    /// `signAfterCommit` on any backend (one that keeps no checkpoints signs none).
+    static func signAfterCommit(_ store: some SyncBackend) async {
+        do { try await store.signCheckpoint() } catch { reportUnsigned(error) }
+    }
+
+    private static func reportUnsigned(_ error: any Error) {
+        CommandFailure.printError("stored, but no checkpoint could be signed now (the next command or sync signs one): \((error as? ConcordError)?.message ?? "\(error)")")
     }
 }

@@ -1,7 +1,5 @@
 import ArgumentParser
 import ConcordCore
-import ConcordPostgres
-import ConcordSQLite
 import ConcordSyncProtocol
 import Foundation
 import Logging
@@ -38,14 +36,10 @@ struct CopyCommand: AsyncParsableCommand {
             try await source.withHub { hub in
                 let sourceName = try await hub.nodeName()
                 let name = node ?? sourceName
-                let copy: any HubBackend = if target.isPostgres {
-                    try await PostgresEventStore.create(try target.postgresLocation, nodeName: name, logger: target.logger)
-                } else {
-                    SQLiteSyncBackend(store: try SQLiteEventStore.create(at: target.storePath, nodeName: name, options: target.storeOptions, logger: target.logger))
-                }
+                let copy = try await target.createHub(nodeName: name)
                 do {
                     try await Self.copy(from: hub, to: copy, tokens: !withoutTokens)
-                    try await Self.check(source: hub, copy: copy, from: from, to: to)
+                    try await Self.check(source: hub, copy: copy, from: try source.storeDescription, to: try target.storeDescription)
                     await copy.close()
                 } catch {
                     await copy.close()
@@ -98,13 +92,7 @@ struct CopyCommand: AsyncParsableCommand {
 
     /// The copy verifies, and holds what the source holds: the same vector and read-model digest.
     static func check(source: any HubBackend, copy: any HubBackend, from: String, to: String) async throws {
-        let report: VerificationReport = if let store = copy as? PostgresEventStore {
-            try await LogVerifier.verify(store)
-        } else if let file = copy as? SQLiteSyncBackend {
-            try LogVerifier.verify(file.store)
-        } else {
-            throw ConcordError(.invalidArgument, "cannot verify a copy held in memory")
-        }
+        let report = try await LogVerifier.verify(copy)
         guard report.isValid else {
             throw ConcordError(.verificationFailed, "the copy does not verify: \(report.faults.first.map(\.description) ?? "")")
         }
@@ -113,11 +101,7 @@ struct CopyCommand: AsyncParsableCommand {
         guard vector == copiedVector, digest == copiedDigest else {
             throw ConcordError(.verificationFailed, "the copy differs from the source: \(vector == copiedVector ? "read-model digests" : "version vectors") differ")
         }
-        print("Copied \(report.eventsChecked) events of \(report.origins) origin(s) and \(report.sealsChecked) seal(s) from \(Self.redacted(from)) to \(Self.redacted(to))")
+        print("Copied \(report.eventsChecked) events of \(report.origins) origin(s) and \(report.sealsChecked) seal(s) from \(from) to \(to)")
         print("verify OK on the copy; read-model digest \(digest) on both")
-    }
-
-    private static func redacted(_ store: String) -> String {
-        (try? PostgresLocation(url: store).description) ?? store
     }
 }

@@ -109,7 +109,7 @@ struct ImportCommand: AsyncParsableCommand {
                     let batch = try Self.readExport(file)
                     let result = try await store.ingest(batch, source: "import", policy: .allOrNothing)
                     try await store.catchUpReadModels()
-                    if !storeOptions.isPostgres { CheckpointCommand.signAfterCommit(try storeOptions.openStore()) }
+                    await CheckpointCommand.signAfterCommit(store)
                     print("Imported \(result.inserted) event(s) from \(file) (\(result.alreadyHeld) already held)")
                 }
             }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ConcordCore
-import ConcordSQLite
 import ConcordSyncProtocol
 
 struct ShareCommand: AsyncParsableCommand {
@@ -50,8 +49,7 @@ struct ShareCommand: AsyncParsableCommand {
                         print(added ? "\(peer) now receives \(rule) in full" : "\(peer) already had \(rule)")
                     }
                     // Rules are by name: a misspelt one would silently grant nothing to the real peer.
-                    var known = Set(try await store.issuedTokens().map(\.peer))
-                    if let file = store as? SQLiteSyncBackend { known.formUnion(try file.store.peers().map(\.name)) }
+                    let known = Set(try await store.issuedTokens().map(\.peer) + store.syncPeerNames())
                     if !known.contains(peer) {
                         print("note: no token (concord token issue) or peer (concord peer add) is named \(peer) yet; the rules apply to the one that will be")
                     }

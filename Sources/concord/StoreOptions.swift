@@ -54,6 +54,17 @@ struct StoreOptions: ParsableArguments {
         get throws { try PostgresLocation(url: storePath, environment: ProcessInfo.processInfo.environment) }
     }
 
+    /// The store as a person names it: the file's path, or the PostgreSQL URL without its password.
+    var storeDescription: String {
+        get throws { isPostgres ? try postgresLocation.description : storePath }
+    }
+
+    /// The backend holding the store, as `status --json` names it.
+    var backendName: String { isPostgres ? "postgresql" : "sqlite" }
+
+    /// The `--durability` in force (a setting of SQLite's commits), or nil on PostgreSQL.
+    var durabilitySetting: String? { isPostgres ? nil : durability.rawValue }
+
     /// The SQLite store. On PostgreSQL only a hub's commands run (`withHub`): the others say so.
     func openStore() throws -> SQLiteEventStore {
         if isPostgres {
@@ -63,6 +74,16 @@ struct StoreOptions: ParsableArguments {
                 """)
         }
         return try SQLiteEventStore.open(at: storePath, options: storeOptions, logger: logger)
+    }
+
+    /// A new, empty store for a hub's record (`concord copy`'s target), on whichever backend
+    /// `--store` names; the caller closes it.
+    func createHub(nodeName: String) async throws -> any HubBackend & ReadModelReader {
+        if isPostgres {
+            try await PostgresEventStore.create(try postgresLocation, nodeName: nodeName, logger: logger)
+        } else {
+            SQLiteSyncBackend(store: try SQLiteEventStore.create(at: storePath, nodeName: nodeName, options: storeOptions, logger: logger))
+        }
     }
 
     /// The store as a hub's commands see it (its log, sync, tokens, read models), whichever

@@ -49,6 +49,12 @@ struct PostgresHubEndToEndTests {
             #expect(try ok(["verify"], store: hub).hasPrefix("OK: 33 events from 2 origin(s)"))
             let status = try JSONValue(parsing: try ok(["status", "--json"], store: hub))
             #expect(status["events"] == .number("33") && status["backend"] == .string("postgresql") && status["peersWithTokens"] == .number("2"), "\(status)")
+            #expect(status["streams"] == .number("3") && status["origin"] == .null && status["nextWriteStartsNewOrigin"] == .null, "\(status)")
+            // One JSON shape on every backend: the same keys as a region's store file.
+            let regionStatus = try JSONValue(parsing: try ok(["status", "--json"], store: region("wy")))
+            guard case .object(let hubKeys) = status, case .object(let regionKeys) = regionStatus else { Issue.record("status is not an object"); return }
+            #expect(hubKeys.map(\.key).sorted() == regionKeys.map(\.key).sorted())
+            #expect(regionStatus["backend"] == .string("sqlite") && regionStatus["origin"] != .null && regionStatus["peersWithTokens"] == .number("0"), "\(regionStatus)")
             // A token the hub did not issue is refused by the PostgreSQL hub too.
             let refused = try concord.run(["sync", server.url, "--store", region("wy")], environment: ["CONCORD_PEER_TOKEN": "concord_" + String(repeating: "0", count: 64)])
             #expect(refused.status == 69, "\(refused.stderr)")

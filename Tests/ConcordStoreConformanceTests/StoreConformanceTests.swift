@@ -235,6 +235,40 @@ import Testing
         }
     }
 
+    /// `LogVerifier` reads every backend through `VerifiableLog` (what `concord copy` checks a
+    /// copy by): origins, keys, seals, and an origin's events paged to their edges.
+    @Test(arguments: Backend.underTest)
+    func everyBackendIsReadByTheLogVerifier(_ backend: Backend) async throws {
+        var west = ForgedOrigin()
+        for index in 1...5 { west.append(payload: #"{"n":\#(index)}"#) }
+        west.seal(at: 3)
+        west.seal()
+        try await backend.withStore { store in
+            _ = try await store.ingest(west.batch(), source: "copy", policy: .allOrNothing)
+            let report = try await LogVerifier.verify(store, batchSize: 2)
+            // (A SQLite store also holds its own node's key.)
+            let keys = try await store.originKeys().map(\.origin)
+            #expect(report.isValid && report.eventsChecked == 5 && report.sealsChecked == 2 && report.origins == keys.count, "\(report.faults)")
+            #expect(try await store.eventOrigins() == [west.origin])
+            #expect(keys.contains(west.origin))
+            #expect(try await store.seals(of: west.origin).map(\.seq) == [3, 5])
+            #expect(try await store.readOrigin(west.origin, afterSeq: 0, limit: .max).map(\.event.seq) == [1, 2, 3, 4, 5])
+            #expect(try await store.readOrigin(west.origin, afterSeq: 4, limit: .max).map(\.event.seq) == [5])
+            #expect(try await store.readOrigin(west.origin, afterSeq: 1, limit: 2).map(\.event.seq) == [2, 3])
+            #expect(try await store.readOrigin(west.origin, afterSeq: 5, limit: 10).isEmpty)
+            #expect(try await store.readOrigin(west.origin, afterSeq: .max, limit: 10).isEmpty)
+            #expect(try await store.readOrigin(west.origin, afterSeq: 0, limit: 0).isEmpty)
+            #expect(try await store.readOrigin(ForgedOrigin().origin, afterSeq: 0, limit: 10).isEmpty)
+            // Seals by range, at the edges of a seq's range (a seq above Int64.max is none).
+            #expect(try await store.seals(of: west.origin, after: 0, through: .max).map(\.seq) == [3, 5])
+            #expect(try await store.seals(of: west.origin, after: 3, through: 5).map(\.seq) == [5])
+            #expect(try await store.seals(of: west.origin, after: .max, through: .max).isEmpty)
+            #expect(try await store.nextSeal(of: west.origin, after: 0)?.seq == 3)
+            #expect(try await store.nextSeal(of: west.origin, after: 3)?.seq == 5)
+            #expect(try await store.nextSeal(of: west.origin, after: .max) == nil)
+        }
+    }
+
     @Test(arguments: Backend.underTest)
     func tokensAreIssuedCheckedAndRevoked(_ backend: Backend) async throws {
         try await backend.withStore { store in
