@@ -147,6 +147,15 @@ extension Checkpoint {
 
     /// Reads a checkpoint line's fields (not its signature: `validate(key:)` checks that). A line
     /// that is malformed or outside a range is `invalid-json`, whichever field it is.
+    /// A checkpoint as a store keeps it (its exchange line, checked on arrival): one that no
+    /// longer reads was changed in the store outside Concord.
+    public init(storedLine line: String) throws {
+        guard let checkpoint = try? Checkpoint(exchange: JSONValue(parsing: line, limits: JSONLimits(maxDepth: 4, maxBytes: 16 << 20))) else {
+            throw ConcordError(.storage, "a stored checkpoint no longer reads as one: the checkpoints table was changed outside Concord")
+        }
+        self = checkpoint
+    }
+
     public init(exchange object: JSONValue) throws {
         do {
             try self.init(reading: object)

@@ -251,6 +251,15 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
+    /// The memory store keeps no checkpoints.
+    public func heldCheckpoints() async throws -> [Checkpoint] { [] }
+
+    public func checkpoint(of node: String, atOrBefore time: Int64) async throws -> Checkpoint? { nil }
+
+    public func takeCheckpoint() async throws -> Checkpoint? {
+        throw ConcordError(.nodeKey, "a store held in memory has no key to sign checkpoints with")
+    }
+
     /// The memory store syncs with no peer of its own.
     public func syncPeerNames() async throws -> [String] { [] }
 

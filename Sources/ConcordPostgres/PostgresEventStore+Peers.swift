@@ -82,8 +82,6 @@ extension PostgresEventStore {
         return held
     }
 
-    /// A PostgreSQL hub keeps no checkpoints yet: no signer asserts a name here.
-    public func checkpointSignerNames() async throws -> [OriginID: String] { [:] }
 
     /// The origins set aside, per peer (what `status` and `verify` report).
     public func setAside() async throws -> [(peer: String, refusal: SyncWire.Refusal)] {

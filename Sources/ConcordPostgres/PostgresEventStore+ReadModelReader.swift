@@ -3,7 +3,8 @@ import ConcordProjections
 import PostgresNIO
 
 /// `concord query`, `show`, `trail` and `digest` on a hub's PostgreSQL store: the live read
-/// models, or a past view (`--as-of`, `--valid-at`) replayed by `Projector.replay` into
+/// models, or a past view (`--as-of`, `--valid-at`, `--seen-by`, or as a peer folds what it is
+/// sent) replayed by `Projector.replay` into
 /// temporary tables of one transaction, which is rolled back.
 extension PostgresEventStore: ReadModelReader {
     public func queryReadModels(_ view: ReadModelView, sql: String, _ bindings: [SQLValue]) async throws -> (columns: [String], rows: [[SQLValue]]) {
@@ -33,6 +34,10 @@ extension PostgresEventStore: ReadModelReader {
         try await withReadModels(view, "read the read models") { connection, schema in try await self.digest(connection, schema: schema) }
     }
 
+    public func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String {
+        try await withReadModels(view, "read the read models", transform: policy.shared) { connection, schema in try await self.digest(connection, schema: schema) }
+    }
+
     public func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] {
         try await read("read stream \(stream)") { connection in
             var events: [StoredEvent] = []
@@ -50,16 +55,16 @@ extension PostgresEventStore: ReadModelReader {
     /// or, for a past view, temporary tables the engine folds the view's events into, in a
     /// transaction rolled back afterwards (nothing is written; a hot standby cannot do it).
     func withReadModels<T: Sendable>(
-        _ view: ReadModelView, _ what: String, _ body: (PostgresConnection, String?) async throws -> T
+        _ view: ReadModelView, _ what: String, transform: (@Sendable (Event) -> Event)? = nil, _ body: (PostgresConnection, String?) async throws -> T
     ) async throws -> T {
-        if view == .live {
+        if view == .live, transform == nil {
             try await foldNewEvents()
             return try await read(what) { connection in try await body(connection, nil) }
         }
         return try await read(what) { connection in
             try await connection.query("BEGIN", logger: self.logger)
             do {
-                let schema = try await self.runBlocking { try Projector.replay(view, into: PostgresReplayTransaction(store: self, connection: connection)) }
+                let schema = try await self.runBlocking { try Projector.replay(view, transform: transform, into: PostgresReplayTransaction(store: self, connection: connection)) }
                 let result = try await body(connection, schema)
                 try await connection.query("ROLLBACK", logger: self.logger)
                 return result

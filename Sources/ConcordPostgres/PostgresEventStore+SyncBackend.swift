@@ -6,8 +6,17 @@ import ConcordSyncProtocol
 /// The PostgreSQL store as what sync needs from a node: `concord serve --store postgres://…`.
 ///
 extension PostgresEventStore: HubBackend {
+    /// Stores a synced batch; when it stored events and the hub has a signing key, it then signs
+    /// a checkpoint of what it holds, at most one a second (as a SQLite hub does).
     public func ingest(_ batch: IngestBatch, from peer: String) async throws -> IngestResult {
-        try await ingest(batch, source: "peer \(peer)", policy: .setAside)
+        let result = try await ingest(batch, source: "peer \(peer)", policy: .setAside)
+        if result.inserted > 0, checkpointSigner != nil {
+            do { try await takeCheckpoint(unlessWithin: 1000) } catch {
+                // The events are stored; the next batch or command signs what this one did not.
+                logger.warning("no checkpoint could be signed after a sync batch", metadata: ["error": "\(error)"])
+            }
+        }
+        return result
     }
 
     public func catchUpReadModels() async throws {

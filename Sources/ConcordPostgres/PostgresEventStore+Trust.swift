@@ -52,7 +52,8 @@ extension PostgresEventStore {
         }
     }
 
-    public func ownOrigins() async throws -> [OriginID] { [] }
+    /// A hub on PostgreSQL writes no events; its one origin is the key it signs checkpoints with.
+    public func ownOrigins() async throws -> [OriginID] { checkpointSigner.map { [$0] } ?? [] }
 
     /// A hub on PostgreSQL only serves: it syncs with no peer of its own.
     public func syncPeerNames() async throws -> [String] { [] }

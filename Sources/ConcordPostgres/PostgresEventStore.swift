@@ -31,6 +31,8 @@ public final class PostgresEventStore: Sendable {
     /// Run inside each ingest's transaction just before it commits: tests hold a transaction
     /// open with it, to show what readers and other writers see meanwhile.
     private let name = Mutex<String?>(nil)
+    /// The key this hub signs its checkpoints with (`useSigningKey`), never kept in the database.
+    let signingKey = Mutex<NodeKey?>(nil)
     /// Origin keys read so far (append-only in the database, so never stale).
     let keys = Mutex<[OriginID: OriginKey]>([:])
     /// Batches of at least this many events are stored with COPY, smaller ones with INSERT

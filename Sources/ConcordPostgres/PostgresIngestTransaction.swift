@@ -51,8 +51,8 @@ struct PostgresIngestTransaction: IngestTransaction {
         }
     }
 
-    /// A hub records no events of its own: it has no incarnations.
-    func isOwnOrigin(_ origin: OriginID) throws -> Bool { false }
+    /// A hub records no events of its own: its one origin is the key it signs checkpoints with.
+    func isOwnOrigin(_ origin: OriginID) throws -> Bool { store.checkpointSigner == origin }
 
     /// In one query: the head (after the origin's lock, in a statement of its own, so its
     /// snapshot sees the last writer's commit) and the key.
@@ -287,10 +287,91 @@ struct PostgresIngestTransaction: IngestTransaction {
 
     // MARK: Checkpoints
 
-    /// A hub on PostgreSQL keeps no checkpoints yet.
-    var keepsCheckpoints: Bool { false }
-    func newestCheckpoint(of signer: OriginID) throws -> Checkpoint? { nil }
-    func insertCheckpoint(_ checkpoint: Checkpoint, at now: Int64) throws -> Bool { false }
+    var keepsCheckpoints: Bool { true }
+
+    func newestCheckpoint(of signer: OriginID) throws -> Checkpoint? {
+        try checkpoints(of: signer, after: 0, limit: 1, newestFirst: true).first?.checkpoint
+    }
+
+    /// Inserts unless that signer's number is held (a second, different checkpoint under one
+    /// number is the signer's own contradiction; the first is kept).
+    func insertCheckpoint(_ checkpoint: Checkpoint, at now: Int64) throws -> Bool {
+        let (connection, logger) = (self.connection, self.logger)
+        return try wait {
+            try await connection.query("""
+                INSERT INTO checkpoints (signer, number, node, taken_at, line, received_at)
+                VALUES (\(checkpoint.signer.hex), \(Int64(clamping: checkpoint.number)), \(checkpoint.node), \(checkpoint.takenAt), \(checkpoint.exchangeJSON), \(now))
+                ON CONFLICT (signer, number) DO NOTHING RETURNING 1
+                """, logger: logger).decode(Int32.self).first { _ in true } != nil
+        }
+    }
+}
+
+extension PostgresIngestTransaction: CheckpointTransaction {
+    /// One lookup an origin on the `(origin, seq)` key.
+    func heads() throws -> [Checkpoint.Head] {
+        let (connection, logger) = (self.connection, self.logger)
+        return try wait {
+            var heads: [Checkpoint.Head] = []
+            let rows = try await connection.query("""
+                SELECT o.origin, h.seq, h.hash FROM origins o
+                CROSS JOIN LATERAL (SELECT seq, hash FROM events e WHERE e.origin = o.origin ORDER BY seq DESC LIMIT 1) h
+                """, logger: logger)
+            for try await (origin, seq, hash) in rows.decode((String, Int64, ByteBuffer).self) {
+                heads.append(Checkpoint.Head(origin: OriginID(unchecked: origin), seq: UInt64(clamping: seq), hash: EventHash(bytes: Array(hash.readableBytesView))))
+            }
+            return heads
+        }
+    }
+
+    func checkpointNumbers() throws -> [OriginID: UInt64] {
+        let (connection, logger) = (self.connection, self.logger)
+        return try wait { try await PostgresEventStore.checkpointNumbers(connection, logger: logger) }
+    }
+
+    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(line: String, checkpoint: Checkpoint)] {
+        try checkpoints(of: signer, after: after, limit: limit, newestFirst: false)
+    }
+
+    func checkpointSigners(named node: String) throws -> [OriginID] {
+        try signers("SELECT DISTINCT signer FROM checkpoints WHERE node = \(node)")
+    }
+
+    func checkpointSigners(withPrefix prefix: String) throws -> [OriginID] {
+        try signers("SELECT DISTINCT signer FROM checkpoints WHERE signer >= \(prefix) AND signer < \(prefix + "g")")
+    }
+
+    private func signers(_ query: PostgresQuery) throws -> [OriginID] {
+        let (connection, logger) = (self.connection, self.logger)
+        return try wait {
+            var signers: [OriginID] = []
+            for try await signer in try await connection.query(query, logger: logger).decode(String.self) { signers.append(OriginID(unchecked: signer)) }
+            return signers
+        }
+    }
+
+    func newestCheckpoint(of signer: OriginID, takenAtOrBefore time: Int64) throws -> Checkpoint? {
+        let (connection, logger) = (self.connection, self.logger)
+        return try wait {
+            try await connection.query(
+                "SELECT line FROM checkpoints WHERE signer = \(signer.hex) AND taken_at <= \(time) ORDER BY taken_at DESC, number DESC LIMIT 1", logger: logger
+            ).decode(String.self).first { _ in true }.map { try Checkpoint(storedLine: $0) }
+        }
+    }
+
+    private func checkpoints(of signer: OriginID, after: UInt64, limit: Int, newestFirst: Bool) throws -> [(line: String, checkpoint: Checkpoint)] {
+        let (connection, logger) = (self.connection, self.logger)
+        return try wait {
+            let query: PostgresQuery = newestFirst
+                ? "SELECT line FROM checkpoints WHERE signer = \(signer.hex) AND number > \(Int64(clamping: after)) ORDER BY number DESC LIMIT \(Int64(limit))"
+                : "SELECT line FROM checkpoints WHERE signer = \(signer.hex) AND number > \(Int64(clamping: after)) ORDER BY number LIMIT \(Int64(limit))"
+            var result: [(line: String, checkpoint: Checkpoint)] = []
+            for try await line in try await connection.query(query, logger: logger).decode(String.self) {
+                result.append((line, try Checkpoint(storedLine: line)))
+            }
+            return result
+        }
+    }
 }
 
 extension PostgresEventStore {

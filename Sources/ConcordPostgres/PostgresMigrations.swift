@@ -321,6 +321,27 @@ extension PostgresEventStore {
                     toast.autovacuum_vacuum_threshold = 0, toast.autovacuum_vacuum_scale_factor = 0);
             REVOKE ALL ON fold_states FROM PUBLIC;
             """),
+        PostgresMigration(name: "0008-checkpoints", sql: """
+            -- Signed statements of what a node held (docs/audit.md): the hub's own, signed by its
+            -- key (a file beside its configuration, never in the database), and those that came
+            -- with sync and imports; the same columns as on SQLite. The exchange line is kept as
+            -- it arrived; its signature is checked on arrival and again by concord verify.
+            -- Append-only, like the log.
+            CREATE TABLE checkpoints (
+                signer      text   NOT NULL,
+                number      bigint NOT NULL,
+                node        text   NOT NULL,
+                taken_at    bigint NOT NULL,
+                line        text   NOT NULL,
+                received_at bigint NOT NULL,
+                PRIMARY KEY (signer, number)
+            );
+            CREATE INDEX checkpoints_by_node ON checkpoints (node, taken_at);
+            REVOKE ALL ON checkpoints FROM PUBLIC;
+            CREATE TRIGGER checkpoints_refuse_update BEFORE UPDATE ON checkpoints FOR EACH ROW EXECUTE FUNCTION concord_refuse('checkpoints');
+            CREATE TRIGGER checkpoints_refuse_delete BEFORE DELETE ON checkpoints FOR EACH ROW EXECUTE FUNCTION concord_refuse('checkpoints');
+            CREATE TRIGGER checkpoints_refuse_truncate BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION concord_refuse('checkpoints');
+            """),
     ]
 
     /// The read-model tables, as plain PostgreSQL tables (`psql` reads them; docs/postgres.md).
@@ -356,7 +377,7 @@ extension PostgresEventStore {
     /// in, or erased, through the guarded columns); keep its own bookkeeping.
     static func applicationGrantsSQL(role: String) -> [String] {
         let quoted = quotedRole(role)
-        let history = ["events", "seals", "origins", "fork_proofs"]
+        let history = ["events", "seals", "origins", "fork_proofs", "checkpoints"]
         let bookkeeping = ["node", "log_position", "peer_tokens", "set_aside", "settings", "peer_openings", "refold_streams", "projection_state", "share_rules", "local_streams", "pending_erasures", "fold_states"]
             + ReadModelSchema.tables.map(\.name)
         return [

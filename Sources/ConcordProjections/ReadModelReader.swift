@@ -12,6 +12,9 @@ public protocol ReadModelReader: Sendable {
     /// The digest of the read models as `view` sees them (`ReadModelDigest`: equal on every
     /// backend holding the same events).
     func readModelDigest(_ view: ReadModelView) async throws -> String
+    /// The digest of the read models a peer folds from what `policy` lets it receive of the
+    /// events `view` names (each event as `SharingPolicy.shared` turns it): always folded afresh.
+    func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String
     /// A stream's events as `view` sees them, in stream order.
     func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent]
     /// Where the read models stand against the log (`concord projections status`).

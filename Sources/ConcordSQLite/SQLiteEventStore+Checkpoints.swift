@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordStorage
 import ConcordSyncProtocol
 
 /// Signed checkpoints (`Checkpoint`, docs/audit.md): this node's own, and those that arrived
@@ -15,32 +16,15 @@ extension SQLiteEventStore {
             let newest = try withConnection("read the checkpoints") { state in
                 try state.connection.scalarInt("SELECT max(taken_at) FROM checkpoints WHERE signer = (SELECT origin FROM node WHERE id = 1)")
             }
-            if let newest, options.clock() - newest < interval { return nil }
+            guard Checkpoints.due(lastTakenAt: newest, now: options.clock(), interval: interval) else { return nil }
         }
         return try withConnection("take a checkpoint") { state in
             try state.connection.transaction { () -> Checkpoint? in
                 let key = try writerKey(&state)
-                let connection = state.connection
-                let last = try Self.checkpoints(connection, where: "signer = ? ORDER BY number DESC LIMIT 1", [.text(key.origin.hex)]).first
-                let now = options.clock()
-                if let interval, let last, now - last.takenAt < interval { return nil }
-                var heads: [Checkpoint.Head] = []
-                for origin in try Self.distinctOrigins(connection) {
-                    let head = try connection.cached("SELECT seq, hash FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
-                    defer { head.reset() }
-                    try head.bind(1, origin.hex)
-                    guard try head.step(), head.int64(0) > 0 else { continue }
-                    heads.append(Checkpoint.Head(origin: origin, seq: UInt64(head.int64(0)), hash: EventHash(bytes: head.blob(1))))
-                }
-                heads.sort { $0.origin < $1.origin }
-                if let last, last.heads == heads { return last }
-                // A store that holds nothing has nothing to state.
-                guard !heads.isEmpty else { return nil }
-                let checkpoint = Checkpoint.sign(
-                    key: key, node: try Self.readNode(connection).name, number: (last?.number ?? 0) + 1, takenAt: max(now, last?.takenAt ?? .min), heads: heads
+                return try Checkpoints.take(
+                    key: key, node: try Self.readNode(state.connection).name, now: options.clock(), unlessWithin: interval,
+                    in: SQLiteIngestTransaction(state.connection)
                 )
-                try Self.insert(checkpoint, connection, at: now)
-                return checkpoint
             }
         }
     }
@@ -61,27 +45,7 @@ extension SQLiteEventStore {
     /// anything, so an auditor names a remote node by origin id when its name is taken twice.
     public func checkpoint(of node: String, atOrBefore time: Int64) throws -> Checkpoint? {
         try withConnection("read the checkpoints") { state in
-            let connection = state.connection
-            let byName = try Self.signers(connection, "SELECT DISTINCT signer FROM checkpoints WHERE node = ?", [.text(node)])
-            let signers: [OriginID]
-            if !byName.isEmpty {
-                let own = Set(try Self.signers(connection, "SELECT origin FROM incarnations", []))
-                guard byName.count == 1 || byName.allSatisfy(own.contains) else {
-                    throw ConcordError(.invalidArgument, "\(byName.count) signers call themselves \(node) (\(byName.map(\.short).joined(separator: ", "))): name the one you mean by its origin id")
-                }
-                signers = byName
-            } else if node.count >= 8, node.allSatisfy(\.isHexDigit) {
-                signers = try Self.signers(connection, "SELECT DISTINCT signer FROM checkpoints WHERE signer >= ? AND signer < ?", [.text(node.lowercased()), .text(node.lowercased() + "g")])
-                guard signers.count <= 1 else { throw ConcordError(.invalidArgument, "\(node) starts \(signers.count) signers' origin ids: give more of it") }
-            } else {
-                signers = []
-            }
-            var newest: Checkpoint?
-            for signer in signers {
-                let found = try Self.checkpoints(connection, where: "signer = ? AND taken_at <= ? ORDER BY taken_at DESC, number DESC LIMIT 1", [.text(signer.hex), .integer(time)]).first
-                if let found, newest.map({ ($0.takenAt, $0.number) < (found.takenAt, found.number) }) ?? true { newest = found }
-            }
-            return newest
+            try Checkpoints.newest(of: node, takenAtOrBefore: time, in: SQLiteIngestTransaction(state.connection))
         }
     }
 
@@ -105,7 +69,7 @@ extension SQLiteEventStore {
             var names: [OriginID: String] = [:]
             // Each signer's newest, found on the key (every web-view page asks this).
             let name = try state.connection.cached("SELECT node FROM checkpoints WHERE signer = ? AND number = ?")
-            for (signer, number) in try checkpointNumbersUnlocked(state.connection) {
+            for (signer, number) in try Self.checkpointNumbersUnlocked(state.connection) {
                 name.reset()
                 try name.bind([.text(signer.hex), .integer(Int64(clamping: number))])
                 if try name.step() { names[signer] = name.text(0) }
@@ -119,7 +83,7 @@ extension SQLiteEventStore {
 
     /// The highest checkpoint number held of each signer: what a peer need not send again.
     public func checkpointNumbers() throws -> [OriginID: UInt64] {
-        try withConnection("read the checkpoints") { state in try checkpointNumbersUnlocked(state.connection) }
+        try withConnection("read the checkpoints") { state in try Self.checkpointNumbersUnlocked(state.connection) }
     }
 
     /// The checkpoints of each signer numbered above `numbers` names (all of a signer it does not
@@ -128,34 +92,14 @@ extension SQLiteEventStore {
     /// the others back.
     public func checkpoints(after numbers: [OriginID: UInt64], limit: Int, maxBytes: Int = SyncLimits.maxCheckpointBytesPerBatch) throws -> [Checkpoint] {
         try withConnection("read the checkpoints") { state in
-            let connection = state.connection
-            var cursors = try checkpointNumbersUnlocked(connection).keys.sorted().map { ($0, numbers[$0] ?? 0) }
-            var result: [Checkpoint] = []
-            var bytes = 0
-            while !cursors.isEmpty, result.count < limit {
-                var next: [(OriginID, UInt64)] = []
-                for (signer, after) in cursors {
-                    let rows = try Self.checkpointLines(connection, signer: signer, after: after, limit: 8)
-                    for (number, line, checkpoint) in rows {
-                        guard result.count < limit, result.isEmpty || bytes + line.utf8.count <= maxBytes else { return result }
-                        result.append(checkpoint)
-                        bytes += line.utf8.count
-                        next.append((signer, number))
-                    }
-                }
-                // Only the signers that still had some go round again, from where they stopped.
-                var furthest: [OriginID: UInt64] = [:]
-                for (signer, number) in next { furthest[signer] = max(furthest[signer] ?? 0, number) }
-                cursors = furthest.keys.sorted().map { ($0, furthest[$0]!) }
-            }
-            return result
+            try Checkpoints.page(after: numbers, limit: limit, maxBytes: maxBytes, in: SQLiteIngestTransaction(state.connection))
         }
     }
 
     /// One `max(number)` lookup a signer on the `(signer, number)` key, walking the signers as a
     /// skip scan: every pull answer's end line asks this, so its cost grows with the signers, not
     /// with the checkpoints kept.
-    private func checkpointNumbersUnlocked(_ connection: SQLiteConnection) throws -> [OriginID: UInt64] {
+    static func checkpointNumbersUnlocked(_ connection: SQLiteConnection) throws -> [OriginID: UInt64] {
         let next = try connection.cached("SELECT min(signer) FROM checkpoints WHERE signer > ?")
         let highest = try connection.cached("SELECT max(number) FROM checkpoints WHERE signer = ?")
         var numbers: [OriginID: UInt64] = [:]
@@ -174,7 +118,7 @@ extension SQLiteEventStore {
         return numbers
     }
 
-    private static func checkpointLines(_ connection: SQLiteConnection, signer: OriginID, after: UInt64, limit: Int) throws -> [(UInt64, String, Checkpoint)] {
+    static func checkpointLines(_ connection: SQLiteConnection, signer: OriginID, after: UInt64, limit: Int) throws -> [(UInt64, String, Checkpoint)] {
         let statement = try connection.cached("SELECT number, line FROM checkpoints WHERE signer = ? AND number > ? ORDER BY number LIMIT ?")
         defer { statement.reset() }
         try statement.bind([.text(signer.hex), .integer(Int64(clamping: after)), .integer(Int64(limit))])
@@ -203,7 +147,7 @@ extension SQLiteEventStore {
         return result
     }
 
-    private static func signers(_ connection: SQLiteConnection, _ sql: String, _ bindings: [SQLiteValue]) throws -> [OriginID] {
+    static func signers(_ connection: SQLiteConnection, _ sql: String, _ bindings: [SQLiteValue]) throws -> [OriginID] {
         let statement = try connection.prepare(sql)
         try statement.bind(bindings)
         var result: [OriginID] = []
@@ -211,21 +155,17 @@ extension SQLiteEventStore {
         return result
     }
 
-    /// Lines are checked on arrival; one that no longer reads was changed in the file.
     private static func parse(_ line: String) throws -> Checkpoint {
-        guard let checkpoint = try? Checkpoint(exchange: JSONValue(parsing: line, limits: JSONLimits(maxDepth: 4, maxBytes: 16 << 20))) else {
-            throw ConcordError(.storage, "a stored checkpoint no longer reads as one: the checkpoints table was changed outside Concord")
-        }
-        return checkpoint
+        try Checkpoint(storedLine: line)
     }
 
     /// What this copy's checkpoints say about it (`CheckpointAudit`), plus `extra` checkpoints
     /// (another copy's), checked with the keys this copy holds and `extraKeys`.
     public func checkpointFaults(extra: [Checkpoint] = [], extraKeys: [OriginKey] = []) throws -> [VerificationFault] {
-        let own = try checkpoints()
-        var keys = Dictionary(try originKeys().map { ($0.origin, $0) }, uniquingKeysWith: { first, _ in first })
-        for key in extraKeys where keys[key.origin] == nil { keys[key.origin] = key }
-        let held = try versionVector()
-        return try CheckpointAudit.faults(of: own + extra, keys: keys, held: held) { origin, seq in try eventHash(origin, seq: seq) }
+        try withConnection("check the checkpoints") { state in
+            try state.connection.transaction(immediate: false) {
+                try Checkpoints.faults(extra: extra, extraKeys: extraKeys, in: SQLiteIngestTransaction(state.connection))
+            }
+        }
     }
 }

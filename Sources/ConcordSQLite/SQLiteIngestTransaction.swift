@@ -203,3 +203,39 @@ struct SQLiteIngestTransaction: IngestTransaction {
         try SQLiteEventStore.insert(checkpoint, connection, at: now)
     }
 }
+
+extension SQLiteIngestTransaction: CheckpointTransaction {
+    /// One lookup an origin on the `(origin, seq)` key, walking the origins as a skip scan.
+    func heads() throws -> [Checkpoint.Head] {
+        var heads: [Checkpoint.Head] = []
+        let head = try connection.cached("SELECT seq, hash FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
+        defer { head.reset() }
+        for origin in try SQLiteEventStore.distinctOrigins(connection) {
+            head.reset()
+            try head.bind(1, origin.hex)
+            guard try head.step(), head.int64(0) > 0 else { continue }
+            heads.append(Checkpoint.Head(origin: origin, seq: UInt64(head.int64(0)), hash: EventHash(bytes: head.blob(1))))
+        }
+        return heads
+    }
+
+    func checkpointNumbers() throws -> [OriginID: UInt64] {
+        try SQLiteEventStore.checkpointNumbersUnlocked(connection)
+    }
+
+    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(line: String, checkpoint: Checkpoint)] {
+        try SQLiteEventStore.checkpointLines(connection, signer: signer, after: after, limit: limit).map { ($0.1, $0.2) }
+    }
+
+    func checkpointSigners(named node: String) throws -> [OriginID] {
+        try SQLiteEventStore.signers(connection, "SELECT DISTINCT signer FROM checkpoints WHERE node = ?", [.text(node)])
+    }
+
+    func checkpointSigners(withPrefix prefix: String) throws -> [OriginID] {
+        try SQLiteEventStore.signers(connection, "SELECT DISTINCT signer FROM checkpoints WHERE signer >= ? AND signer < ?", [.text(prefix), .text(prefix + "g")])
+    }
+
+    func newestCheckpoint(of signer: OriginID, takenAtOrBefore time: Int64) throws -> Checkpoint? {
+        try SQLiteEventStore.checkpoints(connection, where: "signer = ? AND taken_at <= ? ORDER BY taken_at DESC, number DESC LIMIT 1", [.text(signer.hex), .integer(time)]).first
+    }
+}

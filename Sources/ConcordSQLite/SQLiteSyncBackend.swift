@@ -29,6 +29,14 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func signCheckpoint() async throws { _ = try await blocking { try store.takeCheckpoint() } }
 
+    public func takeCheckpoint() async throws -> Checkpoint? { try await blocking { try store.takeCheckpoint() } }
+
+    public func heldCheckpoints() async throws -> [Checkpoint] { try await blocking { try store.checkpoints() } }
+
+    public func checkpoint(of node: String, atOrBefore time: Int64) async throws -> Checkpoint? {
+        try await blocking { try store.checkpoint(of: node, atOrBefore: time) }
+    }
+
     public func checkpointNumbers() async throws -> VersionVector? {
         try await blocking { VersionVector(try store.checkpointNumbers()) }
     }
@@ -243,6 +251,10 @@ extension SQLiteSyncBackend: ReadModelReader {
 
     public func readModelDigest(_ view: ReadModelView) async throws -> String {
         try await blocking { try store.readModelDigest(view) }
+    }
+
+    public func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String {
+        try await blocking { try store.readModelDigest(view, sharedWith: policy) }
     }
 
     public func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] {

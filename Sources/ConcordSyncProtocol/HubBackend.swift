@@ -55,6 +55,15 @@ public protocol HubBackend: SyncBackend, VerifiableLog {
     /// arrival; returns how many were kept.
     func keptForkProofs() async throws -> [KeptForkProof]
     func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int
+    /// Every checkpoint held, by signer and number (none where no checkpoints are kept).
+    func heldCheckpoints() async throws -> [Checkpoint]
+    /// Signs what the store holds now with this node's key (`Checkpoints.take`) and returns the
+    /// checkpoint that stands for now (nil when the store holds no event); throws where the
+    /// store has no key to sign with.
+    func takeCheckpoint() async throws -> Checkpoint?
+    /// The newest checkpoint taken at or before `time` by the node `node` names (a node name,
+    /// or a signer's origin id or its first 8 or more digits); nil when none is held.
+    func checkpoint(of node: String, atOrBefore time: Int64) async throws -> Checkpoint?
     /// The node name each signer's newest held checkpoint asserts (none where no checkpoints
     /// are kept).
     func checkpointSignerNames() async throws -> [OriginID: String]

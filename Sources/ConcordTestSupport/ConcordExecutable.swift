@@ -74,6 +74,10 @@ public struct ConcordExecutable: Sendable {
         var merged = ProcessInfo.processInfo.environment
         merged["CONCORD_STORE"] = nil
         merged["CONCORD_ACTOR"] = nil
+        // A PostgreSQL hub's key file goes under $XDG_CONFIG_HOME by default: one directory for
+        // this test run, not the home directory's.
+        merged["XDG_CONFIG_HOME"] = Self.configHome
+        merged["CONCORD_HUB_KEY_FILE"] = nil
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -82,6 +86,13 @@ public struct ConcordExecutable: Sendable {
 }
 
 extension ConcordExecutable {
+    /// `$XDG_CONFIG_HOME` for every `concord` a test runs: a directory of this test process's.
+    static let configHome: String = {
+        let path = NSTemporaryDirectory() + "concord-config-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return path
+    }()
+
     /// Writing to a pipe whose reader has exited raises SIGPIPE, whose default action ends the
     /// whole test process; ignored, the write returns EPIPE instead. (NIO ignores it too, but
     /// only once it has opened a socket, so a test that runs earlier would die.)

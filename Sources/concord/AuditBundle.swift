@@ -1,6 +1,7 @@
 import ConcordCore
 import ConcordProjections
 import ConcordSQLite
+import ConcordSyncProtocol
 import Foundation
 
 /// The audit bundle (docs/audit.md): an export with every checkpoint, followed by one
@@ -15,10 +16,10 @@ enum AuditBundle {
     /// --for`, or the web view's bundle for its reader), each digest is of the read models that
     /// peer folds from the stubs and openings the bundle gives it, so that `concord verify` of
     /// the bundle folds the same.
-    static func digestLines(of store: SQLiteEventStore, sharedWith policy: SharingPolicy?) throws -> String {
-        let own = Set(try store.incarnations().map(\.origin))
+    static func digestLines(of store: some HubBackend & ReadModelReader, sharedWith policy: SharingPolicy?) async throws -> String {
+        let own = Set(try await store.ownOrigins())
         // The newest by time, whichever incarnation signed them.
-        let checkpoints = try store.checkpoints().filter { own.contains($0.signer) }
+        let checkpoints = try await store.heldCheckpoints().filter { own.contains($0.signer) }
             .sorted { ($0.takenAt, $0.number) < ($1.takenAt, $1.number) }.suffix(maxDigests)
         var out = ""
         for checkpoint in checkpoints {
@@ -27,7 +28,8 @@ enum AuditBundle {
             line.field("signer", checkpoint.signer.hex)
             line.field("number", checkpoint.number)
             let view = ReadModelView.seenBy(checkpoint.vector, at: checkpoint.takenAt)
-            line.field("digest", try policy.map { try store.readModelDigest(view, sharedWith: $0) } ?? store.readModelDigest(view))
+            let digest = if let policy { try await store.readModelDigest(view, sharedWith: policy) } else { try await store.readModelDigest(view) }
+            line.field("digest", digest)
             out += line.finish() + "\n"
         }
         return out

@@ -22,12 +22,10 @@ struct CheckpointCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object a checkpoint (its exchange line, docs/file-formats.md).") var json = false
 
     func run() async throws {
-        try CommandFailure.reporting {
-            guard !storeOptions.isPostgres else {
-                throw ConcordError(.invalidArgument, "a PostgreSQL store keeps no checkpoints yet: checkpoints are signed by a node's key, and a hub on PostgreSQL has none")
+        try await CommandFailure.reporting {
+            let checkpoints = try await storeOptions.withHub { store in
+                list ? try await store.heldCheckpoints() : try await store.takeCheckpoint().map { [$0] } ?? []
             }
-            let store = try storeOptions.openStore()
-            let checkpoints = list ? try store.checkpoints() : try store.takeCheckpoint().map { [$0] } ?? []
             if !list, checkpoints.isEmpty { print("This store holds no event yet: there is nothing to sign."); return }
             if json {
                 for checkpoint in checkpoints { print(checkpoint.exchangeJSON) }

@@ -14,7 +14,7 @@ struct DigestCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            let view = try viewOptions.view(storeOptions)
+            let view = try await viewOptions.view(storeOptions)
             print(try await storeOptions.withHub { try await $0.readModelDigest(view) })
         }
     }

@@ -20,13 +20,9 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            if audit {
-                guard !storeOptions.isPostgres else {
-                    throw ConcordError(.invalidArgument, "an audit bundle needs checkpoints, which a PostgreSQL store does not keep yet: copy it to a file (concord copy) and export that")
-                }
-                try storeOptions.openStore().takeCheckpoint()
-            }
             try await storeOptions.withHub { store in
+                // An audit bundle states what this node holds now, signed.
+                if audit { _ = try await store.takeCheckpoint() }
                 // Read through the peer's view, so no opening its rules withhold is written; with no
                 // peer, the whole record but the streams kept local (their openings leave this node
                 // for no one, in a file no more than in a sync).
@@ -50,7 +46,7 @@ struct ExportCommand: AsyncParsableCommand {
                 if audit {
                     // Folded from what the file gives (the live read models, when nothing is withheld).
                     let digestPolicy = policy.withholdsNothing ? nil : policy
-                    output.write(Data(try AuditBundle.digestLines(of: storeOptions.openStore(), sharedWith: digestPolicy).utf8))
+                    output.write(Data(try await AuditBundle.digestLines(of: store, sharedWith: digestPolicy).utf8))
                 }
                 if let out {
                     try output.synchronize()

@@ -38,7 +38,7 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            let view = try viewOptions.view(storeOptions)
+            let view = try await viewOptions.view(storeOptions)
             let listing = ReadModelListing(
                 kind: ReadModelListing.Kind(rawValue: kind.rawValue)!, status: status, region: region, category: category,
                 owner: owner, meeting: meeting, overdue: overdue

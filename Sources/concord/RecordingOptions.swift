@@ -3,6 +3,7 @@ import ConcordCore
 import ConcordProjections
 import ConcordRecording
 import ConcordSQLite
+import ConcordSyncProtocol
 
 /// `--actor` and `--occurred-at`, shared by every command that records an event.
 struct RecordingOptions: ParsableArguments {
@@ -34,13 +35,10 @@ struct ViewOptions: ParsableArguments {
         if validAt != nil, asOf != nil || seenBy != nil { throw ValidationError("give --valid-at, or --as-of (with or without --seen-by), not both") }
     }
 
-    /// The view the options name; `--seen-by` looks the checkpoint up in `store`.
-    func view(_ storeOptions: StoreOptions) throws -> ReadModelView {
+    /// The view the options name; `--seen-by` looks the checkpoint up in the store.
+    func view(_ storeOptions: StoreOptions) async throws -> ReadModelView {
         if let node = seenBy {
-            guard !storeOptions.isPostgres else {
-                throw ConcordError(.invalidArgument, "--seen-by is not available on a PostgreSQL store yet, which keeps no checkpoints")
-            }
-            return try Self.seenBy(node, asOf: asOf.map(Timestamp.parse), in: storeOptions.openStore(), asOfText: asOf)
+            return try await storeOptions.withHub { try await Self.seenBy(node, asOf: asOf.map(Timestamp.parse), in: $0, asOfText: asOf) }
         }
         switch (asOf, validAt) {
         case (nil, nil): return .live
@@ -51,14 +49,14 @@ struct ViewOptions: ParsableArguments {
     }
 
     /// The record as `node` held it at its last checkpoint at or before `asOf` (its newest without).
-    static func seenBy(_ node: String, asOf: Int64?, in store: SQLiteEventStore, asOfText: String? = nil) throws -> ReadModelView {
-        guard let checkpoint = try store.checkpoint(of: node, atOrBefore: asOf ?? Int64.max) else {
+    static func seenBy(_ node: String, asOf: Int64?, in store: some HubBackend, asOfText: String? = nil) async throws -> ReadModelView {
+        guard let checkpoint = try await store.checkpoint(of: node, atOrBefore: asOf ?? Int64.max) else {
             let when = asOf.map { " taken at or before \(asOfText ?? Timestamp.iso8601(millis: $0))" } ?? ""
             throw ConcordError(.unknownID, "this copy holds no checkpoint of \(node)\(when)")
         }
         // The view is what the checkpoint names only if this copy holds exactly that.
         for head in checkpoint.heads {
-            let held = try store.eventHash(head.origin, seq: head.seq)
+            let held = try await store.eventHash(head.origin, seq: head.seq)
             guard held == head.hash else {
                 let what = held == nil ? "lacks event \(head.origin):\(head.seq)" : "holds another event at \(head.origin):\(head.seq)"
                 throw ConcordError(.invalidArgument, "checkpoint \(checkpoint.number) of \(node) names what this copy cannot show: it \(what) (concord verify says why)")

@@ -35,7 +35,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            let view = try viewOptions.view(storeOptions)
+            let view = try await viewOptions.view(storeOptions)
             let (start, end) = (try from.map(Timestamp.parse) ?? .min, try to.map(Timestamp.parse) ?? .max)
             let (steps, names) = try await storeOptions.withHub { store -> ([(stream: StreamID, step: StreamReplay.Step)], [OriginID: String]) in
                 let streams: [StreamID]

@@ -70,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
             var postgres: PostgresEventStore?
             if storeOptions.isPostgres {
                 // Commits by other processes serving the database wake long polls by NOTIFY.
-                postgres = try await PostgresEventStore.open(try storeOptions.postgresLocation, logger: storeOptions.logger)
+                postgres = try await storeOptions.openPostgresHub()
                 backend = postgres!
             } else {
                 let store = try storeOptions.openStore()

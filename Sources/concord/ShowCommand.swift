@@ -22,7 +22,7 @@ struct ShowCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandFailure.reporting {
             let stream = try StreamID(self.stream)
-            let view = try viewOptions.view(storeOptions)
+            let view = try await viewOptions.view(storeOptions)
             let (events, sections) = try await storeOptions.withHub { store in
                 let events = try await store.streamEvents(stream, view)
                 guard !events.isEmpty else {

@@ -86,11 +86,33 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
+    /// Where a PostgreSQL hub's signing key is kept (`init --hub` makes it; every process serving
+    /// the database reads it): `$CONCORD_HUB_KEY_FILE`, else
+    /// `$XDG_CONFIG_HOME/concord/hubs/HOST-PORT-DATABASE.key` (`~/.config` when unset).
+    var hubKeyPath: String {
+        get throws {
+            let environment = ProcessInfo.processInfo.environment
+            if let explicit = environment["CONCORD_HUB_KEY_FILE"], !explicit.isEmpty { return explicit }
+            let location = try postgresLocation
+            let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? ".") + "/.config")
+            return "\(configHome)/concord/hubs/\(location.host)-\(location.port)-\(location.database).key"
+        }
+    }
+
+    /// The PostgreSQL hub `--store` names, signing its checkpoints with the key in `hubKeyPath`
+    /// when that file exists (a hub without one keeps the checkpoints it is sent, signs none).
+    func openPostgresHub() async throws -> PostgresEventStore {
+        let key = try NodeKeyFile.read(at: try hubKeyPath)
+        let store = try await PostgresEventStore.open(try postgresLocation, logger: logger)
+        if let key { store.useSigningKey(key) }
+        return store
+    }
+
     /// The store as a hub's commands see it (its log, sync, tokens, read models), whichever
     /// backend holds it; closed after `body`.
     func withHub<T>(_ body: (any HubBackend & ReadModelReader) async throws -> T) async throws -> T {
         let hub: any HubBackend & ReadModelReader = if isPostgres {
-            try await PostgresEventStore.open(try postgresLocation, logger: logger)
+            try await openPostgresHub()
         } else {
             SQLiteSyncBackend(store: try openStore())
         }

@@ -25,6 +25,8 @@ struct StoreWebViewSource: WebViewSource {
 
     func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] { try await backend.streamEvents(stream, view) }
     func readModelDigest(_ view: ReadModelView) async throws -> String { try await backend.readModelDigest(view) }
+
+    func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String { try await backend.readModelDigest(view, sharedWith: policy) }
     func projectionStatus() async throws -> ProjectionStatus { try await backend.projectionStatus() }
     // The web view never writes: it has no way to ask for a rebuild.
     func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int { throw ConcordError(.invalidArgument, "the web view is read-only") }
@@ -34,13 +36,10 @@ struct StoreWebViewSource: WebViewSource {
     func sharingPolicy(for peer: String) async throws -> SharingPolicy { try await backend.sharingPolicy(for: peer) }
 
     func view(asOf: Int64?, seenBy: String?, validAt: Int64?) async throws -> ReadModelView {
-        let store = self.store
-        return try await blocking {
-            if let node = seenBy { return try ViewOptions.seenBy(node, asOf: asOf, in: store) }
-            if let asOf { return .asOf(asOf) }
-            if let validAt { return .validAt(validAt) }
-            return .live
-        }
+        if let node = seenBy { return try await ViewOptions.seenBy(node, asOf: asOf, in: backend) }
+        if let asOf { return .asOf(asOf) }
+        if let validAt { return .validAt(validAt) }
+        return .live
     }
 
     func nodeNames() async throws -> [OriginID: String] {
@@ -59,7 +58,7 @@ struct StoreWebViewSource: WebViewSource {
         var out: [UInt8] = []
         try await LogExport.forEachBatch(of: SharedView(source: backend, policy: policy)) { BatchWriter.append($0, to: &out) }
         let store = self.store
-        out += Array(try await blocking { try AuditBundle.digestLines(of: store, sharedWith: policy) }.utf8)
+        out += Array(try await AuditBundle.digestLines(of: backend, sharedWith: policy).utf8)
         return out
     }
 

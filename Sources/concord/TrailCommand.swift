@@ -16,7 +16,7 @@ struct TrailCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            let view = try viewOptions.view(storeOptions)
+            let view = try await viewOptions.view(storeOptions)
             let result = try await storeOptions.withHub { store in try await store.queryReadModels(view, sql: """
                 SELECT decision_id, meeting_id, meeting_title, location, text, proposed_by, decided_at, recorded_by, origin,
                        action_id, action_title, owner, due_date, action_status, outcome, finished_at

@@ -47,6 +47,18 @@ struct VerifyCommand: AsyncParsableCommand {
         var behind: [(origin: OriginID, held: UInt64, other: UInt64)] = []
         /// For an audit bundle: each read-model digest it states, and what folding gives.
         var bundleDigests: [AuditBundle.DigestCheck] = []
+
+        /// Adds what the checkpoints say: one fault an origin, seq and kind (a checkpoint and
+        /// the other copy may both name it); another history of an origin whose fork this node
+        /// holds proof of is that fork, seen by the signer: for an operator to know (exit 3), not
+        /// a fault of this copy.
+        mutating func addCheckpointFaults(_ faults: [VerificationFault]) {
+            var seen: Set<String> = []
+            let distinct = faults.filter { seen.insert("\($0.origin):\($0.seq):\($0.kind.rawValue)").inserted }
+            let (explained, unexplained) = VerifyCommand.explainedByForks(distinct, forkedOrigins: Set(forks.map(\.event.origin)))
+            report.faults = (report.faults + unexplained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+            report.notices = (report.notices + explained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+        }
     }
 
     func run() async throws {
@@ -67,6 +79,8 @@ struct VerifyCommand: AsyncParsableCommand {
                         forks: try await store.forkProofs().map { (EventID(origin: $0.origin, seq: $0.seq), "a peer", nil) },
                         setAside: try await store.setAside()
                     )
+                    found.checkpoints = try await store.checkpoints().count
+                    found.addCheckpointFaults(try await store.checkpointFaults())
                     let readModels = try await store.checkReadModels()
                     found.readModels = readModels?.differences
                     found.readModelsBehind = readModels?.eventsBehind ?? 0
@@ -133,14 +147,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 found.behind = theirs.sorted.filter { $0.seq > mine[$0.origin] }.map { ($0.origin, mine[$0.origin], $0.seq) }
             }
         }
-        // One fault an origin and seq (a checkpoint and the other copy may both name it).
-        var seen: Set<String> = []
-        checkpointFaults = checkpointFaults.filter { seen.insert("\($0.origin):\($0.seq):\($0.kind.rawValue)").inserted }
-        // Another history of an origin whose fork this node holds proof of is that fork,
-        // seen by the signer: for an operator to know (exit 3), not a fault of this copy.
-        let (explained, unexplained) = VerifyCommand.explainedByForks(checkpointFaults, forkedOrigins: Set(found.forks.map(\.event.origin)))
-        found.report.faults = (found.report.faults + unexplained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
-        found.report.notices = (found.report.notices + explained).sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+        found.addCheckpointFaults(checkpointFaults)
         let readModels = try store.checkReadModels()
         found.readModels = readModels?.differences
         found.readModelsBehind = readModels?.eventsBehind ?? 0

@@ -46,7 +46,35 @@ struct PostgresHubEndToEndTests {
 
             let digests = [try ok(["digest"], store: hub)] + (try ["wy", "gm"].map { try ok(["digest"], store: region($0)) })
             #expect(Set(digests).count == 1, "digests differ: \(digests)")
-            #expect(try ok(["verify"], store: hub).hasPrefix("OK: 33 events from 2 origin(s)"))
+            let firstVerify = try ok(["verify"], store: hub)
+            #expect(firstVerify.hasPrefix("OK: 33 events from 3 origin(s)"), "two regions' and the hub's checkpoint key: \(firstVerify)")
+
+            // The hub signs checkpoints with the key init --hub made (a file under
+            // $XDG_CONFIG_HOME, never in the database) after the syncs it took; a region receives
+            // them with its next sync, and the record as the hub held it (--seen-by) reads the
+            // same on the hub and on the region. verify checks them on the hub.
+            let held = try ok(["checkpoint", "--list", "--json"], store: hub).split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+            let hubs = held.filter { $0["node"] == .string("national-hub") }
+            #expect(!hubs.isEmpty && Set(held.compactMap { $0["node"]?.stringValue }) == ["national-hub", "wy", "gm"], "\(held)")
+            let taken = try JSONValue(parsing: try ok(["checkpoint", "--json"], store: hub))
+            #expect(taken["node"] == .string("national-hub") && taken["signer"] == hubs[0]["signer"], "\(taken)")
+            _ = try ok(["sync", "hub"], store: region("gm"))
+            let atRegion = try ok(["checkpoint", "--list", "--json"], store: region("gm"))
+            #expect(atRegion.contains(#""signer":"\#(taken["signer"]?.stringValue ?? "-")","node":"national-hub","number":\#(taken["number"].flatMap { if case .number(let n) = $0 { n } else { nil } } ?? "-")"#), "\(atRegion)")
+            let seen = try ok(["digest", "--seen-by", "national-hub"], store: hub)
+            #expect(try ok(["digest", "--seen-by", "national-hub"], store: region("gm")) == seen)
+            #expect(seen == digests[0], "the hub's newest checkpoint names all it holds")
+            let verified = try ok(["verify"], store: hub)
+            let total = try ok(["checkpoint", "--list", "--json"], store: hub).split(separator: "\n").count
+            #expect(verified.contains("seal(s), \(total) checkpoint(s) verified"), "\(verified)")
+            // An audit bundle of the PostgreSQL hub verifies offline, its read-model digests folded
+            // again from what the hub's checkpoints name.
+            let bundle = directory.file("hub-audit.ndjson")
+            _ = try ok(["export", "--audit", "--out", bundle], store: hub)
+            let bundleText = try String(contentsOfFile: bundle, encoding: .utf8)
+            #expect(bundleText.contains(#""kind":"read-models","signer":"\#(taken["signer"]?.stringValue ?? "-")""#), "no read-models line of the hub's checkpoints")
+            let offline = try concord.run(["verify", bundle])
+            #expect(offline.status == 0 && offline.stdout.hasPrefix("OK: "), "\(offline.stdout) \(offline.stderr)")
             let status = try JSONValue(parsing: try ok(["status", "--json"], store: hub))
             #expect(status["events"] == .number("33") && status["backend"] == .string("postgresql") && status["peersWithTokens"] == .number("2"), "\(status)")
             #expect(status["streams"] == .number("3") && status["origin"] == .null && status["nextWriteStartsNewOrigin"] == .null, "\(status)")
@@ -139,8 +167,9 @@ struct PostgresHubEndToEndTests {
     }
 
     /// A hub that scales out: two `concord serve` processes on one PostgreSQL database, each
-    /// region syncing with its own. Events, late openings and an erasure reach every region
-    /// through whichever process it talks to, and every copy ends with the same digest.
+    /// region syncing with its own. Events, late openings, an erasure and the hub's checkpoints
+    /// reach every region through whichever process it talks to, and every copy ends with the
+    /// same digest.
     @Test(arguments: servers)
     func twoServeProcessesOnOneDatabaseServeOneNetwork(_ server: String) async throws {
         let concord = try ConcordExecutable.locate()
@@ -188,6 +217,26 @@ struct PostgresHubEndToEndTests {
             // stubs, so its read models differ, as need to know means them to).
             let digests = try [hub, region("gm")].map { try ok(["digest"], store: $0) }
             #expect(Set(digests).count == 1, "digests differ: \(digests)")
+
+            // Both processes sign with the hub's one key. Two checkpoint commands at once after
+            // new events: the signer is locked, so both print the one checkpoint stored, not two
+            // of one number; the hub's checkpoints are numbered 1, 2, … each saying something new,
+            // and reach gm through the second process.
+            _ = try ok(["case", "note", "GM-1", "a note"], store: region("gm"))
+            _ = try ok(["sync", "hub"], store: region("gm"))
+            let racers = try (0..<2).map { _ in try concord.start(["checkpoint", "--json", "--store", hub]) }
+            let printed = racers.map { process, output in
+                let text = String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return text
+            }
+            #expect(printed[0] == printed[1] && printed[0].hasPrefix(#"{"kind":"checkpoint""#), "\(printed)")
+            let ours = try ok(["checkpoint", "--list", "--json"], store: hub).split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+                .filter { $0["node"] == .string("national-hub") }
+            #expect(ours.map { $0["number"] } == (1...max(1, ours.count)).map { .number(String($0)) }, "\(ours)")
+            #expect(Set(ours.map { $0["heads"] }).count == ours.count, "each of the hub's checkpoints says something new")
+            _ = try ok(["sync", "hub"], store: region("gm"))
+            #expect(try ok(["checkpoint", "--list", "--json"], store: region("gm")).contains(printed[0]), "the hub's newest checkpoint reached gm")
             for store in [hub, region("wy"), region("gm")] { #expect(try ok(["verify"], store: store).hasPrefix("OK: ")) }
         }
     }
@@ -253,13 +302,13 @@ struct PostgresHubEndToEndTests {
                 let logs = try stores.map { try ok(arguments, $0) }
                 #expect(logs[0] == logs[1] && logs[0].count > 100, "\(arguments)")
             }
-            // The events alike; only the file keeps checkpoints (a hub on PostgreSQL has no key to sign with).
+            // The events alike; both keep the demo's checkpoints and sign their own after the
+            // import, each with its own key (PostgreSQL's from the key file init --hub made).
             for store in stores {
-                #expect(ExportText.eventPart(try ok(["export"], store)) == ExportText.eventPart(exported), "export of \(store)")
+                let export = try ok(["export"], store)
+                #expect(ExportText.eventPart(export) == ExportText.eventPart(exported), "export of \(store)")
+                #expect(ExportText.checkpoints(export).count == ExportText.checkpoints(exported).count + 1, "checkpoints of \(store)")
             }
-            // The file keeps the demo's checkpoints and signs its own; PostgreSQL keeps none yet.
-            #expect(ExportText.checkpoints(try ok(["export"], stores[0])).isEmpty)
-            #expect(ExportText.checkpoints(try ok(["export"], stores[1])).count == ExportText.checkpoints(exported).count + 1)
             let forWY = try stores.map { ExportText.eventPart(try ok(["export", "--for", "west-yorkshire"], $0)) }
             #expect(forWY[0] == forWY[1] && forWY[0] != ExportText.eventPart(exported) && forWY[0].split(separator: "\n").count == ExportText.eventPart(exported).split(separator: "\n").count)
 
@@ -309,10 +358,10 @@ struct PostgresHubEndToEndTests {
                 #expect(answers[0] == answers[1], "\(arguments): \(answers[0].prefix(300)) | \(answers[1].prefix(300))")
             }
             #expect(try ok(["digest", "--as-of", "2100-01-01"], stores[0]) == digest)
-            // replay names each step's node by the same rule on either store (a PostgreSQL hub
-            // holds no checkpoints, so no name there is self-asserted).
-            let replayed = try ok(["replay", "meeting:NATN-2016-03"], stores[0])
-            #expect(replayed.contains("meeting.scheduled") && !replayed.contains("(self-asserted)"), "\(replayed.prefix(400))")
+            // replay names each step's node by the same rule on either store (from the same
+            // checkpoints, so the same names, self-asserted alike).
+            let replayed = try stores.map { try ok(["replay", "meeting:NATN-2016-03"], $0) }
+            #expect(replayed[0] == replayed[1] && replayed[0].contains("meeting.scheduled"), "\(replayed[0].prefix(400)) | \(replayed[1].prefix(400))")
             #expect(try ok(["digest", "--valid-at", "2016-03-10"], stores[0]) != digest)
 
             // verify checks the read models on a PostgreSQL store as on a file: a row edited with

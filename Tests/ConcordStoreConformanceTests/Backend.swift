@@ -36,6 +36,8 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .postgres:
             return try await PostgresTestDatabase.with { location in
                 let store = try await PostgresEventStore.create(location, nodeName: node, logger: StoreFixtures.quietLogger)
+                // As `concord init --hub` leaves it: a key in a file of its own to sign with.
+                store.useSigningKey(NodeKey())
                 do {
                     let result = try await body(store)
                     await store.close()
@@ -96,5 +98,15 @@ extension Backend {
         if let postgres = store as? PostgresEventStore { return try await postgres.checkReadModels() }
         Issue.record("no read-model check for \(type(of: store))")
         return nil
+    }
+}
+
+extension Backend {
+    /// `concord verify`'s checkpoint check of the store (`Checkpoints.faults` on either backend).
+    static func checkpointFaults(_ store: any HubBackend) async throws -> [VerificationFault] {
+        if let sqlite = store as? SQLiteSyncBackend { return try sqlite.store.checkpointFaults() }
+        if let postgres = store as? PostgresEventStore { return try await postgres.checkpointFaults() }
+        Issue.record("no checkpoint check for \(type(of: store))")
+        return []
     }
 }
