@@ -261,7 +261,11 @@ public final class InMemoryStore: HubBackend {
     }
 
     /// The memory store syncs with no peer of its own.
-    public func syncPeerNames() async throws -> [String] { [] }
+    public func syncPeers() async throws -> [SyncPeerSummary] { [] }
+
+    public func checkpointFaults() async throws -> [VerificationFault] { [] }
+
+    public func storageIntegrityProblem() async throws -> String? { nil }
 
     public func streamCount() async throws -> Int { state.withLock { $0.streamVersions.count } }
 

@@ -20,12 +20,12 @@ extension PostgresEventStore: ReadModelReader {
         return try await withReadModels(view, "query the read models") { connection, schema in
             // The live read models are the tables of the store's own schema, named without one.
             let query = PostgresQuery(unsafeSQL: sql.replacing("{schema}.", with: schema.map { "\($0)." } ?? ""), binds: binding)
-            var columns: [String] = []
+            let result = try await connection.query(query, logger: self.logger)
+            // From the result's description, so a query that matches no row still names its
+            // columns (as SQLite's statement does).
+            let columns = result.columns.map(\.name)
             var rows: [[SQLValue]] = []
-            for try await row in try await connection.query(query, logger: self.logger) {
-                if columns.isEmpty { columns = row.map(\.columnName) }
-                rows.append(try row.map(Self.value))
-            }
+            for try await row in result { rows.append(try row.map(Self.value)) }
             return (columns, rows)
         }
     }

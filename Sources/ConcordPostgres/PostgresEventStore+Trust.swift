@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordSyncProtocol
 import PostgresNIO
 
 /// Which origins the hub accepts (`TrustMode`, in the core): the roster and the mode as this
@@ -56,5 +57,9 @@ extension PostgresEventStore {
     public func ownOrigins() async throws -> [OriginID] { checkpointSigner.map { [$0] } ?? [] }
 
     /// A hub on PostgreSQL only serves: it syncs with no peer of its own.
-    public func syncPeerNames() async throws -> [String] { [] }
+    public func syncPeers() async throws -> [SyncPeerSummary] { [] }
+
+    /// PostgreSQL has no check like SQLite's `PRAGMA integrity_check` (its page checksums, when
+    /// the cluster was made with them, are checked as pages are read).
+    public func storageIntegrityProblem() async throws -> String? { nil }
 }

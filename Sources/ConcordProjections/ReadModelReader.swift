@@ -17,6 +17,9 @@ public protocol ReadModelReader: Sendable {
     func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String
     /// A stream's events as `view` sees them, in stream order.
     func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent]
+    /// Whether the stored read models are the fold of the log (`Projector.check`): what `verify`
+    /// reports of them. Nil when the store holds no event and none were built.
+    func checkReadModels() async throws -> ReadModelCheck?
     /// Where the read models stand against the log (`concord projections status`).
     func projectionStatus() async throws -> ProjectionStatus
     /// Folds every stream again from the log in one transaction (readers see the old rows until

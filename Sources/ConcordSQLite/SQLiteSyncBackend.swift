@@ -156,7 +156,15 @@ public struct SQLiteSyncBackend: HubBackend {
 
     public func trustedOrigins() async throws -> [TrustedOrigin] { try await blocking { try store.trustedOrigins() } }
 
-    public func syncPeerNames() async throws -> [String] { try await blocking { try store.peers().map(\.name) } }
+    public func syncPeers() async throws -> [SyncPeerSummary] {
+        try await blocking { try store.peers().map { SyncPeerSummary(name: $0.name, url: $0.url, lastSync: $0.lastSync) } }
+    }
+
+    public func checkpointFaults() async throws -> [VerificationFault] { try await blocking { try store.checkpointFaults() } }
+
+    public func storageIntegrityProblem() async throws -> String? {
+        try await blocking { let result = try store.integrityCheck(); return result == "ok" ? nil : result }
+    }
 
     // MARK: The log as LogVerifier reads it
 
@@ -256,6 +264,8 @@ extension SQLiteSyncBackend: ReadModelReader {
     public func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String {
         try await blocking { try store.readModelDigest(view, sharedWith: policy) }
     }
+
+    public func checkReadModels() async throws -> ReadModelCheck? { try await blocking { try store.checkReadModels() } }
 
     public func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] {
         try await blocking {

@@ -37,7 +37,13 @@ public protocol HubBackend: SyncBackend, VerifiableLog {
     /// The origins this node writes as (none for a hub that records nothing of its own).
     func ownOrigins() async throws -> [OriginID]
     /// The peers this node syncs with (`concord peer add`; none for a hub that only serves).
-    func syncPeerNames() async throws -> [String]
+    func syncPeers() async throws -> [SyncPeerSummary]
+    /// What the store's checkpoints say about it (`Checkpoints.faults`): what `verify` reports.
+    func checkpointFaults() async throws -> [VerificationFault]
+    /// What the storage engine's own consistency check finds wrong (SQLite's
+    /// `PRAGMA integrity_check`), nil when it finds nothing or the engine has no such check
+    /// (PostgreSQL).
+    func storageIntegrityProblem() async throws -> String?
     /// The log's events that `filter` matches, in position order after `afterPosition`: the
     /// first `limit` of them, or with `newestFirst` the last `limit` (still oldest first). A
     /// reader paging it never misses an event that commits later.
@@ -87,5 +93,18 @@ extension HubBackend {
     /// The whole log in position order after `afterPosition`, `limit` events at a time.
     public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
         try await readLog(afterPosition: afterPosition, limit: limit, matching: .everything, newestFirst: false)
+    }
+}
+
+/// A peer this node syncs with, as `concord peer list` and the web view's overview show it.
+public struct SyncPeerSummary: Sendable, Equatable {
+    public var name: String
+    public var url: String
+    public var lastSync: Int64?
+
+    public init(name: String, url: String, lastSync: Int64?) {
+        self.name = name
+        self.url = url
+        self.lastSync = lastSync
     }
 }

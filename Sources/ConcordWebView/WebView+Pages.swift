@@ -75,7 +75,7 @@ extension WebView {
         var (context, _, _) = try await common(request, title: "Overview")
         let overview = try await source.overview()
         context["node"] = overview.node
-        context["origin"] = overview.origin.hex
+        context["origin"] = overview.origin?.hex ?? "none"
         context["events"] = String(overview.events)
         context["digest"] = overview.digest
         context["verifiedAt"] = Timestamp.iso8601(millis: overview.verifiedAt)

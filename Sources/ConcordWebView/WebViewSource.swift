@@ -49,7 +49,8 @@ public struct WebOverview: Sendable {
     }
 
     public var node: String
-    public var origin: OriginID
+    /// The origin the node writes (or, a hub on PostgreSQL, signs) as; nil when it has none.
+    public var origin: OriginID?
     public var origins: [Origin]
     public var peers: [Peer]
     /// Every node whose checkpoints this copy holds, with its newest: the choices of "seen by".
@@ -63,7 +64,7 @@ public struct WebOverview: Sendable {
     public var digest: String
 
     public init(
-        node: String, origin: OriginID, origins: [Origin], peers: [Peer], checkpointNodes: [(node: String, count: Int, newest: Int64)],
+        node: String, origin: OriginID?, origins: [Origin], peers: [Peer], checkpointNodes: [(node: String, count: Int, newest: Int64)],
         verifiedAt: Int64, faults: [String], forks: Int, conflicts: Int, events: UInt64, digest: String
     ) {
         self.node = node

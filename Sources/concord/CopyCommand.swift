@@ -77,6 +77,7 @@ struct CopyCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("copied in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", Double(copied) / max(seconds, 0.001))) events/s), then checked:")
+        try await copyCheckpoints(from: source, to: copy)
         try await copy.restoreSharing(try await source.sharingSettings())
         if tokens { try await copy.restoreTokens(try await source.keptTokens()) }
         // Evidence goes with the record: each proof is checked again by the copy as it is kept.
@@ -88,6 +89,28 @@ struct CopyCommand: AsyncParsableCommand {
             throw ConcordError(.verificationFailed, "the copy kept fork evidence of \(kept) of the source's \(forked) forked origin(s): concord verify on the source shows them")
         }
         try await copy.catchUpReadModels()
+    }
+
+    /// Every checkpoint the source holds, a page at a time, with its signer's key: each checked
+    /// again by the copy as an import checks it (`Ingest`), and the copy must then hold them all.
+    static func copyCheckpoints(from source: any HubBackend, to copy: any HubBackend) async throws {
+        var numbers: [OriginID: UInt64] = [:]
+        var total = 0
+        while true {
+            let page = try await source.heldCheckpoints(after: numbers, limit: 1000)
+            guard !page.isEmpty else { break }
+            var keys: [OriginKey] = []
+            for signer in Set(page.map(\.signer)).sorted() {
+                if let key = try await source.originKey(signer) { keys.append(key) }
+            }
+            _ = try await copy.ingest(IngestBatch(keys: keys, checkpoints: page), source: "copy", policy: .allOrNothing)
+            for checkpoint in page { numbers[checkpoint.signer] = max(numbers[checkpoint.signer] ?? 0, checkpoint.number) }
+            total += page.count
+        }
+        let kept = try await copy.heldCheckpoints().count
+        guard kept == total else {
+            throw ConcordError(.verificationFailed, "the copy kept \(kept) of the source's \(total) checkpoint(s): concord verify on the source says which do not hold")
+        }
     }
 
     /// The copy verifies, and holds what the source holds: the same vector and read-model digest.

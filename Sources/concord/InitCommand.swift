@@ -5,7 +5,6 @@ import Glibc
 import ConcordCore
 import ConcordPostgres
 import ConcordSQLite
-import Foundation
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,20 +70,13 @@ struct InitCommand: AsyncParsableCommand {
                 let choice = try shareDefault ?? Self.askShareDefault()
                 // The hub's signing key, for its checkpoints: a file beside its configuration,
                 // never in the database; one made for this database before is kept.
-                let keyPath = try storeOptions.hubKeyPath
-                let existing = try NodeKeyFile.read(at: keyPath)
-                if existing == nil {
-                    try FileManager.default.createDirectory(
-                        atPath: (keyPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
-                    )
-                    try NodeKeyFile.write(NodeKey(), nodeName: node, to: keyPath)
-                }
+                let (keyPath, made) = try storeOptions.makeHubKeyIfNone(nodeName: node)
                 let store = try await PostgresEventStore.create(location, nodeName: node, logger: storeOptions.logger)
                 try await store.restoreSharing(SharingSettings(rules: [], defaultRule: SharingPolicy.Default(rawValue: choice)!, localStreams: []))
                 if let appRole { try await store.grantApplicationRole(appRole) }
                 await store.close()
                 print("Created hub '\(node)' in \(location)")
-                print("Its checkpoints are signed with the key in \(keyPath)\(existing == nil ? "" : " (kept from before)"): give every process serving the hub a copy (mode 0600), or name it with $CONCORD_HUB_KEY_FILE")
+                print("Its checkpoints are signed with the key in \(keyPath)\(made ? "" : " (kept from before)"): give every process serving the hub a copy (mode 0600), or name it with $CONCORD_HUB_KEY_FILE")
                 print("Peers without sharing rules of their own receive: \(choice == "full" ? "every stream in full" : "only stubs")")
                 if let appRole { print("Role \(appRole) may add history but not change or remove it; serve with --store postgres://\(appRole)@\(location.host):\(location.port)/\(location.database)") }
             }

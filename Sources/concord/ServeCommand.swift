@@ -1,7 +1,5 @@
 import ArgumentParser
 import ConcordCore
-import ConcordPostgres
-import ConcordSQLite
 import ConcordServer
 import ConcordSyncProtocol
 import Foundation
@@ -64,23 +62,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ConcordError(.invalidArgument, "--listen takes HOST:PORT, such as 127.0.0.1:7400")
             }
             let host = String(listen[..<colon])
-            let backend: any SyncBackend
-            var webView: WebView?
-            var watcher: OtherProcessCommitWatcher?
-            var postgres: PostgresEventStore?
-            if storeOptions.isPostgres {
-                // Commits by other processes serving the database wake long polls by NOTIFY.
-                postgres = try await storeOptions.openPostgresHub()
-                backend = postgres!
-            } else {
-                let store = try storeOptions.openStore()
-                // Commits by other processes on this store wake long polls too.
-                watcher = store.watchOtherProcesses()
-                let sqlite = SQLiteSyncBackend(store: store)
-                backend = sqlite
-                webView = try WebView(source: StoreWebViewSource(backend: sqlite), secureCookie: tlsCert != nil, logger: storeOptions.logger)
-            }
-            defer { watcher?.stop() }
+            // Commits by other processes on the store wake long polls too (SQLite: its WAL
+            // watched; PostgreSQL: NOTIFY).
+            let (backend, closeStore) = try await storeOptions.openForServing()
+            let webView = try WebView(source: StoreWebViewSource(backend: backend), secureCookie: tlsCert != nil, logger: storeOptions.logger)
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let server = SyncServer(
@@ -92,16 +77,16 @@ struct ServeCommand: AsyncParsableCommand {
                 ),
                 logger: storeOptions.logger,
                 metricsText: { registry.emitToString() },
-                moreRoutes: { [webView] router in webView?.addRoutes(to: router) }
+                moreRoutes: { [webView] router in webView.addRoutes(to: router) }
             )
             let scheme = tlsCert == nil ? "http" : "https"
             do {
                 try await server.run { bound in
                     FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(bound)\n".utf8))
                 }
-                await postgres?.close()
+                await closeStore()
             } catch {
-                await postgres?.close()
+                await closeStore()
                 throw error
             }
         }

@@ -49,7 +49,7 @@ struct ShareCommand: AsyncParsableCommand {
                         print(added ? "\(peer) now receives \(rule) in full" : "\(peer) already had \(rule)")
                     }
                     // Rules are by name: a misspelt one would silently grant nothing to the real peer.
-                    let known = Set(try await store.issuedTokens().map(\.peer) + store.syncPeerNames())
+                    let known = Set(try await store.issuedTokens().map(\.peer) + store.syncPeers().map(\.name))
                     if !known.contains(peer) {
                         print("note: no token (concord token issue) or peer (concord peer add) is named \(peer) yet; the rules apply to the one that will be")
                     }

@@ -80,7 +80,13 @@ struct StoreOptions: ParsableArguments {
     /// `--store` names; the caller closes it.
     func createHub(nodeName: String) async throws -> any HubBackend & ReadModelReader {
         if isPostgres {
-            try await PostgresEventStore.create(try postgresLocation, nodeName: nodeName, logger: logger)
+            // A new hub, as init --hub makes one: with a key to sign its checkpoints.
+            try await { () async throws -> PostgresEventStore in
+                try makeHubKeyIfNone(nodeName: nodeName)
+                let store = try await PostgresEventStore.create(try postgresLocation, nodeName: nodeName, logger: logger)
+                if let key = try NodeKeyFile.read(at: try hubKeyPath) { store.useSigningKey(key) }
+                return store
+            }()
         } else {
             SQLiteSyncBackend(store: try SQLiteEventStore.create(at: storePath, nodeName: nodeName, options: storeOptions, logger: logger))
         }
@@ -99,6 +105,19 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
+    /// Makes the PostgreSQL hub's signing key in `hubKeyPath` (mode 0600, in a 0700 directory)
+    /// unless one is there; says whether it made one.
+    @discardableResult
+    func makeHubKeyIfNone(nodeName: String) throws -> (path: String, made: Bool) {
+        let path = try hubKeyPath
+        guard try NodeKeyFile.read(at: path) == nil else { return (path, false) }
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
+        )
+        try NodeKeyFile.write(NodeKey(), nodeName: nodeName, to: path)
+        return (path, true)
+    }
+
     /// The PostgreSQL hub `--store` names, signing its checkpoints with the key in `hubKeyPath`
     /// when that file exists (a hub without one keeps the checkpoints it is sent, signs none).
     func openPostgresHub() async throws -> PostgresEventStore {
@@ -106,6 +125,21 @@ struct StoreOptions: ParsableArguments {
         let store = try await PostgresEventStore.open(try postgresLocation, logger: logger)
         if let key { store.useSigningKey(key) }
         return store
+    }
+
+    /// The store for `concord serve`, whichever backend holds it, woken by commits of other
+    /// processes (SQLite: its WAL watched; PostgreSQL: NOTIFY), and what closes it after.
+    func openForServing() async throws -> (store: any HubBackend & ReadModelReader, close: @Sendable () async -> Void) {
+        if isPostgres {
+            let store = try await openPostgresHub()
+            if store.checkpointSigner == nil {
+                logger.warning("this hub process has no signing key: it keeps the checkpoints it is sent but signs none", metadata: ["looked for": "\((try? hubKeyPath) ?? "?")"])
+            }
+            return (store, { await store.close() })
+        }
+        let store = try openStore()
+        let watcher = store.watchOtherProcesses()
+        return (SQLiteSyncBackend(store: store), { watcher.stop() })
     }
 
     /// The store as a hub's commands see it (its log, sync, tokens, read models), whichever

@@ -1,21 +1,18 @@
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
 import ConcordSyncProtocol
 import ConcordWebView
-import Dispatch
 import Synchronization
 
-/// A store file as the web view reads it (`concord serve` wires the two).
+/// A store as the web view reads it, whichever backend holds it (`concord serve` wires the two).
 struct StoreWebViewSource: WebViewSource {
-    let backend: SQLiteSyncBackend
-    var store: SQLiteEventStore { backend.store }
+    let backend: any HubBackend & ReadModelReader
     /// The overview's verification reads the whole log: done at most once a minute, however
     /// often the page is asked for.
     let lastOverview = OverviewCache()
     static let overviewLifetimeMillis: Int64 = 60_000
 
-    init(backend: SQLiteSyncBackend) {
+    init(backend: any HubBackend & ReadModelReader) {
         self.backend = backend
     }
 
@@ -27,6 +24,7 @@ struct StoreWebViewSource: WebViewSource {
     func readModelDigest(_ view: ReadModelView) async throws -> String { try await backend.readModelDigest(view) }
 
     func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String { try await backend.readModelDigest(view, sharedWith: policy) }
+    func checkReadModels() async throws -> ReadModelCheck? { try await backend.checkReadModels() }
     func projectionStatus() async throws -> ProjectionStatus { try await backend.projectionStatus() }
     // The web view never writes: it has no way to ask for a rebuild.
     func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int { throw ConcordError(.invalidArgument, "the web view is read-only") }
@@ -42,22 +40,15 @@ struct StoreWebViewSource: WebViewSource {
         return .live
     }
 
-    func nodeNames() async throws -> [OriginID: String] {
-        let store = self.store
-        return try await blocking { try store.nodeNames() }
-    }
+    func nodeNames() async throws -> [OriginID: String] { try await backend.nodeNames() }
 
-    func checkpointNodeNames() async throws -> [String] {
-        let store = self.store
-        return try await blocking { Array(try store.checkpointSignerNames().values) }
-    }
+    func checkpointNodeNames() async throws -> [String] { Array(try await backend.checkpointSignerNames().values) }
 
     /// `concord export --audit --for PEER`'s file, but for the checkpoint that command signs
     /// first: the web view writes nothing.
     func auditBundle(for policy: SharingPolicy) async throws -> [UInt8] {
         var out: [UInt8] = []
         try await LogExport.forEachBatch(of: SharedView(source: backend, policy: policy)) { BatchWriter.append($0, to: &out) }
-        let store = self.store
         out += Array(try await AuditBundle.digestLines(of: backend, sharedWith: policy).utf8)
         return out
     }
@@ -69,46 +60,38 @@ struct StoreWebViewSource: WebViewSource {
         return fresh
     }
 
+    /// What `concord verify` says, and what the node holds, read through the backend.
     private func computeOverview() async throws -> WebOverview {
-        let store = self.store
-        return try await blocking {
-            let node = try store.nodeInfo()
-            let vector = try store.versionVector()
-            let names = try store.nodeNames()
-            let forks = try store.forks().filter(\.proven)
-            let (explained, unexplained) = VerifyCommand.explainedByForks(try store.checkpointFaults(), forkedOrigins: Set(forks.map(\.event.origin)))
-            var faults = try LogVerifier.verify(store).faults + unexplained
-            faults.sort { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
-            var lines = faults.map { "FAULT origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
-            lines += explained.map { "NOTE origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
-            let integrity = try store.integrityCheck()
-            if integrity != "ok" { lines.insert("FAULT sqlite integrity check: \(integrity)", at: 0) }
-            lines += (try store.readModelDifferences() ?? []).map { "FAULT read model \($0)" }
-            lines += forks.map { "FORK origin \($0.event.origin) seq \($0.event.seq): another history signed by the origin's key, offered by \($0.source)" }
-            var byNode: [String: (count: Int, newest: Int64)] = [:]
-            for checkpoint in try store.checkpoints() {
-                let entry = byNode[checkpoint.node] ?? (0, .min)
-                byNode[checkpoint.node] = (entry.count + 1, max(entry.newest, checkpoint.takenAt))
-            }
-            let conflicts = try store.queryReadModels(.live, sql: "SELECT count(*) FROM {schema}.conflicts", []).rows.first?.first
-            return WebOverview(
-                node: node.name, origin: node.origin,
-                origins: try store.originKeys().map { key in
-                    WebOverview.Origin(origin: key.origin, node: names[key.origin], publicKey: Hex.encode(key.publicKey), events: vector[key.origin])
-                },
-                peers: try store.peers().map { WebOverview.Peer(name: $0.name, url: $0.url, lastSync: $0.lastSync) },
-                checkpointNodes: byNode.sorted { $0.key < $1.key }.map { ($0.key, $0.value.count, $0.value.newest) },
-                verifiedAt: Timestamp.nowMillis(), faults: lines, forks: forks.count,
-                conflicts: conflicts.flatMap { if case .integer(let value) = $0 { Int(value) } else { nil } } ?? 0,
-                events: vector.eventCount, digest: try store.readModelDigest()
-            )
+        let vector = try await backend.versionVector()
+        let names = try await backend.nodeNames()
+        // Fork evidence that holds against this store (a kept row that does not is no evidence).
+        let forked = Set(try await backend.forkedOrigins())
+        let forks = try await backend.keptForkProofs().filter { forked.contains($0.proof.origin) }
+        let (explained, unexplained) = VerifyCommand.explainedByForks(try await backend.checkpointFaults(), forkedOrigins: forked)
+        var faults = try await LogVerifier.verify(backend).faults + unexplained
+        faults.sort { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
+        var lines = faults.map { "FAULT origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
+        lines += explained.map { "NOTE origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
+        if let problem = try await backend.storageIntegrityProblem() { lines.insert("FAULT sqlite integrity check: \(problem)", at: 0) }
+        lines += (try await backend.checkReadModels()?.differences ?? []).map { "FAULT read model \($0)" }
+        lines += forks.map { "FORK origin \($0.proof.origin) seq \($0.proof.seq): another history signed by the origin's key, offered by \($0.source)" }
+        var byNode: [String: (count: Int, newest: Int64)] = [:]
+        for checkpoint in try await backend.heldCheckpoints() {
+            let entry = byNode[checkpoint.node] ?? (0, .min)
+            byNode[checkpoint.node] = (entry.count + 1, max(entry.newest, checkpoint.takenAt))
         }
-    }
-
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
+        let conflicts = try await backend.queryReadModels(.live, sql: "SELECT count(*) FROM {schema}.conflicts", []).rows.first?.first
+        return WebOverview(
+            node: try await backend.nodeName(), origin: try await backend.ownOrigins().last,
+            origins: try await backend.originKeys().map { key in
+                WebOverview.Origin(origin: key.origin, node: names[key.origin], publicKey: Hex.encode(key.publicKey), events: vector[key.origin])
+            },
+            peers: try await backend.syncPeers().map { WebOverview.Peer(name: $0.name, url: $0.url, lastSync: $0.lastSync) },
+            checkpointNodes: byNode.sorted { $0.key < $1.key }.map { ($0.key, $0.value.count, $0.value.newest) },
+            verifiedAt: Timestamp.nowMillis(), faults: lines, forks: forks.count,
+            conflicts: conflicts.flatMap { if case .integer(let value) = $0 { Int(value) } else { nil } } ?? 0,
+            events: vector.eventCount, digest: try await backend.readModelDigest(.live)
+        )
     }
 }
 

@@ -26,6 +26,7 @@ struct WebViewRouteTests {
         func streamEvents(_ stream: StreamID, _ view: ReadModelView) async throws -> [StoredEvent] { [] }
         func readModelDigest(_ view: ReadModelView) async throws -> String { "d" }
         func readModelDigest(_ view: ReadModelView, sharedWith policy: SharingPolicy) async throws -> String { "d" }
+        func checkReadModels() async throws -> ReadModelCheck? { nil }
         func projectionStatus() async throws -> ProjectionStatus { ProjectionStatus(version: 1, currentVersion: 1, position: 0, logPosition: 0, rebuiltAt: nil) }
         func rebuildReadModels(progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int { 0 }
         func overview() async throws -> WebOverview {
