@@ -92,6 +92,10 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
+    /// The store file `--store` names, for a command that opens it read-only (`verify`), or nil
+    /// for a PostgreSQL store (read through `withHub`, in read-only transactions).
+    var storeFileForReadingOnly: String? { isPostgres ? nil : storePath }
+
     /// Where a PostgreSQL hub's signing key is kept (`init --hub` makes it; every process serving
     /// the database reads it): `$CONCORD_HUB_KEY_FILE`, else
     /// `$XDG_CONFIG_HOME/concord/hubs/HOST-PORT-DATABASE.key` (`~/.config` when unset).

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ConcordCore
-import ConcordPostgres
 import ConcordProjections
 import ConcordSQLite
 import ConcordSyncProtocol
@@ -70,47 +69,49 @@ struct VerifyCommand: AsyncParsableCommand {
                     if !OtherCopy.isStoreFile(copy) { found.bundleDigests = try AuditBundle.checkDigests(in: copy, against: store) }
                     return found
                 }
-            } else if storeOptions.isPostgres {
-                let location = try storeOptions.postgresLocation
-                let store = try await PostgresEventStore.open(location, logger: storeOptions.logger)
-                do {
-                    var found = Findings(
-                        report: try await LogVerifier.verify(store),
-                        forks: try await store.forkProofs().map { (EventID(origin: $0.origin, seq: $0.seq), "a peer", nil) },
-                        setAside: try await store.setAside()
-                    )
-                    found.checkpoints = try await store.checkpoints().count
-                    found.addCheckpointFaults(try await store.checkpointFaults())
-                    let readModels = try await store.checkReadModels()
-                    found.readModels = readModels?.differences
-                    found.readModelsBehind = readModels?.eventsBehind ?? 0
-                    findings = found
-                    await store.close()
-                } catch {
-                    await store.close()
-                    throw error
-                }
-            } else {
+            } else if let file = storeOptions.storeFileForReadingOnly {
                 // Read-only: verify changes no byte of the store it checks (no migration, no
                 // scrub, no tokens moved); an older store is checked on a migrated scratch copy.
-                findings = try await OtherCopy.withStoreFile(storeOptions.storePath, logger: storeOptions.logger) { try await sqliteFindings($0) }
+                findings = try await OtherCopy.withStoreFile(file, logger: storeOptions.logger) { try await sqliteFindings($0) }
+            } else {
+                findings = try await storeOptions.withHub { try await Self.findings(of: $0) }
             }
             try print(findings)
         }
     }
 
-    /// Everything verify checks on a store file (or a copy loaded into a scratch one).
-    private func sqliteFindings(_ store: SQLiteEventStore) async throws -> Findings {
-        let allForks = try store.forks()
+    /// What verify checks on any store, through the calls every backend answers alike: the log
+    /// (`LogVerifier`), fork evidence that holds, what was set aside, the checkpoints
+    /// (`Checkpoints.faults`), the read models (`Projector.check`) and the storage engine's own
+    /// check where it has one. Checkpoint faults are returned apart, for `--against` to add to.
+    static func findings(of store: some HubBackend & ReadModelReader) async throws -> (Findings, checkpointFaults: [VerificationFault]) {
+        let forked = Set(try await store.forkedOrigins())
         var found = Findings(
-            integrity: try store.integrityCheck(),
-            report: try LogVerifier.verify(store),
-            forks: allForks.filter(\.proven).map { ($0.event, $0.source, $0.detectedAt) },
-            claims: allForks.filter { !$0.proven }.map { ($0.event, $0.source) },
-            setAside: try store.setAsideOrigins().map { ($0.peer, SyncWire.Refusal(origin: $0.origin, seq: $0.seq, code: $0.code, message: $0.message)) }
+            integrity: try await store.storageIntegrityProblem() ?? "ok",
+            report: try await LogVerifier.verify(store),
+            forks: try await store.keptForkProofs().filter { forked.contains($0.proof.origin) }
+                .map { (EventID(origin: $0.proof.origin, seq: $0.proof.seq), $0.source, $0.detectedAt) },
+            setAside: try await store.setAsideOrigins()
         )
-        var checkpointFaults = try store.checkpointFaults()
-        found.checkpoints = try store.checkpoints().count
+        found.checkpoints = try await store.heldCheckpoints().count
+        let readModels = try await store.checkReadModels()
+        found.readModels = readModels?.differences
+        found.readModelsBehind = readModels?.eventsBehind ?? 0
+        return (found, try await store.checkpointFaults())
+    }
+
+    /// `findings(of:)` with the checkpoint faults added.
+    static func findings(of store: some HubBackend & ReadModelReader) async throws -> Findings {
+        var (found, checkpointFaults) = try await findings(of: store)
+        found.addCheckpointFaults(checkpointFaults)
+        return found
+    }
+
+    /// Everything verify checks on a store file (or a copy loaded into a scratch one): what it
+    /// checks on any store, the unproven fork claims an earlier release kept, and `--against`.
+    private func sqliteFindings(_ store: SQLiteEventStore) async throws -> Findings {
+        var (found, checkpointFaults) = try await Self.findings(of: SQLiteSyncBackend(store: store))
+        found.claims = try store.forks().filter { !$0.proven }.map { ($0.event, $0.source) }
         if let against {
             try await OtherCopy.withStore(against, logger: storeOptions.logger) { other in
                 let otherCheckpoints = try other.checkpoints()
@@ -148,9 +149,6 @@ struct VerifyCommand: AsyncParsableCommand {
             }
         }
         found.addCheckpointFaults(checkpointFaults)
-        let readModels = try store.checkReadModels()
-        found.readModels = readModels?.differences
-        found.readModelsBehind = readModels?.eventsBehind ?? 0
         return found
     }
 
