@@ -30,18 +30,28 @@ extension PostgresEventStore {
         let now = clock()
         // The throttle is looked at before a transaction is begun: a hub taking many pushes a
         // second asks this after each, and most of the time the answer is no.
+        // What this process last saw of the signer's newest is enough to say "not yet" without a
+        // query (a newer one, signed by another process, only makes it later).
         if let interval {
+            guard Checkpoints.due(lastTakenAt: newestCheckpointSeen.withLock { $0 }, now: now, interval: interval) else { return nil }
             let newest = try await read("read the checkpoints") { connection in
                 try await connection.query("SELECT max(taken_at) FROM checkpoints WHERE signer = \(key.origin.hex)", logger: self.logger).decode(Int64?.self).first { _ in true } ?? nil
             }
+            if let newest { noteCheckpoint(takenAt: newest) }
             guard Checkpoints.due(lastTakenAt: newest, now: now, interval: interval) else { return nil }
         }
         let name = try await nodeName()
-        return try await run("take a checkpoint") { connection in
+        let checkpoint = try await run("take a checkpoint") { connection in
             try await self.runBlocking {
                 try Checkpoints.take(key: key, node: name, now: now, unlessWithin: interval, in: PostgresIngestTransaction(store: self, connection: connection))
             }
         }
+        if let checkpoint { noteCheckpoint(takenAt: checkpoint.takenAt) }
+        return checkpoint
+    }
+
+    private func noteCheckpoint(takenAt: Int64) {
+        newestCheckpointSeen.withLock { $0 = max($0 ?? .min, takenAt) }
     }
 
     public func heldCheckpoints() async throws -> [Checkpoint] { try await checkpoints() }

@@ -33,6 +33,9 @@ public final class PostgresEventStore: Sendable {
     private let name = Mutex<String?>(nil)
     /// The key this hub signs its checkpoints with (`useSigningKey`), never kept in the database.
     let signingKey = Mutex<NodeKey?>(nil)
+    /// The newest `takenAt` of the hub's own checkpoints this process has seen (it signs at most
+    /// one a second after sync batches: `takeCheckpoint(unlessWithin:)`).
+    let newestCheckpointSeen = Mutex<Int64?>(nil)
     /// Origin keys read so far (append-only in the database, so never stale).
     let keys = Mutex<[OriginID: OriginKey]>([:])
     /// Batches of at least this many events are stored with COPY, smaller ones with INSERT
