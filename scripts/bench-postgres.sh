@@ -16,6 +16,8 @@ ROUNDS="${ROUNDS:-2}"
 swift build -c release --scratch-path .build-release --product concord
 bin="$PWD/.build-release/release/concord"
 work="$(mktemp -d /tmp/concord-bench-pg.XXXXXX)"
+# A PostgreSQL hub's signing key (made by copy --to postgres://) goes here, not under $HOME.
+export XDG_CONFIG_HOME="$work/config"
 export CONCORD_PG_DIR="$(mktemp -d /tmp/concord-bench-pgdata.XXXXXX)" CONCORD_PG_PORT="${CONCORD_PG_PORT:-55435}" CONCORD_PG_DURABLE=1
 trap 'scripts/postgres-cluster.sh stop; rm -rf "$work" "$CONCORD_PG_DIR"' EXIT
 cluster="$(scripts/postgres-cluster.sh start)"

@@ -74,6 +74,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import eventsourcing'
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/concord-bench.XXXXXX")"
+# A PostgreSQL hub's signing key (made by copy --to postgres://) goes here, not under $HOME.
+export XDG_CONFIG_HOME="$work/config"
 server_pid=""
 pg_started=""
 cleanup() {

@@ -95,8 +95,16 @@ extension PostgresEventStore {
     /// The highest checkpoint number held of each signer: one query on the `(signer, number)` key.
     static func checkpointNumbers(_ connection: PostgresConnection, logger: Logger) async throws -> [OriginID: UInt64] {
         var numbers: [OriginID: UInt64] = [:]
-        for try await (signer, number) in try await connection.query(
-            "SELECT signer, max(number) FROM checkpoints GROUP BY signer", logger: logger
+        // A skip scan along the `(signer, number)` key: one lookup a signer, not a read of every
+        // checkpoint kept (every pull answer's end line asks this).
+        for try await (signer, number) in try await connection.query("""
+            WITH RECURSIVE signers(signer) AS (
+                (SELECT signer FROM checkpoints ORDER BY signer LIMIT 1)
+                UNION ALL
+                SELECT (SELECT c.signer FROM checkpoints c WHERE c.signer > s.signer ORDER BY c.signer LIMIT 1) FROM signers s WHERE s.signer IS NOT NULL
+            )
+            SELECT signer, (SELECT max(number) FROM checkpoints c WHERE c.signer = s.signer) FROM signers s WHERE signer IS NOT NULL
+            """, logger: logger
         ).decode((String, Int64).self) {
             numbers[OriginID(unchecked: signer)] = UInt64(clamping: number)
         }
@@ -129,8 +137,15 @@ extension PostgresEventStore {
     public func checkpointSignerNames() async throws -> [OriginID: String] {
         try await read("read the checkpoints") { connection in
             var names: [OriginID: String] = [:]
-            for try await (signer, node) in try await connection.query(
-                "SELECT DISTINCT ON (signer) signer, node FROM checkpoints ORDER BY signer, number DESC", logger: self.logger
+            // The same skip scan as `checkpointNumbers` (every web-view page asks this).
+            for try await (signer, node) in try await connection.query("""
+                WITH RECURSIVE signers(signer) AS (
+                    (SELECT signer FROM checkpoints ORDER BY signer LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT c.signer FROM checkpoints c WHERE c.signer > s.signer ORDER BY c.signer LIMIT 1) FROM signers s WHERE s.signer IS NOT NULL
+                )
+                SELECT signer, (SELECT node FROM checkpoints c WHERE c.signer = s.signer ORDER BY number DESC LIMIT 1) FROM signers s WHERE signer IS NOT NULL
+                """, logger: self.logger
             ).decode((String, String).self) {
                 names[OriginID(unchecked: signer)] = node
             }

@@ -329,7 +329,7 @@ extension PostgresIngestTransaction: CheckpointTransaction {
         return try wait { try await PostgresEventStore.checkpointNumbers(connection, logger: logger) }
     }
 
-    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(line: String, checkpoint: Checkpoint)] {
+    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(number: UInt64, line: String, checkpoint: Checkpoint)] {
         try checkpoints(of: signer, after: after, limit: limit, newestFirst: false)
     }
 
@@ -359,15 +359,15 @@ extension PostgresIngestTransaction: CheckpointTransaction {
         }
     }
 
-    private func checkpoints(of signer: OriginID, after: UInt64, limit: Int, newestFirst: Bool) throws -> [(line: String, checkpoint: Checkpoint)] {
+    private func checkpoints(of signer: OriginID, after: UInt64, limit: Int, newestFirst: Bool) throws -> [(number: UInt64, line: String, checkpoint: Checkpoint)] {
         let (connection, logger) = (self.connection, self.logger)
         return try wait {
             let query: PostgresQuery = newestFirst
-                ? "SELECT line FROM checkpoints WHERE signer = \(signer.hex) AND number > \(Int64(clamping: after)) ORDER BY number DESC LIMIT \(Int64(limit))"
-                : "SELECT line FROM checkpoints WHERE signer = \(signer.hex) AND number > \(Int64(clamping: after)) ORDER BY number LIMIT \(Int64(limit))"
-            var result: [(line: String, checkpoint: Checkpoint)] = []
-            for try await line in try await connection.query(query, logger: logger).decode(String.self) {
-                result.append((line, try Checkpoint(storedLine: line)))
+                ? "SELECT number, line FROM checkpoints WHERE signer = \(signer.hex) AND number > \(Int64(clamping: after)) ORDER BY number DESC LIMIT \(Int64(limit))"
+                : "SELECT number, line FROM checkpoints WHERE signer = \(signer.hex) AND number > \(Int64(clamping: after)) ORDER BY number LIMIT \(Int64(limit))"
+            var result: [(number: UInt64, line: String, checkpoint: Checkpoint)] = []
+            for try await (number, line) in try await connection.query(query, logger: logger).decode((Int64, String).self) {
+                result.append((UInt64(clamping: number), line, try Checkpoint(storedLine: line)))
             }
             return result
         }

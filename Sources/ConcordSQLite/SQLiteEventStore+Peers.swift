@@ -16,7 +16,7 @@ extension SQLiteEventStore {
     /// Issues a new token for a peer (`PeerTokens.issue`) and returns it: only its SHA-256 is
     /// stored, so the token cannot be shown again.
     public func issueToken(peer name: String, readOnly: Bool) throws -> String {
-        try tokens("store the token for \(name)") { try PeerTokens.issue(peer: name, readOnly: readOnly, at: Timestamp.nowMillis(), in: $0) }
+        try tokens("store the token for \(name)", writing: true) { try PeerTokens.issue(peer: name, readOnly: readOnly, at: Timestamp.nowMillis(), in: $0) }
     }
 
     public func issuedTokens() throws -> [IssuedToken] {
@@ -26,7 +26,7 @@ extension SQLiteEventStore {
     /// Revokes a peer's token (`PeerTokens.revoke`). Returns false when there was none.
     @discardableResult
     public func revokeToken(peer name: String) throws -> Bool {
-        try tokens("revoke the token of \(name)") { try PeerTokens.revoke(peer: name, in: $0) }
+        try tokens("revoke the token of \(name)", writing: true) { try PeerTokens.revoke(peer: name, in: $0) }
     }
 
     /// The tokens as kept (digests), for `concord copy`.
@@ -36,7 +36,7 @@ extension SQLiteEventStore {
 
     /// Keeps tokens copied from another store (`PeerTokens.restore`).
     public func restoreTokens(_ tokens: [KeptToken]) throws {
-        try self.tokens("store copied tokens") { try PeerTokens.restore(tokens, in: $0) }
+        try self.tokens("store copied tokens", writing: true) { try PeerTokens.restore(tokens, in: $0) }
     }
 
     /// The peer a presented token belongs to, or nil.
@@ -44,10 +44,12 @@ extension SQLiteEventStore {
         try tokens("check a token") { try PeerTokens.authenticate(token, in: $0) }
     }
 
-    /// Runs `body` over the token rows in one transaction.
-    private func tokens<T>(_ what: String, _ body: (SQLiteTokenTransaction) throws -> T) throws -> T {
+    /// Runs `body` over the token rows: a change in one write transaction, a read (every request
+    /// authenticates) as its own statements, taking no write lock.
+    private func tokens<T>(_ what: String, writing: Bool = false, _ body: (SQLiteTokenTransaction) throws -> T) throws -> T {
         try withConnection(what) { state in
-            try state.connection.transaction { try body(SQLiteTokenTransaction(connection: state.connection)) }
+            guard writing else { return try body(SQLiteTokenTransaction(connection: state.connection)) }
+            return try state.connection.transaction { try body(SQLiteTokenTransaction(connection: state.connection)) }
         }
     }
 

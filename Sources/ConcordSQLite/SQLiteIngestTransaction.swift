@@ -223,8 +223,8 @@ extension SQLiteIngestTransaction: CheckpointTransaction {
         try SQLiteEventStore.checkpointNumbersUnlocked(connection)
     }
 
-    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(line: String, checkpoint: Checkpoint)] {
-        try SQLiteEventStore.checkpointLines(connection, signer: signer, after: after, limit: limit).map { ($0.1, $0.2) }
+    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(number: UInt64, line: String, checkpoint: Checkpoint)] {
+        try SQLiteEventStore.checkpointLines(connection, signer: signer, after: after, limit: limit).map { ($0.0, $0.1, $0.2) }
     }
 
     func checkpointSigners(named node: String) throws -> [OriginID] {

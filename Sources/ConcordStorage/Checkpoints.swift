@@ -8,9 +8,9 @@ public protocol CheckpointTransaction: IngestTransaction {
     func heads() throws -> [Checkpoint.Head]
     /// The highest checkpoint number held of each signer.
     func checkpointNumbers() throws -> [OriginID: UInt64]
-    /// A signer's checkpoints numbered above `after`, oldest first, at most `limit`, each with
-    /// the exchange line it is kept as.
-    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(line: String, checkpoint: Checkpoint)]
+    /// A signer's checkpoints whose stored number is above `after`, in number order, at most
+    /// `limit`: each row's number, the exchange line it is kept as, and that line read.
+    func checkpoints(of signer: OriginID, after: UInt64, limit: Int) throws -> [(number: UInt64, line: String, checkpoint: Checkpoint)]
     /// The signers of held checkpoints that give `node` as their node's name.
     func checkpointSigners(named node: String) throws -> [OriginID]
     /// The signers of held checkpoints whose origin id starts with `prefix` (lowercase hex).
@@ -115,11 +115,16 @@ public enum Checkpoints {
         while !cursors.isEmpty, result.count < limit {
             var next: [(OriginID, UInt64)] = []
             for (signer, after) in cursors {
-                for (line, checkpoint) in try tx.checkpoints(of: signer, after: after, limit: 8) {
+                for (number, line, checkpoint) in try tx.checkpoints(of: signer, after: after, limit: 8) {
+                    // The cursor moves by the stored number, which the read asked to be above it:
+                    // every round moves on, whatever the rows hold.
+                    guard number > after, checkpoint.signer == signer, checkpoint.number == number else {
+                        throw ConcordError(.storage, "the checkpoint stored as \(signer.short) number \(number) holds \(checkpoint.signer.short) number \(checkpoint.number): the checkpoints table was changed outside Concord")
+                    }
                     guard result.count < limit, result.isEmpty || bytes + line.utf8.count <= maxBytes else { return result }
                     result.append(checkpoint)
                     bytes += line.utf8.count
-                    next.append((signer, checkpoint.number))
+                    next.append((signer, number))
                 }
             }
             // Only the signers that still had some go round again, from where they stopped.

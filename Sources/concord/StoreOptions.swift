@@ -80,11 +80,17 @@ struct StoreOptions: ParsableArguments {
     /// `--store` names; the caller closes it.
     func createHub(nodeName: String) async throws -> any HubBackend & ReadModelReader {
         if isPostgres {
-            // A new hub, as init --hub makes one: with a key to sign its checkpoints.
+            // A new hub, as init --hub makes one: with a key of its own to sign its checkpoints,
+            // never one found at the path (it may be the source hub's). The key is made once the
+            // database holds the new store, so a refused copy leaves no key behind.
             try await { () async throws -> PostgresEventStore in
-                try makeHubKeyIfNone(nodeName: nodeName)
+                let path = try hubKeyPath
+                guard !FileManager.default.fileExists(atPath: path) else {
+                    throw ConcordError(.storeExists, "a hub key file is already at \(path): the copy is a new hub and signs with a key of its own; move that file away, or name another path with $CONCORD_HUB_KEY_FILE")
+                }
                 let store = try await PostgresEventStore.create(try postgresLocation, nodeName: nodeName, logger: logger)
-                if let key = try NodeKeyFile.read(at: try hubKeyPath) { store.useSigningKey(key) }
+                try makeHubKeyIfNone(nodeName: nodeName)
+                if let key = try NodeKeyFile.read(at: path) { store.useSigningKey(key) }
                 return store
             }()
         } else {
@@ -93,7 +99,7 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The store file `--store` names, for a command that opens it read-only (`verify`), or nil
-    /// for a PostgreSQL store (read through `withHub`, in read-only transactions).
+    /// for a PostgreSQL store (read through `withHub`).
     var storeFileForReadingOnly: String? { isPostgres ? nil : storePath }
 
     /// Where a PostgreSQL hub's signing key is kept (`init --hub` makes it; every process serving

@@ -7,7 +7,7 @@ import Testing
 /// a node signs and when, which a peer is sent, which `--seen-by` finds, and what `verify` makes
 /// of them, the same on SQLite and PostgreSQL.
 struct CheckpointConformanceTests {
-    @Test(arguments: Backend.underTest.filter { $0 != .memory })
+    @Test(.timeLimit(.minutes(1)), arguments: Backend.underTest.filter { $0 != .memory })
     func checkpointsAreSignedWhenTheHoldingsChangeFoundByNameAndChecked(_ backend: Backend) async throws {
         var west = ForgedOrigin()
         west.append(stream: "case:C-1", type: "case.opened", payload: FoldStateConformanceTests.opened("C-1"))
@@ -43,6 +43,11 @@ struct CheckpointConformanceTests {
             #expect(try await store.checkpointSignerNames()[first.signer] == "national-hub")
             // verify: the checkpoints hold of this copy.
             #expect(try await Backend.checkpointFaults(store).isEmpty)
+            // An insider's copy of a checkpoint's row under another number: reading them stops
+            // with an error naming it (paging by the line's own number went round for ever).
+            try await Backend.execute("INSERT INTO checkpoints SELECT signer, number + 1, node, taken_at, line, received_at FROM checkpoints WHERE number = 2", on: store)
+            await #expect(throws: ConcordError.self) { try await store.heldCheckpoints(after: [:], limit: 100) }
+            await #expect(throws: ConcordError.self) { try await Backend.checkpointFaults(store) }
         }
     }
 
