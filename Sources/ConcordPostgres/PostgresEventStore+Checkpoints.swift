@@ -92,23 +92,30 @@ extension PostgresEventStore {
         }
     }
 
-    /// The highest checkpoint number held of each signer: one query on the `(signer, number)` key.
+    /// The highest checkpoint number held of each signer.
     static func checkpointNumbers(_ connection: PostgresConnection, logger: Logger) async throws -> [OriginID: UInt64] {
-        var numbers: [OriginID: UInt64] = [:]
-        // A skip scan along the `(signer, number)` key: one lookup a signer, not a read of every
-        // checkpoint kept (every pull answer's end line asks this).
-        for try await (signer, number) in try await connection.query("""
+        Dictionary(uniqueKeysWithValues: try await newestOfEachSigner(connection, logger: logger).map { ($0.signer, $0.number) })
+    }
+
+    /// Each signer's newest checkpoint, its number and the node name it gives: a skip scan along
+    /// the `(signer, number)` key, one lookup a signer, not a read of every checkpoint kept (every
+    /// pull answer's end line and every web-view page ask this).
+    static func newestOfEachSigner(_ connection: PostgresConnection, logger: Logger) async throws -> [(signer: OriginID, number: UInt64, node: String)] {
+        var newest: [(signer: OriginID, number: UInt64, node: String)] = []
+        for try await (signer, number, node) in try await connection.query("""
             WITH RECURSIVE signers(signer) AS (
                 (SELECT signer FROM checkpoints ORDER BY signer LIMIT 1)
                 UNION ALL
                 SELECT (SELECT c.signer FROM checkpoints c WHERE c.signer > s.signer ORDER BY c.signer LIMIT 1) FROM signers s WHERE s.signer IS NOT NULL
             )
-            SELECT signer, (SELECT max(number) FROM checkpoints c WHERE c.signer = s.signer) FROM signers s WHERE signer IS NOT NULL
+            SELECT s.signer, n.number, n.node FROM signers s
+            CROSS JOIN LATERAL (SELECT number, node FROM checkpoints c WHERE c.signer = s.signer ORDER BY number DESC LIMIT 1) n
+            WHERE s.signer IS NOT NULL
             """, logger: logger
-        ).decode((String, Int64).self) {
-            numbers[OriginID(unchecked: signer)] = UInt64(clamping: number)
+        ).decode((String, Int64, String).self) {
+            newest.append((OriginID(unchecked: signer), UInt64(clamping: number), node))
         }
-        return numbers
+        return newest
     }
 
     // MARK: SyncBackend
@@ -136,20 +143,7 @@ extension PostgresEventStore {
     /// The node name each signer's newest held checkpoint gives itself, as signed.
     public func checkpointSignerNames() async throws -> [OriginID: String] {
         try await read("read the checkpoints") { connection in
-            var names: [OriginID: String] = [:]
-            // The same skip scan as `checkpointNumbers` (every web-view page asks this).
-            for try await (signer, node) in try await connection.query("""
-                WITH RECURSIVE signers(signer) AS (
-                    (SELECT signer FROM checkpoints ORDER BY signer LIMIT 1)
-                    UNION ALL
-                    SELECT (SELECT c.signer FROM checkpoints c WHERE c.signer > s.signer ORDER BY c.signer LIMIT 1) FROM signers s WHERE s.signer IS NOT NULL
-                )
-                SELECT signer, (SELECT node FROM checkpoints c WHERE c.signer = s.signer ORDER BY number DESC LIMIT 1) FROM signers s WHERE signer IS NOT NULL
-                """, logger: self.logger
-            ).decode((String, String).self) {
-                names[OriginID(unchecked: signer)] = node
-            }
-            return names
+            Dictionary(uniqueKeysWithValues: try await Self.newestOfEachSigner(connection, logger: self.logger).map { ($0.signer, $0.node) })
         }
     }
 }
