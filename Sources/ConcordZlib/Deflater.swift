@@ -57,6 +57,31 @@ public final class Deflater {
         run([][...], flush: Z_FINISH)
     }
 
+    /// Compresses `input` as the whole stream, into one buffer sized by `deflateBound`: one
+    /// allocation for the output whatever the data's ratio (the streaming path grows its result
+    /// by a 64 KiB buffer at a time). Only for a deflater with no ratio bound that has taken
+    /// nothing yet.
+    fileprivate func compressWhole(_ input: [UInt8]) -> [UInt8] {
+        precondition(ratioBound == nil && totalIn == 0, "compressWhole is the whole stream of an unbounded deflater")
+        let bound = Int(deflateBound(stream, UInt(input.count)))
+        let result = [UInt8](unsafeUninitializedCapacity: bound) { outputBuffer, initialized in
+            input.withUnsafeBufferPointer { inputBuffer in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: inputBuffer.baseAddress)
+                stream.pointee.avail_in = UInt32(inputBuffer.count)
+                stream.pointee.next_out = outputBuffer.baseAddress
+                stream.pointee.avail_out = UInt32(outputBuffer.count)
+                let code = CZlib.deflate(stream, Z_FINISH)
+                // deflateBound is an upper bound of a single-call Z_FINISH: the stream always ends.
+                precondition(code == Z_STREAM_END, "deflate within deflateBound returned \(code)")
+                stream.pointee.next_in = nil
+                initialized = outputBuffer.count - Int(stream.pointee.avail_out)
+            }
+        }
+        totalIn = input.count
+        totalOut = result.count
+        return result
+    }
+
     private func setLevel(_ wanted: Int32) -> [UInt8] {
         guard wanted != currentLevel else { return [] }
         var result: [UInt8] = []
@@ -101,6 +126,7 @@ public final class Deflater {
 public enum Zlib {
     public static func compress(_ bytes: [UInt8], format: CompressionFormat, level: Int32 = 6, ratioBound: InflateLimits? = nil) -> [UInt8] {
         let deflater = Deflater(format: format, level: level, ratioBound: ratioBound)
+        if ratioBound == nil, bytes.count <= Int(UInt32.max / 2) { return deflater.compressWhole(bytes) }
         return deflater.compress(bytes) + deflater.finish()
     }
 

@@ -23,6 +23,25 @@ struct ZlibTests {
         #expect(output == text)
     }
 
+    /// The one-shot compress writes into one buffer sized by zlib's bound: bodies of every size
+    /// around the streaming buffer (64 KiB), incompressible ones (the bound's worst case) too,
+    /// at every level, come back whole.
+    @Test(arguments: CompressionFormat.allCases)
+    func oneShotCompressionRoundTripsAtTheEdgesOfItsBuffer(format: CompressionFormat) throws {
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 65_535, 65_536, 65_537, 300_000] {
+            let random = (0..<size).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            let repetitive = Array(text.prefix(size)) + Array(repeating: 0x20, count: max(0, size - text.count))
+            for body in [random, repetitive] {
+                for level: Int32 in [0, 1, 6, 9] {
+                    let oneShot = Zlib.compress(body, format: format, level: level)
+                    let inflated = try Zlib.decompress(oneShot, format: format)
+                    #expect(inflated.count == body.count && inflated == body, "size \(size), level \(level)")
+                }
+            }
+        }
+    }
+
     @Test func gzipFromTheStandardToolIsAccepted() throws {
         // `printf 'hello concord\n' | gzip -9n`, as the gzip command writes it.
         let fromGzip: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x57, 0x48, 0xce,
