@@ -86,12 +86,7 @@ struct ImportCommand: AsyncParsableCommand {
             // Read a line at a time, so memory stays flat whatever the file's size (an export is
             // verified whole, so its batch is held; new events stream into the one commit).
             if new {
-                if storeOptions.isPostgres {
-                    throw ConcordError(.invalidArgument, "a PostgreSQL store is a hub's, which relays the regions' events and records none of its own: import --new runs on a store file")
-                }
-                var options = storeOptions.storeOptions
-                options.eventFormat = eventFormat
-                let store = try SQLiteEventStore.open(at: storeOptions.storePath, options: options, logger: storeOptions.logger)
+                let store = try storeOptions.openStore(eventFormat: eventFormat)
                 var reader = try NDJSONReader(path: file, label: "recording")
                 let parse = try newEventParser()
                 let (count, _) = try store.appendAll { try reader.next(parse) }

@@ -3,8 +3,6 @@ import ArgumentParser
 import Glibc
 #endif
 import ConcordCore
-import ConcordPostgres
-import ConcordSQLite
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,11 +28,7 @@ struct InitCommand: AsyncParsableCommand {
     var appRole: String?
 
     func validate() throws {
-        if storeOptions.isPostgres {
-            guard hub else { throw ValidationError("a PostgreSQL store is a hub's: add --hub (regional nodes keep a store file)") }
-        } else if appRole != nil {
-            throw ValidationError("--app-role is for a PostgreSQL store (--store postgres://…)")
-        }
+        try storeOptions.validateNewStore(hub: hub, appRole: appRole)
         if let shareDefault, SharingPolicy.Default(rawValue: shareDefault) == nil {
             throw ValidationError("--share-default is full or stubs, not '\(shareDefault.prefix(40))'")
         }
@@ -64,36 +58,12 @@ struct InitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if storeOptions.isPostgres {
-            try await CommandFailure.reporting {
-                let location = try storeOptions.postgresLocation
-                let choice = try shareDefault ?? Self.askShareDefault()
-                // The hub's signing key, for its checkpoints: a file beside its configuration,
-                // never in the database; one made for this database before is kept.
-                let (keyPath, made) = try storeOptions.makeHubKeyIfNone(nodeName: node)
-                let store = try await PostgresEventStore.create(location, nodeName: node, logger: storeOptions.logger)
-                try await store.restoreSharing(SharingSettings(rules: [], defaultRule: SharingPolicy.Default(rawValue: choice)!, localStreams: []))
-                if let appRole { try await store.grantApplicationRole(appRole) }
-                await store.close()
-                print("Created hub '\(node)' in \(location)")
-                print("Its checkpoints are signed with the key in \(keyPath)\(made ? "" : " (kept from before)"): give every process serving the hub a copy (mode 0600), or name it with $CONCORD_HUB_KEY_FILE")
-                print("Peers without sharing rules of their own receive: \(choice == "full" ? "every stream in full" : "only stubs")")
-                if let appRole { print("Role \(appRole) may add history but not change or remove it; serve with --store postgres://\(appRole)@\(location.host):\(location.port)/\(location.database)") }
-            }
-            return
-        }
-        try CommandFailure.reporting {
-            let store = try SQLiteEventStore.create(
-                at: storeOptions.storePath, nodeName: node, options: storeOptions.storeOptions, logger: storeOptions.logger
+        try await CommandFailure.reporting {
+            let choice = try shareDefault ?? (hub ? Self.askShareDefault() : nil)
+            let report = try await storeOptions.createStore(
+                nodeName: node, shareDefault: choice.map { SharingPolicy.Default(rawValue: $0)! }, appRole: appRole
             )
-            if let choice = try shareDefault ?? (hub ? Self.askShareDefault() : nil) {
-                try store.setShareDefault(SharingPolicy.Default(rawValue: choice)!)
-                print("Peers without sharing rules of their own receive: \(choice == "full" ? "every stream in full" : "only stubs (concord share add grants more)")")
-            }
-            let info = try store.nodeInfo()
-            print("Created node '\(info.name)' in \(store.path)")
-            print("origin  \(info.origin)")
-            print("key     \(store.path).key (keep it private)")
+            for line in report { print(line) }
         }
     }
 }

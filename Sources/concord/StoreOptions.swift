@@ -66,14 +66,59 @@ struct StoreOptions: ParsableArguments {
     var durabilitySetting: String? { isPostgres ? nil : durability.rawValue }
 
     /// The SQLite store. On PostgreSQL only a hub's commands run (`withHub`): the others say so.
-    func openStore() throws -> SQLiteEventStore {
+    /// `eventFormat` is the format new events are written in (1 only for benchmarks).
+    func openStore(eventFormat: Int = 2) throws -> SQLiteEventStore {
         if isPostgres {
             throw ConcordError(.invalidArgument, """
                 this command runs on a store file; a PostgreSQL store (\((try? postgresLocation)?.description ?? "postgres://…")) is a hub's, \
                 on which init --hub, serve, token, status, digest, verify, log, export, import, query, show, trail, share, trust, projections and copy run (docs/postgres.md)
                 """)
         }
-        return try SQLiteEventStore.open(at: storePath, options: storeOptions, logger: logger)
+        var options = storeOptions
+        options.eventFormat = eventFormat
+        return try SQLiteEventStore.open(at: storePath, options: options, logger: logger)
+    }
+
+    /// Refuses what `init` cannot make on the backend `--store` names: a PostgreSQL store is a
+    /// hub's (`--hub`); `--app-role` is a PostgreSQL role.
+    func validateNewStore(hub: Bool, appRole: String?) throws {
+        if isPostgres {
+            guard hub else { throw ValidationError("a PostgreSQL store is a hub's: add --hub (regional nodes keep a store file)") }
+        } else if appRole != nil {
+            throw ValidationError("--app-role is for a PostgreSQL store (--store postgres://…)")
+        }
+    }
+
+    /// Makes the node's store on the backend `--store` names (`concord init`), with what peers
+    /// without rules receive when given; returns what to tell the person who ran it.
+    ///
+    /// A file store gets its key beside it; a PostgreSQL hub gets its signing key (for its
+    /// checkpoints) at `hubKeyPath`, never in the database (one made for this database before is
+    /// kept), and `appRole`, when given, the grants its processes need and no more.
+    func createStore(nodeName: String, shareDefault: SharingPolicy.Default?, appRole: String?) async throws -> [String] {
+        let receive = shareDefault.map { choice in
+            "Peers without sharing rules of their own receive: \(choice == .full ? "every stream in full" : "only stubs (concord share add grants more)")"
+        }
+        if isPostgres {
+            let location = try postgresLocation
+            let (keyPath, made) = try makeHubKeyIfNone(nodeName: nodeName)
+            let store = try await PostgresEventStore.create(location, nodeName: nodeName, logger: logger)
+            try await store.restoreSharing(SharingSettings(rules: [], defaultRule: shareDefault ?? .full, localStreams: []))
+            if let appRole { try await store.grantApplicationRole(appRole) }
+            await store.close()
+            return ["Created hub '\(nodeName)' in \(location)",
+                    "Its checkpoints are signed with the key in \(keyPath)\(made ? "" : " (kept from before)"): give every process serving the hub a copy (mode 0600), or name it with $CONCORD_HUB_KEY_FILE"]
+                + (receive.map { [$0] } ?? [])
+                + (appRole.map { ["Role \($0) may add history but not change or remove it; serve with --store postgres://\($0)@\(location.host):\(location.port)/\(location.database)"] } ?? [])
+        }
+        let store = try SQLiteEventStore.create(at: storePath, nodeName: nodeName, options: storeOptions, logger: logger)
+        if let shareDefault { try store.setShareDefault(shareDefault) }
+        let info = try store.nodeInfo()
+        return (receive.map { [$0] } ?? []) + [
+            "Created node '\(info.name)' in \(store.path)",
+            "origin  \(info.origin)",
+            "key     \(store.path).key (keep it private)",
+        ]
     }
 
     /// A new, empty store for a hub's record (`concord copy`'s target), on whichever backend

@@ -330,7 +330,19 @@ struct PostgresHubEndToEndTests {
                 #expect(result.status == 0, "\(arguments) on \(store): \(result.stderr)")
                 return result.stdout
             }
-            for store in stores { _ = try ok(["init", "--hub", "--node", "national-hub", "--share-default", "stubs"], store) }
+            // What a backend cannot make is refused before anything is made: a PostgreSQL store
+            // is a hub's; --app-role is a PostgreSQL role.
+            let notAHub = try concord.run(["init", "--node", "national-hub", "--share-default", "stubs", "--store", location.description])
+            #expect(notAHub.status == 64 && notAHub.stderr.contains("a PostgreSQL store is a hub's: add --hub"), "\(notAHub.stderr)")
+            let roleOnAFile = try concord.run(["init", "--hub", "--node", "national-hub", "--share-default", "stubs", "--app-role", "concord_app", "--store", file])
+            #expect(roleOnAFile.status == 64 && roleOnAFile.stderr.contains("--app-role is for a PostgreSQL store"), "\(roleOnAFile.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: file))
+            #expect(try concord.run(["status", "--store", location.description]).status != 0, "no hub was made in the database")
+
+            let made = try stores.map { try ok(["init", "--hub", "--node", "national-hub", "--share-default", "stubs"], $0) }
+            #expect(made[0].contains("Created hub 'national-hub' in \(location)") && made[0].contains("Its checkpoints are signed with the key in "), "\(made[0])")
+            #expect(made[1].contains("Created node 'national-hub' in \(file)") && made[1].contains("key     \(file).key"), "\(made[1])")
+            for output in made { #expect(output.contains("Peers without sharing rules of their own receive: only stubs"), "\(output)") }
 
             // One changed byte in an event's data: refused, naming the fault, and nothing stored.
             let tampered = directory.file("tampered.ndjson")
@@ -423,7 +435,7 @@ struct PostgresHubEndToEndTests {
 
             // The hub records none of its own events: import --new is refused on PostgreSQL.
             let new = try concord.run(["import", "--new", "-", "--store", location.description], stdin: #"{"stream":"notes:x","type":"note","data":{}}"#)
-            #expect(new.status != 0 && new.stderr.contains("import --new runs on a store file"), "\(new.stderr)")
+            #expect(new.status != 0 && new.stderr.contains("this command runs on a store file"), "\(new.stderr)")
         }
     }
 }
