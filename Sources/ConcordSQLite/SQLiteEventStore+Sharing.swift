@@ -90,15 +90,6 @@ extension SQLiteEventStore {
         }
     }
 
-    static func mayWidenGrants(_ event: Event, version: Int) -> Bool { SharingGrants.mayWiden(event, version: version) }
-
-    /// Moves the openings number when the node has region or meeting rules (the only ones whose
-    /// grants depend on what the node holds).
-    static func noteGrantsMayWiden(_ connection: SQLiteConnection) throws {
-        let resolved = try connection.scalarInt("SELECT 1 FROM share_rules WHERE \(SharingGrants.resolvedRulesFilter) LIMIT 1")
-        if resolved != nil { try bumpOpeningsGeneration(connection) }
-    }
-
     /// The rules for `peer`, with its region and meeting rules resolved to streams through the
     /// read models (brought up to date first).
     public func sharingPolicy(for peer: String) throws -> SharingPolicy {

@@ -9,6 +9,9 @@ struct SQLiteIngestTransaction: IngestTransaction {
     let connection: SQLiteConnection
     /// Stream versions, read once a stream, then counted here for the rest of the transaction.
     private let versions = Box<[StreamID: Int]>([:])
+    /// The insert of recorded events, prepared at the first, and the bytes it reads texts from.
+    private let recordedInsert = Box<SQLiteStatement?>(nil)
+    private let scratch = Box<[UInt8]>([])
 
     init(_ connection: SQLiteConnection) {
         self.connection = connection
@@ -79,7 +82,7 @@ struct SQLiteIngestTransaction: IngestTransaction {
         var assigned: [Int] = []
         assigned.reserveCapacity(events.count)
         for event in events {
-            let version = try SQLiteEventStore.nextVersion(of: event.stream, after: versions.value[event.stream] ?? SQLiteEventStore.streamVersion(connection, event.stream))
+            let version = try StreamVersions.next(of: event.stream, after: versions.value[event.stream] ?? SQLiteEventStore.streamVersion(connection, event.stream))
             versions.value[event.stream] = version
             try SQLiteEventStore.bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
             try heads.moveHeads(for: event)
@@ -237,5 +240,53 @@ extension SQLiteIngestTransaction: CheckpointTransaction {
 
     func newestCheckpoint(of signer: OriginID, takenAtOrBefore time: Int64) throws -> Checkpoint? {
         try SQLiteEventStore.checkpoints(connection, where: "signer = ? AND taken_at <= ? ORDER BY taken_at DESC, number DESC LIMIT 1", [.text(signer.hex), .integer(time)]).first
+    }
+}
+
+extension SQLiteIngestTransaction: AppendTransaction {
+    func newestStamp(atOrBelow bound: HLCTimestamp?) throws -> HLCTimestamp? {
+        let newest = if let bound {
+            try connection.scalarInt("SELECT max(hlc) FROM events WHERE hlc <= ?", [.integer(bound.packed)])
+        } else {
+            try connection.scalarInt("SELECT max(hlc) FROM events")
+        }
+        return newest.map(HLCTimestamp.init(packed:))
+    }
+
+    func stamp(of event: EventID) throws -> HLCTimestamp? {
+        try connection.scalarInt("SELECT hlc FROM events WHERE origin = ? AND seq = ?", [.text(event.origin.hex), .integer(Int64(bitPattern: event.seq))])
+            .map(HLCTimestamp.init(packed:))
+    }
+
+    func versionAndHeads(of stream: StreamID) throws -> (version: Int, heads: [EventID]) {
+        let statement = try connection.cached("SELECT origin, seq FROM stream_heads WHERE stream = ? ORDER BY origin, seq")
+        defer { statement.reset() }
+        try statement.bind(1, stream.rawValue)
+        var heads: [EventID] = []
+        while try statement.step() {
+            heads.append(EventID(origin: OriginID(unchecked: statement.text(0)), seq: UInt64(bitPattern: statement.int64(1))))
+        }
+        return (try SQLiteEventStore.streamVersion(connection, stream), heads)
+    }
+
+    func insertRecorded(_ event: Event, streamVersion: Int, at now: Int64) throws -> Int64 {
+        let insert = try recordedInsert.value ?? connection.cached(SQLiteEventStore.insertEventSQL)
+        recordedInsert.value = insert
+        try SQLiteEventStore.bindInsert(insert, event, streamVersion: streamVersion, storedAt: now, scratch: &scratch.value)
+        return sqlite3LastInsertRowID(connection)
+    }
+
+    /// The write lock (`BEGIN IMMEDIATE`) excludes every other writer already.
+    func lockForRecording(_ origin: OriginID) throws {}
+
+    func replaceHeads(of stream: StreamID, with heads: [EventID]) throws {
+        let delete = try connection.cached("DELETE FROM stream_heads WHERE stream = ?")
+        try delete.run([.text(stream.rawValue)])
+        delete.reset()
+        let insert = try connection.cached("INSERT INTO stream_heads (stream, origin, seq) VALUES (?, ?, ?)")
+        for head in heads {
+            try insert.run([.text(stream.rawValue), .text(head.origin.hex), .integer(Int64(bitPattern: head.seq))])
+            insert.reset()
+        }
     }
 }

@@ -275,3 +275,9 @@ extension SQLiteSyncBackend: ReadModelReader {
         }
     }
 }
+
+extension SQLiteSyncBackend: RecordingBackend {
+    public func append(_ drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) async throws -> AppendResult {
+        try await store.append(drafts, expecting: expecting)
+    }
+}

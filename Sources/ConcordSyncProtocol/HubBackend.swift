@@ -108,3 +108,12 @@ public struct SyncPeerSummary: Sendable, Equatable {
         self.lastSync = lastSync
     }
 }
+
+/// A store this node records its own events in: a region's file, or a PostgreSQL hub given its
+/// signing key (the hub's origin). The steps are the engine's (`AppendWriter`) on both.
+public protocol RecordingBackend: HubBackend {
+    /// Appends in one transaction as this node's origin, each stream where `expecting` says
+    /// (else `wrongExpectedVersion`, and nothing is stored); returns the events as stored and the
+    /// seal over the new head. The read models are brought up to date by `catchUpReadModels`.
+    func append(_ drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) async throws -> AppendResult
+}

@@ -39,7 +39,9 @@ struct LogExportTests {
         func nextHeldSeq(of origin: OriginID, after seq: UInt64) async throws -> UInt64? { held.first { $0.seq > seq }?.seq }
     }
 
-    @Test(.timeLimit(.minutes(1))) func aSeqFarOutIsReachedInAFewReadsAndEveryEventIsWrittenOnce() async throws {
+    // Ten minutes: a stop for a loop that never ends, with room for a full suite that keeps
+    // the cooperative threads busy.
+    @Test(.timeLimit(.minutes(10))) func aSeqFarOutIsReachedInAFewReadsAndEveryEventIsWrittenOnce() async throws {
         let source = SparseSource(seqs: [1, 2, 5, 1_000_000_000_000_000])
         var written: [UInt64] = []
         var seals: [UInt64] = []

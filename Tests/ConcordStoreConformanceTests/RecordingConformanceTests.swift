@@ -1,0 +1,65 @@
+import ConcordCore
+import ConcordSyncProtocol
+import ConcordTestSupport
+import Testing
+
+/// Recording this node's own events, by the one engine (`AppendWriter`) on every backend that
+/// records (a region's file; a PostgreSQL hub with its signing key): the chain, the clock, the
+/// stream's heads as parents, expected versions, seals and a recorded erasure, the same on both.
+struct RecordingConformanceTests {
+    static func note(_ stream: String, _ text: String) throws -> EventDraft {
+        try EventDraft(stream: StreamID(stream), type: EventType("note.added"), data: .object(["text": .string(text)]), actor: "secretariat", occurredAt: 1_700_000_000_000)
+    }
+
+    @Test(arguments: Backend.underTest.filter { $0 != .memory })
+    func recordedEventsExtendTheNodesChainNameTheHeadsAndAreSealedAndChecked(_ backend: Backend) async throws {
+        var west = ForgedOrigin()
+        try await backend.withStore(named: "national-hub") { hub in
+            let store = try #require(hub as? any RecordingBackend, "\(backend) records")
+            let origin = try #require(try await store.ownOrigins().first)
+
+            // Two events on a new stream: seqs 1 and 2 of the node's origin, versions 1 and 2,
+            // the second naming the first, stamps rising, one seal over the head.
+            let first = try await store.append([try Self.note("minutes:M-1", "one"), try Self.note("minutes:M-1", "two")], expecting: [StreamID("minutes:M-1"): .noStream])
+            #expect(first.events.map(\.event.id) == [EventID(origin: origin, seq: 1), EventID(origin: origin, seq: 2)])
+            #expect(first.events.map(\.streamVersion) == [1, 2])
+            #expect(first.events[0].event.prev == [] && first.events[1].event.prev == [first.events[0].event.id])
+            #expect(first.events[0].event.prevHash == .genesis && first.events[1].event.prevHash == first.events[0].event.hash)
+            #expect(first.events[0].event.hlc < first.events[1].event.hlc)
+            #expect(first.seal.seq == 2 && first.seal.hash == first.events[1].event.hash)
+            #expect(try await store.seals(of: origin).map(\.seq) == [2])
+            #expect(try await store.originKeys().contains { $0.origin == origin })
+
+            // A stale expectation is refused and stores nothing.
+            let refused = await #expect(throws: ConcordError.self) {
+                try await store.append([try Self.note("minutes:M-1", "stale")], expecting: [StreamID("minutes:M-1"): .exactly(1)])
+            }
+            #expect(refused?.code == .wrongExpectedVersion)
+            #expect(try await store.versionVector()[origin] == 2)
+
+            // A region's event on the same stream, naming nothing: two heads, and the next
+            // recorded event names both (in origin, seq order), stamped above each.
+            let far = west.append(stream: "minutes:M-1", hlc: HLCTimestamp(wallMillis: Timestamp.nowMillis() + 60_000, counter: 0), prev: [])
+            west.seal()
+            _ = try await store.ingest(west.batch(), source: "import", policy: .allOrNothing)
+            let merge = try await store.append([try Self.note("minutes:M-1", "three")], expecting: [StreamID("minutes:M-1"): .exactly(3)])
+            let merged = merge.events[0]
+            #expect(merged.streamVersion == 4 && merged.event.id == EventID(origin: origin, seq: 3))
+            #expect(merged.event.prev == [first.events[1].event.id, far.id].sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) })
+            #expect(merged.event.hlc > far.hlc)
+            // And then it is the stream's only head.
+            let after = try await store.append([try Self.note("minutes:M-1", "four")], expecting: [:])
+            #expect(after.events[0].event.prev == [merged.event.id])
+
+            // An erasure recorded by this node destroys its own event's opening on the spot.
+            let erasure = try Erasure(targets: [first.events[0].event.id], reason: "recorded in error").draft(actor: "secretariat", occurredAt: 1_700_000_000_000, origin: origin)
+            _ = try await store.append([erasure], expecting: [:])
+            let held = try await store.readOrigin(origin, afterSeq: 0, limit: 1)
+            #expect(held.first?.event.disclosure == .erased && held.first?.event.payload.contains("one") == false)
+
+            // What was recorded verifies: every chain, every seal.
+            let report = try await LogVerifier.verify(store, batchSize: 2)
+            #expect(report.isValid && report.eventsChecked == 6, "\(report.faults)")
+        }
+    }
+}
