@@ -224,7 +224,19 @@ extension PostgresEventStore {
     }
 
     /// A PostgreSQL hub records no events of its own yet.
-    public func ownOriginStatus() async throws -> NodeStatus.OwnOrigin? { nil }
+    /// The hub's one origin, its key file's (every process serving the database records and
+    /// signs as it); nil for a process given no key. It starts no new origin of itself.
+    public func ownOriginStatus() async throws -> NodeStatus.OwnOrigin? {
+        guard let origin = checkpointSigner else { return nil }
+        let createdAt = try await read("read the node record") { connection in
+            try await connection.query("SELECT created_at FROM node WHERE id = 1", logger: self.logger).decode(Int64.self).first { _ in true } ?? 0
+        }
+        return NodeStatus.OwnOrigin(
+            origin: origin, createdAt: createdAt,
+            incarnations: [NodeStatus.OwnOrigin.Incarnation(origin: origin, startedAt: createdAt, reason: "the hub's key file")],
+            newOriginReason: nil, unprovenForkClaims: 0
+        )
+    }
 
     /// Every origin with events here, in origin order.
     public func eventOrigins() async throws -> [OriginID] {

@@ -3,8 +3,8 @@ import ConcordCore
 /// What `concord status` reports of a store, gathered the same way from any backend
 /// (`HubBackend.status()`) and written as one JSON shape (`json`), whichever backend holds it.
 public struct NodeStatus: Sendable {
-    /// The origin a node writes as, and the origins it wrote as before (a store that records
-    /// events of its own; a PostgreSQL hub records none yet).
+    /// The origin a node writes as, and the origins it wrote as before (a file's incarnations;
+    /// a PostgreSQL hub's one origin is its key file's).
     public struct OwnOrigin: Sendable, Equatable {
         public struct Incarnation: Sendable, Equatable {
             public var origin: OriginID
@@ -48,7 +48,8 @@ public struct NodeStatus: Sendable {
     public var forkedOrigins: [OriginID]
     /// What the last sync with each peer set aside.
     public var setAside: [(peer: String, refusal: SyncWire.Refusal)]
-    /// Nil when the store writes no events of its own.
+    /// Nil when the store writes no events of its own (a memory store; a PostgreSQL hub process
+    /// given no key).
     public var ownOrigin: OwnOrigin?
 
     /// The status as one JSON document, the same keys on every backend (docs/cli.md): `origin`,

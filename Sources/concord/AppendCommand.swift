@@ -1,7 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordDomain
-import ConcordSQLite
+import ConcordSyncProtocol
 
 struct AppendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,7 +50,7 @@ struct AppendCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try CommandFailure.reporting {
+        try await CommandFailure.reporting {
             // Validate everything before opening the store: bad input changes nothing.
             let draft = try EventDraft(
                 stream: StreamID(stream),
@@ -69,16 +69,17 @@ struct AppendCommand: AsyncParsableCommand {
             if let expectedVersion, expectedVersion < 0 {
                 throw ConcordError(.invalidArgument, "--expected-version must be 0 or more")
             }
-            let store = try storeOptions.openStore()
             let expecting: [StreamID: ExpectedVersion] = expectedVersion.map { [draft.stream: .exactly($0)] } ?? [:]
-            let result = try store.append([draft], expecting: expecting)
-            try store.catchUpProjections()
-            CheckpointCommand.signAfterCommit(store)
-            let stored = result.events[0]
-            if json {
-                print(stored.jsonLine)
-            } else {
-                print("Recorded \(stored.event.type) on \(stored.event.stream) (version \(stored.streamVersion)), event \(stored.event.id.origin.short):\(stored.event.seq)")
+            try await storeOptions.withRecordingStore { store in
+                let result = try await store.append([draft], expecting: expecting)
+                try await store.catchUpReadModels()
+                await CheckpointCommand.signAfterCommit(store)
+                let stored = result.events[0]
+                if json {
+                    print(stored.jsonLine)
+                } else {
+                    print("Recorded \(stored.event.type) on \(stored.event.stream) (version \(stored.streamVersion)), event \(stored.event.id.origin.short):\(stored.event.seq)")
+                }
             }
         }
     }

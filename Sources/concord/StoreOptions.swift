@@ -13,7 +13,7 @@ struct StoreOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The node's store: a file, or a hub's PostgreSQL database (postgres://USER@HOST:PORT/DATABASE).",
-            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub, serve, token, status, digest, verify, log, export, import, query, show, trail, share, trust, projections and copy work on it; docs/postgres.md); its password may come from $PGPASSWORD.",
+            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub, serve, token, status, digest, verify, log, export, import, append, query, show, trail, share, trust, projections and copy work on it; docs/postgres.md); its password may come from $PGPASSWORD.",
             valueName: "path|url"
         )
     )
@@ -71,7 +71,7 @@ struct StoreOptions: ParsableArguments {
         if isPostgres {
             throw ConcordError(.invalidArgument, """
                 this command runs on a store file; a PostgreSQL store (\((try? postgresLocation)?.description ?? "postgres://…")) is a hub's, \
-                on which init --hub, serve, token, status, digest, verify, log, export, import, query, show, trail, share, trust, projections and copy run (docs/postgres.md)
+                on which init --hub, serve, token, status, digest, verify, log, export, import, append, query, show, trail, share, trust, projections and copy run (docs/postgres.md)
                 """)
         }
         var options = storeOptions
@@ -197,22 +197,29 @@ struct StoreOptions: ParsableArguments {
         return (SQLiteSyncBackend(store: store), { watcher.stop() })
     }
 
-    /// The store as a hub's commands see it (its log, sync, tokens, read models), whichever
-    /// backend holds it; closed after `body`.
-    func withHub<T>(_ body: (any HubBackend & ReadModelReader) async throws -> T) async throws -> T {
-        let hub: any HubBackend & ReadModelReader = if isPostgres {
+    /// The store as a command that records sees it (`RecordingBackend`: a file node, or a
+    /// PostgreSQL hub recording as its origin with the key in `hubKeyPath`), whichever backend
+    /// holds it; closed after `body`.
+    func withRecordingStore<T>(_ body: (any RecordingBackend & ReadModelReader) async throws -> T) async throws -> T {
+        let store: any RecordingBackend & ReadModelReader = if isPostgres {
             try await openPostgresHub()
         } else {
             SQLiteSyncBackend(store: try openStore())
         }
         do {
-            let result = try await body(hub)
-            await hub.close()
+            let result = try await body(store)
+            await store.close()
             return result
         } catch {
-            await hub.close()
+            await store.close()
             throw error
         }
+    }
+
+    /// The store as a hub's commands see it (its log, sync, tokens, read models), whichever
+    /// backend holds it; closed after `body`. (The same store `withRecordingStore` opens.)
+    func withHub<T>(_ body: (any HubBackend & ReadModelReader) async throws -> T) async throws -> T {
+        try await withRecordingStore { try await body($0) }
     }
 }
 

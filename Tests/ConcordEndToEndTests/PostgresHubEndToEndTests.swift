@@ -79,7 +79,8 @@ struct PostgresHubEndToEndTests {
             #expect(offline.status == 0 && offline.stdout.hasPrefix("OK: "), "\(offline.stdout) \(offline.stderr)")
             let status = try JSONValue(parsing: try ok(["status", "--json"], store: hub))
             #expect(status["events"] == .number("33") && status["backend"] == .string("postgresql") && status["peersWithTokens"] == .number("2"), "\(status)")
-            #expect(status["streams"] == .number("3") && status["origin"] == .null && status["nextWriteStartsNewOrigin"] == .null, "\(status)")
+            // Its origin is its key file's, the checkpoints' signer; it starts no new one.
+            #expect(status["streams"] == .number("3") && status["origin"] == taken["signer"] && status["nextWriteStartsNewOrigin"] == .bool(false), "\(status)")
             // One JSON shape on every backend: the same keys as a region's store file.
             let regionStatus = try JSONValue(parsing: try ok(["status", "--json"], store: region("wy")))
             guard case .object(let hubKeys) = status, case .object(let regionKeys) = regionStatus else { Issue.record("status is not an object"); return }
@@ -433,7 +434,18 @@ struct PostgresHubEndToEndTests {
             _ = try ok(["projections", "rebuild"], location.description)
             #expect(try concord.run(["verify", "--store", location.description]).status == 0)
 
-            // The hub records none of its own events: import --new is refused on PostgreSQL.
+            // append records on either, as the store's own origin (the hub's: its key file), and
+            // what it recorded verifies; a stale --expected-version stores nothing (exit 75).
+            for store in stores {
+                let recorded = try ok(["append", "notes:secretariat", "note.added", "--data", #"{"text":"minutes published"}"#, "--actor", "secretariat", "--expected-version", "0", "--json"], store)
+                #expect(recorded.contains(#""stream":"notes:secretariat""#) && recorded.contains(#""seq":1"#), "\(recorded)")
+                let stale = try concord.run(["append", "notes:secretariat", "note.added", "--data", "{}", "--actor", "secretariat", "--expected-version", "0", "--store", store])
+                #expect(stale.status == 75 && stale.stderr.contains("is at version 1"), "\(stale.stderr)")
+                #expect(try concord.run(["verify", "--store", store]).status == 0)
+                #expect(try ok(["log", "--type", "note.added", "--json"], store).split(separator: "\n").count == 1)
+            }
+            // The recording commands that fold a stream's record do not reach a hub's PostgreSQL
+            // store yet: import --new is refused there, saying where it runs.
             let new = try concord.run(["import", "--new", "-", "--store", location.description], stdin: #"{"stream":"notes:x","type":"note","data":{}}"#)
             #expect(new.status != 0 && new.stderr.contains("this command runs on a store file"), "\(new.stderr)")
         }
