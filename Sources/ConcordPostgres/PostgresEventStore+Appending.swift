@@ -46,6 +46,12 @@ extension PostgresIngestTransaction: AppendTransaction {
         try PostgresEventStore.wait { try await connection.query("SELECT last FROM log_position WHERE id = 1 FOR UPDATE", logger: logger) }
     }
 
+    func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)? {
+        try headAndKey(of: origin).head
+    }
+
+    func insertSeal(_ seal: Seal, at now: Int64) throws { try insertSeals([seal], at: now) }
+
     func newestStamp(atOrBelow bound: HLCTimestamp?) throws -> HLCTimestamp? {
         let (connection, logger) = (self.connection, self.logger)
         let packed = try PostgresEventStore.wait { () async throws -> Int64? in

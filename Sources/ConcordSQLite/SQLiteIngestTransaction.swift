@@ -7,11 +7,16 @@ import ConcordStorage
 /// `lock` has nothing to do). Every statement is prepared once and cached on the connection.
 struct SQLiteIngestTransaction: IngestTransaction {
     let connection: SQLiteConnection
-    /// Stream versions, read once a stream, then counted here for the rest of the transaction.
-    private let versions = Box<[StreamID: Int]>([:])
-    /// The insert of recorded events, prepared at the first, and the bytes it reads texts from.
-    private let recordedInsert = Box<SQLiteStatement?>(nil)
-    private let scratch = Box<[UInt8]>([])
+    /// What the transaction keeps between calls, in one allocation: stream versions, read once
+    /// a stream and then counted here; the insert of recorded events, prepared at the first; and
+    /// the bytes it reads texts from.
+    private let kept = Box<Kept>(Kept())
+
+    struct Kept {
+        var versions: [StreamID: Int] = [:]
+        var recordedInsert: SQLiteStatement?
+        var scratch: [UInt8] = []
+    }
 
     init(_ connection: SQLiteConnection) {
         self.connection = connection
@@ -39,11 +44,7 @@ struct SQLiteIngestTransaction: IngestTransaction {
     func isOwnOrigin(_ origin: OriginID) throws -> Bool { try holds("SELECT 1 FROM incarnations WHERE origin = ?", origin) }
 
     func headAndKey(of origin: OriginID) throws -> (head: (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?, key: OriginKey?) {
-        let head = try connection.cached("SELECT seq, hash, hlc FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
-        defer { head.reset() }
-        try head.bind(1, origin.hex)
-        let found = try head.step() ? (UInt64(bitPattern: head.int64(0)), EventHash(bytes: head.blob(1)), HLCTimestamp(packed: head.int64(2))) : nil
-        return (found, try key(of: origin))
+        (try head(of: origin), try key(of: origin))
     }
 
     func key(of origin: OriginID) throws -> OriginKey? { try SQLiteEventStore.storedKey(connection, origin) }
@@ -82,8 +83,8 @@ struct SQLiteIngestTransaction: IngestTransaction {
         var assigned: [Int] = []
         assigned.reserveCapacity(events.count)
         for event in events {
-            let version = try StreamVersions.next(of: event.stream, after: versions.value[event.stream] ?? SQLiteEventStore.streamVersion(connection, event.stream))
-            versions.value[event.stream] = version
+            let version = try StreamVersions.next(of: event.stream, after: kept.value.versions[event.stream] ?? SQLiteEventStore.streamVersion(connection, event.stream))
+            kept.value.versions[event.stream] = version
             try SQLiteEventStore.bindInsert(insert, event, streamVersion: version, storedAt: now, scratch: &scratch)
             try heads.moveHeads(for: event)
             assigned.append(version)
@@ -270,14 +271,23 @@ extension SQLiteIngestTransaction: AppendTransaction {
     }
 
     func insertRecorded(_ event: Event, streamVersion: Int, at now: Int64) throws -> Int64 {
-        let insert = try recordedInsert.value ?? connection.cached(SQLiteEventStore.insertEventSQL)
-        recordedInsert.value = insert
-        try SQLiteEventStore.bindInsert(insert, event, streamVersion: streamVersion, storedAt: now, scratch: &scratch.value)
+        let insert = try kept.value.recordedInsert ?? connection.cached(SQLiteEventStore.insertEventSQL)
+        kept.value.recordedInsert = insert
+        try SQLiteEventStore.bindInsert(insert, event, streamVersion: streamVersion, storedAt: now, scratch: &kept.value.scratch)
         return sqlite3LastInsertRowID(connection)
     }
 
     /// The write lock (`BEGIN IMMEDIATE`) excludes every other writer already.
     func lockForRecording(_ origin: OriginID) throws {}
+
+    func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)? {
+        let head = try connection.cached("SELECT seq, hash, hlc FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1")
+        defer { head.reset() }
+        try head.bind(1, origin.hex)
+        return try head.step() ? (UInt64(bitPattern: head.int64(0)), EventHash(bytes: head.blob(1)), HLCTimestamp(packed: head.int64(2))) : nil
+    }
+
+    func insertSeal(_ seal: Seal, at now: Int64) throws { try SQLiteEventStore.insertSeal(connection, seal, at: now) }
 
     func replaceHeads(of stream: StreamID, with heads: [EventID]) throws {
         let delete = try connection.cached("DELETE FROM stream_heads WHERE stream = ?")

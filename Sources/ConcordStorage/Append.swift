@@ -3,6 +3,10 @@ import ConcordCore
 /// What the engine asks of a store inside one write transaction to record this node's own
 /// events (`AppendWriter`), beyond what ingest asks: rows read and written, no rule.
 public protocol AppendTransaction: IngestTransaction {
+    /// The origin's highest held event: its seq, hash and clock stamp (nil when none is held).
+    func head(of origin: OriginID) throws -> (seq: UInt64, hash: EventHash, hlc: HLCTimestamp)?
+    /// Inserts one seal (a seal already held is kept as it is).
+    func insertSeal(_ seal: Seal, at now: Int64) throws
     /// The highest clock stamp held; with `bound`, the highest at or below it. Nil when none.
     func newestStamp(atOrBelow bound: HLCTimestamp?) throws -> HLCTimestamp?
     /// The clock stamp of a held event.
@@ -74,9 +78,10 @@ public struct AppendWriter<Transaction: AppendTransaction> {
         self.format = format
         self.widensGrants = widensGrants
         try tx.lockForRecording(key.origin)
-        let (head, storedKey) = try tx.headAndKey(of: key.origin)
-        // The origin's key is kept with the others' (a peer checks its events with it).
-        if storedKey == nil { try tx.insertKey(key.originKey, at: now) }
+        let head = try tx.head(of: key.origin)
+        // The origin's key is kept with the others' (a peer checks its events with it), stored
+        // at the latest with its first event: an origin with events held has it already.
+        if head == nil, try tx.key(of: key.origin) == nil { try tx.insertKey(key.originKey, at: now) }
         chain = OriginChain(key: key, lastSeq: head?.seq ?? 0, lastHash: head?.hash ?? .genesis)
         guard chain.lastSeq < EventLimits.seqRange.upperBound else {
             throw ConcordError(.storage, "origin \(chain.origin) is at seq \(chain.lastSeq), where no event can follow: the store has been tampered with")
@@ -135,7 +140,7 @@ public struct AppendWriter<Transaction: AppendTransaction> {
         // in one batch (the run then ends on the previous event).
         let lineBytes = event.exchangeLineBytes
         if unsealedEvents > 0, unsealedBytes + lineBytes > EventLimits.maxRunLineBytes {
-            try tx.insertSeals([chain.key.seal(seq: event.seq - 1, hash: event.prevHash)], at: now)
+            try tx.insertSeal(chain.key.seal(seq: event.seq - 1, hash: event.prevHash), at: now)
             unsealedEvents = 0
             unsealedBytes = 0
         }
@@ -152,7 +157,7 @@ public struct AppendWriter<Transaction: AppendTransaction> {
         unsealedEvents += 1
         unsealedBytes += lineBytes
         if unsealedEvents == Self.sealInterval {
-            try tx.insertSeals([chain.sealHead()], at: now)
+            try tx.insertSeal(chain.sealHead(), at: now)
             unsealedEvents = 0
             unsealedBytes = 0
         }
@@ -167,11 +172,11 @@ public struct AppendWriter<Transaction: AppendTransaction> {
     /// out of the read models in the same transaction; and announces the commit.
     public func finish() throws -> Seal {
         guard appended > 0 else { return chain.sealHead() }
-        for stream in appendedStreams.sorted() {
+        for stream in appendedStreams {
             try tx.replaceHeads(of: stream, with: streams[stream]!.heads)
         }
         let seal = chain.sealHead()
-        try tx.insertSeals([seal], at: now)
+        try tx.insertSeal(seal, at: now)
         if grantsMayWiden, try tx.hasResolvedShareRules() { try tx.bumpOpeningsGeneration() }
         if erased > 0 { try tx.catchUpReadModels() }
         try tx.announceCommit()

@@ -77,7 +77,7 @@ public protocol IngestTransaction {
 
     // MARK: Checkpoints (a capability)
 
-    /// Whether the store keeps checkpoints at all (a PostgreSQL hub keeps none yet).
+    /// Whether the store keeps checkpoints at all (SQLite and PostgreSQL do; the memory store does not).
     var keepsCheckpoints: Bool { get }
     /// The signer's newest held checkpoint.
     func newestCheckpoint(of signer: OriginID) throws -> Checkpoint?
