@@ -59,7 +59,7 @@ let package = Package(
         // Command handling: folds a stream, applies the domain's rules, appends the decision.
         .target(
             name: "ConcordRecording",
-            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections"]
+            dependencies: ["ConcordCore", "ConcordDomain", "ConcordProjections", "ConcordSyncProtocol"]
         ),
         .systemLibrary(
             name: "CZlib",

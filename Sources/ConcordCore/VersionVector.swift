@@ -14,7 +14,6 @@ public struct VersionVector: Hashable, Sendable {
         set { entries[origin] = newValue > 0 ? newValue : nil }
     }
 
-    /// The number of events the vector covers.
     /// The number of events the vector covers (saturating: a peer's vector may name huge seqs).
     public var eventCount: UInt64 {
         entries.values.reduce(0) { total, seq in

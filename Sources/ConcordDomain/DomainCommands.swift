@@ -1,10 +1,10 @@
 import ConcordCore
 
 /// What the rules need to know beyond the stream being written: facts from other streams.
-public protocol DomainLookup {
+public protocol DomainLookup: Sendable {
     /// The meeting that recorded a decision, if this node holds it.
-    func meetingOfDecision(_ decisionID: String) throws -> String?
-    func caseExists(_ caseID: String) throws -> Bool
+    func meetingOfDecision(_ decisionID: String) async throws -> String?
+    func caseExists(_ caseID: String) async throws -> Bool
 }
 
 /// A command on a case, checked against the case's current record.
@@ -71,7 +71,7 @@ public enum MeetingCommand: Sendable {
     case minutes(summary: String)
     case cancel(reason: String?)
 
-    public func decide(meetingID: String, current: MeetingRecord?, lookup: DomainLookup) throws -> DomainEvent {
+    public func decide(meetingID: String, current: MeetingRecord?, lookup: some DomainLookup) async throws -> DomainEvent {
         if case let .schedule(title, at, location, host) = self {
             if let current, let scheduled = current.scheduled {
                 throw ConcordError(.ruleViolation, "meeting \(meetingID) is already scheduled (\(Rules.describe(scheduled)))")
@@ -95,7 +95,7 @@ public enum MeetingCommand: Sendable {
             if let existing = current.decisions[decisionID] {
                 throw ConcordError(.ruleViolation, "decision \(decisionID) is already recorded on meeting \(meetingID) (\(Rules.describe(existing.provenance)))")
             }
-            if let other = try lookup.meetingOfDecision(decisionID) {
+            if let other = try await lookup.meetingOfDecision(decisionID) {
                 throw ConcordError(.ruleViolation, "decision id \(decisionID) is already used by meeting \(other); choose another id")
             }
             return .meetingDecisionRecorded(decisionID: decisionID, text: try Rules.text(text, "decision text"), proposedBy: proposedBy)
@@ -116,15 +116,15 @@ public enum ActionCommand: Sendable {
     case complete(outcome: String?)
     case cancel(reason: String?)
 
-    public func decide(actionID: String, current: ActionRecord?, lookup: DomainLookup) throws -> DomainEvent {
+    public func decide(actionID: String, current: ActionRecord?, lookup: some DomainLookup) async throws -> DomainEvent {
         if case let .raise(title, owner, due, decisionID, caseID) = self {
             if let current, let raised = current.raised {
                 throw ConcordError(.ruleViolation, "action \(actionID) is already raised (\(Rules.describe(raised)))")
             }
-            if let decisionID, try lookup.meetingOfDecision(decisionID) == nil {
+            if let decisionID, try await lookup.meetingOfDecision(decisionID) == nil {
                 throw ConcordError(.unknownID, "no decision \(decisionID) on this node; record it with: concord meeting decide MEETING-ID \(decisionID) \"…\"")
             }
-            if let caseID, try !lookup.caseExists(caseID) {
+            if let caseID, try await !lookup.caseExists(caseID) {
                 throw ConcordError(.unknownID, "no case \(caseID) on this node")
             }
             return .actionRaised(

@@ -26,8 +26,8 @@ struct ActionCommandGroup: AsyncParsableCommand {
         @Option(name: .customLong("case"), help: "The case it follows from (must be on this node).") var caseID: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.raise(title: title, owner: owner, due: due, decisionID: decision, caseID: caseID), actionID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.raise(title: title, owner: owner, due: due, decisionID: decision, caseID: caseID), actionID: id, context)
             }, describe: { _ in "Raised action \(id) for \(owner)" })
         }
     }
@@ -40,8 +40,8 @@ struct ActionCommandGroup: AsyncParsableCommand {
         @Argument(help: "The new owner.") var owner: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.reassign(owner: owner), actionID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.reassign(owner: owner), actionID: id, context)
             }, describe: { _ in "Action \(id) is owned by \(owner)" })
         }
     }
@@ -54,8 +54,8 @@ struct ActionCommandGroup: AsyncParsableCommand {
         @Argument(help: "The new due date (YYYY-MM-DD).") var date: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.changeDue(date), actionID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.changeDue(date), actionID: id, context)
             }, describe: { _ in "Action \(id) is due \(date)" })
         }
     }
@@ -68,8 +68,8 @@ struct ActionCommandGroup: AsyncParsableCommand {
         @Argument(help: "What has happened.") var note: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.progress(note: note), actionID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.progress(note: note), actionID: id, context)
             }, describe: { _ in "Noted progress on action \(id)" })
         }
     }
@@ -82,8 +82,8 @@ struct ActionCommandGroup: AsyncParsableCommand {
         @Option(help: "What came of it.") var outcome: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.complete(outcome: outcome), actionID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.complete(outcome: outcome), actionID: id, context)
             }, describe: { _ in "Completed action \(id)" })
         }
     }
@@ -96,8 +96,8 @@ struct ActionCommandGroup: AsyncParsableCommand {
         @Option(help: "Why.") var reason: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.cancel(reason: reason), actionID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.cancel(reason: reason), actionID: id, context)
             }, describe: { _ in "Cancelled action \(id)" })
         }
     }

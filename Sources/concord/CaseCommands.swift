@@ -26,8 +26,8 @@ struct CaseCommandGroup: AsyncParsableCommand {
         @Option(help: "An external reference, if it differs from the id.") var reference: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.open(title: title, region: region, category: category, reference: reference), caseID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.open(title: title, region: region, category: category, reference: reference), caseID: id, context)
             }, describe: { _ in "Opened case \(id)" })
         }
     }
@@ -43,8 +43,8 @@ struct CaseCommandGroup: AsyncParsableCommand {
         @Argument(help: "The new status.") var status: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.changeStatus(try CaseStatus(parsing: status)), caseID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.changeStatus(try CaseStatus(parsing: status)), caseID: id, context)
             }, describe: { _ in "Case \(id) is now \(status.lowercased())" })
         }
     }
@@ -57,8 +57,8 @@ struct CaseCommandGroup: AsyncParsableCommand {
         @Argument(help: "Who owns it now.") var owner: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.assign(owner: owner), caseID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.assign(owner: owner), caseID: id, context)
             }, describe: { _ in "Case \(id) is owned by \(owner)" })
         }
     }
@@ -71,8 +71,8 @@ struct CaseCommandGroup: AsyncParsableCommand {
         @Argument(help: "The note.") var text: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.note(text), caseID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.note(text), caseID: id, context)
             }, describe: { _ in "Noted on case \(id)" })
         }
     }
@@ -89,8 +89,8 @@ struct CaseCommandGroup: AsyncParsableCommand {
         @Option(help: "How they relate, such as \"same suspects\".") var relation: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.link(otherCase: otherCase, relation: relation), caseID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.link(otherCase: otherCase, relation: relation), caseID: id, context)
             }, describe: { _ in "Linked case \(id) to \(otherCase)" })
         }
     }
@@ -103,8 +103,8 @@ struct CaseCommandGroup: AsyncParsableCommand {
         @Option(help: "How it ended, such as \"convicted\" or \"no further action\".") var outcome: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.close(outcome: outcome), caseID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.close(outcome: outcome), caseID: id, context)
             }, describe: { _ in "Closed case \(id): \(outcome)" })
         }
     }

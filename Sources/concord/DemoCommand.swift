@@ -38,17 +38,17 @@ struct DemoCommand: AsyncParsableCommand {
             let hub = try SQLiteEventStore.create(at: path("national-hub"), nodeName: "national-hub", logger: logger)
             let hubRecord = DemoScenario.hubRecord()
             let completions = hubRecord.suffix(3)
-            try record(Array(hubRecord.dropLast(3)), into: hub)
+            try await record(Array(hubRecord.dropLast(3)), into: hub)
             // A moment to replay later: the meeting is recorded, no action is finished yet.
             let moment = Timestamp.nowMillis()
             while Timestamp.nowMillis() <= moment {}
-            try record(Array(completions), into: hub)
+            try await record(Array(completions), into: hub)
             try hub.takeCheckpoint()
             print("national-hub         \(try hub.eventCount()) events: the first national meeting (Home Office, March 2016), its 4 decisions and 3 actions")
             var stores = [hub]
             for (index, region) in DemoScenario.regions.enumerated() {
                 let store = try SQLiteEventStore.create(at: path(region.node), nodeName: region.node, logger: logger)
-                try record(DemoScenario.regionRecord(region, cases: cases, seed: UInt64(2016 + index)), into: store)
+                try await record(DemoScenario.regionRecord(region, cases: cases, seed: UInt64(2016 + index)), into: store)
                 try store.takeCheckpoint()
                 print("\(region.node.padding(toLength: 20, withPad: " ", startingAt: 0)) \(try store.eventCount()) events: \(cases) cases in \(region.name)")
                 stores.append(store)
@@ -79,22 +79,22 @@ struct DemoCommand: AsyncParsableCommand {
 
             section("2b. Offline, two regions change the same case; sync shows the conflict everywhere")
             let shared = "GM-2016-0500"
-            let officer = { (name: String) in DomainRecorder<SQLiteEventStore>.Context(actor: name, occurredAt: Timestamp.nowMillis()) }
-            let manchester = DomainRecorder(store: stores[2])
-            let yorkshire = DomainRecorder(store: stores[1])
-            try manchester.run(.open(title: "Organised labour exploitation across the Pennines", region: "Greater Manchester", category: "labour exploitation", reference: nil), caseID: shared, officer("DI Okafor, Greater Manchester"))
+            let officer = { (name: String) in DomainRecorder.Context(actor: name, occurredAt: Timestamp.nowMillis()) }
+            let manchester = DomainRecorder(store: SQLiteSyncBackend(store: stores[2]))
+            let yorkshire = DomainRecorder(store: SQLiteSyncBackend(store: stores[1]))
+            try await manchester.run(.open(title: "Organised labour exploitation across the Pennines", region: "Greater Manchester", category: "labour exploitation", reference: nil), caseID: shared, officer("DI Okafor, Greater Manchester"))
             try await syncRound("sync", quiet: true)
             try await syncRound("sync", quiet: true)
             print("on west-yorkshire:      concord case status \(shared) referred")
             print("on greater-manchester:  concord case status \(shared) charged      (neither has seen the other)")
-            try yorkshire.run(.changeStatus(.referred), caseID: shared, officer("DS Walsh, West Yorkshire"))
-            try manchester.run(.changeStatus(.charged), caseID: shared, officer("DI Okafor, Greater Manchester"))
+            try await yorkshire.run(.changeStatus(.referred), caseID: shared, officer("DS Walsh, West Yorkshire"))
+            try await manchester.run(.changeStatus(.charged), caseID: shared, officer("DI Okafor, Greater Manchester"))
             try await syncRound("sync", quiet: true)
             try await syncRound("sync", quiet: true)
             print("\nconcord query conflicts   (the same on every node; the case shows the furthest status meanwhile)\n")
             try await run(QueryCommand.self, ["--store", path("west-midlands"), "conflicts"])
             print("\nGreater Manchester, having seen both, settles it: concord case close \(shared) --outcome convicted")
-            try manchester.run(.close(outcome: "convicted"), caseID: shared, officer("DI Okafor, Greater Manchester"))
+            try await manchester.run(.close(outcome: "convicted"), caseID: shared, officer("DI Okafor, Greater Manchester"))
             try await syncRound("sync", quiet: true)
             try await syncRound("sync", quiet: true)
             let remaining = try stores.map { try $0.queryReadModels(.live, sql: "SELECT count(*) FROM {schema}.conflicts", []).rows[0][0].description }
@@ -149,8 +149,8 @@ struct DemoCommand: AsyncParsableCommand {
             print("                  concord share default stubs\n")
             let sensitive = "WY-2026-0042"
             let victim = "Victim: Sara Malik, 19, moved to a safe house in Leeds"
-            try yorkshire.run(.open(title: "Forced labour at a car wash", region: "West Yorkshire", category: "labour exploitation", reference: nil), caseID: sensitive, officer("DS Walsh, West Yorkshire"))
-            try yorkshire.run(.note(victim), caseID: sensitive, officer("DS Walsh, West Yorkshire"))
+            try await yorkshire.run(.open(title: "Forced labour at a car wash", region: "West Yorkshire", category: "labour exploitation", reference: nil), caseID: sensitive, officer("DS Walsh, West Yorkshire"))
+            try await yorkshire.run(.note(victim), caseID: sensitive, officer("DS Walsh, West Yorkshire"))
             print("on west-yorkshire: concord case open \(sensitive) …; concord case note \(sensitive) \"\(victim)\"")
             try await syncRound("sync", quiet: true)
             try await syncRound("sync", quiet: true)
@@ -242,14 +242,14 @@ struct DemoCommand: AsyncParsableCommand {
         return String(cString: made)
     }
 
-    private func record(_ entries: [DemoScenario.Entry], into store: SQLiteEventStore) throws {
-        let recorder = DomainRecorder(store: store)
+    private func record(_ entries: [DemoScenario.Entry], into store: SQLiteEventStore) async throws {
+        let recorder = DomainRecorder(store: SQLiteSyncBackend(store: store))
         for entry in entries {
-            let context = DomainRecorder<SQLiteEventStore>.Context(actor: entry.actor, occurredAt: try Timestamp.parse(entry.occurredAt))
+            let context = DomainRecorder.Context(actor: entry.actor, occurredAt: try Timestamp.parse(entry.occurredAt))
             switch entry.step {
-            case .meeting(let id, let command): try recorder.run(command, meetingID: id, context)
-            case .case(let id, let command): try recorder.run(command, caseID: id, context)
-            case .action(let id, let command): try recorder.run(command, actionID: id, context)
+            case .meeting(let id, let command): try await recorder.run(command, meetingID: id, context)
+            case .case(let id, let command): try await recorder.run(command, caseID: id, context)
+            case .action(let id, let command): try await recorder.run(command, actionID: id, context)
             }
         }
     }

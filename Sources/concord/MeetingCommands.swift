@@ -26,8 +26,8 @@ struct MeetingCommandGroup: AsyncParsableCommand {
         @Option(help: "Who hosts it.") var host: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.schedule(title: title, at: try Timestamp.parse(at), location: location, host: host), meetingID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.schedule(title: title, at: try Timestamp.parse(at), location: location, host: host), meetingID: id, context)
             }, describe: { _ in "Scheduled meeting \(id)" })
         }
     }
@@ -42,8 +42,8 @@ struct MeetingCommandGroup: AsyncParsableCommand {
         @Option(help: "Their organisation.") var organisation: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.attend(name: name, role: role, organisation: organisation), meetingID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.attend(name: name, role: role, organisation: organisation), meetingID: id, context)
             }, describe: { _ in "Recorded \(name) at meeting \(id)" })
         }
     }
@@ -56,8 +56,8 @@ struct MeetingCommandGroup: AsyncParsableCommand {
         @Argument(help: "The item.") var title: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.agenda(title: title), meetingID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.agenda(title: title), meetingID: id, context)
             }, describe: { _ in "Added to the agenda of meeting \(id)" })
         }
     }
@@ -72,8 +72,8 @@ struct MeetingCommandGroup: AsyncParsableCommand {
         @Option(help: "Who proposed it.") var proposedBy: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.decide(decisionID: decisionID, text: text, proposedBy: proposedBy), meetingID: meetingID, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.decide(decisionID: decisionID, text: text, proposedBy: proposedBy), meetingID: meetingID, context)
             }, describe: { _ in "Recorded decision \(decisionID) of meeting \(meetingID)" })
         }
     }
@@ -86,8 +86,8 @@ struct MeetingCommandGroup: AsyncParsableCommand {
         @Argument(help: "The minutes, or a summary and where they are kept.") var summary: String
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.minutes(summary: summary), meetingID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.minutes(summary: summary), meetingID: id, context)
             }, describe: { _ in "Published the minutes of meeting \(id)" })
         }
     }
@@ -100,8 +100,8 @@ struct MeetingCommandGroup: AsyncParsableCommand {
         @Option(help: "Why.") var reason: String?
 
         func run() async throws {
-            try DomainCommandRunner.run(store, recording, { recorder, context in
-                try recorder.run(.cancel(reason: reason), meetingID: id, context)
+            try await DomainCommandRunner.run(store, recording, { recorder, context in
+                try await recorder.run(.cancel(reason: reason), meetingID: id, context)
             }, describe: { _ in "Cancelled meeting \(id)" })
         }
     }

@@ -2,7 +2,6 @@ import ArgumentParser
 import ConcordCore
 import ConcordProjections
 import ConcordRecording
-import ConcordSQLite
 import ConcordSyncProtocol
 
 /// `--actor` and `--occurred-at`, shared by every command that records an event.
@@ -13,7 +12,7 @@ struct RecordingOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("When it happened in the world (ISO 8601, such as 2016-03-09 or 2016-03-09T10:30Z). Defaults to now.", valueName: "time"))
     var occurredAt: String?
 
-    func context() throws -> DomainRecorder<SQLiteEventStore>.Context {
+    func context() throws -> DomainRecorder.Context {
         .init(actor: Actor.resolve(actor), occurredAt: try occurredAt.map(Timestamp.parse) ?? Timestamp.nowMillis())
     }
 }
@@ -66,19 +65,21 @@ struct ViewOptions: ParsableArguments {
     }
 }
 
-/// Opens the store, runs a domain command, prints what was recorded.
+/// Opens the store (a file node, or a PostgreSQL hub recording as its origin), runs a domain
+/// command, signs a checkpoint over it, prints what was recorded.
 enum DomainCommandRunner {
     static func run(
         _ storeOptions: StoreOptions, _ recording: RecordingOptions,
-        _ body: (DomainRecorder<SQLiteEventStore>, DomainRecorder<SQLiteEventStore>.Context) throws -> StoredEvent,
+        _ body: (DomainRecorder, DomainRecorder.Context) async throws -> StoredEvent,
         describe: (StoredEvent) -> String
-    ) throws {
-        try CommandFailure.reporting {
+    ) async throws {
+        try await CommandFailure.reporting {
             let context = try recording.context()
-            let store = try storeOptions.openStore()
-            let stored = try body(DomainRecorder(store: store), context)
-            CheckpointCommand.signAfterCommit(store)
-            print("\(describe(stored)) (event \(stored.event.origin.short):\(stored.event.seq))")
+            try await storeOptions.withRecordingStore { store in
+                let stored = try await body(DomainRecorder(store: store), context)
+                await CheckpointCommand.signAfterCommit(store)
+                print("\(describe(stored)) (event \(stored.event.origin.short):\(stored.event.seq))")
+            }
         }
     }
 }

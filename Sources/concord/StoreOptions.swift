@@ -13,7 +13,7 @@ struct StoreOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The node's store: a file, or a hub's PostgreSQL database (postgres://USER@HOST:PORT/DATABASE).",
-            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub, serve, token, status, digest, verify, log, export, import, append, query, show, trail, share, trust, projections and copy work on it; docs/postgres.md); its password may come from $PGPASSWORD.",
+            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub, serve, token, status, digest, verify, log, export, import, append, case, meeting, action, query, show, trail, share, trust, projections and copy work on it; docs/postgres.md); its password may come from $PGPASSWORD.",
             valueName: "path|url"
         )
     )
@@ -71,7 +71,7 @@ struct StoreOptions: ParsableArguments {
         if isPostgres {
             throw ConcordError(.invalidArgument, """
                 this command runs on a store file; a PostgreSQL store (\((try? postgresLocation)?.description ?? "postgres://…")) is a hub's, \
-                on which init --hub, serve, token, status, digest, verify, log, export, import, append, query, show, trail, share, trust, projections and copy run (docs/postgres.md)
+                on which init --hub, serve, token, status, digest, verify, log, export, import, append, case, meeting, action, query, show, trail, share, trust, projections and copy run (docs/postgres.md)
                 """)
         }
         var options = storeOptions

@@ -23,6 +23,13 @@ struct DomainRuleTests {
         #expect(error?.message.contains(text) == true, "message: \(error?.message ?? "")")
     }
 
+    /// `expectRefusal` for a rule that asks the node about other streams (`DomainLookup`).
+    func expectRefusal(_ code: ConcordError.Code, mentioning text: String, _ body: () async throws -> Void) async {
+        let error = await #expect(throws: ConcordError.self) { try await body() }
+        #expect(error?.code == code)
+        #expect(error?.message.contains(text) == true, "message: \(error?.message ?? "")")
+    }
+
     @Test func aCaseIsOpenedOnce() throws {
         let node = try openedCase()
         let record = try #require(caseRecord(node))
@@ -78,49 +85,49 @@ struct DomainRuleTests {
         }
     }
 
-    @Test func noDecisionOnACancelledMeetingAndDecisionIdsAreUnique() throws {
+    @Test func noDecisionOnACancelledMeetingAndDecisionIdsAreUnique() async throws {
         var node = TestNode()
         let lookup = FixedLookup(decisions: ["OTHER-D1": "NATN-2016-01"])
         func meeting() -> MeetingRecord? { StreamFolder.fold(meetingStream, events: node.held)?.meetingRecord }
-        try node.record(meetingStream, MeetingCommand.schedule(title: "First meeting", at: 1_457_519_400_000, location: "Home Office, London", host: nil).decide(meetingID: "NATN-2016-03", current: nil, lookup: lookup))
-        try node.record(meetingStream, MeetingCommand.decide(decisionID: "NATN-2016-03-D1", text: "Terms of reference agreed", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup))
-        expectRefusal(.ruleViolation, mentioning: "already recorded") {
-            _ = try MeetingCommand.decide(decisionID: "NATN-2016-03-D1", text: "again", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup)
+        try await node.record(meetingStream, MeetingCommand.schedule(title: "First meeting", at: 1_457_519_400_000, location: "Home Office, London", host: nil).decide(meetingID: "NATN-2016-03", current: nil, lookup: lookup))
+        try await node.record(meetingStream, MeetingCommand.decide(decisionID: "NATN-2016-03-D1", text: "Terms of reference agreed", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup))
+        await expectRefusal(.ruleViolation, mentioning: "already recorded") {
+            _ = try await MeetingCommand.decide(decisionID: "NATN-2016-03-D1", text: "again", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup)
         }
-        expectRefusal(.ruleViolation, mentioning: "already used by meeting NATN-2016-01") {
-            _ = try MeetingCommand.decide(decisionID: "OTHER-D1", text: "clash", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup)
+        await expectRefusal(.ruleViolation, mentioning: "already used by meeting NATN-2016-01") {
+            _ = try await MeetingCommand.decide(decisionID: "OTHER-D1", text: "clash", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup)
         }
-        try node.record(meetingStream, MeetingCommand.cancel(reason: "venue closed").decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup))
-        expectRefusal(.ruleViolation, mentioning: "was cancelled") {
-            _ = try MeetingCommand.decide(decisionID: "NATN-2016-03-D2", text: "late", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup)
+        try await node.record(meetingStream, MeetingCommand.cancel(reason: "venue closed").decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup))
+        await expectRefusal(.ruleViolation, mentioning: "was cancelled") {
+            _ = try await MeetingCommand.decide(decisionID: "NATN-2016-03-D2", text: "late", proposedBy: nil).decide(meetingID: "NATN-2016-03", current: meeting(), lookup: lookup)
         }
         #expect(meeting()?.decisionText("NATN-2016-03-D1") == "Terms of reference agreed")
-        expectRefusal(.unknownID, mentioning: "no meeting NATN-9") {
-            _ = try MeetingCommand.minutes(summary: "x").decide(meetingID: "NATN-9", current: nil, lookup: lookup)
+        await expectRefusal(.unknownID, mentioning: "no meeting NATN-9") {
+            _ = try await MeetingCommand.minutes(summary: "x").decide(meetingID: "NATN-9", current: nil, lookup: lookup)
         }
     }
 
-    @Test func noCompletingACancelledActionAndRaisingNeedsAKnownDecision() throws {
+    @Test func noCompletingACancelledActionAndRaisingNeedsAKnownDecision() async throws {
         var node = TestNode()
         let lookup = FixedLookup(decisions: ["NATN-2016-03-D2": "NATN-2016-03"], cases: ["WY-1"])
         func action() -> ActionRecord? { StreamFolder.fold(actionStream, events: node.held)?.actionRecord }
-        expectRefusal(.unknownID, mentioning: "no decision NATN-2016-03-D9") {
-            _ = try ActionCommand.raise(title: "Present", owner: "GM", due: nil, decisionID: "NATN-2016-03-D9", caseID: nil).decide(actionID: "A1", current: nil, lookup: lookup)
+        await expectRefusal(.unknownID, mentioning: "no decision NATN-2016-03-D9") {
+            _ = try await ActionCommand.raise(title: "Present", owner: "GM", due: nil, decisionID: "NATN-2016-03-D9", caseID: nil).decide(actionID: "A1", current: nil, lookup: lookup)
         }
-        expectRefusal(.unknownID, mentioning: "no case WY-2") {
-            _ = try ActionCommand.raise(title: "Present", owner: "GM", due: nil, decisionID: nil, caseID: "WY-2").decide(actionID: "A1", current: nil, lookup: lookup)
+        await expectRefusal(.unknownID, mentioning: "no case WY-2") {
+            _ = try await ActionCommand.raise(title: "Present", owner: "GM", due: nil, decisionID: nil, caseID: "WY-2").decide(actionID: "A1", current: nil, lookup: lookup)
         }
-        expectRefusal(.invalidArgument, mentioning: "not a due date") {
-            _ = try ActionCommand.raise(title: "Present", owner: "GM", due: "11/05/2016", decisionID: nil, caseID: nil).decide(actionID: "A1", current: nil, lookup: lookup)
+        await expectRefusal(.invalidArgument, mentioning: "not a due date") {
+            _ = try await ActionCommand.raise(title: "Present", owner: "GM", due: "11/05/2016", decisionID: nil, caseID: nil).decide(actionID: "A1", current: nil, lookup: lookup)
         }
-        try node.record(actionStream, ActionCommand.raise(title: "Present best practice", owner: "GM PCC office", due: "2016-05-11", decisionID: "NATN-2016-03-D2", caseID: nil).decide(actionID: "A1", current: nil, lookup: lookup))
-        expectRefusal(.ruleViolation, mentioning: "already owned") {
-            _ = try ActionCommand.reassign(owner: "GM PCC office").decide(actionID: "A1", current: action(), lookup: lookup)
+        try await node.record(actionStream, ActionCommand.raise(title: "Present best practice", owner: "GM PCC office", due: "2016-05-11", decisionID: "NATN-2016-03-D2", caseID: nil).decide(actionID: "A1", current: nil, lookup: lookup))
+        await expectRefusal(.ruleViolation, mentioning: "already owned") {
+            _ = try await ActionCommand.reassign(owner: "GM PCC office").decide(actionID: "A1", current: action(), lookup: lookup)
         }
-        try node.record(actionStream, ActionCommand.cancel(reason: "superseded").decide(actionID: "A1", current: action(), lookup: lookup))
+        try await node.record(actionStream, ActionCommand.cancel(reason: "superseded").decide(actionID: "A1", current: action(), lookup: lookup))
         #expect(action()?.status == .cancelled)
-        expectRefusal(.ruleViolation, mentioning: "is cancelled") {
-            _ = try ActionCommand.complete(outcome: nil).decide(actionID: "A1", current: action(), lookup: lookup)
+        await expectRefusal(.ruleViolation, mentioning: "is cancelled") {
+            _ = try await ActionCommand.complete(outcome: nil).decide(actionID: "A1", current: action(), lookup: lookup)
         }
     }
 }

@@ -43,7 +43,7 @@ struct TestNode {
 struct FixedLookup: DomainLookup {
     var decisions: [String: String] = [:]
     var cases: Set<String> = []
-    func meetingOfDecision(_ decisionID: String) throws -> String? { decisions[decisionID] }
-    func caseExists(_ caseID: String) throws -> Bool { cases.contains(caseID) }
+    func meetingOfDecision(_ decisionID: String) async throws -> String? { decisions[decisionID] }
+    func caseExists(_ caseID: String) async throws -> Bool { cases.contains(caseID) }
 }
 

@@ -444,8 +444,37 @@ struct PostgresHubEndToEndTests {
                 #expect(try concord.run(["verify", "--store", store]).status == 0)
                 #expect(try ok(["log", "--type", "note.added", "--json"], store).split(separator: "\n").count == 1)
             }
-            // The recording commands that fold a stream's record do not reach a hub's PostgreSQL
-            // store yet: import --new is refused there, saying where it runs.
+            // The national secretariat keeps its meetings on the hub it runs: case, meeting and
+            // action record on either store through one recorder, the same rules refuse the same
+            // commands with the same words, what they recorded reads back alike and verifies.
+            let recording = ["--actor", "secretariat", "--occurred-at", "2016-09-14T11:00Z"]
+            for store in stores {
+                _ = try ok(["meeting", "schedule", "NATN-2016-09", "--title", "Autumn meeting", "--at", "2016-09-14T10:00Z", "--location", "Home Office, London"] + recording, store)
+                _ = try ok(["meeting", "decide", "NATN-2016-09", "NATN-2016-09-D1", "Every region reports quarterly"] + recording, store)
+                _ = try ok(["action", "raise", "NATN-2016-09-A1", "--title", "First quarterly report", "--owner", "West Yorkshire", "--decision", "NATN-2016-09-D1"] + recording, store)
+                _ = try ok(["case", "open", "HUB-2016-0001", "--title", "Referral received by the hub", "--region", "West Yorkshire"] + recording, store)
+                _ = try ok(["case", "status", "HUB-2016-0001", "referred"] + recording, store)
+            }
+            for (arguments, code, words) in [
+                (["meeting", "decide", "NATN-2016-09", "NATN-2016-09-D1", "again"], Int32(68), "decision NATN-2016-09-D1 is already recorded on meeting NATN-2016-09"),
+                (["action", "raise", "NATN-2016-09-A2", "--title", "t", "--owner", "o", "--decision", "NATN-2016-09-D9"], 67, "no decision NATN-2016-09-D9"),
+                (["case", "note", "HUB-2016-0002", "a note"], 67, "no case HUB-2016-0002"),
+            ] {
+                for store in stores {
+                    let refused = try concord.run(arguments + ["--store", store], environment: ["CONCORD_ACTOR": "officer"])
+                    #expect(refused.status == code && refused.stderr.contains(words), "\(arguments) on \(store): \(refused.status) \(refused.stderr)")
+                }
+            }
+            for arguments in [["query", "decisions", "--meeting", "NATN-2016-09"], ["query", "actions", "--json"], ["query", "cases", "--region", "West Yorkshire"]] {
+                let answers = try stores.map { try ok(arguments, $0) }
+                #expect(answers[0] == answers[1] && answers[0].contains("2016-09"), "\(arguments): \(answers[0].prefix(300)) | \(answers[1].prefix(300))")
+            }
+            for store in stores {
+                #expect(try concord.run(["verify", "--store", store]).status == 0)
+                #expect(try ok(["log", "--stream", "case:HUB-2016-0001", "--json"], store).split(separator: "\n").count == 2)
+            }
+            // import --new does not reach a hub's PostgreSQL store yet: refused there, saying
+            // where it runs.
             let new = try concord.run(["import", "--new", "-", "--store", location.description], stdin: #"{"stream":"notes:x","type":"note","data":{}}"#)
             #expect(new.status != 0 && new.stderr.contains("this command runs on a store file"), "\(new.stderr)")
         }

@@ -9,25 +9,25 @@ import Testing
 
 /// Invariant 4: nodes holding the same events have identical read models, whatever the order.
 struct ConvergenceTests {
-    typealias Context = DomainRecorder<SQLiteEventStore>.Context
+    typealias Context = DomainRecorder.Context
 
     /// Three regional nodes: the hub opens a case and schedules a meeting; the others learn them,
     /// then all three edit the same case and meeting while apart.
     static func divergentNodes(in directory: TemporaryDirectory) async throws -> [SQLiteEventStore] {
         let nodes = try (0..<3).map { try StoreFixtures.createStore(in: directory, name: "node\($0).sqlite", node: "node-\($0)") }
-        let hub = DomainRecorder(store: nodes[0])
+        let hub = DomainRecorder(store: SQLiteSyncBackend(store: nodes[0]))
         let day = Context(actor: "hub", occurredAt: 1_457_519_400_000)
-        try hub.run(.open(title: "County lines", region: "West Midlands", category: "criminal exploitation", reference: nil), caseID: "WM-1", day)
-        try hub.run(.schedule(title: "Regional meeting", at: 1_460_000_000_000, location: "Birmingham", host: nil), meetingID: "WM-M1", day)
+        try await hub.run(.open(title: "County lines", region: "West Midlands", category: "criminal exploitation", reference: nil), caseID: "WM-1", day)
+        try await hub.run(.schedule(title: "Regional meeting", at: 1_460_000_000_000, location: "Birmingham", host: nil), meetingID: "WM-M1", day)
         for node in nodes.dropFirst() { try await copyAll(from: nodes[0], to: node) }
         let statuses: [CaseStatus] = [.investigating, .referred, .charged]
         for (index, node) in nodes.enumerated() {
-            let recorder = DomainRecorder(store: node)
+            let recorder = DomainRecorder(store: SQLiteSyncBackend(store: node))
             let context = Context(actor: "officer-\(index)", occurredAt: 1_457_519_400_000 + Int64(index) * 60_000)
-            try recorder.run(.changeStatus(statuses[index]), caseID: "WM-1", context)
-            try recorder.run(.note("Seen by node \(index)"), caseID: "WM-1", context)
-            try recorder.run(.attend(name: "Officer \(index)", role: nil, organisation: nil), meetingID: "WM-M1", context)
-            try recorder.run(.open(title: "Case of node \(index)", region: "Region \(index)", category: nil, reference: nil), caseID: "N\(index)-1", context)
+            try await recorder.run(.changeStatus(statuses[index]), caseID: "WM-1", context)
+            try await recorder.run(.note("Seen by node \(index)"), caseID: "WM-1", context)
+            try await recorder.run(.attend(name: "Officer \(index)", role: nil, organisation: nil), meetingID: "WM-M1", context)
+            try await recorder.run(.open(title: "Case of node \(index)", region: "Region \(index)", category: nil, reference: nil), caseID: "N\(index)-1", context)
         }
         return nodes
     }

@@ -10,7 +10,7 @@ import Testing
 /// The kept fold states (`fold_states`): a catch-up folds a stream onward from its state when
 /// the new events sort after it, and the tables and states it leaves are exactly a rebuild's.
 struct FoldStateTests {
-    typealias Context = DomainRecorder<SQLiteEventStore>.Context
+    typealias Context = DomainRecorder.Context
 
     /// Every read-model table's rows and every kept state's bytes, in key order.
     static func snapshot(_ store: SQLiteEventStore) throws -> [[[SQLValue]]] {
@@ -65,11 +65,11 @@ struct FoldStateTests {
         #expect(try Self.snapshot(hub) == incremental)
     }
 
-    @Test func aStoreWithoutKeptStatesVerifiesAndKeepsThemFromItsNextCatchUp() throws {
+    @Test func aStoreWithoutKeptStatesVerifiesAndKeepsThemFromItsNextCatchUp() async throws {
         // As a store built before migration 0010 stands: read models current, no states.
         let directory = try TemporaryDirectory("fold-none")
         let store = try StoreFixtures.createStore(in: directory)
-        try ProjectionTests.recordScenario(store)
+        try await ProjectionTests.recordScenario(store)
         try store.catchUpProjections()
         let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])
         try raw.execute("DELETE FROM fold_states")
@@ -81,10 +81,10 @@ struct FoldStateTests {
         #expect(try store.readModelDifferences() == [])
     }
 
-    @Test func aDamagedStateIsNamedByVerifyAndFoldedAgainWhole() throws {
+    @Test func aDamagedStateIsNamedByVerifyAndFoldedAgainWhole() async throws {
         let directory = try TemporaryDirectory("fold-damaged")
         let store = try StoreFixtures.createStore(in: directory)
-        try ProjectionTests.recordScenario(store)
+        try await ProjectionTests.recordScenario(store)
         try store.catchUpProjections()
         let rebuiltRows = try Self.snapshot(store)
         let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])
@@ -110,10 +110,10 @@ struct FoldStateTests {
     /// A state that decodes, of the right stream and kind, but stale (the stream's state before
     /// its last event) or of another stream of the same kind is never used: the catch-up folds
     /// the stream whole, so no wrong row is written.
-    @Test func aStaleOrSwappedStateIsNotUsed() throws {
+    @Test func aStaleOrSwappedStateIsNotUsed() async throws {
         let directory = try TemporaryDirectory("fold-stale")
         let store = try StoreFixtures.createStore(in: directory)
-        try ProjectionTests.recordScenario(store)
+        try await ProjectionTests.recordScenario(store)
         try Self.append(store, "case:WY-2016-0099", .caseOpened(reference: "WY-2016-0099", title: "Other", region: "West Yorkshire", category: nil), at: 1_464_739_100_000)
         try store.catchUpProjections()
         let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])

@@ -7,27 +7,27 @@ import ConcordTestSupport
 import Testing
 
 struct ProjectionTests {
-    static func context(_ day: String, actor: String = "secretariat") -> DomainRecorder<SQLiteEventStore>.Context {
+    static func context(_ day: String, actor: String = "secretariat") -> DomainRecorder.Context {
         .init(actor: actor, occurredAt: try! Timestamp.parse(day))
     }
 
     /// The first meeting, a decision, an action following it, and a case.
-    static func recordScenario(_ store: SQLiteEventStore) throws {
-        let recorder = DomainRecorder(store: store)
-        try recorder.run(.schedule(title: "First meeting", at: Timestamp.parse("2016-03-09T10:30:00Z"), location: "Home Office, London", host: "Home Office"), meetingID: "NATN-2016-03", context("2016-02-15"))
-        try recorder.run(.attend(name: "PCC for West Yorkshire", role: "chair", organisation: nil), meetingID: "NATN-2016-03", context("2016-03-09"))
-        try recorder.run(.agenda(title: "Terms of reference"), meetingID: "NATN-2016-03", context("2016-03-01"))
-        try recorder.run(.decide(decisionID: "NATN-2016-03-D2", text: "Greater Manchester presents best practice in May", proposedBy: "Chair"), meetingID: "NATN-2016-03", context("2016-03-09"))
-        try recorder.run(.raise(title: "Present best practice", owner: "GM PCC office", due: "2016-05-11", decisionID: "NATN-2016-03-D2", caseID: nil), actionID: "NATN-2016-03-A1", context("2016-03-16"))
-        try recorder.run(.open(title: "Car wash", region: "West Yorkshire", category: "labour exploitation", reference: nil), caseID: "WY-2016-0012", context("2016-03-01"))
-        try recorder.run(.changeStatus(.charged), caseID: "WY-2016-0012", context("2016-04-01"))
-        try recorder.run(.complete(outcome: "Presented on 11 May"), actionID: "NATN-2016-03-A1", context("2016-05-11"))
+    static func recordScenario(_ store: SQLiteEventStore) async throws {
+        let recorder = DomainRecorder(store: SQLiteSyncBackend(store: store))
+        try await recorder.run(.schedule(title: "First meeting", at: Timestamp.parse("2016-03-09T10:30:00Z"), location: "Home Office, London", host: "Home Office"), meetingID: "NATN-2016-03", context("2016-02-15"))
+        try await recorder.run(.attend(name: "PCC for West Yorkshire", role: "chair", organisation: nil), meetingID: "NATN-2016-03", context("2016-03-09"))
+        try await recorder.run(.agenda(title: "Terms of reference"), meetingID: "NATN-2016-03", context("2016-03-01"))
+        try await recorder.run(.decide(decisionID: "NATN-2016-03-D2", text: "Greater Manchester presents best practice in May", proposedBy: "Chair"), meetingID: "NATN-2016-03", context("2016-03-09"))
+        try await recorder.run(.raise(title: "Present best practice", owner: "GM PCC office", due: "2016-05-11", decisionID: "NATN-2016-03-D2", caseID: nil), actionID: "NATN-2016-03-A1", context("2016-03-16"))
+        try await recorder.run(.open(title: "Car wash", region: "West Yorkshire", category: "labour exploitation", reference: nil), caseID: "WY-2016-0012", context("2016-03-01"))
+        try await recorder.run(.changeStatus(.charged), caseID: "WY-2016-0012", context("2016-04-01"))
+        try await recorder.run(.complete(outcome: "Presented on 11 May"), actionID: "NATN-2016-03-A1", context("2016-05-11"))
     }
 
-    @Test func readModelsHoldTheDomainAfterEachCommand() throws {
+    @Test func readModelsHoldTheDomainAfterEachCommand() async throws {
         let directory = try TemporaryDirectory("projection")
         let store = try StoreFixtures.createStore(in: directory)
-        try Self.recordScenario(store)
+        try await Self.recordScenario(store)
         let cases = try store.queryReadModels(.live, sql: "SELECT case_id, status, region, category FROM {schema}.cases", [])
         #expect(cases.rows == [[.text("WY-2016-0012"), .text("charged"), .text("West Yorkshire"), .text("labour exploitation")]])
         let trail = try store.queryReadModels(.live, sql: "SELECT decision_id, meeting_title, action_id, owner, action_status, outcome FROM {schema}.decision_trail", [])
@@ -37,10 +37,10 @@ struct ProjectionTests {
         #expect(try store.projectionStatus().isCurrent)
     }
 
-    @Test func aRebuildEqualsTheIncrementallyBuiltReadModels() throws {
+    @Test func aRebuildEqualsTheIncrementallyBuiltReadModels() async throws {
         let directory = try TemporaryDirectory("rebuild")
         let store = try StoreFixtures.createStore(in: directory)
-        try Self.recordScenario(store)
+        try await Self.recordScenario(store)
         let incremental = try store.readModelDigest(.live)
         let tables = try ReadModelSchema.tables.map { try store.queryReadModels(.live, sql: "SELECT * FROM {schema}.\($0.name) ORDER BY 1, 2", []).rows }
         #expect(try store.rebuildProjections() == 3)
@@ -49,10 +49,10 @@ struct ProjectionTests {
         #expect(rebuilt == tables)
     }
 
-    @Test func aChangedProjectionVersionRebuildsOnNextUse() throws {
+    @Test func aChangedProjectionVersionRebuildsOnNextUse() async throws {
         let directory = try TemporaryDirectory("version")
         let store = try StoreFixtures.createStore(in: directory)
-        try Self.recordScenario(store)
+        try await Self.recordScenario(store)
         let digest = try store.readModelDigest(.live)
         let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])
         try raw.execute("UPDATE projection_state SET version = 0; DELETE FROM cases")
@@ -60,10 +60,10 @@ struct ProjectionTests {
         #expect(try store.readModelDigest(.live) == digest)
     }
 
-    @Test func asOfGivesBackEachEarlierDigestExactly() throws {
+    @Test func asOfGivesBackEachEarlierDigestExactly() async throws {
         let directory = try TemporaryDirectory("as-of")
         let store = try StoreFixtures.createStore(in: directory)
-        let recorder = DomainRecorder(store: store)
+        let recorder = DomainRecorder(store: SQLiteSyncBackend(store: store))
         var moments: [(Int64, String)] = []
         func capture() throws {
             moments.append((Timestamp.nowMillis(), try store.readModelDigest(.live)))
@@ -73,12 +73,12 @@ struct ProjectionTests {
             while Timestamp.nowMillis() <= moment {}
         }
         try capture()
-        try recorder.run(.open(title: "Car wash", region: "West Yorkshire", category: nil, reference: nil), caseID: "WY-1", Self.context("2016-03-01"))
+        try await recorder.run(.open(title: "Car wash", region: "West Yorkshire", category: nil, reference: nil), caseID: "WY-1", Self.context("2016-03-01"))
         try capture()
-        try recorder.run(.changeStatus(.investigating), caseID: "WY-1", Self.context("2016-03-05"))
-        try recorder.run(.assign(owner: "DS Patel"), caseID: "WY-1", Self.context("2016-03-06"))
+        try await recorder.run(.changeStatus(.investigating), caseID: "WY-1", Self.context("2016-03-05"))
+        try await recorder.run(.assign(owner: "DS Patel"), caseID: "WY-1", Self.context("2016-03-06"))
         try capture()
-        try recorder.run(.close(outcome: "no further action"), caseID: "WY-1", Self.context("2016-06-01"))
+        try await recorder.run(.close(outcome: "no further action"), caseID: "WY-1", Self.context("2016-06-01"))
         try capture()
         for (moment, digest) in moments {
             #expect(try store.readModelDigest(.asOf(moment)) == digest)
@@ -89,10 +89,10 @@ struct ProjectionTests {
         #expect(then.status == .investigating && then.owner == "DS Patel")
     }
 
-    @Test func validAtFoldsOnlyWhatHadHappenedInTheWorldByThen() throws {
+    @Test func validAtFoldsOnlyWhatHadHappenedInTheWorldByThen() async throws {
         let directory = try TemporaryDirectory("valid-at")
         let store = try StoreFixtures.createStore(in: directory)
-        try Self.recordScenario(store)
+        try await Self.recordScenario(store)
         let march = try store.queryReadModels(.validAt(Timestamp.parse("2016-03-31")), sql: "SELECT status FROM {schema}.cases", [])
         #expect(march.rows == [[.text("open")]])
         let actions = try store.queryReadModels(.validAt(Timestamp.parse("2016-04-30")), sql: "SELECT status FROM {schema}.actions", [])
@@ -102,24 +102,24 @@ struct ProjectionTests {
 
 /// Each read-model table, row by row, from one small history.
 struct ReadModelTableTests {
-    @Test func everyTableHoldsWhatTheEventsSay() throws {
+    @Test func everyTableHoldsWhatTheEventsSay() async throws {
         let directory = try TemporaryDirectory("tables")
         let store = try StoreFixtures.createStore(in: directory)
-        let recorder = DomainRecorder(store: store)
-        let day = DomainRecorder<SQLiteEventStore>.Context(actor: "sec", occurredAt: try Timestamp.parse("2016-03-09T10:00:00Z"))
-        try recorder.run(.schedule(title: "First", at: Timestamp.parse("2016-03-09T10:30:00Z"), location: "London", host: "HO"), meetingID: "M1", day)
-        try recorder.run(.attend(name: "Chair", role: "chair", organisation: "WY"), meetingID: "M1", day)
-        try recorder.run(.agenda(title: "Terms"), meetingID: "M1", day)
-        try recorder.run(.agenda(title: "Training"), meetingID: "M1", day)
-        try recorder.run(.decide(decisionID: "D1", text: "Agreed", proposedBy: "Chair"), meetingID: "M1", day)
-        try recorder.run(.minutes(summary: "Short"), meetingID: "M1", day)
-        try recorder.run(.open(title: "Car wash", region: "WY", category: "labour exploitation", reference: "REF-1"), caseID: "C1", day)
-        try recorder.run(.note("Seen"), caseID: "C1", day)
-        try recorder.run(.link(otherCase: "GM-1", relation: "same suspects"), caseID: "C1", day)
-        try recorder.run(.raise(title: "Report", owner: "Leads", due: "2016-06-30", decisionID: "D1", caseID: "C1"), actionID: "A1", day)
-        try recorder.run(.progress(note: "Half done"), actionID: "A1", day)
-        try recorder.run(.changeDue("2016-07-31"), actionID: "A1", day)
-        try recorder.run(.reassign(owner: "Hub"), actionID: "A1", day)
+        let recorder = DomainRecorder(store: SQLiteSyncBackend(store: store))
+        let day = DomainRecorder.Context(actor: "sec", occurredAt: try Timestamp.parse("2016-03-09T10:00:00Z"))
+        try await recorder.run(.schedule(title: "First", at: Timestamp.parse("2016-03-09T10:30:00Z"), location: "London", host: "HO"), meetingID: "M1", day)
+        try await recorder.run(.attend(name: "Chair", role: "chair", organisation: "WY"), meetingID: "M1", day)
+        try await recorder.run(.agenda(title: "Terms"), meetingID: "M1", day)
+        try await recorder.run(.agenda(title: "Training"), meetingID: "M1", day)
+        try await recorder.run(.decide(decisionID: "D1", text: "Agreed", proposedBy: "Chair"), meetingID: "M1", day)
+        try await recorder.run(.minutes(summary: "Short"), meetingID: "M1", day)
+        try await recorder.run(.open(title: "Car wash", region: "WY", category: "labour exploitation", reference: "REF-1"), caseID: "C1", day)
+        try await recorder.run(.note("Seen"), caseID: "C1", day)
+        try await recorder.run(.link(otherCase: "GM-1", relation: "same suspects"), caseID: "C1", day)
+        try await recorder.run(.raise(title: "Report", owner: "Leads", due: "2016-06-30", decisionID: "D1", caseID: "C1"), actionID: "A1", day)
+        try await recorder.run(.progress(note: "Half done"), actionID: "A1", day)
+        try await recorder.run(.changeDue("2016-07-31"), actionID: "A1", day)
+        try await recorder.run(.reassign(owner: "Hub"), actionID: "A1", day)
         func rows(_ sql: String) throws -> [[SQLValue]] { try store.queryReadModels(.live, sql: sql, []).rows }
         let at = SQLValue.text("2016-03-09T10:00:00.000Z")
         #expect(try rows("SELECT title, at, location, host, status, minutes, attendee_count, decision_count FROM {schema}.meetings") ==

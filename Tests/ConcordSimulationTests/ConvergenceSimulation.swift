@@ -67,11 +67,11 @@ struct ConvergenceSimulation {
         let sync = InMemorySync()
 
         // The first region opens the shared records; the others learn of them through sync.
-        let opening = DomainRecorder<SQLiteEventStore>.Context(actor: "officer@region-0", occurredAt: clock.read())
+        let opening = DomainRecorder.Context(actor: "officer@region-0", occurredAt: clock.read())
         for id in Self.sharedCases {
-            try nodes[0].recorder.run(.open(title: "Shared case \(id)", region: "Region 0", category: nil, reference: nil), caseID: id, opening)
+            try await nodes[0].recorder.run(.open(title: "Shared case \(id)", region: "Region 0", category: nil, reference: nil), caseID: id, opening)
         }
-        try nodes[0].recorder.run(.schedule(title: "Regional meeting", at: 1_460_000_000_000, location: "Leeds", host: nil), meetingID: Self.sharedMeeting, opening)
+        try await nodes[0].recorder.run(.schedule(title: "Regional meeting", at: 1_460_000_000_000, location: "Leeds", host: nil), meetingID: Self.sharedMeeting, opening)
 
         for step in 0..<steps {
             clock.advance(by: Int64.random(in: 0...2_000, using: &random))
@@ -89,7 +89,7 @@ struct ConvergenceSimulation {
                     if erased > 0 { report.erasures += 1 }
                     report.trace.append("\(step) region-\(node) erases \(erased) event(s)")
                 } else {
-                    let done = try edit(nodes[node], step: step, &random)
+                    let done = try await edit(nodes[node], step: step, &random)
                     report.edits += 1
                     if !done { report.refusedEdits += 1 }
                     report.trace.append("\(step) edit region-\(node)\(done ? "" : " (refused by the rules)")")
@@ -248,24 +248,24 @@ struct ConvergenceSimulation {
 
     /// One command on a shared record or the node's own case; false when the rules refused it
     /// (such as a note on a case this node has not heard of yet).
-    private func edit(_ node: SimulatedNode, step: Int, _ random: inout SeededRandom) throws -> Bool {
-        let context = DomainRecorder<SQLiteEventStore>.Context(actor: "officer@\(node.name)", occurredAt: 1_457_519_400_000 + Int64(step) * 60_000)
+    private func edit(_ node: SimulatedNode, step: Int, _ random: inout SeededRandom) async throws -> Bool {
+        let context = DomainRecorder.Context(actor: "officer@\(node.name)", occurredAt: 1_457_519_400_000 + Int64(step) * 60_000)
         let recorder = node.recorder
         let caseID = Self.sharedCases[Int.random(in: 0..<Self.sharedCases.count, using: &random)]
         let statuses: [CaseStatus] = [.investigating, .referred, .charged, .convicted]
         do {
             switch Int.random(in: 0..<7, using: &random) {
-            case 0: try recorder.run(.changeStatus(statuses[Int.random(in: 0..<statuses.count, using: &random)]), caseID: caseID, context)
-            case 1: try recorder.run(.assign(owner: "officer-\(Int.random(in: 0..<5, using: &random))"), caseID: caseID, context)
-            case 2: try recorder.run(.note("Step \(step) at \(node.name)"), caseID: caseID, context)
-            case 3: try recorder.run(.attend(name: "Officer \(node.name)", role: nil, organisation: nil), meetingID: Self.sharedMeeting, context)
-            case 4: try recorder.run(.decide(decisionID: "D\(Int.random(in: 1...3, using: &random))", text: "Decided at \(node.name) step \(step)", proposedBy: nil), meetingID: Self.sharedMeeting, context)
+            case 0: try await recorder.run(.changeStatus(statuses[Int.random(in: 0..<statuses.count, using: &random)]), caseID: caseID, context)
+            case 1: try await recorder.run(.assign(owner: "officer-\(Int.random(in: 0..<5, using: &random))"), caseID: caseID, context)
+            case 2: try await recorder.run(.note("Step \(step) at \(node.name)"), caseID: caseID, context)
+            case 3: try await recorder.run(.attend(name: "Officer \(node.name)", role: nil, organisation: nil), meetingID: Self.sharedMeeting, context)
+            case 4: try await recorder.run(.decide(decisionID: "D\(Int.random(in: 1...3, using: &random))", text: "Decided at \(node.name) step \(step)", proposedBy: nil), meetingID: Self.sharedMeeting, context)
             case 5:
                 let own = "\(node.name.uppercased())-\(Int.random(in: 1...3, using: &random))"
-                try recorder.run(.note("Private note \(step) at \(node.name)"), caseID: own, context)
+                try await recorder.run(.note("Private note \(step) at \(node.name)"), caseID: own, context)
             default:
                 let own = "\(node.name.uppercased())-\(Int.random(in: 1...3, using: &random))"
-                try recorder.run(.open(title: "Own case \(own)", region: node.name, category: nil, reference: nil), caseID: own, context)
+                try await recorder.run(.open(title: "Own case \(own)", region: node.name, category: nil, reference: nil), caseID: own, context)
             }
             return true
         } catch let error as ConcordError where [.ruleViolation, .unknownID].contains(error.code) {

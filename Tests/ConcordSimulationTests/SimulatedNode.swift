@@ -41,5 +41,5 @@ final class SimulatedNode {
         store = try SQLiteEventStore.open(at: path, options: options, logger: StoreFixtures.quietLogger)
     }
 
-    var recorder: DomainRecorder<SQLiteEventStore> { DomainRecorder(store: store) }
+    var recorder: DomainRecorder { DomainRecorder(store: SQLiteSyncBackend(store: store)) }
 }

@@ -52,9 +52,9 @@ import Testing
     func readModelTextSortsByCodePointWhateverTheDatabasesLocale(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("pg-collation")
         let region = try StoreFixtures.createStore(in: directory, name: "region.sqlite", node: "region")
-        let recorder = DomainRecorder(store: region)
+        let recorder = DomainRecorder(store: SQLiteSyncBackend(store: region))
         for (index, title) in ["b", "B", "a", "A", "é", "e", "Z"].enumerated() {
-            try recorder.run(.open(title: title, region: "R", category: nil, reference: nil), caseID: "C-\(index)", .init(actor: "officer", occurredAt: 1_457_519_400_000))
+            try await recorder.run(.open(title: title, region: "R", category: nil, reference: nil), caseID: "C-\(index)", .init(actor: "officer", occurredAt: 1_457_519_400_000))
         }
         let batch = try await region.missingBatch(have: VersionVector(), maxEvents: 1000).batch
         try await PostgresTestDatabase.with(options: "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'") { location in

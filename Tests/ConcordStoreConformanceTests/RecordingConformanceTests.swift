@@ -1,4 +1,7 @@
 import ConcordCore
+import ConcordDomain
+import ConcordProjections
+import ConcordRecording
 import ConcordSyncProtocol
 import ConcordTestSupport
 import Testing
@@ -60,6 +63,48 @@ struct RecordingConformanceTests {
             // What was recorded verifies: every chain, every seal.
             let report = try await LogVerifier.verify(store, batchSize: 2)
             #expect(report.isValid && report.eventsChecked == 6, "\(report.faults)")
+        }
+    }
+
+    /// The domain's commands through the one recorder (`DomainRecorder`), on every backend that
+    /// records: what the rules allow is stored and read back from the read models alike; what
+    /// they refuse (a decision id used twice, an action following an unknown decision, a note on
+    /// an unknown case, a second opening) throws the same error and stores nothing.
+    @Test(arguments: Backend.underTest.filter { $0 != .memory })
+    func domainCommandsRecordAndRefuseAlikeOnEveryBackend(_ backend: Backend) async throws {
+        try await backend.withStore(named: "national-hub") { hub in
+            let store = try #require(hub as? any RecordingBackend & ReadModelReader, "\(backend) records")
+            let recorder = DomainRecorder(store: store)
+            let day = DomainRecorder.Context(actor: "secretariat", occurredAt: 1_473_847_200_000)
+            try await recorder.run(.schedule(title: "Autumn meeting", at: 1_473_847_200_000, location: "London", host: nil), meetingID: "NATN-2016-09", day)
+            try await recorder.run(.decide(decisionID: "NATN-2016-09-D1", text: "Report quarterly", proposedBy: "chair"), meetingID: "NATN-2016-09", day)
+            try await recorder.run(.raise(title: "First report", owner: "West Yorkshire", due: "2016-12-31", decisionID: "NATN-2016-09-D1", caseID: nil), actionID: "NATN-2016-09-A1", day)
+            try await recorder.run(.open(title: "Referral", region: "West Yorkshire", category: nil, reference: nil), caseID: "HUB-1", day)
+            let charged = try await recorder.run(.changeStatus(.charged), caseID: "HUB-1", day)
+            #expect(charged.streamVersion == 2)
+            let held = try await store.versionVector()
+
+            for (code, words, command) in [
+                (ConcordError.Code.ruleViolation, "decision NATN-2016-09-D1 is already recorded", { try await recorder.run(.decide(decisionID: "NATN-2016-09-D1", text: "again", proposedBy: nil), meetingID: "NATN-2016-09", day) }),
+                (.ruleViolation, "already used by meeting NATN-2016-09", { try await recorder.run(.schedule(title: "Other", at: 1_473_847_200_000, location: "Leeds", host: nil), meetingID: "WY-M1", day) ; return try await recorder.run(.decide(decisionID: "NATN-2016-09-D1", text: "clash", proposedBy: nil), meetingID: "WY-M1", day) }),
+                (.unknownID, "no decision NATN-2016-09-D9", { try await recorder.run(.raise(title: "t", owner: "o", due: nil, decisionID: "NATN-2016-09-D9", caseID: nil), actionID: "A2", day) }),
+                (.unknownID, "no case HUB-2", { try await recorder.run(.raise(title: "t", owner: "o", due: nil, decisionID: nil, caseID: "HUB-2"), actionID: "A3", day) }),
+                (.unknownID, "no case HUB-2", { try await recorder.run(.note("a note"), caseID: "HUB-2", day) }),
+                (.ruleViolation, "already open", { try await recorder.run(.open(title: "Again", region: "West Yorkshire", category: nil, reference: nil), caseID: "HUB-1", day) }),
+            ] as [(ConcordError.Code, String, () async throws -> StoredEvent)] {
+                let error = await #expect(throws: ConcordError.self) { try await command() }
+                #expect(error?.code == code && error?.message.contains(words) == true, "\(backend): \(error?.message ?? "nothing thrown")")
+            }
+            // Only the meeting scheduled inside the second command was stored.
+            var expected = held
+            expected[try #require(try await store.ownOrigins().first)] += 1
+            #expect(try await store.versionVector() == expected)
+
+            let rows = { (sql: String) in try await store.queryReadModels(.live, sql: sql, []).rows.map { $0.map(\.description) } }
+            #expect(try await rows("SELECT decision_id, meeting_id FROM {schema}.decisions ORDER BY 1") == [["NATN-2016-09-D1", "NATN-2016-09"]])
+            #expect(try await rows("SELECT action_id, decision_id, status FROM {schema}.actions") == [["NATN-2016-09-A1", "NATN-2016-09-D1", "open"]])
+            #expect(try await rows("SELECT case_id, status FROM {schema}.cases") == [["HUB-1", "charged"]])
+            #expect(try await rows("SELECT meeting_id FROM {schema}.meetings ORDER BY 1") == [["NATN-2016-09"], ["WY-M1"]])
         }
     }
 }

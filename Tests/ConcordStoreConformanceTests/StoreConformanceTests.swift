@@ -13,19 +13,19 @@ import Testing
 /// hub's store must do, whichever holds it. The events come from a real SQLite region node, so
 /// each backend is also held to the region's own verdicts and digest.
 @Suite struct StoreConformanceTests {
-    typealias Context = DomainRecorder<SQLiteEventStore>.Context
+    typealias Context = DomainRecorder.Context
 
     /// A region with cases, a meeting, a decision and an action, recorded through the domain.
-    static func region(in directory: TemporaryDirectory, name: String = "west-yorkshire") throws -> SQLiteEventStore {
+    static func region(in directory: TemporaryDirectory, name: String = "west-yorkshire") async throws -> SQLiteEventStore {
         let store = try StoreFixtures.createStore(in: directory, name: "\(name).sqlite", node: name)
-        let recorder = DomainRecorder(store: store)
+        let recorder = DomainRecorder(store: SQLiteSyncBackend(store: store))
         let day = Context(actor: "officer", occurredAt: 1_457_519_400_000)
-        try recorder.run(.open(title: "Car wash on Leeds Road", region: "West Yorkshire", category: "labour exploitation", reference: "WY-2016-0012"), caseID: "WY-1", day)
-        try recorder.run(.note("Four men seen sleeping on site"), caseID: "WY-1", day)
-        try recorder.run(.changeStatus(.investigating), caseID: "WY-1", day)
-        try recorder.run(.schedule(title: "Regional tasking", at: 1_460_000_000_000, location: "Wakefield", host: nil), meetingID: "M-1", day)
-        try recorder.run(.decide(decisionID: "D-1", text: "Visit with the GLAA", proposedBy: "chair"), meetingID: "M-1", day)
-        try recorder.run(.raise(title: "Joint visit", owner: "DS Khan", due: "2016-04-01", decisionID: "D-1", caseID: "WY-1"), actionID: "A-1", day)
+        try await recorder.run(.open(title: "Car wash on Leeds Road", region: "West Yorkshire", category: "labour exploitation", reference: "WY-2016-0012"), caseID: "WY-1", day)
+        try await recorder.run(.note("Four men seen sleeping on site"), caseID: "WY-1", day)
+        try await recorder.run(.changeStatus(.investigating), caseID: "WY-1", day)
+        try await recorder.run(.schedule(title: "Regional tasking", at: 1_460_000_000_000, location: "Wakefield", host: nil), meetingID: "M-1", day)
+        try await recorder.run(.decide(decisionID: "D-1", text: "Visit with the GLAA", proposedBy: "chair"), meetingID: "M-1", day)
+        try await recorder.run(.raise(title: "Joint visit", owner: "DS Khan", due: "2016-04-01", decisionID: "D-1", caseID: "WY-1"), actionID: "A-1", day)
         return store
     }
 
@@ -81,7 +81,7 @@ import Testing
     @Test(arguments: Backend.underTest)
     func storesVerifiedEventsAndServesThemBackAsTheRegionHoldsThem(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("conformance-region")
-        let region = try Self.region(in: directory)
+        let region = try await Self.region(in: directory)
         let batch = try await Self.everything(region)
         let origin = try region.origin
         try await backend.withStore { store in
@@ -323,7 +323,7 @@ import Testing
     @Test(arguments: Backend.underTest)
     func stubsVerifyAndTheirOpeningsArriveLate(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("conformance-stubs")
-        let region = try Self.region(in: directory)
+        let region = try await Self.region(in: directory)
         let whole = try await Self.everything(region)
         var stubs = whole
         stubs.events = whole.events.map { $0.stub ?? $0 }
@@ -357,7 +357,7 @@ import Testing
     @Test(arguments: Backend.underTest)
     func anErasureDestroysTheOpeningsItNamesAndEveryStoreFoldsItAlike(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("conformance-erasure")
-        let region = try Self.region(in: directory)
+        let region = try await Self.region(in: directory)
         let before = try await Self.everything(region)
         let note = before.events[1]
         let erasure = try Erasure(targets: [note.id], reason: "subject access request").draft(actor: "dpo", occurredAt: 1_457_600_000_000, origin: try region.origin)
@@ -375,7 +375,7 @@ import Testing
     @Test(arguments: Backend.underTest)
     func thePullAnswerComesFromTheOneResponderAndVerifiesElsewhere(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("conformance-pull")
-        let region = try Self.region(in: directory)
+        let region = try await Self.region(in: directory)
         let copy = try StoreFixtures.createStore(in: directory, name: "copy.sqlite", node: "copy")
         try await backend.withStore { store in
             _ = try await store.ingest(try await Self.everything(region), from: "region")
@@ -499,7 +499,7 @@ import Testing
     @Test(arguments: Backend.underTest.filter { $0 != .memory })
     func sharingRulesResolveAlikeAndOnlyWhatTheyGrantLeavesWhole(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory("conformance-sharing")
-        let region = try Self.region(in: directory)
+        let region = try await Self.region(in: directory)
         let batch = try await Self.everything(region)
         let settings = SharingSettings(
             rules: [
