@@ -20,20 +20,55 @@ extension PostgresEventStore: RecordingBackend {
         guard !drafts.isEmpty else {
             throw ConcordError(.invalidArgument, "nothing to append: no events were given")
         }
+        return try await recording("append \(drafts.count) event(s)", appended: { _ in true }) { writer in
+            try writer.check(expecting)
+            let events = try drafts.map { try writer.append($0, keeping: true)! }
+            return AppendResult(events: events, seal: try writer.finish())
+        }
+    }
+
+    /// Appends the drafts `next` gives until it gives nil, in one transaction, as `append` does
+    /// (a file's events: none is held after it is inserted); nothing is stored when `next`
+    /// throws. Returns how many and the seal over the new head (nil when none).
+    public func appendAll(_ next: @escaping @Sendable () throws -> EventDraft?) async throws -> (count: Int, seal: Seal?) {
+        try await recording("append the events", appended: { $0.count > 0 }) { writer in
+            var count = 0
+            while let draft = try next() {
+                _ = try writer.append(draft, keeping: false)
+                count += 1
+            }
+            return (count, count > 0 ? try writer.finish() : nil)
+        }
+    }
+
+    /// The hub's one origin: its key file's.
+    public func writingOrigin() async throws -> OriginID { try recordingKey().origin }
+
+    /// A hub on PostgreSQL has one origin, its key file's: no earlier incarnation hands over to it.
+    public func handovers() async throws -> [Handover] { [] }
+
+    private func recordingKey() throws -> NodeKey {
         guard let key = signingKey.withLock({ $0 }) else {
             throw ConcordError(.nodeKey, "this hub has no signing key: a hub records its own events, as it signs its checkpoints, with the key in its key file (docs/postgres.md)")
         }
+        return key
+    }
+
+    /// Runs `body` over the engine's writer in one transaction as the hub's origin, then tells
+    /// waiting readers (when `appended` says it stored anything) and scrubs erased bytes.
+    private func recording<T: Sendable>(
+        _ what: String, appended: (T) -> Bool, _ body: @escaping @Sendable (inout AppendWriter<PostgresIngestTransaction>) throws -> T
+    ) async throws -> T {
+        let key = try recordingKey()
         let now = clock()
-        let (result, erased) = try await run("append \(drafts.count) event(s)") { connection in
-            try await self.runBlocking { () throws -> (AppendResult, Int) in
-                let tx = PostgresIngestTransaction(store: self, connection: connection)
-                var writer = try AppendWriter(tx, key: key, now: now, widensGrants: SharingGrants.mayWiden)
-                try writer.check(expecting)
-                let events = try drafts.map { try writer.append($0, keeping: true)! }
-                return (AppendResult(events: events, seal: try writer.finish()), writer.erased)
+        let (result, erased) = try await run(what) { connection in
+            try await self.runBlocking { () throws -> (T, Int) in
+                var writer = try AppendWriter(PostgresIngestTransaction(store: self, connection: connection), key: key, now: now, widensGrants: SharingGrants.mayWiden)
+                let result = try body(&writer)
+                return (result, writer.erased)
             }
         }
-        commits.signal()
+        if appended(result) { commits.signal() }
         if erased > 0 { await scrubAfterErasure() }
         return result
     }

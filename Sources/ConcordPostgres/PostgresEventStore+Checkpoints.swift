@@ -137,7 +137,7 @@ extension PostgresEventStore {
     /// Signs a checkpoint when this hub has a signing key (a hub without one signs none).
     public func signCheckpoint() async throws {
         guard checkpointSigner != nil else { return }
-        try await takeCheckpoint()
+        _ = try await takeCheckpoint()
     }
 
     /// The node name each signer's newest held checkpoint gives itself, as signed.

@@ -280,4 +280,12 @@ extension SQLiteSyncBackend: RecordingBackend {
     public func append(_ drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) async throws -> AppendResult {
         try await store.append(drafts, expecting: expecting)
     }
+
+    public func appendAll(_ next: @escaping @Sendable () throws -> EventDraft?) async throws -> (count: Int, seal: Seal?) {
+        try await blocking { try store.appendAll(next) }
+    }
+
+    public func writingOrigin() async throws -> OriginID { try await blocking { try store.writingOrigin() } }
+
+    public func handovers() async throws -> [Handover] { try await blocking { try store.handovers() } }
 }

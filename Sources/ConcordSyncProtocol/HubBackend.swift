@@ -116,4 +116,16 @@ public protocol RecordingBackend: HubBackend {
     /// (else `wrongExpectedVersion`, and nothing is stored); returns the events as stored and the
     /// seal over the new head. The read models are brought up to date by `catchUpReadModels`.
     func append(_ drafts: [EventDraft], expecting: [StreamID: ExpectedVersion]) async throws -> AppendResult
+    /// Appends the drafts `next` gives until it gives nil, in one transaction, as `append` does
+    /// with no expected versions (`import --new`: a file's events, none held once inserted);
+    /// nothing is stored when `next` throws. Returns how many and the seal over the new head
+    /// (nil when none). `next` is called from the transaction's thread, one call at a time.
+    func appendAll(_ next: @escaping @Sendable () throws -> EventDraft?) async throws -> (count: Int, seal: Seal?)
+    /// The origin this node's next event is written as (a store file moved, copied or restored
+    /// starts a new incarnation here, and signs the handover to it when its earlier key is
+    /// beside it); throws where the store has no key to write with.
+    func writingOrigin() async throws -> OriginID
+    /// The signed handovers from this node's earlier incarnations to later ones (none where a
+    /// node has only ever had one origin, as a PostgreSQL hub, whose origin is its key file's).
+    func handovers() async throws -> [Handover]
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ConcordCore
-import ConcordSQLite
+import ConcordRecording
 
 struct EraseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,64 +27,18 @@ struct EraseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try CommandFailure.reporting {
-            let store = try storeOptions.openStore()
-            // The origin the erasure is signed by (a store moved or restored starts its new
-            // incarnation here, and the handover to it is what lets it erase what it recorded before).
-            let origin = try store.writingOrigin()
-            // Earlier incarnations this one may erase for: linked to it by signed handovers.
-            let handovers = try store.handovers().filter(\.isValid)
-            // Each earlier origin linked to this one, with the last of its seqs handed over.
-            let linked = Handover.linked(to: origin, byValid: handovers)
-            func erasable(_ id: EventID) -> Bool { id.origin == origin || linked[id.origin].map { id.seq <= $0 } == true }
-            let ownIncarnations = Set(try store.incarnations().map(\.origin))
-            var ids: [EventID] = []
-            var notOurs = 0
-            var kept = 0
-            for target in targets {
-                if let id = try? EventID(parsing: target) {
-                    guard let event = try store.readOrigin(id.origin, afterSeq: id.seq - 1, limit: 1).first?.event, event.seq == id.seq else {
-                        throw ConcordError(.unknownID, "this node holds no event \(id)")
-                    }
-                    guard event.commitment != nil else {
-                        throw ConcordError(.invalidArgument, "event \(id) was recorded before need-to-know (format 1): its hash covers its data, so it cannot be erased without breaking every copy's verification")
-                    }
-                    guard erasable(id) else {
-                        if let through = linked[id.origin] {
-                            throw ConcordError(.invalidArgument, "event \(id) was recorded by an earlier incarnation of this node after its handover to this one (which covers seqs 1…\(through)): a copy of that store may still write as it, and those events are not this one's to erase")
-                        }
-                        if ownIncarnations.contains(id.origin) {
-                            throw ConcordError(.invalidArgument, "event \(id) was recorded by an earlier incarnation of this node (origin \(id.origin.short)), and no signed handover links it to this one (its key was not beside the store when the new incarnation started): it can no longer be erased from here")
-                        }
-                        throw ConcordError(.invalidArgument, "event \(id) was recorded by origin \(id.origin), not by this node (origin \(origin)); only the node that recorded an event may erase it")
-                    }
-                    guard event.type.rawValue != Erasure.eventType else {
-                        throw ConcordError(.invalidArgument, "event \(id) is an erasure: every node needs it whole to apply it, so it cannot be erased")
-                    }
-                    guard event.disclosure != .erased else {
-                        throw ConcordError(.invalidArgument, "event \(id) is erased already")
-                    }
-                    ids.append(id)
-                    continue
-                }
-                let stream = try StreamID(target)
-                let events = try store.readStream(stream, afterVersion: 0, limit: Int.max).map(\.event)
-                guard !events.isEmpty else { throw ConcordError(.unknownID, "this node holds no event on \(stream)") }
-                for event in events {
-                    if !erasable(event.id) { notOurs += 1 } else if event.commitment == nil || event.disclosure == .erased || event.type.rawValue == Erasure.eventType { kept += 1 } else { ids.append(event.id) }
-                }
-            }
-            ids = Array(Set(ids)).sorted()
-            guard !ids.isEmpty else {
-                throw ConcordError(.invalidArgument, "nothing to erase: none of the named events was recorded by this node (origin \(origin)\(linked.isEmpty ? "" : " or an earlier incarnation it holds a handover from")) in format 2 and not erased already\(notOurs > 0 ? "; \(notOurs) were recorded by other origins, which only they may erase" : "")")
-            }
+        try await CommandFailure.reporting {
+            let targets = try targets.map(ErasureTarget.init(parsing:))
             let context = try recording.context()
-            let chains = Handover.chains(from: Set(ids.map(\.origin)), to: origin, in: handovers) ?? []
-            let draft = try Erasure(targets: ids, reason: reason, handovers: chains).draft(actor: context.actor, occurredAt: context.occurredAt, origin: origin)
-            let stored = try store.append([draft], expecting: [:]).events[0]
-            print("Erased the data of \(ids.count) event(s) (erasure \(stored.event.origin.short):\(stored.event.seq)); every node that syncs it destroys them too")
-            if notOurs > 0 { print("\(notOurs) event(s) of other origins were left: only the origin that recorded an event may erase it") }
-            if kept > 0 { print("\(kept) event(s) were left: already erased, erasures themselves, or recorded before need-to-know (format 1)") }
+            try await storeOptions.withRecordingStore { store in
+                let outcome = try await DomainRecorder(store: store).erase(targets, reason: reason, context)
+                try await store.catchUpReadModels()
+                await CheckpointCommand.signAfterCommit(store)
+                let erasure = outcome.erasure.event
+                print("Erased the data of \(outcome.erased.count) event(s) (erasure \(erasure.origin.short):\(erasure.seq)); every node that syncs it destroys them too")
+                if outcome.ofOtherOrigins > 0 { print("\(outcome.ofOtherOrigins) event(s) of other origins were left: only the origin that recorded an event may erase it") }
+                if outcome.leftAsTheyAre > 0 { print("\(outcome.leftAsTheyAre) event(s) were left: already erased, erasures themselves, or recorded before need-to-know (format 1)") }
+            }
         }
     }
 }

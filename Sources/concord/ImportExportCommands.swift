@@ -4,6 +4,7 @@ import ConcordDomain
 import ConcordSQLite
 import ConcordSyncProtocol
 import Foundation
+import Synchronization
 
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,15 +87,15 @@ struct ImportCommand: AsyncParsableCommand {
             // Read a line at a time, so memory stays flat whatever the file's size (an export is
             // verified whole, so its batch is held; new events stream into the one commit).
             if new {
-                let store = try storeOptions.openStore(eventFormat: eventFormat)
-                var reader = try NDJSONReader(path: file, label: "recording")
-                let parse = try newEventParser()
-                let (count, _) = try store.appendAll { try reader.next(parse) }
-                reader.finish()
-                guard count > 0 else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
-                try store.catchUpProjections()
-                CheckpointCommand.signAfterCommit(store)
-                print("Recorded \(count) event(s) from \(file)")
+                try await storeOptions.withRecordingStore(eventFormat: eventFormat) { store in
+                    let drafts = DraftReader(try NDJSONReader(path: file, label: "recording"), parse: try newEventParser())
+                    let (count, _) = try await store.appendAll { try drafts.next() }
+                    drafts.finish()
+                    guard count > 0 else { throw ConcordError(.invalidArgument, "\(file) holds no events") }
+                    try await store.catchUpReadModels()
+                    await CheckpointCommand.signAfterCommit(store)
+                    print("Recorded \(count) event(s) from \(file)")
+                }
             } else {
                 try await storeOptions.withHub { store in
                     let batch = try Self.readExport(file)
@@ -210,6 +211,29 @@ struct NDJSONReader {
     }
 
     func finish() { progress.finish() }
+}
+
+/// A file's new events, handed to the store's recording transaction one at a time (called from
+/// the transaction's thread; the lock only makes the hand-over safe).
+final class DraftReader: Sendable {
+    private struct Source {
+        var reader: NDJSONReader
+        let parse: (JSONValue) throws -> EventDraft
+
+        mutating func next() throws -> EventDraft? { try reader.next(parse) }
+    }
+
+    private let source: Mutex<Source>
+
+    init(_ reader: sending NDJSONReader, parse: sending @escaping (JSONValue) throws -> EventDraft) {
+        source = Mutex(Source(reader: reader, parse: parse))
+    }
+
+    func next() throws -> EventDraft? {
+        try source.withLock { try $0.next() }
+    }
+
+    func finish() { source.withLock { $0.reader.finish() } }
 }
 
 /// Reads a file (or standard input, for "-") a line at a time, numbering lines from 1.

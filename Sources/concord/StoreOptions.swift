@@ -13,7 +13,7 @@ struct StoreOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The node's store: a file, or a hub's PostgreSQL database (postgres://USER@HOST:PORT/DATABASE).",
-            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub, serve, token, status, digest, verify, log, export, import, append, case, meeting, action, query, show, trail, share, trust, projections and copy work on it; docs/postgres.md); its password may come from $PGPASSWORD.",
+            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub) and every command works on it but those of a region syncing out (sync, peer), verify reseal and debug (docs/postgres.md); its password may come from $PGPASSWORD.",
             valueName: "path|url"
         )
     )
@@ -65,13 +65,14 @@ struct StoreOptions: ParsableArguments {
     /// The `--durability` in force (a setting of SQLite's commits), or nil on PostgreSQL.
     var durabilitySetting: String? { isPostgres ? nil : durability.rawValue }
 
-    /// The SQLite store. On PostgreSQL only a hub's commands run (`withHub`): the others say so.
+    /// The SQLite store, for the commands only a region's file has: syncing out (`sync`, `peer`),
+    /// `verify reseal` and `debug`. On PostgreSQL they say so.
     /// `eventFormat` is the format new events are written in (1 only for benchmarks).
     func openStore(eventFormat: Int = 2) throws -> SQLiteEventStore {
         if isPostgres {
             throw ConcordError(.invalidArgument, """
                 this command runs on a store file; a PostgreSQL store (\((try? postgresLocation)?.description ?? "postgres://…")) is a hub's, \
-                on which init --hub, serve, token, status, digest, verify, log, export, import, append, case, meeting, action, query, show, trail, share, trust, projections and copy run (docs/postgres.md)
+                which serves its peers and syncs out to none: every command runs on it but sync, peer, verify reseal and debug (docs/postgres.md)
                 """)
         }
         var options = storeOptions
@@ -200,11 +201,15 @@ struct StoreOptions: ParsableArguments {
     /// The store as a command that records sees it (`RecordingBackend`: a file node, or a
     /// PostgreSQL hub recording as its origin with the key in `hubKeyPath`), whichever backend
     /// holds it; closed after `body`.
-    func withRecordingStore<T>(_ body: (any RecordingBackend & ReadModelReader) async throws -> T) async throws -> T {
+    /// `eventFormat` is the format new events are written in (1 only for benchmarks, on a file).
+    func withRecordingStore<T>(eventFormat: Int = 2, _ body: (any RecordingBackend & ReadModelReader) async throws -> T) async throws -> T {
         let store: any RecordingBackend & ReadModelReader = if isPostgres {
-            try await openPostgresHub()
+            try await { () async throws -> PostgresEventStore in
+                guard eventFormat == 2 else { throw ConcordError(.invalidArgument, "a PostgreSQL hub writes events in format 2 only") }
+                return try await openPostgresHub()
+            }()
         } else {
-            SQLiteSyncBackend(store: try openStore())
+            SQLiteSyncBackend(store: try openStore(eventFormat: eventFormat))
         }
         do {
             let result = try await body(store)

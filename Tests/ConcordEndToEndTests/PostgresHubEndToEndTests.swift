@@ -326,8 +326,8 @@ struct PostgresHubEndToEndTests {
         try await PostgresTestDatabase.with { location in
             let file = directory.file("fresh.sqlite")
             let stores = [location.description, file]
-            func ok(_ arguments: [String], _ store: String) throws -> String {
-                let result = try concord.run(arguments + ["--store", store])
+            func ok(_ arguments: [String], _ store: String, stdin: String? = nil) throws -> String {
+                let result = try concord.run(arguments + ["--store", store], stdin: stdin)
                 #expect(result.status == 0, "\(arguments) on \(store): \(result.stderr)")
                 return result.stdout
             }
@@ -473,10 +473,37 @@ struct PostgresHubEndToEndTests {
                 #expect(try concord.run(["verify", "--store", store]).status == 0)
                 #expect(try ok(["log", "--stream", "case:HUB-2016-0001", "--json"], store).split(separator: "\n").count == 2)
             }
-            // import --new does not reach a hub's PostgreSQL store yet: refused there, saying
-            // where it runs.
-            let new = try concord.run(["import", "--new", "-", "--store", location.description], stdin: #"{"stream":"notes:x","type":"note","data":{}}"#)
-            #expect(new.status != 0 && new.stderr.contains("this command runs on a store file"), "\(new.stderr)")
+            // import --new records a file's events on either, in one commit: a bad line stores
+            // nothing (the same words on both), a good file is recorded whole and verifies.
+            let minuteLines = (1...3).map { #"{"stream":"minutes:NATN-2016-09","type":"minutes.line","data":{"n":\#($0)},"actor":"secretariat","occurred_at":"2016-09-14T12:00Z"}"# }
+            for store in stores {
+                let before = try ok(["status", "--json"], store)
+                let bad = try concord.run(["import", "--new", "-", "--store", store], stdin: minuteLines[0] + "\n" + #"{"stream":"minutes:NATN-2016-09","data":{}}"# + "\n")
+                #expect(bad.status == 65 && bad.stderr.contains("line 2"), "\(store): \(bad.status) \(bad.stderr)")
+                #expect(try ok(["status", "--json"], store) == before, "\(store): a refused file changed the store")
+                #expect(try ok(["import", "--new", "-"], store, stdin: minuteLines.joined(separator: "\n") + "\n").hasPrefix("Recorded 3 event(s)"))
+                #expect(try concord.run(["verify", "--store", store]).status == 0)
+            }
+            let minutes = try stores.map { try ok(["log", "--stream", "minutes:NATN-2016-09", "--json"], $0).split(separator: "\n").map { try JSONValue(parsing: String($0))["data"] } }
+            #expect(minutes[0] == minutes[1] && minutes[0].count == 3, "\(minutes)")
+
+            // erase on either, by one rule: what this store's origin recorded is erased (and
+            // leaves its log), what another origin recorded is refused with the same words.
+            let regionEvent = try JSONValue(parsing: String(try ok(["log", "--stream", "case:\(firstCase)", "--json"], stores[0]).split(separator: "\n")[0]))
+            guard case .number(let regionSeq)? = regionEvent["seq"], let regionOrigin = regionEvent["origin"]?.stringValue else { Issue.record("\(regionEvent)"); return }
+            let regionEventID = "\(regionOrigin):\(regionSeq)"
+            for store in stores {
+                let erased = try ok(["erase", "case:HUB-2016-0001", "--reason", "recorded in error", "--actor", "dpo"], store)
+                #expect(erased.hasPrefix("Erased the data of 2 event(s)"), "\(store): \(erased)")
+                #expect(try !ok(["log", "--json"], store).contains("Referral received by the hub"))
+                let theirs = try concord.run(["erase", "case:\(firstCase)", "--reason", "r", "--store", store])
+                #expect(theirs.status == 65 && theirs.stderr.contains("nothing to erase") && theirs.stderr.contains("recorded by other origins"), "\(store): \(theirs.stderr)")
+                let theirEvent = try concord.run(["erase", regionEventID, "--reason", "r", "--store", store])
+                #expect(theirEvent.status == 65 && theirEvent.stderr.contains("only the node that recorded an event may erase it"), "\(store): \(theirEvent.stderr)")
+                #expect(try concord.run(["verify", "--store", store]).status == 0)
+            }
+            let erasedCase = try stores.map { try ok(["query", "cases", "--json"], $0).split(separator: "\n").filter { $0.contains("HUB-2016-0001") }.joined() }
+            #expect(erasedCase[0] == erasedCase[1] && erasedCase[0].contains("[erased]") && !erasedCase[0].contains("Referral received"), "\(erasedCase[0].prefix(400))")
         }
     }
 }

@@ -107,4 +107,50 @@ struct RecordingConformanceTests {
             #expect(try await rows("SELECT meeting_id FROM {schema}.meetings ORDER BY 1") == [["NATN-2016-09"], ["WY-M1"]])
         }
     }
+
+    /// `concord erase`'s rule through the one recorder (`DomainRecorder.erase`), on every backend that
+    /// records: this node's own events are erased (their openings destroyed in the same commit),
+    /// and what it may not erase is refused with the same words, storing nothing.
+    @Test(arguments: Backend.underTest.filter { $0 != .memory })
+    func erasuresChooseWhatThisNodeMayEraseAlikeOnEveryBackend(_ backend: Backend) async throws {
+        var west = ForgedOrigin()
+        let foreign = west.append(stream: "case:WY-1", payload: #"{"title":"Theirs"}"#, opening: .whole(salt: Array(repeating: 7, count: EventLimits.saltBytes)))
+        west.seal()
+        try await backend.withStore(named: "national-hub") { hub in
+            let store = try #require(hub as? any RecordingBackend & ReadModelReader, "\(backend) records")
+            _ = try await store.ingest(west.batch(), source: "import", policy: .allOrNothing)
+            let own = try await store.append([try Self.note("case:WY-1", "victim's name"), try Self.note("notes:N-1", "kept")], expecting: [:]).events
+            let origin = try await store.writingOrigin()
+            #expect(own.allSatisfy { $0.event.origin == origin })
+            #expect(try await store.handovers().isEmpty)
+            let eraser = DomainRecorder(store: store)
+            let context = DomainRecorder.Context(actor: "dpo", occurredAt: 1_700_000_000_000)
+
+            let refusals: [(ErasureTarget, ConcordError.Code, String)] = [
+                (.event(foreign.id), .invalidArgument, "only the node that recorded an event may erase it"),
+                (.event(EventID(origin: origin, seq: 99)), .unknownID, "this node holds no event \(origin):99"),
+                (.stream(try StreamID("case:WY-9")), .unknownID, "this node holds no event on case:WY-9"),
+            ]
+            for (target, code, words) in refusals {
+                let held = try await store.versionVector()
+                let error = await #expect(throws: ConcordError.self) { try await eraser.erase([target], reason: "r", context) }
+                #expect(error?.code == code && error?.message.contains(words) == true, "\(backend): \(error?.message ?? "nothing thrown")")
+                #expect(try await store.versionVector() == held)
+            }
+
+            // Of a stream, this node's event is erased and the region's counted as left.
+            let outcome = try await eraser.erase([.stream(try StreamID("case:WY-1"))], reason: "retention review", context)
+            #expect(outcome.erased == [own[0].event.id] && outcome.ofOtherOrigins == 1 && outcome.leftAsTheyAre == 0)
+            #expect(outcome.erasure.event.origin == origin && outcome.erasure.event.type.rawValue == Erasure.eventType)
+            let events = try await store.streamEvents(try StreamID("case:WY-1"), .live)
+            #expect(events.map(\.event.disclosure) == [.full, .erased] && !events[1].event.payload.contains("victim"))
+            // Erased once, the event is not erased again; nor is an erasure.
+            for target in [ErasureTarget.event(own[0].event.id), .event(outcome.erasure.event.id)] {
+                let error = await #expect(throws: ConcordError.self) { try await eraser.erase([target], reason: "r", context) }
+                #expect(error?.message.contains("erased already") == true || error?.message.contains("is an erasure") == true, "\(error?.message ?? "")")
+            }
+            let report = try await LogVerifier.verify(store, batchSize: 2)
+            #expect(report.isValid, "\(report.faults)")
+        }
+    }
 }
