@@ -36,7 +36,7 @@ struct CopyCommand: AsyncParsableCommand {
             try await source.withHub { hub in
                 let sourceName = try await hub.nodeName()
                 let name = node ?? sourceName
-                let copy = try await target.createHub(nodeName: name)
+                let copy = try await target.createRecordingStore(nodeName: name)
                 do {
                     try await Self.copy(from: hub, to: copy, tokens: !withoutTokens)
                     try await Self.check(source: hub, copy: copy, from: try source.storeDescription, to: try target.storeDescription)

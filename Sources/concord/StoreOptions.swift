@@ -122,9 +122,9 @@ struct StoreOptions: ParsableArguments {
         ]
     }
 
-    /// A new, empty store for a hub's record (`concord copy`'s target), on whichever backend
-    /// `--store` names; the caller closes it.
-    func createHub(nodeName: String) async throws -> any HubBackend & ReadModelReader {
+    /// A new, empty store that records as a node of its own (`concord copy`'s target, the demo's
+    /// nodes), on whichever backend `--store` names; the caller closes it.
+    func createRecordingStore(nodeName: String) async throws -> any RecordingBackend & ReadModelReader {
         if isPostgres {
             // A new hub, as init --hub makes one: with a key of its own to sign its checkpoints,
             // never one found at the path (it may be the source hub's). The key is made once the
@@ -142,6 +142,11 @@ struct StoreOptions: ParsableArguments {
         } else {
             SQLiteSyncBackend(store: try SQLiteEventStore.create(at: storePath, nodeName: nodeName, options: storeOptions, logger: logger))
         }
+    }
+
+    /// How a person runs `sql` over the store's tables with the database's own shell.
+    func sqlShellCommand(_ sql: String) throws -> String {
+        isPostgres ? "psql \(try postgresLocation) -c \"\(sql)\"" : "sqlite3 \(storePath) \"\(sql)\""
     }
 
     /// The store file `--store` names, for a command that opens it read-only (`verify`), or nil

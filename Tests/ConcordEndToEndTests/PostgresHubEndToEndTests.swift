@@ -311,6 +311,37 @@ struct PostgresHubEndToEndTests {
         try await http.shutdown()
     }
 
+    /// `concord demo --hub-store postgres://…` tells the whole story with its hub in PostgreSQL:
+    /// the hub records its meeting there, the regions sync with a real `serve` process on it,
+    /// every node ends with one digest and verifies after the erasure, and what is left in the
+    /// database is a hub `verify` passes, whose origin is the key the demo left in its directory.
+    @Test(arguments: servers)
+    func theDemoTellsItsStoryWithItsHubInPostgreSQL(_ server: String) async throws {
+        let concord = try ConcordExecutable.locate()
+        let directory = try TemporaryDirectory("pg-demo")
+        try await PostgresTestDatabase.with { location in
+            let demo = try concord.run(["demo", "--dir", directory.file("demo"), "--cases", "10", "--hub-store", location.description])
+            #expect(demo.status == 0, "\(demo.stderr)")
+            let lines = demo.stdout.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix("national-hub ") && $0.contains("(in \(location))") }, "\(demo.stdout.prefix(600))")
+            // Section 6: the same read models on all four nodes.
+            let section6 = lines.filter { $0.contains(" digest ") && !$0.contains("verifies") && !$0.hasPrefix("concord") }
+            #expect(Set(section6.map { $0.split(separator: " ").last! }).count == 1 && section6.count == 4, "\(section6)")
+            // After the erasure every node verifies, shows it erased, and agrees.
+            let after = lines.filter { $0.contains("verifies: yes") && $0.contains("title: [erased]") }
+            #expect(after.count == 4 && Set(after.map { $0.split(separator: " ").last! }).count == 1, "\(after)")
+            #expect(demo.stdout.contains("The edit is caught") && demo.stdout.contains("CONCORD_HUB_KEY_FILE=\(directory.file("demo/national-hub.key")) concord serve --store \(location)"))
+
+            #expect(try concord.run(["verify", "--store", location.description]).status == 0)
+            let status = try concord.run(["status", "--json", "--store", location.description], environment: ["CONCORD_HUB_KEY_FILE": directory.file("demo/national-hub.key")])
+            let hub = try JSONValue(parsing: status.stdout)
+            let checkpoints = try concord.run(["checkpoint", "--list", "--json", "--store", location.description]).stdout
+            #expect(hub["events"] != .number("0") && hub["origin"]?.stringValue.map { checkpoints.contains($0) } == true, "\(status.stdout) \(status.stderr)")
+            let mode = try FileManager.default.attributesOfItem(atPath: directory.file("demo/national-hub.key"))[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+        }
+    }
+
     /// A hub's log, export, import and read-model commands work on a PostgreSQL store as on a
     /// file: the demo hub's export imported into both gives the same log, digest, queries, shown
     /// streams and decision trails, and exports (whole and for one peer) byte for byte equal to
