@@ -78,3 +78,9 @@ public struct ConcordError: Error, Sendable, CustomStringConvertible {
         return "\(message) (\(code))"
     }
 }
+
+/// An error of a library beneath Concord (a storage engine's) that says what it is as a
+/// `ConcordError`, so a caller handles one kind of error whichever backend failed.
+public protocol ConcordErrorConvertible: Error {
+    var concordError: ConcordError { get }
+}

@@ -1,4 +1,5 @@
 import CSQLite
+import ConcordCore
 
 /// A failure reported by SQLite: its result code and message, and the SQL that failed.
 public struct SQLiteError: Error, Sendable, CustomStringConvertible {
@@ -28,4 +29,9 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         "SQLite error \(code): \(message)" + (sql.map { " [\($0.prefix(120))]" } ?? "")
     }
+}
+
+extension SQLiteError: ConcordErrorConvertible {
+    /// A storage failure, in SQLite's own words.
+    public var concordError: ConcordError { ConcordError(.storage, description, cause: self) }
 }

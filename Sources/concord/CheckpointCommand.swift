@@ -1,6 +1,5 @@
 import ArgumentParser
 import ConcordCore
-import ConcordSQLite
 import ConcordSyncProtocol
 
 struct CheckpointCommand: AsyncParsableCommand {
@@ -45,16 +44,12 @@ struct CheckpointCommand: AsyncParsableCommand {
     /// Signs a checkpoint after a command's commit. The events are stored whatever happens here,
     /// so a failure (the store busy past its timeout) is said on standard error, not an exit status
     /// that would make a script record them again; the next command or sync signs instead.
-    static func signAfterCommit(_ store: SQLiteEventStore) {
-        do { try store.takeCheckpoint() } catch { reportUnsigned(error) }
-    }
-
-    /// `signAfterCommit` on any backend (one that keeps no checkpoints signs none).
+    /// A backend that keeps no checkpoints signs none.
     static func signAfterCommit(_ store: some SyncBackend) async {
-        do { try await store.signCheckpoint() } catch { reportUnsigned(error) }
-    }
-
-    private static func reportUnsigned(_ error: any Error) {
-        CommandFailure.printError("stored, but no checkpoint could be signed now (the next command or sync signs one): \((error as? ConcordError)?.message ?? "\(error)")")
+        do {
+            try await store.signCheckpoint()
+        } catch {
+            CommandFailure.printError("stored, but no checkpoint could be signed now (the next command or sync signs one): \((error as? ConcordError)?.message ?? "\(error)")")
+        }
     }
 }

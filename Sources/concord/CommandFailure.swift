@@ -22,13 +22,13 @@ enum CommandFailure {
         }
     }
 
-    /// Runs a command body; a `ConcordError` becomes `concord: MESSAGE` and its exit code.
+    /// Runs a command body; a `ConcordError` (or a storage engine's error, as one) becomes
+    /// `concord: MESSAGE` and its exit code.
     static func reporting<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as ConcordError {
-            printError(error.message)
-            throw ExitCode(exitCode(for: error.code))
+        } catch {
+            throw reported(error)
         }
     }
 
@@ -36,10 +36,17 @@ enum CommandFailure {
     static func reporting<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as ConcordError {
-            printError(error.message)
-            throw ExitCode(exitCode(for: error.code))
+        } catch {
+            throw reported(error)
         }
+    }
+
+    /// The exit for `error`, its message printed; other errors (ArgumentParser's own) pass as they are.
+    private static func reported(_ error: any Error) -> any Error {
+        let concord = (error as? ConcordError) ?? (error as? any ConcordErrorConvertible)?.concordError
+        guard let concord else { return error }
+        printError(concord.message)
+        return ExitCode(exitCode(for: concord.code))
     }
 
     /// Prints one message; control characters other than line breaks and tabs (a peer's text

@@ -5,7 +5,6 @@ import ConcordDomain
 import ConcordProjections
 import ConcordRecording
 import ConcordSyncProtocol
-import ConcordSQLite
 import Foundation
 import Logging
 
@@ -38,7 +37,7 @@ struct DemoCommand: AsyncParsableCommand {
     var hubStore: String?
 
     func run() async throws {
-        try await CommandFailure.reportingAsync {
+        try await CommandFailure.reporting {
             let directory = try prepareDirectory()
             var stores: [any RecordingBackend & ReadModelReader] = []
             do {
@@ -160,7 +159,10 @@ struct DemoCommand: AsyncParsableCommand {
 
         section("8. An insider edits decision NATN-2016-03-D3 in a copy of West Yorkshire's file")
         let tamperedPath = path("west-yorkshire-tampered")
-        try tamperedCopy(of: path("west-yorkshire"), to: tamperedPath)
+        try InsiderEdit.editedCopy(of: path("west-yorkshire"), to: tamperedPath, [
+            "DROP TRIGGER events_refuse_update",
+            "UPDATE events SET data = replace(data, 'mandatory', 'optional') WHERE type = 'meeting.decision-recorded' AND data LIKE '%NATN-2016-03-D3%'",
+        ])
         print("UPDATE events SET data = replace(data, 'mandatory', 'optional') ... (after dropping the append-only trigger)")
         print("concord verify --store \(tamperedPath)")
         do {
@@ -290,29 +292,6 @@ struct DemoCommand: AsyncParsableCommand {
             case .case(let id, let command): try await recorder.run(command, caseID: id, context)
             case .action(let id, let command): try await recorder.run(command, actionID: id, context)
             }
-        }
-    }
-
-    /// What an insider with a copy of a node's file could do: drop the guard and edit a row.
-    private func tamperedCopy(of source: String, to path: String) throws {
-        let original = try SQLiteConnection(path: source, flags: [.readOnly])
-        try original.prepare("VACUUM INTO ?").run([.text(path)])
-        let connection = try SQLiteConnection(path: path, flags: [.readWrite])
-        try connection.execute("DROP TRIGGER events_refuse_update")
-        try connection.execute("UPDATE events SET data = replace(data, 'mandatory', 'optional') WHERE type = 'meeting.decision-recorded' AND data LIKE '%NATN-2016-03-D3%'")
-    }
-}
-
-extension CommandFailure {
-    static func reportingAsync(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as ConcordError {
-            printError(error.message)
-            throw ExitCode(exitCode(for: error.code))
-        } catch let error as SQLiteError {
-            printError(error.description)
-            throw ExitCode(74)
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import ConcordCore
 import ConcordDomain
-import ConcordSQLite
 import ConcordSyncProtocol
 import Foundation
 import Synchronization

@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandFailure.reportingAsync {
+        try await CommandFailure.reporting {
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
                 throw ConcordError(.invalidArgument, "--listen takes HOST:PORT, such as 127.0.0.1:7400")
             }

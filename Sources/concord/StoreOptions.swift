@@ -233,6 +233,18 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// What an insider holding a copy of a node's store file could do, as the demo shows `verify`
+/// catching it: copy the file (consistently, WAL and all) and run SQL on the copy, the
+/// append-only guards dropped first if the statements say so.
+enum InsiderEdit {
+    static func editedCopy(of source: String, to copy: String, _ statements: [String]) throws {
+        let original = try SQLiteConnection(path: source, flags: [.readOnly])
+        try original.prepare("VACUUM INTO ?").run([.text(copy)])
+        let connection = try SQLiteConnection(path: copy, flags: [.readWrite])
+        for statement in statements { try connection.execute(statement) }
+    }
+}
+
 extension SQLiteEventStore.Options.Durability: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

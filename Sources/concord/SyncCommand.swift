@@ -30,7 +30,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("For an https peer: trust the certificates in this PEM file (its own or its CA's) instead of the system's roots.", valueName: "file")) var caCert: String?
 
     func run() async throws {
-        try await CommandFailure.reportingAsync {
+        try await CommandFailure.reporting {
             let store = try storeOptions.openStore()
             let (name, url, token) = try resolvePeer(store)
             let mode = direction

@@ -43,6 +43,10 @@ struct AppendOnlyStorageTests {
         }
         #expect(error?.message.contains("gap") == true)
         #expect(try store.eventCount() == 3)
+        // A command reports it as any storage failure: code storage (exit 74), SQLite's words.
+        let reported = try #require((error as (any Error)?) as? any ConcordErrorConvertible).concordError
+        #expect(reported.code == .storage && reported.message.contains("gap") && reported.message.hasPrefix("SQLite error \(error?.code ?? 0):"), "\(reported)")
+        #expect(reported.cause is SQLiteError)
     }
 
     /// Concord's own connection runs without the triggers (it checks their rules in code, and
