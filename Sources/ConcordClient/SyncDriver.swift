@@ -205,7 +205,7 @@ public struct SyncDriver: Sendable {
     /// peer showed is pushed at once, and again until a push of it succeeds.
     public func follow(
         mode: SyncSession.Mode = .pullThenPush, budget: BatchBudget = SyncLimits().budget, waitSeconds: Int = 25,
-        localCommits: CommitSignal, onRound: @escaping @Sendable (SyncSession.Summary) -> Void,
+        localCommits: CommitSignal, onRound: @escaping @Sendable (SyncSession.Summary) async -> Void,
         onProblem: @escaping @Sendable (any Error) -> Void = { _ in }
     ) async throws {
         let knownRemote = Locked(VersionVector())
@@ -216,7 +216,7 @@ public struct SyncDriver: Sendable {
             let summary = try await run(mode: roundMode, budget: budget, waitSeconds: waitSeconds, excluding: setAside.get())
             knownRemote.set(summary.remoteVector)
             setAside.add(summary.setAside)
-            onRound(summary)
+            await onRound(summary)
             guard mode != .pullOnly else { return summary }
             // Our side of a fork the peer showed us: pushed now, so that it keeps the proof too.
             let forks = summary.setAside.filter { $0.code == ConcordError.Code.fork.rawValue && $0.seq >= 1 }
@@ -225,7 +225,7 @@ public struct SyncDriver: Sendable {
                 return pending
             }
             if !proofs.isEmpty {
-                onRound(try await run(mode: .pushOnly, budget: budget, excluding: setAside.get(), proofs: proofs))
+                await onRound(try await run(mode: .pushOnly, budget: budget, excluding: setAside.get(), proofs: proofs))
                 unsentProofs.update { pending in
                     for (origin, seq) in proofs where pending[origin] == seq { pending[origin] = nil }
                 }

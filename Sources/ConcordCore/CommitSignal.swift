@@ -60,3 +60,9 @@ public final class CommitSignal: Sendable {
         }
     }
 }
+
+/// Watching a store for commits other processes make (so that its `CommitSignal` fires for
+/// them too); `stop` ends it.
+public protocol CommitWatch: Sendable {
+    func stop()
+}

@@ -13,6 +13,13 @@ public enum PeerToken {
         EventHash.sha256(Array(token.utf8)).bytes
     }
 
+    /// A token as given by a person or a file, to present to a peer: one line of printable text.
+    public static func validatePresented(_ token: String) throws {
+        guard !token.isEmpty, token.utf8.count <= 512, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+            throw ConcordError(.invalidArgument, "a token is 1 to 512 printable characters without spaces, such as concord_1f2e…")
+        }
+    }
+
     /// Validates a peer's name before a token is issued for it.
     public static func validatePeerName(_ name: String) throws {
         try Identifier.validate(name, what: "peer name", maxLength: 100)

@@ -11,7 +11,7 @@ import Foundation
 /// How: a commit in WAL mode appends frames to `STORE-wal`; inotify reports the write, and
 /// `PRAGMA data_version` (which changes only when another connection has committed) confirms it.
 /// Where inotify is not available, or misses a write, the same check runs every second anyway.
-public final class OtherProcessCommitWatcher: Sendable {
+public final class OtherProcessCommitWatcher: CommitWatch {
     private let loop: Loop
 
     init(store: SQLiteEventStore) {

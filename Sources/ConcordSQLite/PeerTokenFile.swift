@@ -38,13 +38,6 @@ package enum PeerTokenFile {
         for (name, token) in tokens.sorted(by: { $0.key < $1.key }) { text += "\(name) \(token)\n" }
         try PrivateFile.writeAtomically(text, to: path, what: "the peer token file")
     }
-
-    /// A token as given by a person or a file: one line of printable text.
-    package static func validate(_ token: String) throws {
-        guard !token.isEmpty, token.utf8.count <= 512, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-            throw ConcordError(.invalidArgument, "a token is 1 to 512 printable characters without spaces, such as concord_1f2e…")
-        }
-    }
 }
 
 /// Reading and writing small private files (keys, tokens) with mode 0600.

@@ -56,7 +56,7 @@ extension SQLiteEventStore {
     /// Adds (or replaces) a peer. Its token goes to `STORE.peers` (mode 0600), not into the store.
     public func addPeer(name: String, url: String, token: String) throws {
         try Identifier.validate(name, what: "peer name", maxLength: 100)
-        try PeerTokenFile.validate(token)
+        try PeerToken.validatePresented(token)
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ConcordError(.invalidArgument, "peer URL '\(url.prefix(80))' must start with http:// or https://")
         }

@@ -289,3 +289,27 @@ extension SQLiteSyncBackend: RecordingBackend {
 
     public func handovers() async throws -> [Handover] { try await blocking { try store.handovers() } }
 }
+
+extension SQLiteSyncBackend: SyncingBackend {
+    public func knownPeers() async throws -> [KnownPeer] {
+        try await blocking {
+            try store.peers().map { KnownPeer(name: $0.name, url: $0.url, token: $0.token, lastSync: $0.lastSync, lastVector: $0.lastVector) }
+        }
+    }
+
+    public func addPeer(name: String, url: String, token: String) async throws {
+        try await blocking { try store.addPeer(name: name, url: url, token: token) }
+    }
+
+    public func recordSync(with peer: String, vector: VersionVector, setAside: [SyncWire.Refusal]) async throws {
+        try await blocking {
+            // Each is kept even when the other cannot be (the first failure is thrown after).
+            var failure: (any Error)?
+            do { try store.recordSync(peer: peer, vector: vector, vectorJSON: SyncWire.encode(vector)) } catch { failure = error }
+            do { try store.recordSetAside(peer: peer, setAside) } catch { failure = failure ?? error }
+            if let failure { throw failure }
+        }
+    }
+
+    public func watchOtherProcesses() -> any CommitWatch { store.watchOtherProcesses() }
+}

@@ -129,3 +129,36 @@ public protocol RecordingBackend: HubBackend {
     /// node has only ever had one origin, as a PostgreSQL hub, whose origin is its key file's).
     func handovers() async throws -> [Handover]
 }
+
+/// A node that syncs out to peers of its own (`concord sync`, `concord peer`): a region's file.
+/// A PostgreSQL hub only serves its peers, so it is none.
+public protocol SyncingBackend: RecordingBackend {
+    /// The peers this node names (`concord peer add`), with the token it presents to each.
+    func knownPeers() async throws -> [KnownPeer]
+    /// Names a peer (replacing one of that name) and keeps the token it presents to it.
+    func addPeer(name: String, url: String, token: String) async throws
+    /// What a sync with a named peer ended with: the peer's version vector, and the origins set
+    /// aside over the whole sync (replacing what the sync before set aside).
+    func recordSync(with peer: String, vector: VersionVector, setAside: [SyncWire.Refusal]) async throws
+    /// Makes `commits` signal commits other processes make on the store too, until it is stopped.
+    func watchOtherProcesses() -> any CommitWatch
+}
+
+/// A peer this node syncs with, as it keeps it.
+public struct KnownPeer: Sendable {
+    public var name: String
+    public var url: String
+    /// The token this node presents to the peer (nil when it is missing where it is kept).
+    public var token: String?
+    public var lastSync: Int64?
+    /// The peer's version vector as of the last sync.
+    public var lastVector: VersionVector?
+
+    public init(name: String, url: String, token: String?, lastSync: Int64?, lastVector: VersionVector?) {
+        self.name = name
+        self.url = url
+        self.token = token
+        self.lastSync = lastSync
+        self.lastVector = lastVector
+    }
+}

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ConcordCore
-import ConcordSQLite
+import ConcordSyncProtocol
 import Foundation
 
 /// Tools for Concord's own test harnesses; hidden from help.
@@ -39,15 +39,14 @@ struct DebugCommand: AsyncParsableCommand {
                 guard (1...256).contains(writers) else {
                     throw ConcordError(.invalidArgument, "--writers must be from 1 to 256")
                 }
-                let store = try storeOptions.openStore()
                 let streams = try (1...writers).map { try StreamID(writers == 1 ? stream : "\(stream)-\($0)") }
-                try await appendConcurrently(to: store, streams: streams)
+                try await storeOptions.withRecordingStore { store in try await appendConcurrently(to: store, streams: streams) }
             }
         }
 
         /// Each writer is a task: while one commit runs, the others' appends queue and are
-        /// committed together (group commit), without a thread blocked per writer.
-        private func appendConcurrently(to store: SQLiteEventStore, streams: [StreamID]) async throws {
+        /// committed together (a file's group commit), without a thread blocked per writer.
+        private func appendConcurrently(to store: any RecordingBackend, streams: [StreamID]) async throws {
             let count = max(self.count, 1)
             let type = try EventType("test.appended")
             let marker = self.marker
@@ -59,7 +58,7 @@ struct DebugCommand: AsyncParsableCommand {
                                 stream: stream, type: type, data: .object(["n": .number(String(index)), "marker": .string(marker)]),
                                 actor: "durability-test", occurredAt: Timestamp.nowMillis()
                             )
-                            let result = try await store.append([draft])
+                            let result = try await store.append([draft], expecting: [:])
                             let line = "ack \(result.events[0].event.seq)\n"
                             // Unbuffered write: the acknowledgement leaves the process the moment it is printed.
                             FileHandle.standardOutput.write(Data(line.utf8))

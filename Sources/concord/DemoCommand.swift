@@ -13,7 +13,7 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Build a realistic multi-region record, verify it, show tampering caught, need to know and erasure.",
         discussion: """
-            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them, each recorded through the domain's rules and hashed, chained and signed. The hub then serves over HTTP (a real concord serve process on 127.0.0.1) and each region syncs with it, compressed and verified; two regions change one case while apart, and the conflict shows on every node until one of them settles it. The demo then shows the read models as plain SQL, a decision trail, an as-of replay, identical digests on all four nodes, verification, and a copy of a region's file edited with plain SQL, as an insider with file access might, caught by verify. Finally, need to know: the hub shares each region's own cases and every meeting with it, a West Yorkshire case reaches the other two regions only as stubs (headers, no personal data) that they verify, and West Yorkshire then erases it: every node destroys its data, still verifies, and shows the same digest. It ends with the web view: the hub's address and an auditor's read-only token (with --serve the hub goes on serving it), and the record as the hub held it at its first signed checkpoint. The stores stay in DIR for you to explore with concord or sqlite3.
+            Creates four nodes in DIR (a new temporary directory by default): a national hub holding the network's first meeting (Home Office, London, March 2016: its terms of reference and decisions, and the actions that followed) and three regional nodes holding a few hundred cases between them, each recorded through the domain's rules and hashed, chained and signed. The hub then serves over HTTP (a real concord serve process on 127.0.0.1) and each region syncs with it, compressed and verified; two regions change one case while apart, and the conflict shows on every node until one of them settles it. The demo then shows the read models as plain SQL, a decision trail, an as-of replay, identical digests on all four nodes, verification, and a copy of a region's file edited with plain SQL, as an insider with file access might, caught by verify. Finally, need to know: the hub shares each region's own cases and every meeting with it, a West Yorkshire case reaches the other two regions only as stubs (headers, no personal data) that they verify, and West Yorkshire then erases it: every node destroys its data, still verifies, and shows the same digest. It ends with the web view: the hub's address and an auditor's read-only token (with --serve the hub goes on serving it), and the record as the hub held it at its first signed checkpoint. The stores stay in DIR for you to explore with concord or sqlite3 (with --hub-store, the hub's in its PostgreSQL database, psql).
             """
     )
 
@@ -35,6 +35,12 @@ struct DemoCommand: AsyncParsableCommand {
         )
     )
     var hubStore: String?
+
+    func validate() throws {
+        if let hubStore, try !StoreOptions.parse(["--store", hubStore]).isPostgres {
+            throw ValidationError("--hub-store is a PostgreSQL database (postgres://USER@HOST:PORT/DATABASE); without it the hub is a file in DIR")
+        }
+    }
 
     func run() async throws {
         try await CommandFailure.reporting {
@@ -88,7 +94,7 @@ struct DemoCommand: AsyncParsableCommand {
         let names = ["national-hub"] + DemoScenario.regions.map(\.node)
         var tokens: [String: String] = [:]
         for region in DemoScenario.regions { tokens[region.node] = try await hub.issueToken(peer: region.node, readOnly: false) }
-        let server = try HubProcess(store: location("national-hub"))
+        let server = try HubProcess(store: location("national-hub"), log: "\(directory)/national-hub.serve.log")
         defer { server.stop() }
         print("concord serve --store \(try options("national-hub").storeDescription) --listen 127.0.0.1:0   # \(server.url)\n")
         func syncRound(_ label: String, quiet: Bool = false) async throws {
@@ -301,12 +307,17 @@ final class HubProcess {
     let url: String
     private let process = Process()
 
-    init(store: String) throws {
+    /// Starts it; what it says on standard error goes to `log` (and, when it does not start, into
+    /// the error).
+    init(store: String, log: String) throws {
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         process.arguments = ["serve", "--store", store, "--listen", "127.0.0.1:0"]
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        guard FileManager.default.createFile(atPath: log, contents: nil), let errors = FileHandle(forWritingAtPath: log) else {
+            throw ConcordError(.storage, "cannot create \(log) for the hub's server")
+        }
+        process.standardError = errors
         try process.run()
         var text = ""
         while !text.contains("\n") {
@@ -316,7 +327,9 @@ final class HubProcess {
         }
         guard let line = text.split(separator: "\n").first, line.hasPrefix("listening on ") else {
             process.terminate()
-            throw ConcordError(.storage, "the hub's server did not start")
+            process.waitUntilExit()
+            let said = (try? String(contentsOfFile: log, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            throw ConcordError(.storage, "the hub's server did not start" + (said.isEmpty ? "" : ": \(said.suffix(800))"))
         }
         url = String(line.dropFirst("listening on ".count))
     }

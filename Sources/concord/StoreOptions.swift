@@ -13,7 +13,7 @@ struct StoreOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The node's store: a file, or a hub's PostgreSQL database (postgres://USER@HOST:PORT/DATABASE).",
-            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub) and every command works on it but those of a region syncing out (sync, peer), verify reseal and debug (docs/postgres.md); its password may come from $PGPASSWORD.",
+            discussion: "Defaults to $CONCORD_STORE, else ./concord.sqlite. A file store's private key is kept beside it in PATH.key. A PostgreSQL store is a hub's (init --hub) and every command works on it but those of a region syncing out (sync, peer) and reseal (docs/postgres.md); its password may come from $PGPASSWORD.",
             valueName: "path|url"
         )
     )
@@ -65,14 +65,14 @@ struct StoreOptions: ParsableArguments {
     /// The `--durability` in force (a setting of SQLite's commits), or nil on PostgreSQL.
     var durabilitySetting: String? { isPostgres ? nil : durability.rawValue }
 
-    /// The SQLite store, for the commands only a region's file has: syncing out (`sync`, `peer`),
-    /// `verify reseal` and `debug`. On PostgreSQL they say so.
+    /// The SQLite store, for what only a region's file does: syncing out (`withSyncingStore`),
+    /// `reseal`. On PostgreSQL they say so.
     /// `eventFormat` is the format new events are written in (1 only for benchmarks).
     func openStore(eventFormat: Int = 2) throws -> SQLiteEventStore {
         if isPostgres {
             throw ConcordError(.invalidArgument, """
                 this command runs on a store file; a PostgreSQL store (\((try? postgresLocation)?.description ?? "postgres://…")) is a hub's, \
-                which serves its peers and syncs out to none: every command runs on it but sync, peer, verify reseal and debug (docs/postgres.md)
+                which serves its peers and syncs out to none: every command runs on it but sync, peer and reseal (docs/postgres.md)
                 """)
         }
         var options = storeOptions
@@ -224,6 +224,12 @@ struct StoreOptions: ParsableArguments {
             await store.close()
             throw error
         }
+    }
+
+    /// The store as `sync` and `peer` see it: a node that syncs out to peers of its own, which
+    /// only a region's file is (a PostgreSQL hub is refused, saying so).
+    func withSyncingStore<T>(_ body: (any SyncingBackend & ReadModelReader) async throws -> T) async throws -> T {
+        try await body(SQLiteSyncBackend(store: try openStore()))
     }
 
     /// The store as a hub's commands see it (its log, sync, tokens, read models), whichever

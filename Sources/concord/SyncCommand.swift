@@ -1,7 +1,6 @@
 import ArgumentParser
 import ConcordClient
 import ConcordCore
-import ConcordSQLite
 import ConcordSyncProtocol
 import Foundation
 
@@ -31,66 +30,69 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandFailure.reporting {
-            let store = try storeOptions.openStore()
-            let (name, url, token) = try resolvePeer(store)
-            let mode = direction
-            let logger = storeOptions.logger
-            let named = try store.peers().contains { $0.name == name }
-            let worst = SetAsideTally()
-            try await SyncClient.withSyncClient(baseURL: url, token: token, caCertificatePath: caCert) { client in
-                let driver = SyncDriver(client: client, local: SQLiteSyncBackend(store: store), peerName: name, logger: logger)
-                let report: @Sendable (SyncSession.Summary, Bool) -> Void = { summary, always in
-                    if always || summary.pulled + summary.pushed + summary.openingsReceived + summary.openingsSent > 0 || !summary.setAside.isEmpty {
-                        print("Synced with \(name): pulled \(summary.pulled) new event(s), pushed \(summary.pushed), \(summary.alreadyHeld) already held, in \(summary.requests) request(s)")
-                        if summary.openingsReceived + summary.openingsSent > 0 {
-                            print("  openings of stubs: \(summary.openingsReceived) received, \(summary.openingsSent) sent")
-                        }
-                        // Flushed even into a pipe, so a script following a --follow sync sees each round as it happens.
-                        fflush(nil)
-                    }
-                    for refusal in summary.setAside {
-                        CommandFailure.printError("set aside origin \(refusal.origin) from seq \(refusal.seq): \(refusal.message) (\(refusal.code))")
-                    }
-                    // Across a following sync's rounds: an origin set aside stays listed.
-                    let setAside = worst.add(summary.setAside)
-                    // What this node holds after each round, signed (docs/audit.md).
-                    if always || summary.pulled + summary.openingsReceived > 0 {
-                        do { try store.takeCheckpoint() } catch {
-                            CommandFailure.printError("the sync stored what it received, but no checkpoint could be signed: \((error as? ConcordError)?.message ?? "\(error)")")
-                        }
-                    }
-                    if named {
-                        try? store.recordSync(peer: name, vector: summary.remoteVector, vectorJSON: SyncWire.encode(summary.remoteVector))
-                        try? store.recordSetAside(peer: name, setAside)
-                    }
-                }
-                if follow {
-                    // Commits by other processes (concord case open beside this one) are pushed too.
-                    let watcher = store.watchOtherProcesses()
-                    defer { watcher.stop() }
-                    let rounds = RoundCounter()
-                    try await driver.follow(mode: mode, localCommits: store.commits, onRound: { summary in
-                        report(summary, rounds.next() == 0)
-                    }, onProblem: { error in
-                        let message = (error as? ConcordError)?.message ?? "\(error)"
-                        CommandFailure.printError("\(message); trying again")
-                    })
-                } else {
-                    report(try await driver.run(mode: mode), true)
-                }
-            }
-            if let code = worst.exitCode { throw ExitCode(code) }
+            try await storeOptions.withSyncingStore { store in try await sync(store) }
         }
     }
 
-    private func resolvePeer(_ store: SQLiteEventStore) throws -> (String, String, String) {
+    private func sync(_ store: any SyncingBackend) async throws {
+        let known = try await store.knownPeers()
+        let (name, url, token) = try resolvePeer(known)
+        let mode = direction
+        let logger = storeOptions.logger
+        let named = known.contains { $0.name == name }
+        let worst = SetAsideTally()
+        try await SyncClient.withSyncClient(baseURL: url, token: token, caCertificatePath: caCert) { client in
+            let driver = SyncDriver(client: client, local: store, peerName: name, logger: logger)
+            let report: @Sendable (SyncSession.Summary, Bool) async -> Void = { summary, always in
+                if always || summary.pulled + summary.pushed + summary.openingsReceived + summary.openingsSent > 0 || !summary.setAside.isEmpty {
+                    print("Synced with \(name): pulled \(summary.pulled) new event(s), pushed \(summary.pushed), \(summary.alreadyHeld) already held, in \(summary.requests) request(s)")
+                    if summary.openingsReceived + summary.openingsSent > 0 {
+                        print("  openings of stubs: \(summary.openingsReceived) received, \(summary.openingsSent) sent")
+                    }
+                    // Flushed even into a pipe, so a script following a --follow sync sees each round as it happens.
+                    fflush(nil)
+                }
+                for refusal in summary.setAside {
+                    CommandFailure.printError("set aside origin \(refusal.origin) from seq \(refusal.seq): \(refusal.message) (\(refusal.code))")
+                }
+                // Across a following sync's rounds: an origin set aside stays listed.
+                let setAside = worst.add(summary.setAside)
+                // What this node holds after each round, signed (docs/audit.md).
+                if always || summary.pulled + summary.openingsReceived > 0 {
+                    do { try await store.signCheckpoint() } catch {
+                        CommandFailure.printError("the sync stored what it received, but no checkpoint could be signed: \((error as? ConcordError)?.message ?? "\(error)")")
+                    }
+                }
+                if named {
+                    try? await store.recordSync(with: name, vector: summary.remoteVector, setAside: setAside)
+                }
+            }
+            if follow {
+                // Commits by other processes (concord case open beside this one) are pushed too.
+                let watcher = store.watchOtherProcesses()
+                defer { watcher.stop() }
+                let rounds = RoundCounter()
+                try await driver.follow(mode: mode, localCommits: store.commits, onRound: { summary in
+                    await report(summary, rounds.next() == 0)
+                }, onProblem: { error in
+                    let message = (error as? ConcordError)?.message ?? "\(error)"
+                    CommandFailure.printError("\(message); trying again")
+                })
+            } else {
+                await report(try await driver.run(mode: mode), true)
+            }
+        }
+        if let code = worst.exitCode { throw ExitCode(code) }
+    }
+
+    private func resolvePeer(_ known: [KnownPeer]) throws -> (String, String, String) {
         if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
             guard let token = try tokenOptions.resolved() else {
                 throw ConcordError(.invalidArgument, "give the token the peer issued: --token-file FILE (or - for standard input), or $CONCORD_PEER_TOKEN")
             }
             return (peer, peer, token)
         }
-        guard let known = try store.peers().first(where: { $0.name == peer }) else {
+        guard let known = known.first(where: { $0.name == peer }) else {
             throw ConcordError(.unknownID, "no peer named \(peer); add it with: concord peer add \(peer) URL --token-file FILE")
         }
         guard let token = try tokenOptions.resolved() ?? known.token else {
@@ -156,7 +158,7 @@ struct TokenOptions: ParsableArguments {
     func resolved() throws -> String? {
         if let token {
             CommandFailure.printError("warning: a token on the command line is visible to other users of this machine (ps); use --token-file or $CONCORD_PEER_TOKEN")
-            try PeerTokenFile.validate(token)
+            try PeerToken.validatePresented(token)
             return token
         }
         if let tokenFile {
@@ -172,11 +174,11 @@ struct TokenOptions: ParsableArguments {
             let text = String(decoding: data.prefix(4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             // A token file may hold just the token, or the last line of concord token issue's output.
             let last = String(text.split(separator: "\n").last ?? "")
-            try PeerTokenFile.validate(last)
+            try PeerToken.validatePresented(last)
             return last
         }
         if let environment = ProcessInfo.processInfo.environment["CONCORD_PEER_TOKEN"], !environment.isEmpty {
-            try PeerTokenFile.validate(environment)
+            try PeerToken.validatePresented(environment)
             return environment
         }
         return nil
@@ -274,11 +276,11 @@ struct PeerCommand: AsyncParsableCommand {
         @OptionGroup var tokenOptions: TokenOptions
 
         func run() async throws {
-            try CommandFailure.reporting {
+            try await CommandFailure.reporting {
                 guard let token = try tokenOptions.resolved() else {
                     throw ConcordError(.invalidArgument, "give the token the peer issued to this node: --token-file FILE (or - for standard input), or $CONCORD_PEER_TOKEN")
                 }
-                try storeOptions.openStore().addPeer(name: name, url: url, token: token)
+                try await storeOptions.withSyncingStore { try await $0.addPeer(name: name, url: url, token: token) }
                 print("Added peer \(name) at \(url)")
             }
         }
@@ -290,11 +292,10 @@ struct PeerCommand: AsyncParsableCommand {
         @Flag(help: "One JSON object per peer (NDJSON).") var json = false
 
         func run() async throws {
-            try CommandFailure.reporting {
-                let store = try storeOptions.openStore()
-                let local = try store.versionVector()
+            try await CommandFailure.reporting {
+                let (local, peers) = try await storeOptions.withSyncingStore { store in (try await store.versionVector(), try await store.knownPeers()) }
                 var table = TextTable("PEER", "URL", "LAST SYNC", "IT LACKS", "WE LACK")
-                for peer in try store.peers() {
+                for peer in peers {
                     let lacks = peer.lastVector.map { local.lacking(in: $0) }
                     let weLack = peer.lastVector.map { $0.lacking(in: local) }
                     if json {

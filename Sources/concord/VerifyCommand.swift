@@ -74,6 +74,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 // scrub, no tokens moved); an older store is checked on a migrated scratch copy.
                 findings = try await OtherCopy.withStoreFile(file, logger: storeOptions.logger) { try await sqliteFindings($0) }
             } else {
+                guard against == nil else {
+                    throw ConcordError(.invalidArgument, "--against compares a store file or an export with another copy; for a PostgreSQL hub, export it (concord export --audit) and verify that file --against the other copy")
+                }
                 findings = try await storeOptions.withHub { try await Self.findings(of: $0) }
             }
             try print(findings)

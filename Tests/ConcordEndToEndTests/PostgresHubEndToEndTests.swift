@@ -375,6 +375,16 @@ struct PostgresHubEndToEndTests {
             #expect(made[0].contains("Created hub 'national-hub' in \(location)") && made[0].contains("Its checkpoints are signed with the key in "), "\(made[0])")
             #expect(made[1].contains("Created node 'national-hub' in \(file)") && made[1].contains("key     \(file).key"), "\(made[1])")
             for output in made { #expect(output.contains("Peers without sharing rules of their own receive: only stubs"), "\(output)") }
+            // What only a region's file does is refused on the hub's database, saying so, and
+            // changes nothing there.
+            let before = try ok(["status", "--json"], location.description)
+            for arguments in [["sync", "http://127.0.0.1:9", "--token", "concord_x"], ["peer", "add", "hub", "http://127.0.0.1:9", "--token", "concord_x"], ["peer", "list"], ["reseal"]] {
+                let refused = try concord.run(arguments + ["--store", location.description])
+                #expect(refused.status == 65 && refused.stderr.contains("syncs out to none: every command runs on it but sync, peer and reseal"), "\(arguments): \(refused.stderr)")
+            }
+            let against = try concord.run(["verify", "--against", file, "--store", location.description])
+            #expect(against.status == 65 && against.stderr.contains("export it (concord export --audit)"), "\(against.stderr)")
+            #expect(try ok(["status", "--json"], location.description) == before)
 
             // One changed byte in an event's data: refused, naming the fault, and nothing stored.
             let tampered = directory.file("tampered.ndjson")
