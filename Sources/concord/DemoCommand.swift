@@ -37,8 +37,8 @@ struct DemoCommand: AsyncParsableCommand {
     var hubStore: String?
 
     func validate() throws {
-        if let hubStore, try !StoreOptions.parse(["--store", hubStore]).isPostgres {
-            throw ValidationError("--hub-store is a PostgreSQL database (postgres://USER@HOST:PORT/DATABASE); without it the hub is a file in DIR")
+        if let hubStore {
+            try StoreOptions.parse(["--store", hubStore]).validateDatabase(named: "--hub-store", otherwise: "without it the hub is a file in DIR")
         }
     }
 

@@ -80,6 +80,14 @@ struct StoreOptions: ParsableArguments {
         return try SQLiteEventStore.open(at: storePath, options: options, logger: logger)
     }
 
+    /// Refuses a store that is not a PostgreSQL database where an option must name one (the
+    /// demo's `--hub-store`), saying what `otherwise` happens.
+    func validateDatabase(named option: String, otherwise: String) throws {
+        guard isPostgres else {
+            throw ValidationError("\(option) is a PostgreSQL database (postgres://USER@HOST:PORT/DATABASE); \(otherwise)")
+        }
+    }
+
     /// Refuses what `init` cannot make on the backend `--store` names: a PostgreSQL store is a
     /// hub's (`--hub`); `--app-role` is a PostgreSQL role.
     func validateNewStore(hub: Bool, appRole: String?) throws {

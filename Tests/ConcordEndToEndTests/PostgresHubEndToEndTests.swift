@@ -339,6 +339,11 @@ struct PostgresHubEndToEndTests {
             #expect(hub["events"] != .number("0") && hub["origin"]?.stringValue.map { checkpoints.contains($0) } == true, "\(status.stdout) \(status.stderr)")
             let mode = try FileManager.default.attributesOfItem(atPath: directory.file("demo/national-hub.key"))[.posixPermissions] as? Int
             #expect(mode == 0o600)
+
+            // --hub-store names a database, or nothing is made.
+            let notADatabase = try concord.run(["demo", "--dir", directory.file("other"), "--hub-store", directory.file("hub.sqlite")])
+            #expect(notADatabase.status == 64 && notADatabase.stderr.contains("--hub-store is a PostgreSQL database"), "\(notADatabase.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: directory.file("other")) && !FileManager.default.fileExists(atPath: directory.file("hub.sqlite")))
         }
     }
 
