@@ -10,22 +10,42 @@ public enum StoredPrevList {
     /// the row instead of failing to read it.
     public static func decode(_ text: String) -> [EventID] {
         guard !text.isEmpty else { return [] }
-        var prev: [EventID] = []
-        var utf8 = text.utf8[...]
-        while !utf8.isEmpty {
-            let end = utf8.firstIndex(of: UInt8(ascii: " ")) ?? utf8.endIndex
-            let id = utf8[..<end]
-            if !id.isEmpty {
-                let colon = id.firstIndex(of: UInt8(ascii: ":"))
-                let origin = String(Substring(id[..<(colon ?? id.endIndex)]))
-                var seq: UInt64 = 0
-                if let colon {
-                    seq = UInt64(Substring(id[id.index(after: colon)...])) ?? 0
+        var text = text
+        // Byte by byte over the UTF-8 in place: a fold reads every event's list.
+        return text.withUTF8 { bytes in
+            var prev: [EventID] = []
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                var colon: Int?
+                while end < bytes.count, bytes[end] != UInt8(ascii: " ") {
+                    if colon == nil, bytes[end] == UInt8(ascii: ":") { colon = end }
+                    end += 1
                 }
-                prev.append(EventID(origin: OriginID(unchecked: origin), seq: seq))
+                if end > start {
+                    let originEnd = colon ?? end
+                    let origin = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<originEnd]), as: UTF8.self)
+                    var seq: UInt64 = 0
+                    if let colon { seq = digits(bytes[(colon + 1)..<end]) }
+                    prev.append(EventID(origin: OriginID(unchecked: origin), seq: seq))
+                }
+                start = end + 1
             }
-            utf8 = end == utf8.endIndex ? utf8[end...] : utf8[utf8.index(after: end)...]
+            return prev
         }
-        return prev
+    }
+
+    /// A decimal seq, or 0 when the bytes are empty, hold a non-digit or overflow (a damaged id).
+    private static func digits(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64 {
+        guard !bytes.isEmpty else { return 0 }
+        var value: UInt64 = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return 0 }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return 0 }
+            value = sum
+        }
+        return value
     }
 }

@@ -22,7 +22,10 @@ public struct CausalHistory: Sendable, Hashable {
     public mutating func add(_ event: Event) {
         var vector: [OriginID: UInt64] = [:]
         for parent in event.prev {
-            if let inherited = seen[parent] { vector.merge(inherited, uniquingKeysWith: max) }
+            if let inherited = seen[parent] {
+                // Most events have one parent: take its vector whole rather than merging key by key.
+                if vector.isEmpty { vector = inherited } else { vector.merge(inherited, uniquingKeysWith: max) }
+            }
             vector[parent.origin] = max(vector[parent.origin] ?? 0, parent.seq)
         }
         seen[event.id] = vector

@@ -16,6 +16,19 @@ struct TimestampTests {
         #expect(Timestamp.iso8601(millis: try Timestamp.parse(input)) == expected)
     }
 
+    @Test func everyFourDigitYearTimeRoundTripsThroughItsText() throws {
+        var random = SeededRandom(seed: 2016)
+        let range = EventLimits.timeRange
+        for _ in 0..<20_000 {
+            let millis = range.lowerBound + Int64(random.next() % UInt64(range.upperBound - range.lowerBound + 1))
+            let text = Timestamp.iso8601(millis: millis)
+            #expect(text.utf8.count == 24)
+            #expect(try Timestamp.parse(text) == millis, "\(millis) formats as \(text)")
+        }
+        #expect(Timestamp.iso8601(millis: -62_167_219_200_000) == "0000-01-01T00:00:00.000Z")
+        #expect(Timestamp.iso8601(millis: -62_167_219_200_001) == "-000001-12-31T23:59:59.999Z")
+    }
+
     @Test func knownInstant() throws {
         #expect(try Timestamp.parse("2016-03-09T10:30:00Z") == 1_457_519_400_000)
         #expect(try Timestamp.parse("1970-01-01") == 0)
