@@ -54,6 +54,15 @@ struct GroupCommitTests {
     }
 
     @Test func concurrentTasksWaitSuspendedAndShareOneCommit() async throws {
+        // The test and its tasks run on one thread of their own, not the cooperative pool, which
+        // other suites' blocking waits on `concord` processes may hold for minutes; with a single
+        // thread, a task that blocked it instead of suspending would also stall every other.
+        let executor = ThreadExecutor()
+        defer { executor.stop() }
+        try await withTaskExecutorPreference(executor) { try await tasksShareOneCommit() }
+    }
+
+    private func tasksShareOneCommit() async throws {
         let directory = try TemporaryDirectory("group")
         let store = try StoreFixtures.createStore(in: directory)
         try await store.append([StoreFixtures.draft("case:first")])
@@ -191,6 +200,42 @@ private final class HeldConnection: @unchecked Sendable {
                 self.condition.withLock { while !ready() { self.condition.wait() } }
                 continuation.resume()
             }.start()
+        }
+    }
+}
+
+/// Runs the jobs of the tasks that prefer it on one thread of its own, in order, until stopped.
+private final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var stopped = false
+
+    init() {
+        Thread { [self] in
+            while let job = next() { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }.start()
+    }
+
+    private func next() -> UnownedJob? {
+        condition.withLock {
+            while jobs.isEmpty, !stopped { condition.wait() }
+            return jobs.isEmpty ? nil : jobs.removeFirst()
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.withLock {
+            jobs.append(job)
+            condition.signal()
+        }
+    }
+
+    /// Ends the thread once the jobs queued are run.
+    func stop() {
+        condition.withLock {
+            stopped = true
+            condition.signal()
         }
     }
 }
