@@ -68,13 +68,13 @@ public enum CheckpointAudit {
     /// must be equal (the chain makes that one comparison cover the run).
     public static func differences(
         held: VersionVector, other: VersionVector,
-        hashAt: (OriginID, UInt64) throws -> EventHash?, otherHashAt: (OriginID, UInt64) throws -> EventHash?
-    ) rethrows -> [VerificationFault] {
+        hashAt: (OriginID, UInt64) async throws -> EventHash?, otherHashAt: (OriginID, UInt64) async throws -> EventHash?
+    ) async rethrows -> [VerificationFault] {
         var faults: [VerificationFault] = []
         for (origin, seq) in held.sorted {
             let common = min(seq, other[origin])
             guard common > 0 else { continue }
-            let mine = try hashAt(origin, common), theirs = try otherHashAt(origin, common)
+            let mine = try await hashAt(origin, common), theirs = try await otherHashAt(origin, common)
             if let mine, let theirs, mine != theirs {
                 faults.append(VerificationFault(
                     origin: origin, seq: common, kind: .otherHistory,

@@ -263,7 +263,21 @@ public final class InMemoryStore: HubBackend {
     /// The memory store syncs with no peer of its own.
     public func syncPeers() async throws -> [SyncPeerSummary] { [] }
 
-    public func checkpointFaults() async throws -> [VerificationFault] { [] }
+    /// The memory store keeps no checkpoints of its own; another copy's are checked against
+    /// what it holds by the one rule (`CheckpointAudit.faults`).
+    public func checkpointFaults(extra: [Checkpoint], extraKeys: [OriginKey]) async throws -> [VerificationFault] {
+        guard !extra.isEmpty else { return [] }
+        return state.withLock { state in
+            var keys: [OriginID: OriginKey] = [:]
+            for signer in Set(extra.map(\.signer)) {
+                if let key = state.keys[signer] ?? extraKeys.first(where: { $0.origin == signer }) { keys[signer] = key }
+            }
+            let held = VersionVector(state.byOrigin.mapValues { UInt64($0.count) })
+            return CheckpointAudit.faults(of: extra, keys: keys, held: held) { origin, seq in
+                Self.index(state, EventID(origin: origin, seq: seq)).map { state.log[$0].event.hash }
+            }
+        }
+    }
 
     public func storageIntegrityProblem() async throws -> String? { nil }
 
@@ -325,7 +339,8 @@ public final class InMemoryStore: HubBackend {
         }
     }
 
-    public func forkedOrigins() async throws -> [OriginID] { state.withLock { $0.forkProofs.keys.sorted() } }
+    /// The memory store keeps only proofs that read.
+    public func unreadableForkClaims() async throws -> [ForkClaim] { [] }
 
     public func keptForkProofs() async throws -> [KeptForkProof] {
         state.withLock { state in state.forkProofs.keys.sorted().compactMap { state.forkProofs[$0] } }

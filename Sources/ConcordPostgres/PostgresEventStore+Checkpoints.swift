@@ -82,10 +82,8 @@ extension PostgresEventStore {
         }
     }
 
-    /// What the hub's checkpoints say about it (`Checkpoints.faults`), read in one transaction.
-    public func checkpointFaults() async throws -> [VerificationFault] { try await checkpointFaults(extra: [], extraKeys: []) }
-
-    /// `checkpointFaults()` with another copy's checkpoints (and the keys it offers) applied too.
+    /// What the hub's checkpoints, and another copy's (with the keys it offers), say about it
+    /// (`Checkpoints.faults`), read in one transaction.
     public func checkpointFaults(extra: [Checkpoint], extraKeys: [OriginKey]) async throws -> [VerificationFault] {
         try await run("check the checkpoints") { connection in
             try await self.runBlocking { try Checkpoints.faults(extra: extra, extraKeys: extraKeys, in: PostgresIngestTransaction(store: self, connection: connection)) }

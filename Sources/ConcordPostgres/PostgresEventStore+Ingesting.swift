@@ -201,15 +201,4 @@ extension PostgresEventStore {
 
     /// Rows a multi-row INSERT carries (PostgreSQL takes at most 65535 parameters a statement).
     static let rowsPerInsert = 2000
-
-    /// The fork evidence held, as exchange NDJSON (key, the offered events, their seal) per origin.
-    public func forkProofs() async throws -> [(origin: OriginID, seq: UInt64, proof: String)] {
-        try await read("read fork proofs") { connection in
-            var proofs: [(origin: OriginID, seq: UInt64, proof: String)] = []
-            for try await (origin, seq, proof) in try await connection.query("SELECT origin, seq, proof FROM fork_proofs ORDER BY origin, seq", logger: self.logger).decode((String, Int64, String).self) {
-                proofs.append((OriginID(unchecked: origin), UInt64(bitPattern: seq), proof))
-            }
-            return proofs
-        }
-    }
 }

@@ -234,7 +234,7 @@ extension PostgresEventStore {
         return NodeStatus.OwnOrigin(
             origin: origin, createdAt: createdAt,
             incarnations: [NodeStatus.OwnOrigin.Incarnation(origin: origin, startedAt: createdAt, reason: "the hub's key file")],
-            newOriginReason: nil, unprovenForkClaims: 0
+            newOriginReason: nil
         )
     }
 

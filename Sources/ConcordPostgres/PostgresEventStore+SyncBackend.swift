@@ -32,21 +32,28 @@ extension PostgresEventStore: HubBackend {
         return SyncWire.OpeningsResult(stored: stored, ignored: ignored)
     }
 
-    public func forkedOrigins() async throws -> [OriginID] {
-        Array(Set(try await forkProofs().map(\.origin))).sorted()
+    public func keptForkProofs() async throws -> [KeptForkProof] {
+        try await forkProofRows().compactMap { row in
+            ForkProof(exchangeLines: row.text, origin: row.event.origin, seq: row.event.seq, heldHash: row.held)
+                .map { KeptForkProof(proof: $0, source: row.source, detectedAt: row.detectedAt) }
+        }
     }
 
-    public func keptForkProofs() async throws -> [KeptForkProof] {
+    /// The kept proofs whose text no longer parses (a PostgreSQL hub never kept unsealed claims).
+    public func unreadableForkClaims() async throws -> [ForkClaim] {
+        try await forkProofRows().filter { row in
+            ForkProof(exchangeLines: row.text, origin: row.event.origin, seq: row.event.seq, heldHash: row.held) == nil
+        }.map { ForkClaim(event: $0.event, source: $0.source, detectedAt: $0.detectedAt) }
+    }
+
+    private func forkProofRows() async throws -> [(event: EventID, held: EventHash, text: String, source: String, detectedAt: Int64)] {
         try await read("read fork evidence") { connection in
-            var kept: [KeptForkProof] = []
+            var kept: [(event: EventID, held: EventHash, text: String, source: String, detectedAt: Int64)] = []
             let rows = try await connection.query(
                 "SELECT origin, seq, held_hash, proof, source, detected_at FROM fork_proofs ORDER BY origin, seq", logger: self.logger
             ).decode((String, Int64, ByteBuffer, String, String, Int64).self)
             for try await (origin, seq, held, text, source, detected) in rows {
-                guard let proof = ForkProof(
-                    exchangeLines: text, origin: OriginID(unchecked: origin), seq: UInt64(bitPattern: seq), heldHash: EventHash(bytes: Array(held.readableBytesView))
-                ) else { continue }
-                kept.append(KeptForkProof(proof: proof, source: source, detectedAt: detected))
+                kept.append((EventID(origin: OriginID(unchecked: origin), seq: UInt64(bitPattern: seq)), EventHash(bytes: Array(held.readableBytesView)), text, source, detected))
             }
             return kept
         }

@@ -4,51 +4,32 @@ import ConcordSyncProtocol
 
 /// Fork evidence and the origins a sync set aside: what `status` and `verify` report.
 extension SQLiteEventStore {
-    /// One fork this node has evidence of, or a claim an earlier release kept.
-    public struct ForkRecord: Sendable, Equatable {
-        /// The origin and the seq at which it signed two different events.
-        public var event: EventID
-        public var source: String
-        public var detectedAt: Int64
-        /// True when kept with the offered history and its seal (and that proof still verifies
-        /// against the origin's key and the held event); false for a claim kept by a release before
-        /// fork proofs, with no seal: not evidence that the origin signed anything.
-        public var proven: Bool
-    }
-
-    /// Every kept fork, proven ones first, each re-checked.
-    public func forks() throws -> [ForkRecord] {
+    /// Fork claims that do not read as a proof: those a release before fork proofs kept (the
+    /// `forks` table, no seal: not evidence that the origin signed anything) and kept proofs
+    /// whose text no longer parses (see `HubBackend.unreadableForkClaims`).
+    public func unreadableForkClaims() throws -> [ForkClaim] {
         try withConnection("read fork evidence") { state in
             let connection = state.connection
-            var records: [ForkRecord] = []
+            var claims: [ForkClaim] = []
             let proofs = try connection.prepare("SELECT origin, seq, held_hash, proof, source, detected_at FROM fork_proofs ORDER BY origin, seq")
             while try proofs.step() {
-                let origin = OriginID(unchecked: proofs.text(0))
-                let seq = UInt64(bitPattern: proofs.int64(1))
-                let held = EventHash(bytes: proofs.blob(2))
-                let proven = try Self.proofHolds(proofs.text(3), origin: origin, seq: seq, held: held, connection)
-                records.append(ForkRecord(event: EventID(origin: origin, seq: seq), source: proofs.text(4), detectedAt: proofs.int64(5), proven: proven))
+                let event = EventID(origin: OriginID(unchecked: proofs.text(0)), seq: UInt64(bitPattern: proofs.int64(1)))
+                guard ForkProof(exchangeLines: proofs.text(3), origin: event.origin, seq: event.seq, heldHash: EventHash(bytes: proofs.blob(2))) == nil else { continue }
+                claims.append(ForkClaim(event: event, source: proofs.text(4), detectedAt: proofs.int64(5)))
             }
             let legacy = try connection.prepare("SELECT origin, seq, source, detected_at FROM forks ORDER BY origin, seq")
             while try legacy.step() {
-                records.append(ForkRecord(
+                claims.append(ForkClaim(
                     event: EventID(origin: OriginID(unchecked: legacy.text(0)), seq: UInt64(bitPattern: legacy.int64(1))),
-                    source: legacy.text(2), detectedAt: legacy.int64(3), proven: false
+                    source: legacy.text(2), detectedAt: legacy.int64(3)
                 ))
             }
-            return records
+            return claims
         }
     }
 
-    /// A kept proof still verifies: its offered history is signed by the origin's recorded key,
-    /// and the held event it contradicts is the one this node holds.
-    private static func proofHolds(_ text: String, origin: OriginID, seq: UInt64, held: EventHash, _ connection: SQLiteConnection) throws -> Bool {
-        guard let proof = ForkProof(exchangeLines: text, origin: origin, seq: seq, heldHash: held) else { return false }
-        return KeptForkProof(proof: proof, source: "", detectedAt: 0)
-            .holds(key: try storedKey(connection, origin), heldHash: try storedHash(connection, EventID(origin: origin, seq: seq)))
-    }
-
-    /// The fork proofs kept (claims of earlier releases, with no proof, are not), for `concord copy`.
+    /// The fork proofs kept that read as proofs (claims of earlier releases, with no proof, are
+    /// not), whether or not they still hold (`HubBackend.forkEvidence` checks).
     public func keptForkProofs() throws -> [KeptForkProof] {
         try withConnection("read fork evidence") { state in
             let rows = try state.connection.prepare("SELECT origin, seq, held_hash, proof, source, detected_at FROM fork_proofs ORDER BY origin, seq")

@@ -160,7 +160,9 @@ public struct SQLiteSyncBackend: HubBackend {
         try await blocking { try store.peers().map { SyncPeerSummary(name: $0.name, url: $0.url, lastSync: $0.lastSync) } }
     }
 
-    public func checkpointFaults() async throws -> [VerificationFault] { try await blocking { try store.checkpointFaults() } }
+    public func checkpointFaults(extra: [Checkpoint], extraKeys: [OriginKey]) async throws -> [VerificationFault] {
+        try await blocking { try store.checkpointFaults(extra: extra, extraKeys: extraKeys) }
+    }
 
     public func storageIntegrityProblem() async throws -> String? {
         try await blocking { let result = try store.integrityCheck(); return result == "ok" ? nil : result }
@@ -214,14 +216,12 @@ public struct SQLiteSyncBackend: HubBackend {
             return NodeStatus.OwnOrigin(
                 origin: node.origin, createdAt: node.createdAt,
                 incarnations: try store.incarnations().map { NodeStatus.OwnOrigin.Incarnation(origin: $0.origin, startedAt: $0.startedAt, reason: $0.reason) },
-                newOriginReason: newOriginReason, unprovenForkClaims: try store.forks().filter { !$0.proven }.count
+                newOriginReason: newOriginReason
             )
         }
     }
 
-    public func forkedOrigins() async throws -> [OriginID] {
-        try await blocking { Array(Set(try store.forks().filter(\.proven).map(\.event.origin))).sorted() }
-    }
+    public func unreadableForkClaims() async throws -> [ForkClaim] { try await blocking { try store.unreadableForkClaims() } }
 
     public func keptForkProofs() async throws -> [KeptForkProof] { try await blocking { try store.keptForkProofs() } }
 
@@ -310,6 +310,8 @@ extension SQLiteSyncBackend: SyncingBackend {
             if let failure { throw failure }
         }
     }
+
+    public func resealLongRuns() async throws -> Int { try await blocking { try store.resealLongRuns() } }
 
     public func watchOtherProcesses() -> any CommitWatch { store.watchOtherProcesses() }
 }

@@ -38,8 +38,10 @@ public protocol HubBackend: SyncBackend, VerifiableLog {
     func ownOrigins() async throws -> [OriginID]
     /// The peers this node syncs with (`concord peer add`; none for a hub that only serves).
     func syncPeers() async throws -> [SyncPeerSummary]
-    /// What the store's checkpoints say about it (`Checkpoints.faults`): what `verify` reports.
-    func checkpointFaults() async throws -> [VerificationFault]
+    /// What the store's checkpoints, and `extra` ones (another copy's, `verify --against`), say
+    /// about it (`Checkpoints.faults`): what `verify` reports. A signer whose key the store does
+    /// not hold is checked with its key among `extraKeys`.
+    func checkpointFaults(extra: [Checkpoint], extraKeys: [OriginKey]) async throws -> [VerificationFault]
     /// What the storage engine's own consistency check finds wrong (SQLite's
     /// `PRAGMA integrity_check`), nil when it finds nothing or the engine has no such check
     /// (PostgreSQL).
@@ -54,12 +56,14 @@ public protocol HubBackend: SyncBackend, VerifiableLog {
     /// The origin this store writes as and its earlier ones; nil when it writes no events of
     /// its own (a PostgreSQL hub records none yet).
     func ownOriginStatus() async throws -> NodeStatus.OwnOrigin?
-    /// The origins of which the store keeps fork evidence.
-    func forkedOrigins() async throws -> [OriginID]
-    /// The fork evidence kept, and keeping another store's (`concord copy`): each proof is
+    /// The fork evidence kept (each proof that reads as one, whether or not it still holds:
+    /// `forkEvidence` checks), and keeping another store's (`concord copy`): each proof is
     /// kept only when it `holds` against this store's key and held event, one an origin, as on
     /// arrival; returns how many were kept.
     func keptForkProofs() async throws -> [KeptForkProof]
+    /// Fork claims kept that do not read as a proof: a claim an earlier release kept with no
+    /// seal (SQLite's `forks` table), or a kept proof whose text no longer parses.
+    func unreadableForkClaims() async throws -> [ForkClaim]
     func restoreForkProofs(_ proofs: [KeptForkProof]) async throws -> Int
     /// Every checkpoint held, by signer and number (none where no checkpoints are kept).
     func heldCheckpoints() async throws -> [Checkpoint]
@@ -90,10 +94,62 @@ extension HubBackend {
         )
     }
 
+    /// What the store's own checkpoints say about it.
+    public func checkpointFaults() async throws -> [VerificationFault] {
+        try await checkpointFaults(extra: [], extraKeys: [])
+    }
+
+    /// The fork evidence kept, each proof checked again against this store's key of its origin
+    /// and the event it holds at the proof's seq (`KeptForkProof.holds`, the rule on arrival):
+    /// one that holds proves the origin signed two histories; one that does not (its event or
+    /// key changed since, or edited in the store) and every unreadable claim prove nothing.
+    public func forkEvidence() async throws -> ForkEvidence {
+        var evidence = ForkEvidence(proven: [], unproven: try await unreadableForkClaims())
+        for kept in try await keptForkProofs() {
+            let proof = kept.proof
+            if kept.holds(key: try await originKey(proof.origin), heldHash: try await eventHash(proof.origin, seq: proof.seq)) {
+                evidence.proven.append(kept)
+            } else {
+                evidence.unproven.append(ForkClaim(event: EventID(origin: proof.origin, seq: proof.seq), source: kept.source, detectedAt: kept.detectedAt))
+            }
+        }
+        evidence.unproven.sort { ($0.event.origin, $0.event.seq) < ($1.event.origin, $1.event.seq) }
+        return evidence
+    }
+
+    /// The origins of which the store holds fork evidence that proves.
+    public func forkedOrigins() async throws -> [OriginID] {
+        try await forkEvidence().forkedOrigins
+    }
+
     /// The whole log in position order after `afterPosition`, `limit` events at a time.
     public func readLog(afterPosition: Int64, limit: Int) async throws -> [StoredEvent] {
         try await readLog(afterPosition: afterPosition, limit: limit, matching: .everything, newestFirst: false)
     }
+}
+
+/// A fork claim that proves nothing: where and when it was kept, and the event it names.
+public struct ForkClaim: Sendable, Equatable {
+    /// The origin and the seq at which the claim says it signed two different events.
+    public var event: EventID
+    public var source: String
+    public var detectedAt: Int64
+
+    public init(event: EventID, source: String, detectedAt: Int64) {
+        self.event = event
+        self.source = source
+        self.detectedAt = detectedAt
+    }
+}
+
+/// The fork evidence a store keeps, checked again (`HubBackend.forkEvidence`).
+public struct ForkEvidence: Sendable {
+    /// Proofs that hold: the origin's key signed another history than the one held here.
+    public var proven: [KeptForkProof]
+    /// Claims that prove nothing, listed by `verify` as notes.
+    public var unproven: [ForkClaim]
+
+    public var forkedOrigins: [OriginID] { Array(Set(proven.map(\.proof.origin))).sorted() }
 }
 
 /// A peer this node syncs with, as `concord peer list` and the web view's overview show it.
@@ -142,6 +198,10 @@ public protocol SyncingBackend: RecordingBackend {
     func recordSync(with peer: String, vector: VersionVector, setAside: [SyncWire.Refusal]) async throws
     /// Makes `commits` signal commits other processes make on the store too, until it is stopped.
     func watchOtherProcesses() -> any CommitWatch
+    /// Seals this node's own runs of events longer than a peer verifies whole (an older
+    /// release sealed a commit only at its end), so that every part of them syncs; changes no
+    /// event. Returns how many seals it added.
+    func resealLongRuns() async throws -> Int
 }
 
 /// A peer this node syncs with, as it keeps it.

@@ -25,15 +25,12 @@ public struct NodeStatus: Sendable {
         /// Why the next write starts a new origin (the store was copied or restored, or its key
         /// file is missing), or nil when it writes as `origin`.
         public var newOriginReason: String?
-        /// Fork claims without a seal, kept by an earlier release: not evidence.
-        public var unprovenForkClaims: Int
 
-        public init(origin: OriginID, createdAt: Int64, incarnations: [Incarnation], newOriginReason: String?, unprovenForkClaims: Int) {
+        public init(origin: OriginID, createdAt: Int64, incarnations: [Incarnation], newOriginReason: String?) {
             self.origin = origin
             self.createdAt = createdAt
             self.incarnations = incarnations
             self.newOriginReason = newOriginReason
-            self.unprovenForkClaims = unprovenForkClaims
         }
     }
 
@@ -44,8 +41,10 @@ public struct NodeStatus: Sendable {
     public var trustMode: TrustMode
     /// How many peers hold a token this node's server accepts.
     public var peersWithTokens: Int
-    /// Origins whose fork evidence is kept.
+    /// Origins whose fork evidence is kept and proves.
     public var forkedOrigins: [OriginID]
+    /// Fork claims kept that prove nothing (`ForkEvidence.unproven`).
+    public var unprovenForkClaims: Int
     /// What the last sync with each peer set aside.
     public var setAside: [(peer: String, refusal: SyncWire.Refusal)]
     /// Nil when the store writes no events of its own (a memory store; a PostgreSQL hub process
@@ -85,7 +84,7 @@ public struct NodeStatus: Sendable {
         document.field("peersWithTokens", peersWithTokens)
         document.field("forks", forkedOrigins.count)
         document.field("forkedOrigins", strings: forkedOrigins.map(\.hex))
-        document.field("unprovenForkClaims", ownOrigin?.unprovenForkClaims ?? 0)
+        document.field("unprovenForkClaims", unprovenForkClaims)
         let setAside = setAside.map { entry -> String in
             var object = JSONObjectWriter()
             object.field("peer", entry.peer)
@@ -103,14 +102,16 @@ public struct NodeStatus: Sendable {
 extension HubBackend {
     /// What `concord status` reports, read from the store by the same calls on every backend.
     public func status() async throws -> NodeStatus {
-        NodeStatus(
+        let evidence = try await forkEvidence()
+        return NodeStatus(
             node: try await nodeName(),
             events: try await eventCount(),
             streams: try await streamCount(),
             versionVector: try await versionVector(),
             trustMode: try await trustMode(),
             peersWithTokens: try await issuedTokens().count,
-            forkedOrigins: try await forkedOrigins(),
+            forkedOrigins: evidence.forkedOrigins,
+            unprovenForkClaims: evidence.unproven.count,
             setAside: try await setAsideOrigins(),
             ownOrigin: try await ownOriginStatus()
         )

@@ -1,6 +1,5 @@
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
 import ConcordSyncProtocol
 import Foundation
 
@@ -44,7 +43,7 @@ enum AuditBundle {
 
     /// Each `read-models` line of the file checked against `store` (the file loaded): the
     /// checkpoint it names must be held, and folding what it names must give its digest.
-    static func checkDigests(in file: String, against store: SQLiteEventStore) throws -> [DigestCheck] {
+    static func checkDigests(in file: String, against store: some HubBackend & ReadModelReader) async throws -> [DigestCheck] {
         var reader = try NDJSONReader(path: file, label: "checking")
         defer { reader.finish() }
         var claims: [(OriginID, UInt64, String)] = []
@@ -58,13 +57,16 @@ enum AuditBundle {
         }) {
             if let claim { claims.append(claim) }
         }
-        let held = try store.checkpoints()
-        return try claims.map { signer, number, digest in
+        let held = try await store.heldCheckpoints()
+        var checks: [DigestCheck] = []
+        for (signer, number, digest) in claims {
             guard let checkpoint = held.first(where: { $0.signer == signer && $0.number == number }) else {
-                return DigestCheck(signer: signer, number: number, holds: false, problem: "the bundle holds no such checkpoint")
+                checks.append(DigestCheck(signer: signer, number: number, holds: false, problem: "the bundle holds no such checkpoint"))
+                continue
             }
-            let folded = try store.readModelDigest(.seenBy(checkpoint.vector, at: checkpoint.takenAt))
-            return DigestCheck(signer: signer, number: number, holds: folded == digest, problem: "the bundle says \(digest.prefix(16))…, folding what the checkpoint names gives \(folded.prefix(16))…")
+            let folded = try await store.readModelDigest(.seenBy(checkpoint.vector, at: checkpoint.takenAt))
+            checks.append(DigestCheck(signer: signer, number: number, holds: folded == digest, problem: "the bundle says \(digest.prefix(16))…, folding what the checkpoint names gives \(folded.prefix(16))…"))
         }
+        return checks
     }
 }

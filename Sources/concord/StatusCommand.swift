@@ -50,8 +50,8 @@ struct StatusCommand: AsyncParsableCommand {
         if !status.forkedOrigins.isEmpty {
             print("\nFORK EVIDENCE for \(status.forkedOrigins.count) origin(s), whose key signed two different histories: \(status.forkedOrigins.map(\.short).joined(separator: ", ")) (concord verify lists each with the history offered)")
         }
-        if let claims = own?.unprovenForkClaims, claims > 0 {
-            print("\n\(claims) unproven fork claim(s) kept by an earlier release (no seal: not evidence)")
+        if status.unprovenForkClaims > 0 {
+            print("\n\(status.unprovenForkClaims) fork claim(s) kept that prove nothing: an earlier release's, with no seal, or a proof that no longer holds against this store (concord verify lists them)")
         }
         if !status.setAside.isEmpty {
             print("\nSET ASIDE by the last sync with each peer (their events were not exchanged; the other origins were):")

@@ -65,9 +65,9 @@ struct StoreWebViewSource: WebViewSource {
         let vector = try await backend.versionVector()
         let names = try await backend.nodeNames()
         // Fork evidence that holds against this store (a kept row that does not is no evidence).
-        let forked = Set(try await backend.forkedOrigins())
-        let forks = try await backend.keptForkProofs().filter { forked.contains($0.proof.origin) }
-        let (explained, unexplained) = VerifyCommand.explainedByForks(try await backend.checkpointFaults(), forkedOrigins: forked)
+        let evidence = try await backend.forkEvidence()
+        let forks = evidence.proven
+        let (explained, unexplained) = VerifyCommand.explainedByForks(try await backend.checkpointFaults(), forkedOrigins: Set(evidence.forkedOrigins))
         var faults = try await LogVerifier.verify(backend).faults + unexplained
         faults.sort { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
         var lines = faults.map { "FAULT origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import ConcordCore
 import ConcordProjections
-import ConcordSQLite
 import ConcordSyncProtocol
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -9,13 +8,13 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Check every event's hash, every chain link and every signature.",
         discussion: """
-            Recomputes each event's hash from its content, checks that each origin's events form an unbroken chain 1, 2, 3… in the order they were stored, that every seal's signature verifies with the origin's public key, and that the newest events are sealed. On a store file, also runs SQLite's integrity check; a PostgreSQL store (--store postgres://…) is checked the same way, event by event.
+            Recomputes each event's hash from its content, checks that each origin's events form an unbroken chain 1, 2, 3… in the order they were stored, that every seal's signature verifies with the origin's public key, and that the newest events are sealed. On a store file, also runs SQLite's integrity check; a PostgreSQL store (--store postgres://…) is checked the same way, event by event, with --against too.
 
             Exits 0 when all holds. Otherwise prints the first fault as
               FAULT origin ORIGIN seq N: KIND (what it means)
             followed by the rest, and exits 1. When the log is sound but an operator must look, it exits 3: fork evidence is kept (another history of an origin, signed by its key: a cloned node or a stolen key; printed as FORK lines, each proof checked again), or the last sync with a peer set origins aside (SET ASIDE lines), or an older release stored an event outside today's ranges (NOTE … out-of-range: it verifies, but no peer would take it). Kinds: hash-mismatch, chain-broken, missing-event, out-of-order, bad-signature, seal-mismatch, truncated, unsealed, unknown-origin, key-mismatch, and from signed checkpoints tail-cut (a checkpoint names more than this copy holds), other-history (a checkpoint, or the other copy, holds another event at a seq held here) and bad-checkpoint. A read-model row that is not the fold of the log is a FAULT read model line naming its table and key.
 
-            With FILE, the copy verified is that file (an audit bundle or export, loaded into a scratch store and checked offline; or a store file, read from a scratch copy) instead of --store. With --against OTHER, the other copy's checkpoints are applied too (this node's own as binding, another node's only for their hashes) and each origin both hold is compared at the shorter run's end; BEHIND lines name origins the other holds more of (exit 3). Every copy opened is read from a scratch copy: verify changes no file (docs/audit.md). A fork claim kept by a release before fork proofs has no seal and proves nothing: it is listed as a NOTE and changes no exit code.
+            With FILE, the copy verified is that file (an audit bundle or export, loaded into a scratch store and checked offline; or a store file, read from a scratch copy) instead of --store. With --against OTHER, the other copy's checkpoints are applied too (this node's own as binding, another node's only for their hashes) and each origin both hold is compared at the shorter run's end; BEHIND lines name origins the other holds more of (exit 3). Every copy opened is read from a scratch copy: verify changes no file (docs/audit.md). Fork evidence is checked again against this copy's keys and events: a fork claim that proves nothing (kept by a release before fork proofs, with no seal, or a proof that no longer holds here) is listed as a NOTE and changes no exit code.
             """
     )
 
@@ -65,35 +64,31 @@ struct VerifyCommand: AsyncParsableCommand {
             let findings: Findings
             if let copy {
                 findings = try await OtherCopy.withStore(copy, logger: storeOptions.logger) { store in
-                    var found = try await sqliteFindings(store)
-                    if !OtherCopy.isStoreFile(copy) { found.bundleDigests = try AuditBundle.checkDigests(in: copy, against: store) }
+                    var found = try await self.findings(of: store)
+                    if !OtherCopy.isStoreFile(copy) { found.bundleDigests = try await AuditBundle.checkDigests(in: copy, against: store) }
                     return found
                 }
-            } else if let file = storeOptions.storeFileForReadingOnly {
-                // Read-only: verify changes no byte of the store it checks (no migration, no
-                // scrub, no tokens moved); an older store is checked on a migrated scratch copy.
-                findings = try await OtherCopy.withStoreFile(file, logger: storeOptions.logger) { try await sqliteFindings($0) }
             } else {
-                guard against == nil else {
-                    throw ConcordError(.invalidArgument, "--against compares a store file or an export with another copy; for a PostgreSQL hub, export it (concord export --audit) and verify that file --against the other copy")
-                }
-                findings = try await storeOptions.withHub { try await Self.findings(of: $0) }
+                // Read-only: verify changes no byte of the store it checks (no migration, no
+                // scrub, no tokens moved); an older store file is checked on a migrated scratch copy.
+                findings = try await storeOptions.withStoreForVerifying { try await self.findings(of: $0) }
             }
             try print(findings)
         }
     }
 
     /// What verify checks on any store, through the calls every backend answers alike: the log
-    /// (`LogVerifier`), fork evidence that holds, what was set aside, the checkpoints
-    /// (`Checkpoints.faults`), the read models (`Projector.check`) and the storage engine's own
-    /// check where it has one. Checkpoint faults are returned apart, for `--against` to add to.
+    /// (`LogVerifier`), the fork evidence kept (`forkEvidence`: what proves, and the claims that
+    /// prove nothing), what was set aside, the checkpoints (`Checkpoints.faults`), the read
+    /// models (`Projector.check`) and the storage engine's own check where it has one.
+    /// Checkpoint faults are returned apart, for `--against` to add to.
     static func findings(of store: some HubBackend & ReadModelReader) async throws -> (Findings, checkpointFaults: [VerificationFault]) {
-        let forked = Set(try await store.forkedOrigins())
+        let evidence = try await store.forkEvidence()
         var found = Findings(
             integrity: try await store.storageIntegrityProblem() ?? "ok",
             report: try await LogVerifier.verify(store),
-            forks: try await store.keptForkProofs().filter { forked.contains($0.proof.origin) }
-                .map { (EventID(origin: $0.proof.origin, seq: $0.proof.seq), $0.source, $0.detectedAt) },
+            forks: evidence.proven.map { (EventID(origin: $0.proof.origin, seq: $0.proof.seq), $0.source, $0.detectedAt) },
+            claims: evidence.unproven.map { ($0.event, $0.source) },
             setAside: try await store.setAsideOrigins()
         )
         found.checkpoints = try await store.heldCheckpoints().count
@@ -103,39 +98,30 @@ struct VerifyCommand: AsyncParsableCommand {
         return (found, try await store.checkpointFaults())
     }
 
-    /// `findings(of:)` with the checkpoint faults added.
-    static func findings(of store: some HubBackend & ReadModelReader) async throws -> Findings {
-        var (found, checkpointFaults) = try await findings(of: store)
-        found.addCheckpointFaults(checkpointFaults)
-        return found
-    }
-
-    /// Everything verify checks on a store file (or a copy loaded into a scratch one): what it
-    /// checks on any store, the unproven fork claims an earlier release kept, and `--against`.
-    private func sqliteFindings(_ store: SQLiteEventStore) async throws -> Findings {
-        var (found, checkpointFaults) = try await Self.findings(of: SQLiteSyncBackend(store: store))
-        found.claims = try store.forks().filter { !$0.proven }.map { ($0.event, $0.source) }
+    /// Everything verify checks on `store`, with `--against` when given.
+    private func findings(of store: some HubBackend & ReadModelReader) async throws -> Findings {
+        var (found, checkpointFaults) = try await Self.findings(of: store)
         if let against {
             try await OtherCopy.withStore(against, logger: storeOptions.logger) { other in
-                let otherCheckpoints = try other.checkpoints()
+                let otherCheckpoints = try await other.heldCheckpoints()
                 found.checkpoints += otherCheckpoints.count
                 // This node's own checkpoints in the other copy bind this copy: a store never holds
                 // less than it once signed. Another node's only show what that node held: more is
                 // BEHIND (this copy may be older), another hash at a held seq a fault.
-                let own = Set(try store.incarnations().map(\.origin))
-                let otherKeys = try other.originKeys()
-                checkpointFaults = try store.checkpointFaults(extra: otherCheckpoints.filter { own.contains($0.signer) }, extraKeys: otherKeys)
-                checkpointFaults += try store.checkpointFaults(extra: otherCheckpoints.filter { !own.contains($0.signer) }, extraKeys: otherKeys)
+                let own = Set(try await store.ownOrigins())
+                let otherKeys = try await other.originKeys()
+                checkpointFaults = try await store.checkpointFaults(extra: otherCheckpoints.filter { own.contains($0.signer) }, extraKeys: otherKeys)
+                checkpointFaults += try await store.checkpointFaults(extra: otherCheckpoints.filter { !own.contains($0.signer) }, extraKeys: otherKeys)
                     .filter { $0.kind != .tailCut }
-                // The incarnations table is not signed: a checkpoint of the other copy signed in
-                // this node's name by an origin it does not list may be one of its own, the record
-                // of it removed. What such a checkpoint names beyond this copy is for an operator
-                // to look at (a name is self-asserted: another node may use it).
-                let name = try store.nodeInfo().name
+                // The incarnations a store file lists are not signed: a checkpoint of the other
+                // copy signed in this node's name by an origin it does not list may be one of its
+                // own, the record of it removed. What such a checkpoint names beyond this copy is
+                // for an operator to look at (a name is self-asserted: another node may use it).
+                let name = try await store.nodeName()
                 let namedLikeThisNode = otherCheckpoints.filter { $0.node == name && !own.contains($0.signer) }
                 if !namedLikeThisNode.isEmpty {
                     let faulted = Set(checkpointFaults.map { "\($0.origin):\($0.seq)" })
-                    found.report.notices += try store.checkpointFaults(extra: namedLikeThisNode, extraKeys: otherKeys)
+                    found.report.notices += try await store.checkpointFaults(extra: namedLikeThisNode, extraKeys: otherKeys)
                         .filter { $0.kind == .tailCut && !faulted.contains("\($0.origin):\($0.seq)") }
                         .map { fault in
                             var notice = fault
@@ -143,10 +129,10 @@ struct VerifyCommand: AsyncParsableCommand {
                             return notice
                         }
                 }
-                let mine = try store.versionVector(), theirs = try other.versionVector()
-                checkpointFaults += try CheckpointAudit.differences(
+                let mine = try await store.versionVector(), theirs = try await other.versionVector()
+                checkpointFaults += try await CheckpointAudit.differences(
                     held: mine, other: theirs,
-                    hashAt: { try store.eventHash($0, seq: $1) }, otherHashAt: { try other.eventHash($0, seq: $1) }
+                    hashAt: { try await store.eventHash($0, seq: $1) }, otherHashAt: { try await other.eventHash($0, seq: $1) }
                 )
                 found.behind = theirs.sorted.filter { $0.seq > mine[$0.origin] }.map { ($0.origin, mine[$0.origin], $0.seq) }
             }
@@ -232,7 +218,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 Swift.print("NOTE origin \(notice.origin) seq \(notice.seq): \(notice.kind.rawValue) (\(notice.detail))")
             }
             for claim in claims {
-                Swift.print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim an earlier release kept (from \(claim.source)) without any seal; it proves nothing")
+                Swift.print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim kept (from \(claim.source)) that proves nothing: an earlier release's, with no seal, or a proof that no longer holds against this copy")
             }
             for difference in readModelFaults {
                 Swift.print("FAULT read model \(difference): the read models are not the fold of the log (changed outside Concord; concord projections rebuild makes them again)")
@@ -273,8 +259,8 @@ struct ResealCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        try CommandFailure.reporting {
-            let added = try storeOptions.openStore().resealLongRuns()
+        try await CommandFailure.reporting {
+            let added = try await storeOptions.withSyncingStore { try await $0.resealLongRuns() }
             print(added == 0 ? "Nothing to seal: every run of this node's events is within the limits" : "Added \(added) seal(s)")
         }
     }

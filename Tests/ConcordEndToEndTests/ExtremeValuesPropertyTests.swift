@@ -190,7 +190,7 @@ struct ExtremeValuesPropertyTests {
         }
         let report = try LogVerifier.verify(store)
         #expect(report.faults.isEmpty, "round \(round): \(report.faults.prefix(3))")
-        _ = try store.forks()
+        _ = try await SQLiteSyncBackend(store: store).forkEvidence()
         // Served to a peer: everything goes, and the peer takes all of it.
         var runs = try await MissingRuns(source: SQLiteSyncBackend(store: store), have: VersionVector(), budget: SyncLimits().budget)
         let peer = try StoreFixtures.createStore(in: directory, name: "peer-\(round).sqlite", node: "peer")

@@ -109,7 +109,7 @@ struct StoreBoundsTests {
         #expect(try store.setAsideOrigins().map(\.peer) == ["honest"])
     }
 
-    @Test func onlyOneForkProofIsKeptPerOrigin() throws {
+    @Test func onlyOneForkProofIsKeptPerOrigin() async throws {
         let directory = try TemporaryDirectory("one-proof")
         let store = try StoreFixtures.createStore(in: directory)
         let trunk = forged(2)
@@ -121,8 +121,41 @@ struct StoreBoundsTests {
             let result = try store.ingest(branch.batch(after: 1), source: "peer-\(branchNote)", policy: .setAside)
             #expect(result.refused.map(\.code) == [.fork])
         }
-        let forks = try store.forks()
-        #expect(forks.count == 1 && forks[0].proven && forks[0].source == "peer-1")
-        #expect(forks[0].event == EventID(origin: trunk.origin, seq: 2))
+        let evidence = try await SQLiteSyncBackend(store: store).forkEvidence()
+        #expect(evidence.proven.count == 1 && evidence.unproven.isEmpty && evidence.proven.first?.source == "peer-1")
+        #expect(evidence.proven.first.map { EventID(origin: $0.proof.origin, seq: $0.proof.seq) } == EventID(origin: trunk.origin, seq: 2))
+    }
+
+    /// `forkEvidence` checks every kept proof again: one edited so that it no longer holds (or no
+    /// longer reads) proves nothing, and neither does a claim an earlier release kept without a
+    /// seal; each is listed, none counts as a fork.
+    @Test func keptForkEvidenceIsCheckedAgainAndClaimsThatProveNothingAreListed() async throws {
+        let directory = try TemporaryDirectory("fork-evidence")
+        let store = try StoreFixtures.createStore(in: directory)
+        let backend = SQLiteSyncBackend(store: store)
+        let trunk = forged(2)
+        #expect(try store.ingest(trunk.batch(), source: "peer", policy: .setAside).inserted == 2)
+        var branch = trunk.branch(keeping: 1)
+        branch.append(payload: #"{"branch":1}"#)
+        branch.seal()
+        #expect(try store.ingest(branch.batch(after: 1), source: "peer-1", policy: .setAside).refused.map(\.code) == [.fork])
+        #expect(try await backend.forkedOrigins() == [trunk.origin])
+
+        let raw = try SQLiteConnection(path: store.path, flags: [.readWrite])
+        try raw.execute("INSERT INTO forks VALUES ('\(trunk.origin.hex)', 1, zeroblob(32), zeroblob(32), '{}', 'an earlier release', 5)")
+        var evidence = try await backend.forkEvidence()
+        #expect(evidence.proven.count == 1 && evidence.unproven == [ForkClaim(event: EventID(origin: trunk.origin, seq: 1), source: "an earlier release", detectedAt: 5)])
+
+        try raw.execute("DROP TRIGGER fork_proofs_refuse_update")
+        try raw.execute("UPDATE fork_proofs SET held_hash = zeroblob(32)")
+        evidence = try await backend.forkEvidence()
+        #expect(evidence.proven.isEmpty && evidence.unproven.map(\.event.seq) == [1, 2] && evidence.unproven.map(\.source) == ["an earlier release", "peer-1"])
+        #expect(try await backend.forkedOrigins().isEmpty)
+        #expect(try await backend.status().unprovenForkClaims == 2)
+
+        try raw.execute("UPDATE fork_proofs SET proof = 'not a proof'")
+        evidence = try await backend.forkEvidence()
+        #expect(evidence.proven.isEmpty && evidence.unproven.map(\.event.seq) == [1, 2])
+        #expect(try await backend.keptForkProofs().isEmpty)
     }
 }
