@@ -31,14 +31,7 @@ extension PostgresEventStore: RecordingBackend {
     /// (a file's events: none is held after it is inserted); nothing is stored when `next`
     /// throws. Returns how many and the seal over the new head (nil when none).
     public func appendAll(_ next: @escaping @Sendable () throws -> EventDraft?) async throws -> (count: Int, seal: Seal?) {
-        try await recording("append the events", appended: { $0.count > 0 }) { writer in
-            var count = 0
-            while let draft = try next() {
-                _ = try writer.append(draft, keeping: false)
-                count += 1
-            }
-            return (count, count > 0 ? try writer.finish() : nil)
-        }
+        try await recording("append the events", appended: { $0.count > 0 }) { writer in try writer.appendAll(next) }
     }
 
     /// The hub's one origin: its key file's.

@@ -99,15 +99,9 @@ extension SQLiteEventStore {
             return try connection.transaction { () -> (count: Int, seal: Seal?) in
                 let key = try writerKey(&state)
                 var writer = try AppendWriter(SQLiteIngestTransaction(connection), key: key, now: options.clock(), format: options.eventFormat, widensGrants: SharingGrants.mayWiden)
-                var count = 0
-                while let draft = try next() {
-                    _ = try writer.append(draft, keeping: false)
-                    count += 1
-                }
-                guard count > 0 else { return (0, nil) }
-                let seal = try writer.finish()
+                let appended = try writer.appendAll(next)
                 erased = writer.erased
-                return (count, seal)
+                return appended
             }
         }
         if erased > 0 { scrubAfterErasure() }

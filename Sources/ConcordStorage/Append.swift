@@ -165,6 +165,19 @@ public struct AppendWriter<Transaction: AppendTransaction> {
         return StoredEvent(event: event, position: position, streamVersion: state.version)
     }
 
+    /// Appends the drafts `next` gives until it gives nil (`import --new`: none kept once
+    /// inserted), then `finish`es; returns how many and the seal over the new head, nil when
+    /// `next` gave none. Nothing is stored when `next` throws (the caller's transaction is
+    /// rolled back).
+    public mutating func appendAll(_ next: () throws -> EventDraft?) throws -> (count: Int, seal: Seal?) {
+        var count = 0
+        while let draft = try next() {
+            _ = try append(draft, keeping: false)
+            count += 1
+        }
+        return (count, count > 0 ? try finish() : nil)
+    }
+
     /// Writes the moved stream heads and the seal over the chain's new head (nothing when no
     /// event was appended; the seal is then the old head's and not stored again); moves the
     /// openings number when an event may have widened what the node's region or meeting rules
