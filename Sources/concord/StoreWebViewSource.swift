@@ -64,17 +64,8 @@ struct StoreWebViewSource: WebViewSource {
     private func computeOverview() async throws -> WebOverview {
         let vector = try await backend.versionVector()
         let names = try await backend.nodeNames()
-        // Fork evidence that holds against this store (a kept row that does not is no evidence).
-        let evidence = try await backend.forkEvidence()
-        let forks = evidence.proven
-        let (explained, unexplained) = VerifyCommand.explainedByForks(try await backend.checkpointFaults(), forkedOrigins: Set(evidence.forkedOrigins))
-        var faults = try await LogVerifier.verify(backend).faults + unexplained
-        faults.sort { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
-        var lines = faults.map { "FAULT origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
-        lines += explained.map { "NOTE origin \($0.origin) seq \($0.seq): \($0.kind.rawValue) (\($0.detail))" }
-        if let problem = try await backend.storageIntegrityProblem() { lines.insert("FAULT sqlite integrity check: \(problem)", at: 0) }
-        lines += (try await backend.checkReadModels()?.differences ?? []).map { "FAULT read model \($0)" }
-        lines += forks.map { "FORK origin \($0.proof.origin) seq \($0.proof.seq): another history signed by the origin's key, offered by \($0.source)" }
+        // What `concord verify` finds, by the same code, a line each.
+        let found = try await VerifyCommand.findings(of: backend)
         var byNode: [String: (count: Int, newest: Int64)] = [:]
         for checkpoint in try await backend.heldCheckpoints() {
             let entry = byNode[checkpoint.node] ?? (0, .min)
@@ -88,7 +79,7 @@ struct StoreWebViewSource: WebViewSource {
             },
             peers: try await backend.syncPeers().map { WebOverview.Peer(name: $0.name, url: $0.url, lastSync: $0.lastSync) },
             checkpointNodes: byNode.sorted { $0.key < $1.key }.map { ($0.key, $0.value.count, $0.value.newest) },
-            verifiedAt: Timestamp.nowMillis(), faults: lines, forks: forks.count,
+            verifiedAt: Timestamp.nowMillis(), faults: found.lines, forks: found.forks.count,
             conflicts: conflicts.flatMap { if case .integer(let value) = $0 { Int(value) } else { nil } } ?? 0,
             events: vector.eventCount, digest: try await backend.readModelDigest(.live)
         )

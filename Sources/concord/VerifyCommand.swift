@@ -46,6 +46,39 @@ struct VerifyCommand: AsyncParsableCommand {
         /// For an audit bundle: each read-model digest it states, and what folding gives.
         var bundleDigests: [AuditBundle.DigestCheck] = []
 
+        /// What verify found, a line each (`FAULT`, `FORK`, `NOTE`, `BEHIND`, `SET ASIDE`), as
+        /// `concord verify` prints them and the web view's overview shows them.
+        var lines: [String] {
+            var lines: [String] = []
+            if integrity != "ok" { lines.append("FAULT sqlite integrity check: \(integrity)") }
+            for fault in report.faults {
+                lines.append("FAULT origin \(fault.origin) seq \(fault.seq): \(fault.kind.rawValue) (\(fault.detail))")
+            }
+            for fork in forks {
+                let when = fork.detectedAt.map { " at \(Timestamp.iso8601(millis: $0))" } ?? ""
+                lines.append("FORK origin \(fork.event.origin) seq \(fork.event.seq): another history, signed by the origin's key, was offered by \(fork.source)\(when); it was refused and kept as evidence")
+            }
+            for notice in report.notices {
+                lines.append("NOTE origin \(notice.origin) seq \(notice.seq): \(notice.kind.rawValue) (\(notice.detail))")
+            }
+            for claim in claims {
+                lines.append("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim kept (from \(claim.source)) that proves nothing: an earlier release's, with no seal, or a proof that no longer holds against this copy")
+            }
+            for difference in readModels ?? [] {
+                lines.append("FAULT read model \(difference): the read models are not the fold of the log (changed outside Concord; concord projections rebuild makes them again)")
+            }
+            for check in bundleDigests where !check.holds {
+                lines.append("FAULT read models at checkpoint \(check.number) of \(check.signer): \(check.problem)")
+            }
+            for entry in behind {
+                lines.append("BEHIND origin \(entry.origin): this copy holds \(entry.held == 0 ? "none" : "1…\(entry.held)"), the other 1…\(entry.other)")
+            }
+            for entry in setAside {
+                lines.append("SET ASIDE origin \(entry.refusal.origin) from seq \(entry.refusal.seq) in the last sync with \(entry.peer): \(entry.refusal.message) (\(entry.refusal.code))")
+            }
+            return lines
+        }
+
         /// Adds what the checkpoints say: one fault an origin, seq and kind (a checkpoint and
         /// the other copy may both name it); another history of an origin whose fork this node
         /// holds proof of is that fork, seen by the signer: for an operator to know (exit 3), not
@@ -64,14 +97,14 @@ struct VerifyCommand: AsyncParsableCommand {
             let findings: Findings
             if let copy {
                 findings = try await OtherCopy.withStore(copy, logger: storeOptions.logger) { store in
-                    var found = try await self.findings(of: store)
+                    var found = try await check(store)
                     if !OtherCopy.isStoreFile(copy) { found.bundleDigests = try await AuditBundle.checkDigests(in: copy, against: store) }
                     return found
                 }
             } else {
                 // Read-only: verify changes no byte of the store it checks (no migration, no
                 // scrub, no tokens moved); an older store file is checked on a migrated scratch copy.
-                findings = try await storeOptions.withStoreForVerifying { try await self.findings(of: $0) }
+                findings = try await storeOptions.withStoreForVerifying { try await check($0) }
             }
             try print(findings)
         }
@@ -82,7 +115,7 @@ struct VerifyCommand: AsyncParsableCommand {
     /// prove nothing), what was set aside, the checkpoints (`Checkpoints.faults`), the read
     /// models (`Projector.check`) and the storage engine's own check where it has one.
     /// Checkpoint faults are returned apart, for `--against` to add to.
-    static func findings(of store: some HubBackend & ReadModelReader) async throws -> (Findings, checkpointFaults: [VerificationFault]) {
+    static func findingsApart(of store: some HubBackend & ReadModelReader) async throws -> (Findings, checkpointFaults: [VerificationFault]) {
         let evidence = try await store.forkEvidence()
         var found = Findings(
             integrity: try await store.storageIntegrityProblem() ?? "ok",
@@ -98,9 +131,17 @@ struct VerifyCommand: AsyncParsableCommand {
         return (found, try await store.checkpointFaults())
     }
 
+    /// What verify checks on any store (`findingsApart`), the checkpoint faults added: what the
+    /// web view's overview shows too.
+    static func findings(of store: some HubBackend & ReadModelReader) async throws -> Findings {
+        var (found, checkpointFaults) = try await findingsApart(of: store)
+        found.addCheckpointFaults(checkpointFaults)
+        return found
+    }
+
     /// Everything verify checks on `store`, with `--against` when given.
-    private func findings(of store: some HubBackend & ReadModelReader) async throws -> Findings {
-        var (found, checkpointFaults) = try await Self.findings(of: store)
+    private func check(_ store: some HubBackend & ReadModelReader) async throws -> Findings {
+        var (found, checkpointFaults) = try await Self.findingsApart(of: store)
         if let against {
             try await OtherCopy.withStore(against, logger: storeOptions.logger) { other in
                 let otherCheckpoints = try await other.heldCheckpoints()
@@ -206,32 +247,7 @@ struct VerifyCommand: AsyncParsableCommand {
             document.field("behind", strings: findings.behind.map { "\($0.origin):\($0.held):\($0.other)" })
             Swift.print(document.finish())
         } else {
-            if integrity != "ok" { Swift.print("FAULT sqlite integrity check: \(integrity)") }
-            for fault in report.faults {
-                Swift.print("FAULT origin \(fault.origin) seq \(fault.seq): \(fault.kind.rawValue) (\(fault.detail))")
-            }
-            for fork in forks {
-                let when = fork.detectedAt.map { " at \(Timestamp.iso8601(millis: $0))" } ?? ""
-                Swift.print("FORK origin \(fork.event.origin) seq \(fork.event.seq): another history, signed by the origin's key, was offered by \(fork.source)\(when); it was refused and kept as evidence")
-            }
-            for notice in report.notices {
-                Swift.print("NOTE origin \(notice.origin) seq \(notice.seq): \(notice.kind.rawValue) (\(notice.detail))")
-            }
-            for claim in claims {
-                Swift.print("NOTE origin \(claim.event.origin) seq \(claim.event.seq): a fork claim kept (from \(claim.source)) that proves nothing: an earlier release's, with no seal, or a proof that no longer holds against this copy")
-            }
-            for difference in readModelFaults {
-                Swift.print("FAULT read model \(difference): the read models are not the fold of the log (changed outside Concord; concord projections rebuild makes them again)")
-            }
-            for check in digestFaults {
-                Swift.print("FAULT read models at checkpoint \(check.number) of \(check.signer): \(check.problem)")
-            }
-            for entry in findings.behind {
-                Swift.print("BEHIND origin \(entry.origin): this copy holds \(entry.held == 0 ? "none" : "1…\(entry.held)"), the other 1…\(entry.other)")
-            }
-            for entry in setAside {
-                Swift.print("SET ASIDE origin \(entry.refusal.origin) from seq \(entry.refusal.seq) in the last sync with \(entry.peer): \(entry.refusal.message) (\(entry.refusal.code))")
-            }
+            for line in findings.lines { Swift.print(line) }
             let behind = findings.readModelsBehind > 0
                 ? " (they stand \(findings.readModelsBehind) event(s) behind the log: a catch-up is pending, which the next command that reads them makes; compared up to where they stand)" : ""
             let readModels = (findings.readModels.map { _ in ", read models refolded and compared\(behind)" } ?? "")
